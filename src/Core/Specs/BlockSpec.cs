@@ -1,0 +1,80 @@
+using System;
+
+namespace ModelGen.Specs
+{
+    /// <summary>
+    /// One block (a partial property) of a layer: what it is, how big, and the memory policy the user put on it.
+    /// Equality contract: value equality over every member, including the concrete record type.
+    /// </summary>
+    /// <param name="Name">The property name the user declared, e.g. <c>Gate</c>.</param>
+    /// <param name="StateName">The state_dict key of this block, e.g. <c>gate</c>.</param>
+    public abstract record BlockSpec(string Name, string StateName) : IEquatable<BlockSpec>
+    {
+        /// <summary>Storage precision set on the block itself; null inherits the layer's.</summary>
+        public DType? Precision { get; init; }
+
+        /// <summary>How the block's weight is split across tensor-parallel ranks.</summary>
+        public ShardStyle Shard { get; init; }
+
+        /// <summary>Weight-only quantization of the block; null when not quantized.</summary>
+        public QuantSpec? Quant { get; init; }
+
+        /// <summary>True when the block's parameters are not trained (no gradients, no optimizer state).</summary>
+        public bool Frozen { get; init; }
+    }
+
+    /// <summary>Weight-only quantization settings.</summary>
+    /// <param name="Kind">The format.</param>
+    /// <param name="GroupSize">Elements sharing one scale (int4 group, NF4 block); 0 means per output channel (int8).</param>
+    /// <param name="DoubleQuant">NF4 only: quantize the absmax constants again to 8 bits.</param>
+    public sealed record QuantSpec(QuantKind Kind, int GroupSize, bool DoubleQuant);
+
+    /// <summary><c>y = x Wᵀ + b</c>.</summary>
+    public sealed record LinearSpec(string Name, string StateName, Dim In, Dim Out, bool Bias) : BlockSpec(Name, StateName);
+
+    /// <summary>A lookup table of <paramref name="Count"/> rows of width <paramref name="Width"/>.</summary>
+    public sealed record EmbeddingSpec(string Name, string StateName, Dim Count, Dim Width) : BlockSpec(Name, StateName);
+
+    /// <summary>LayerNorm over the last dimension, with weight and (optionally) bias.</summary>
+    public sealed record LayerNormSpec(string Name, string StateName, Dim Hidden, double Eps, bool Bias) : BlockSpec(Name, StateName);
+
+    /// <summary>RMSNorm over the last dimension, with weight.</summary>
+    public sealed record RmsNormSpec(string Name, string StateName, Dim Hidden, double Eps) : BlockSpec(Name, StateName);
+
+    /// <summary>Dropout with drop probability <paramref name="P"/>.</summary>
+    public sealed record DropoutSpec(string Name, string StateName, double P) : BlockSpec(Name, StateName);
+
+    /// <summary>
+    /// Self-attention: multi-head when <paramref name="KvHeads"/> equals <paramref name="Heads"/>, grouped-query when it divides it,
+    /// multi-query when it is 1.
+    /// </summary>
+    public sealed record AttentionSpec(
+        string Name,
+        string StateName,
+        Dim Hidden,
+        Dim Heads,
+        Dim KvHeads,
+        bool Causal,
+        bool Rotary,
+        double RopeTheta,
+        bool Fused,
+        bool Bias,
+        double DropoutP) : BlockSpec(Name, StateName);
+
+    /// <summary>A position-wise feed-forward block of inner width <paramref name="Inner"/>.</summary>
+    public sealed record FeedForwardSpec(string Name, string StateName, Dim Hidden, Dim Inner, FeedForwardActivation Activation, bool Bias) : BlockSpec(Name, StateName);
+
+    /// <summary>A user layer (another generated partial class) used once inside this layer.</summary>
+    /// <param name="Name">The property name.</param>
+    /// <param name="StateName">The state_dict key.</param>
+    /// <param name="LayerType">Fully qualified type name, e.g. <c>global::Demo.DecoderBlock</c>.</param>
+    public sealed record LayerRefSpec(string Name, string StateName, string LayerType) : BlockSpec(Name, StateName);
+
+    /// <summary><paramref name="Count"/> repeats of a user layer, registered as a ModuleList.</summary>
+    /// <param name="Name">The property name.</param>
+    /// <param name="StateName">The state_dict key prefix.</param>
+    /// <param name="Count">Number of repeats.</param>
+    /// <param name="LayerType">Fully qualified type of the repeated layer.</param>
+    /// <param name="CheckpointEvery">Checkpoint every k-th repeat (0: as the layer's own attribute says).</param>
+    public sealed record StackSpec(string Name, string StateName, Dim Count, string LayerType, int CheckpointEvery) : BlockSpec(Name, StateName);
+}

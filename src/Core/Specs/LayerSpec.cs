@@ -1,0 +1,41 @@
+using System;
+
+namespace ModelGen.Specs
+{
+    /// <summary>
+    /// A user's partial layer class as the generator and the memory model see it.
+    /// Equality contract: value equality over every member; holds no Roslyn object.
+    /// </summary>
+    /// <param name="Namespace">Containing namespace, empty for the global namespace.</param>
+    /// <param name="Name">The class name.</param>
+    /// <param name="FullName">Fully qualified name with <c>global::</c>.</param>
+    /// <param name="Accessibility">C# accessibility keyword(s) of the class, e.g. <c>public</c>.</param>
+    /// <param name="ConfigType">Fully qualified config type, e.g. <c>global::Demo.LlamaConfig</c>.</param>
+    /// <param name="IsModel">True for <c>[Model]</c>, false for <c>[Layer]</c>.</param>
+    /// <param name="Blocks">The blocks in declaration order.</param>
+    /// <param name="Forward">The user's forward method.</param>
+    public sealed record LayerSpec(
+        string Namespace,
+        string Name,
+        string FullName,
+        string Accessibility,
+        string ConfigType,
+        bool IsModel,
+        EquatableArray<BlockSpec> Blocks,
+        ForwardSpec Forward) : IEquatable<LayerSpec>
+    {
+        /// <summary>Storage precision from the layer's own <c>[Precision]</c>; null inherits from the parent.</summary>
+        public DType? Precision { get; init; }
+
+        /// <summary>Activation checkpointing of the whole layer.</summary>
+        public CheckpointMode Checkpoint { get; init; }
+
+        /// <summary>Memory budgets declared on the class (models only).</summary>
+        public EquatableArray<ScenarioSpec> Budgets { get; init; }
+    }
+
+    /// <summary>The user's forward method, <c>Tensor Forward(Tensor x)</c>.</summary>
+    /// <param name="MethodName">Its name.</param>
+    /// <param name="ParameterName">Name of its tensor parameter.</param>
+    public sealed record ForwardSpec(string MethodName, string ParameterName);
+}

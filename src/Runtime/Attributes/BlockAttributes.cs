@@ -1,0 +1,208 @@
+using System;
+
+namespace ModelGen
+{
+    // Sizes are given either as the name of a config property (nameof(LlamaConfig.Hidden)), read from the
+    // config instance at run time and from the config's defaults at compile time, or as integer literals.
+
+    /// <summary>A fully connected layer, <c>y = x Wᵀ + b</c> (TorchSharp <c>Linear</c>).</summary>
+    [AttributeUsage(AttributeTargets.Property, Inherited = false)]
+    public sealed class LinearAttribute : Attribute
+    {
+        /// <summary>Sizes from config members.</summary>
+        public LinearAttribute(string inFeatures, string outFeatures)
+        {
+            InFeatures = inFeatures;
+            OutFeatures = outFeatures;
+        }
+
+        /// <summary>Literal sizes.</summary>
+        public LinearAttribute(int inFeatures, int outFeatures)
+        {
+            InFeatures = inFeatures;
+            OutFeatures = outFeatures;
+        }
+
+        /// <summary>Input features: a config member name or an int.</summary>
+        public object InFeatures { get; }
+
+        /// <summary>Output features: a config member name or an int.</summary>
+        public object OutFeatures { get; }
+
+        /// <summary>Whether the layer has a bias (default true).</summary>
+        public bool Bias { get; set; } = true;
+    }
+
+    /// <summary>A lookup table (TorchSharp <c>Embedding</c>).</summary>
+    [AttributeUsage(AttributeTargets.Property, Inherited = false)]
+    public sealed class EmbeddingAttribute : Attribute
+    {
+        /// <summary>Sizes from config members.</summary>
+        public EmbeddingAttribute(string count, string width)
+        {
+            Count = count;
+            Width = width;
+        }
+
+        /// <summary>Literal sizes.</summary>
+        public EmbeddingAttribute(int count, int width)
+        {
+            Count = count;
+            Width = width;
+        }
+
+        /// <summary>Number of rows (vocabulary size).</summary>
+        public object Count { get; }
+
+        /// <summary>Row width (hidden size).</summary>
+        public object Width { get; }
+    }
+
+    /// <summary>LayerNorm over the last dimension.</summary>
+    [AttributeUsage(AttributeTargets.Property, Inherited = false)]
+    public sealed class LayerNormAttribute : Attribute
+    {
+        /// <summary>Size from a config member.</summary>
+        public LayerNormAttribute(string hidden) => Hidden = hidden;
+
+        /// <summary>Literal size.</summary>
+        public LayerNormAttribute(int hidden) => Hidden = hidden;
+
+        /// <summary>Normalized size.</summary>
+        public object Hidden { get; }
+
+        /// <summary>Epsilon (default 1e-5).</summary>
+        public double Eps { get; set; } = 1e-5;
+
+        /// <summary>Whether the norm has a bias (default true).</summary>
+        public bool Bias { get; set; } = true;
+    }
+
+    /// <summary>RMSNorm over the last dimension (weight only).</summary>
+    [AttributeUsage(AttributeTargets.Property, Inherited = false)]
+    public sealed class RmsNormAttribute : Attribute
+    {
+        /// <summary>Size from a config member.</summary>
+        public RmsNormAttribute(string hidden) => Hidden = hidden;
+
+        /// <summary>Literal size.</summary>
+        public RmsNormAttribute(int hidden) => Hidden = hidden;
+
+        /// <summary>Normalized size.</summary>
+        public object Hidden { get; }
+
+        /// <summary>Epsilon (default 1e-6).</summary>
+        public double Eps { get; set; } = 1e-6;
+    }
+
+    /// <summary>Dropout with drop probability <see cref="P"/>.</summary>
+    [AttributeUsage(AttributeTargets.Property, Inherited = false)]
+    public sealed class DropoutAttribute : Attribute
+    {
+        /// <summary>Creates the attribute.</summary>
+        public DropoutAttribute(double p) => P = p;
+
+        /// <summary>Drop probability.</summary>
+        public double P { get; }
+    }
+
+    /// <summary>
+    /// Self-attention with fused QKV-free projections named <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>o_proj</c>.
+    /// Multi-head by default; grouped-query with <see cref="KvHeads"/>; multi-query when that is 1.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Property, Inherited = false)]
+    public sealed class AttentionAttribute : Attribute
+    {
+        /// <summary>Sizes from config members.</summary>
+        public AttentionAttribute(string hidden, string heads)
+        {
+            Hidden = hidden;
+            Heads = heads;
+        }
+
+        /// <summary>Literal sizes.</summary>
+        public AttentionAttribute(int hidden, int heads)
+        {
+            Hidden = hidden;
+            Heads = heads;
+        }
+
+        /// <summary>Model width.</summary>
+        public object Hidden { get; }
+
+        /// <summary>Query heads.</summary>
+        public object Heads { get; }
+
+        /// <summary>Key/value heads: a config member name or an int as a string; default = <see cref="Heads"/>.</summary>
+        public string? KvHeads { get; set; }
+
+        /// <summary>Causal mask (default true).</summary>
+        public bool Causal { get; set; } = true;
+
+        /// <summary>Rotary position embedding on queries and keys (default false).</summary>
+        public bool Rotary { get; set; }
+
+        /// <summary>Rotary base (default 10000).</summary>
+        public double RopeTheta { get; set; } = 10000;
+
+        /// <summary>Fused <c>scaled_dot_product_attention</c> (default true) or eager softmax(QKᵀ)V.</summary>
+        public bool Fused { get; set; } = true;
+
+        /// <summary>Bias on the projections (default false).</summary>
+        public bool Bias { get; set; }
+
+        /// <summary>Dropout on attention probabilities (default 0).</summary>
+        public double Dropout { get; set; }
+    }
+
+    /// <summary>A position-wise feed-forward block.</summary>
+    [AttributeUsage(AttributeTargets.Property, Inherited = false)]
+    public sealed class FeedForwardAttribute : Attribute
+    {
+        /// <summary>Sizes from config members.</summary>
+        public FeedForwardAttribute(string hidden, string inner)
+        {
+            Hidden = hidden;
+            Inner = inner;
+        }
+
+        /// <summary>Literal sizes.</summary>
+        public FeedForwardAttribute(int hidden, int inner)
+        {
+            Hidden = hidden;
+            Inner = inner;
+        }
+
+        /// <summary>Model width.</summary>
+        public object Hidden { get; }
+
+        /// <summary>Inner width.</summary>
+        public object Inner { get; }
+
+        /// <summary>Activation (default GELU).</summary>
+        public FeedForwardActivation Activation { get; set; } = FeedForwardActivation.Gelu;
+
+        /// <summary>Bias on the projections (default true).</summary>
+        public bool Bias { get; set; } = true;
+    }
+
+    /// <summary>A user layer (another <c>[Layer]</c> partial class) used once inside this one.</summary>
+    [AttributeUsage(AttributeTargets.Property, Inherited = false)]
+    public sealed class SublayerAttribute : Attribute
+    {
+    }
+
+    /// <summary><c>Count</c> repeats of a user layer, on a <c>ModuleList&lt;TLayer&gt;</c> property.</summary>
+    [AttributeUsage(AttributeTargets.Property, Inherited = false)]
+    public sealed class StackAttribute : Attribute
+    {
+        /// <summary>Count from a config member.</summary>
+        public StackAttribute(string count) => Count = count;
+
+        /// <summary>Literal count.</summary>
+        public StackAttribute(int count) => Count = count;
+
+        /// <summary>Number of repeats.</summary>
+        public object Count { get; }
+    }
+}
