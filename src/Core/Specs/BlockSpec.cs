@@ -21,6 +21,9 @@ namespace ModelGen.Specs
 
         /// <summary>True when the block's parameters are not trained (no gradients, no optimizer state).</summary>
         public bool Frozen { get; init; }
+
+        /// <summary>Name of the block whose weight this block shares (tied embeddings); its weight is not counted twice.</summary>
+        public string? TiedTo { get; init; }
     }
 
     /// <summary>Weight-only quantization settings.</summary>

@@ -81,4 +81,19 @@ namespace ModelGen
         /// <summary>The key used in state_dict.</summary>
         public string Name { get; }
     }
+
+    /// <summary>
+    /// The block shares its weight with another block of the same layer (e.g. an output head tied to the token embedding):
+    /// one tensor, counted once in memory and in state_dict under the other block's key.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Property, Inherited = false)]
+    public sealed class TiedToAttribute : Attribute
+    {
+        /// <summary>Creates the attribute.</summary>
+        /// <param name="block">The property name of the block that owns the weight, e.g. <c>nameof(Embed)</c>.</param>
+        public TiedToAttribute(string block) => Block = block;
+
+        /// <summary>The owning block's property name.</summary>
+        public string Block { get; }
+    }
 }
