@@ -15,21 +15,21 @@ namespace ModelGen.Generators.Emit
             return block switch
             {
                 LinearSpec { Quant: { } q } l =>
-                    $"new global::ModelGen.Quantization.QuantizedLinear({Size(l.In)}, {Size(l.Out)}, {Bool(l.Bias)}, global::ModelGen.QuantKind.{q.Kind}, groupSize: {q.GroupSize}, doubleQuant: {Bool(q.DoubleQuant)}, computeDtype: {scalar}, device: {Device})",
+                    $"new global::ModelGen.Quantization.QuantizedLinear({Size(l.In)}, {Size(l.Out)}, {Literals.Bool(l.Bias)}, global::ModelGen.QuantKind.{q.Kind}, groupSize: {q.GroupSize}, doubleQuant: {Literals.Bool(q.DoubleQuant)}, computeDtype: {scalar}, device: {Device})",
                 LinearSpec l =>
-                    $"global::TorchSharp.torch.nn.Linear({Size(l.In)}, {Size(l.Out)}, hasBias: {Bool(l.Bias)}, device: {Device}, dtype: {scalar})",
+                    $"global::TorchSharp.torch.nn.Linear({Size(l.In)}, {Size(l.Out)}, hasBias: {Literals.Bool(l.Bias)}, device: {Device}, dtype: {scalar})",
                 EmbeddingSpec e =>
                     $"global::TorchSharp.torch.nn.Embedding({Size(e.Count)}, {Size(e.Width)}, device: {Device}, dtype: {scalar})",
                 LayerNormSpec n =>
-                    $"global::TorchSharp.torch.nn.LayerNorm({Size(n.Hidden)}, eps: {Number(n.Eps)}, bias: {Bool(n.Bias)}, device: {Device}, dtype: {scalar})",
+                    $"global::TorchSharp.torch.nn.LayerNorm({Size(n.Hidden)}, eps: {Literals.Number(n.Eps)}, bias: {Literals.Bool(n.Bias)}, device: {Device}, dtype: {scalar})",
                 RmsNormSpec n =>
-                    $"new global::ModelGen.Nn.RmsNorm({Size(n.Hidden)}, eps: {Number(n.Eps)}, dtype: {scalar}, device: {Device})",
+                    $"new global::ModelGen.Nn.RmsNorm({Size(n.Hidden)}, eps: {Literals.Number(n.Eps)}, dtype: {scalar}, device: {Device})",
                 DropoutSpec d =>
-                    $"global::TorchSharp.torch.nn.Dropout({Number(d.P)})",
+                    $"global::TorchSharp.torch.nn.Dropout({Literals.Number(d.P)})",
                 AttentionSpec a =>
-                    $"new global::ModelGen.Nn.Attention({Size(a.Hidden)}, {Size(a.Heads)}, {Size(a.KvHeads)}, causal: {Bool(a.Causal)}, rotary: {Bool(a.Rotary)}, ropeTheta: {Number(a.RopeTheta)}, fused: {Bool(a.Fused)}, bias: {Bool(a.Bias)}, dropout: {Number(a.DropoutP)}, dtype: {scalar}, device: {Device})",
+                    $"new global::ModelGen.Nn.Attention({Size(a.Hidden)}, {Size(a.Heads)}, {Size(a.KvHeads)}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, fused: {Literals.Bool(a.Fused)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {Device})",
                 FeedForwardSpec f =>
-                    $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, global::ModelGen.FeedForwardActivation.{f.Activation}, bias: {Bool(f.Bias)}, dtype: {scalar}, device: {Device})",
+                    $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, global::ModelGen.FeedForwardActivation.{f.Activation}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {Device})",
                 LayerRefSpec r =>
                     $"new {r.LayerType}(config, {dtype}, {Device})",
                 _ => throw new System.ArgumentOutOfRangeException(nameof(block), block.GetType().Name),
@@ -39,12 +39,6 @@ namespace ModelGen.Generators.Emit
         /// <summary>A size: <c>config.Hidden</c> or a literal.</summary>
         public static string Size(Dim dim) => dim.Member is null ? dim.Value.ToString(CultureInfo.InvariantCulture) : "config." + dim.Member;
 
-        private static string Bool(bool value) => value ? "true" : "false";
 
-        private static string Number(double value)
-        {
-            var text = value.ToString("R", CultureInfo.InvariantCulture);
-            return text.IndexOfAny(new[] { '.', 'E', 'e' }) >= 0 ? text : text + ".0";
-        }
     }
 }

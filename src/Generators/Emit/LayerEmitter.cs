@@ -31,6 +31,7 @@ namespace ModelGen.Generators.Emit
             WriteProperties(w, spec);
             WriteConstructor(w, spec);
             WriteForward(w, spec);
+            WriteDescription(w, spec);
             w.Close();
             if (spec.Namespace.Length > 0)
                 w.Close();
@@ -138,6 +139,37 @@ namespace ModelGen.Generators.Emit
             w.Line($"var input = global::ModelGen.Precision.CastFloatingInput({x}, StoragePrecision);");
             w.Line($"var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, {spec.Forward.MethodName}, input) : {spec.Forward.MethodName}(input);");
             w.Line("return output.MoveToOuterDisposeScope();");
+            w.Close();
+        }
+
+        private static void WriteDescription(CodeWriter w, LayerSpec spec)
+        {
+            const string LayerSpec = "global::ModelGen.Specs.LayerSpec";
+            var layers = $"global::System.Collections.Generic.List<{LayerSpec}>";
+            var children = spec.Blocks.Select(b => b switch { StackSpec s => s.LayerType, LayerRefSpec r => r.LayerType, _ => null })
+                .Where(t => t is not null).Distinct().ToList();
+            w.Line();
+            w.Line("/// <summary>This class as the memory model sees it, with the sizes of <paramref name=\"config\"/>.</summary>");
+            w.Line($"public static {LayerSpec} DescribeLayer({spec.ConfigType} config) => {SpecEmitter.Layer(spec)};");
+            w.Line();
+            w.Line("/// <summary>Adds this layer's spec and those of the layers it uses to <paramref name=\"layers\"/>, each once.</summary>");
+            w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
+            w.Open($"public static void CollectLayers({spec.ConfigType} config, {layers} layers)");
+            w.Line($"if (layers.Exists(l => l.FullName == \"{spec.FullName}\"))");
+            w.Line("    return;");
+            w.Line("layers.Add(DescribeLayer(config));");
+            foreach (var child in children)
+                w.Line($"{child}.CollectLayers(config, layers);");
+            w.Close();
+            if (!spec.IsModel)
+                return;
+            w.Line();
+            w.Line("/// <summary>The model and every layer it uses, for <c>ModelGen.Memory.MemoryModel</c>, with the sizes of <paramref name=\"config\"/>.</summary>");
+            w.Open($"public static global::ModelGen.Specs.ModelSpec DescribeModel({spec.ConfigType} config)");
+            w.Line($"var layers = new {layers}();");
+            foreach (var child in children)
+                w.Line($"{child}.CollectLayers(config, layers);");
+            w.Line("return new global::ModelGen.Specs.ModelSpec(DescribeLayer(config), global::ModelGen.Specs.EquatableArray.ToEquatableArray(layers));");
             w.Close();
         }
 

@@ -60,5 +60,28 @@ namespace Demo
             var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, input) : Forward(input);
             return output.MoveToOuterDisposeScope();
         }
+
+        /// <summary>This class as the memory model sees it, with the sizes of <paramref name="config"/>.</summary>
+        public static global::ModelGen.Specs.LayerSpec DescribeLayer(global::Demo.Cfg config) => new global::ModelGen.Specs.LayerSpec("Demo", "DecoderBlock", "global::Demo.DecoderBlock", "public", "global::Demo.Cfg", false,
+            global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.BlockSpec>(
+                new global::ModelGen.Specs.RmsNormSpec("AttnNorm", "attn_norm", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), 1E-06),
+                new global::ModelGen.Specs.AttentionSpec("Attn", "attn", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Heads", config.Heads), new global::ModelGen.Specs.Dim("KvHeads", config.KvHeads), true, true, 500000.0, true, false, 0.0),
+                new global::ModelGen.Specs.RmsNormSpec("MlpNorm", "mlp_norm", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), 1E-05),
+                new global::ModelGen.Specs.FeedForwardSpec("Mlp", "mlp", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Ffn", config.Ffn), global::ModelGen.FeedForwardActivation.SwiGlu, false)),
+            new global::ModelGen.Specs.ForwardSpec("Forward", "x"))
+        {
+            Precision = null,
+            Checkpoint = global::ModelGen.CheckpointMode.Selective,
+            Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
+        };
+
+        /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>
+        [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+        public static void CollectLayers(global::Demo.Cfg config, global::System.Collections.Generic.List<global::ModelGen.Specs.LayerSpec> layers)
+        {
+            if (layers.Exists(l => l.FullName == "global::Demo.DecoderBlock"))
+                return;
+            layers.Add(DescribeLayer(config));
+        }
     }
 }

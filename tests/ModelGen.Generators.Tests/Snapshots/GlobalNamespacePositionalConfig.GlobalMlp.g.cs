@@ -39,4 +39,24 @@ partial class GlobalMlp : global::TorchSharp.torch.nn.Module<global::TorchSharp.
         var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, input) : Forward(input);
         return output.MoveToOuterDisposeScope();
     }
+
+    /// <summary>This class as the memory model sees it, with the sizes of <paramref name="config"/>.</summary>
+    public static global::ModelGen.Specs.LayerSpec DescribeLayer(global::TinyConfig config) => new global::ModelGen.Specs.LayerSpec("", "GlobalMlp", "global::GlobalMlp", "public", "global::TinyConfig", false,
+            global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.BlockSpec>(
+                new global::ModelGen.Specs.LinearSpec("Up", "up", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Ffn", config.Ffn), true)),
+            new global::ModelGen.Specs.ForwardSpec("Forward", "x"))
+        {
+            Precision = null,
+            Checkpoint = global::ModelGen.CheckpointMode.None,
+            Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
+        };
+
+    /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void CollectLayers(global::TinyConfig config, global::System.Collections.Generic.List<global::ModelGen.Specs.LayerSpec> layers)
+    {
+        if (layers.Exists(l => l.FullName == "global::GlobalMlp"))
+            return;
+        layers.Add(DescribeLayer(config));
+    }
 }

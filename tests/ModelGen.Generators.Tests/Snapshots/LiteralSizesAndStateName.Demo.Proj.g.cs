@@ -41,5 +41,25 @@ namespace Demo
             var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, input) : Forward(input);
             return output.MoveToOuterDisposeScope();
         }
+
+        /// <summary>This class as the memory model sees it, with the sizes of <paramref name="config"/>.</summary>
+        public static global::ModelGen.Specs.LayerSpec DescribeLayer(global::Demo.Cfg config) => new global::ModelGen.Specs.LayerSpec("Demo", "Proj", "global::Demo.Proj", "internal", "global::Demo.Cfg", false,
+            global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.BlockSpec>(
+                new global::ModelGen.Specs.LinearSpec("Projection", "c_proj", global::ModelGen.Specs.Dim.Literal(64), global::ModelGen.Specs.Dim.Literal(32), true)),
+            new global::ModelGen.Specs.ForwardSpec("Forward", "input"))
+        {
+            Precision = null,
+            Checkpoint = global::ModelGen.CheckpointMode.None,
+            Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
+        };
+
+        /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>
+        [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+        public static void CollectLayers(global::Demo.Cfg config, global::System.Collections.Generic.List<global::ModelGen.Specs.LayerSpec> layers)
+        {
+            if (layers.Exists(l => l.FullName == "global::Demo.Proj"))
+                return;
+            layers.Add(DescribeLayer(config));
+        }
     }
 }

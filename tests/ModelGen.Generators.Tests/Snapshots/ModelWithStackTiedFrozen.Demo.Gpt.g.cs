@@ -82,5 +82,41 @@ namespace Demo
             var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, input) : Forward(input);
             return output.MoveToOuterDisposeScope();
         }
+
+        /// <summary>This class as the memory model sees it, with the sizes of <paramref name="config"/>.</summary>
+        public static global::ModelGen.Specs.LayerSpec DescribeLayer(global::Demo.Cfg config) => new global::ModelGen.Specs.LayerSpec("Demo", "Gpt", "global::Demo.Gpt", "public", "global::Demo.Cfg", true,
+            global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.BlockSpec>(
+                new global::ModelGen.Specs.EmbeddingSpec("Wte", "wte", new global::ModelGen.Specs.Dim("Vocab", config.Vocab), new global::ModelGen.Specs.Dim("Hidden", config.Hidden)),
+                new global::ModelGen.Specs.EmbeddingSpec("Wpe", "wpe", global::ModelGen.Specs.Dim.Literal(1024), new global::ModelGen.Specs.Dim("Hidden", config.Hidden)) { Frozen = true },
+                new global::ModelGen.Specs.StackSpec("H", "h", new global::ModelGen.Specs.Dim("Layers", config.Layers), "global::Demo.GptBlock", 2),
+                new global::ModelGen.Specs.LayerRefSpec("Extra", "extra", "global::Demo.Proj"),
+                new global::ModelGen.Specs.LayerNormSpec("LnF", "ln_f", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), 1E-05, true),
+                new global::ModelGen.Specs.LinearSpec("LMHead", "lm_head", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Vocab", config.Vocab), false) { TiedTo = "Wte" }),
+            new global::ModelGen.Specs.ForwardSpec("Forward", "tokens"))
+        {
+            Precision = global::ModelGen.DType.BFloat16,
+            Checkpoint = global::ModelGen.CheckpointMode.None,
+            Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(new global::ModelGen.Specs.ScenarioSpec(24.0, global::ModelGen.Workload.Training, 1024, 1, global::ModelGen.Optimizer.AdamW)),
+        };
+
+        /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>
+        [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+        public static void CollectLayers(global::Demo.Cfg config, global::System.Collections.Generic.List<global::ModelGen.Specs.LayerSpec> layers)
+        {
+            if (layers.Exists(l => l.FullName == "global::Demo.Gpt"))
+                return;
+            layers.Add(DescribeLayer(config));
+            global::Demo.GptBlock.CollectLayers(config, layers);
+            global::Demo.Proj.CollectLayers(config, layers);
+        }
+
+        /// <summary>The model and every layer it uses, for <c>ModelGen.Memory.MemoryModel</c>, with the sizes of <paramref name="config"/>.</summary>
+        public static global::ModelGen.Specs.ModelSpec DescribeModel(global::Demo.Cfg config)
+        {
+            var layers = new global::System.Collections.Generic.List<global::ModelGen.Specs.LayerSpec>();
+            global::Demo.GptBlock.CollectLayers(config, layers);
+            global::Demo.Proj.CollectLayers(config, layers);
+            return new global::ModelGen.Specs.ModelSpec(DescribeLayer(config), global::ModelGen.Specs.EquatableArray.ToEquatableArray(layers));
+        }
     }
 }

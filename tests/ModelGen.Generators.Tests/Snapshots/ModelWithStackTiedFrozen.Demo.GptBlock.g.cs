@@ -59,5 +59,28 @@ namespace Demo
             var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, input) : Forward(input);
             return output.MoveToOuterDisposeScope();
         }
+
+        /// <summary>This class as the memory model sees it, with the sizes of <paramref name="config"/>.</summary>
+        public static global::ModelGen.Specs.LayerSpec DescribeLayer(global::Demo.Cfg config) => new global::ModelGen.Specs.LayerSpec("Demo", "GptBlock", "global::Demo.GptBlock", "public", "global::Demo.Cfg", false,
+            global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.BlockSpec>(
+                new global::ModelGen.Specs.LayerNormSpec("Ln1", "ln1", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), 1E-05, true),
+                new global::ModelGen.Specs.AttentionSpec("Attn", "attn", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Heads", config.Heads), new global::ModelGen.Specs.Dim("Heads", config.Heads), true, false, 10000.0, false, true, 0.1),
+                new global::ModelGen.Specs.LayerNormSpec("Ln2", "ln2", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), 1E-05, true),
+                new global::ModelGen.Specs.FeedForwardSpec("Mlp", "mlp", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Ffn", config.Ffn), global::ModelGen.FeedForwardActivation.Gelu, true)),
+            new global::ModelGen.Specs.ForwardSpec("Forward", "x"))
+        {
+            Precision = null,
+            Checkpoint = global::ModelGen.CheckpointMode.Full,
+            Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
+        };
+
+        /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>
+        [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+        public static void CollectLayers(global::Demo.Cfg config, global::System.Collections.Generic.List<global::ModelGen.Specs.LayerSpec> layers)
+        {
+            if (layers.Exists(l => l.FullName == "global::Demo.GptBlock"))
+                return;
+            layers.Add(DescribeLayer(config));
+        }
     }
 }

@@ -53,5 +53,27 @@ namespace Demo
             var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, input) : Forward(input);
             return output.MoveToOuterDisposeScope();
         }
+
+        /// <summary>This class as the memory model sees it, with the sizes of <paramref name="config"/>.</summary>
+        public static global::ModelGen.Specs.LayerSpec DescribeLayer(global::Demo.Cfg config) => new global::ModelGen.Specs.LayerSpec("Demo", "Block", "global::Demo.Block", "public", "global::Demo.Cfg", false,
+            global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.BlockSpec>(
+                new global::ModelGen.Specs.LayerNormSpec("Norm", "norm", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), 1E-05, true),
+                new global::ModelGen.Specs.LinearSpec("Router", "router", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Hidden", config.Hidden), true) { Precision = global::ModelGen.DType.Float32 },
+                new global::ModelGen.Specs.DropoutSpec("Drop", "drop", 0.1)),
+            new global::ModelGen.Specs.ForwardSpec("Forward", "x"))
+        {
+            Precision = global::ModelGen.DType.BFloat16,
+            Checkpoint = global::ModelGen.CheckpointMode.Full,
+            Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
+        };
+
+        /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>
+        [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+        public static void CollectLayers(global::Demo.Cfg config, global::System.Collections.Generic.List<global::ModelGen.Specs.LayerSpec> layers)
+        {
+            if (layers.Exists(l => l.FullName == "global::Demo.Block"))
+                return;
+            layers.Add(DescribeLayer(config));
+        }
     }
 }

@@ -53,5 +53,27 @@ namespace Demo
             var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, input) : Forward(input);
             return output.MoveToOuterDisposeScope();
         }
+
+        /// <summary>This class as the memory model sees it, with the sizes of <paramref name="config"/>.</summary>
+        public static global::ModelGen.Specs.LayerSpec DescribeLayer(global::Demo.Cfg config) => new global::ModelGen.Specs.LayerSpec("Demo", "QuantMlp", "global::Demo.QuantMlp", "public", "global::Demo.Cfg", false,
+            global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.BlockSpec>(
+                new global::ModelGen.Specs.LinearSpec("Up", "up", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Ffn", config.Ffn), true) { Quant = new global::ModelGen.Specs.QuantSpec(global::ModelGen.QuantKind.Int8, 0, false) },
+                new global::ModelGen.Specs.LinearSpec("Down", "down", new global::ModelGen.Specs.Dim("Ffn", config.Ffn), new global::ModelGen.Specs.Dim("Hidden", config.Hidden), true) { Quant = new global::ModelGen.Specs.QuantSpec(global::ModelGen.QuantKind.Int4, 64, false) },
+                new global::ModelGen.Specs.LinearSpec("Out", "out", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Hidden", config.Hidden), true) { Quant = new global::ModelGen.Specs.QuantSpec(global::ModelGen.QuantKind.NF4, 64, true) }),
+            new global::ModelGen.Specs.ForwardSpec("Forward", "x"))
+        {
+            Precision = null,
+            Checkpoint = global::ModelGen.CheckpointMode.None,
+            Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
+        };
+
+        /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>
+        [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+        public static void CollectLayers(global::Demo.Cfg config, global::System.Collections.Generic.List<global::ModelGen.Specs.LayerSpec> layers)
+        {
+            if (layers.Exists(l => l.FullName == "global::Demo.QuantMlp"))
+                return;
+            layers.Add(DescribeLayer(config));
+        }
     }
 }
