@@ -80,6 +80,27 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public void Integer_token_input_still_gives_the_embedding_and_linear_their_gradients()
+    {
+        manual_seed(8);
+        var embedding = nn.Embedding(10, Width);
+        var head = nn.Linear(Width, 3);
+        var parameters = embedding.parameters().Concat(head.parameters()).ToArray();
+        var tokens = tensor(new long[] { 1, 4, 4, 9 });
+        Tensor Body(Tensor ids) => head.call(nn.functional.gelu(embedding.call(ids)));
+
+        Body(tokens).pow(2).sum().backward();
+        var expected = parameters.Select(p => p.grad!.data<float>().ToArray()).ToArray();
+        foreach (var parameter in parameters)
+            parameter.grad = null;
+
+        Checkpoint.Run(parameters, Body, tokens).pow(2).sum().backward();
+
+        for (var i = 0; i < parameters.Length; i++)
+            Assert.Equal(expected[i], parameters[i].grad!.data<float>().ToArray());
+    }
+
+    [Fact]
     public void Input_created_and_disposed_in_an_inner_scope_before_backward_still_works()
     {
         var (block, input, weights) = Setup();
