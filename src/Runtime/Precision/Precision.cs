@@ -39,6 +39,21 @@ namespace ModelGen
             return block ?? layer ?? parent ?? DType.Float32;
         }
 
+        /// <summary>
+        /// The input a generated layer's forward works on: a floating-point tensor in another precision is cast to the layer's
+        /// storage precision (so a bf16 layer accepts fp32 activations); integer tensors (token ids, positions) pass unchanged.
+        /// </summary>
+        /// <param name="input">The tensor passed to <c>forward</c>.</param>
+        /// <param name="storage">The layer's storage precision.</param>
+        public static Tensor CastFloatingInput(Tensor input, DType storage)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            if (!input.is_floating_point())
+                return input;
+            var target = ToScalarType(storage);
+            return input.dtype == target ? input : input.to_type(target);
+        }
+
         /// <summary>Softmax computed in fp32 and returned in <paramref name="x"/>'s dtype (the attention probabilities).</summary>
         /// <param name="x">Floating-point scores.</param>
         /// <param name="dim">The dimension that sums to one.</param>
