@@ -146,7 +146,7 @@ namespace ModelGen.Nn
         }
 
         /// <summary>
-        /// The attention core alone, <c>softmax(q kᵀ / √headDim + mask) v</c> with this block's mask, dropout and kernel choice:
+        /// The attention core alone, <c>softmax(q kᵀ / √headDim + mask) v</c> (Vaswani et al. 2017, eq. 1) with this block's mask, dropout and kernel choice:
         /// the part selective checkpointing recomputes (Korthikanti et al. 2022, §4.2), since it saves the <c>s²</c> terms.
         /// </summary>
         /// <param name="q">Projected (and rotated) queries, <c>[batch, heads, seq, headDim]</c>.</param>

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -54,8 +53,5 @@ namespace ModelGen.Runtime.Tests.Nn
             using var generator = new Generator((ulong)seed);
             return torch.randn(shape, generator: generator);
         }
-
-        /// <summary>Shapes as text, for messages.</summary>
-        public static string Shape(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
     }
 }
