@@ -50,7 +50,7 @@ reloaded.eval();
 using (torch.no_grad())
 {
     var probe = torch.arange(16).unsqueeze(0);
-    var same = model.call(probe).equal(reloaded.call(probe));
+    var same = model.call(probe).Equals(reloaded.call(probe));
     Console.WriteLine($"saved and reloaded {model.state_dict().Count} tensors ({string.Join(", ", model.state_dict().Keys.Take(4))}, ...): outputs equal = {same}");
 }
 File.Delete(path);

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace ModelGen.Integration.Tests;
 
-[Collection("TorchSharp")]
+[Collection(GlobalRandomStream.Name)]
 public class GeneratedModuleTests
 {
     private static readonly TestConfig Config = new();
@@ -35,15 +35,15 @@ public class GeneratedModuleTests
         var plain = Step(layer, input, checkpoint: false);
         var checkpointed = Step(layer, input, checkpoint: true);
 
-        Assert.True(plain.Output.equal(checkpointed.Output), "outputs differ");
-        Assert.True(plain.InputGrad.equal(checkpointed.InputGrad), "input gradients differ");
+        Assert.True(plain.Output.Equals(checkpointed.Output), "outputs differ");
+        Assert.True(plain.InputGrad.Equals(checkpointed.InputGrad), "input gradients differ");
         Assert.Equal(new[] { "down.weight", "up.bias", "up.weight" }, plain.ParamGrads.Keys.OrderBy(k => k, StringComparer.Ordinal));
         foreach (var (name, grad) in plain.ParamGrads)
-            Assert.True(grad.equal(checkpointed.ParamGrads[name]), $"gradient of {name} differs");
+            Assert.True(grad.Equals(checkpointed.ParamGrads[name]), $"gradient of {name} differs");
         // Dropout really dropped something, so the comparison would catch a recompute with a different mask.
         layer.eval();
         using (torch.no_grad())
-            Assert.False(layer.call(input).equal(plain.Output), "dropout had no effect in training mode");
+            Assert.False(layer.call(input).Equals(plain.Output), "dropout had no effect in training mode");
     }
 
     [Fact]
@@ -86,7 +86,12 @@ public class GeneratedModuleTests
     public void Tied_weights_are_one_tensor()
     {
         using var model = new TinyModel(Config);
-        Assert.Equal(model.Embed.weight!.Handle, model.Head.weight.Handle);
+        using (torch.no_grad())
+            model.Embed.weight!.add_(1.0);
+        Assert.True(model.Embed.weight!.Equals(model.Head.weight), "writing through one name must change the other");
+        // The optimizer must see the shared tensor once, or it would be updated twice per step:
+        // embed 32·16 + 3 blocks·(16·64 + 64 + 64·16) + half (16·16 + 16 + 2·16) + norm 2·16, and the head adds nothing.
+        Assert.Equal(512 + 3 * 2112 + 304 + 32, model.parameters().Sum(p => p.numel()));
     }
 
     [Fact]
@@ -115,4 +120,11 @@ public class GeneratedModuleTests
         Assert.Equal("TinyModel", description.Root.Name);
         Assert.Equal(new[] { "CheckpointedMlp", "HalfLayer" }, description.Layers.Select(l => l.Name).OrderBy(n => n, StringComparer.Ordinal));
     }
+}
+
+/// <summary>libtorch's CPU generator is process-wide: tests that compare seeded runs must not run beside others.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GlobalRandomStream
+{
+    public const string Name = "Global random stream";
 }

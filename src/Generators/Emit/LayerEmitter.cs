@@ -103,7 +103,12 @@ namespace ModelGen.Generators.Emit
             foreach (var block in spec.Blocks)
             {
                 if (block.TiedTo is { } owner && spec.Blocks.FirstOrDefault(b => b.Name == owner) is { } target)
-                    w.Line($"{FieldName(block)}.weight = {FieldName(target)}.weight; // [TiedTo(\"{owner}\")]: one tensor, two names");
+                {
+                    // [TiedTo]: one tensor under two names. The owner's tensor (and initialization) is kept; handing the same
+                    // Parameter object back to the owner makes both modules register one object, so parameters() yields it once.
+                    w.Line($"{FieldName(block)}.weight = {FieldName(target)}.weight ?? throw new global::System.InvalidOperationException(\"{target.Name} has no weight to tie {block.Name} to.\");");
+                    w.Line($"{FieldName(target)}.weight = {FieldName(block)}.weight;");
+                }
                 if (spec.Checkpoint == CheckpointMode.Selective && block is AttentionSpec)
                     w.Line($"{FieldName(block)}.CheckpointCore = true; // [Checkpoint(CheckpointMode.Selective)]");
             }

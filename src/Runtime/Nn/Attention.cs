@@ -141,9 +141,19 @@ namespace ModelGen.Nn
             k = RepeatKv(k);
             v = RepeatKv(v);
 
-            var context = Core(q, k, v).transpose(1, 2).reshape(batch, seq, Heads * HeadDim);
+            var core = CheckpointCore
+                ? Checkpoint.Run(Array.Empty<Parameter>(), qkv => Core(qkv[0], qkv[1], qkv[2]), torch.stack(new[] { q, k, v }))
+                : Core(q, k, v);
+            var context = core.transpose(1, 2).reshape(batch, seq, Heads * HeadDim);
             return scope.MoveToOuter(_oProj.call(context));
         }
+
+        /// <summary>
+        /// Selective activation checkpointing (Korthikanti et al. 2022, §4.2): when true, the core's activations (the <c>s²</c>
+        /// scores, probabilities and dropout mask of eager attention) are not kept but recomputed during backward; the projections'
+        /// activations are kept. Set by the generator for layers marked <c>[Checkpoint(CheckpointMode.Selective)]</c>.
+        /// </summary>
+        public bool CheckpointCore { get; set; }
 
         /// <summary>
         /// The attention core alone, <c>softmax(q kᵀ / √headDim + mask) v</c> (Vaswani et al. 2017, eq. 1) with this block's mask, dropout and kernel choice:

@@ -7,24 +7,24 @@ namespace Demo
     partial class DecoderBlock : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
         [global::TorchSharp.Utils.ComponentName(Name = "attn_norm")]
-        private readonly RmsNorm _attnNorm;
+        private readonly global::ModelGen.Nn.RmsNorm _attnNorm;
 
         [global::TorchSharp.Utils.ComponentName(Name = "attn")]
-        private readonly Attention _attn;
+        private readonly global::ModelGen.Nn.Attention _attn;
 
         [global::TorchSharp.Utils.ComponentName(Name = "mlp_norm")]
-        private readonly RmsNorm _mlpNorm;
+        private readonly global::ModelGen.Nn.RmsNorm _mlpNorm;
 
         [global::TorchSharp.Utils.ComponentName(Name = "mlp")]
-        private readonly FeedForward _mlp;
+        private readonly global::ModelGen.Nn.FeedForward _mlp;
 
-        public partial RmsNorm AttnNorm { get => _attnNorm; }
+        public partial global::ModelGen.Nn.RmsNorm AttnNorm { get => _attnNorm; }
 
-        public partial Attention Attn { get => _attn; }
+        public partial global::ModelGen.Nn.Attention Attn { get => _attn; }
 
-        public partial RmsNorm MlpNorm { get => _mlpNorm; }
+        public partial global::ModelGen.Nn.RmsNorm MlpNorm { get => _mlpNorm; }
 
-        public partial FeedForward Mlp { get => _mlp; }
+        public partial global::ModelGen.Nn.FeedForward Mlp { get => _mlp; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }

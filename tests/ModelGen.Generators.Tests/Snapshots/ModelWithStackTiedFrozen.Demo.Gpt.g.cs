@@ -66,7 +66,8 @@ namespace Demo
             _extra = new global::Demo.Proj(config, StoragePrecision, device);
             _lnF = global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
             _lmHead = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Vocab, hasBias: false, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            _lmHead.weight = _wte.weight; // [TiedTo("Wte")]: one tensor, two names
+            _lmHead.weight = _wte.weight ?? throw new global::System.InvalidOperationException("Wte has no weight to tie LMHead to.");
+            _wte.weight = _lmHead.weight;
             foreach (var parameter in _wpe.parameters())
             {
                 parameter.requires_grad = false; // [Frozen]

@@ -10,21 +10,21 @@ namespace Demo
         private readonly global::TorchSharp.Modules.LayerNorm _ln1;
 
         [global::TorchSharp.Utils.ComponentName(Name = "attn")]
-        private readonly Attention _attn;
+        private readonly global::ModelGen.Nn.Attention _attn;
 
         [global::TorchSharp.Utils.ComponentName(Name = "ln2")]
         private readonly global::TorchSharp.Modules.LayerNorm _ln2;
 
         [global::TorchSharp.Utils.ComponentName(Name = "mlp")]
-        private readonly FeedForward _mlp;
+        private readonly global::ModelGen.Nn.FeedForward _mlp;
 
         public partial global::TorchSharp.Modules.LayerNorm Ln1 { get => _ln1; }
 
-        public partial Attention Attn { get => _attn; }
+        public partial global::ModelGen.Nn.Attention Attn { get => _attn; }
 
         public partial global::TorchSharp.Modules.LayerNorm Ln2 { get => _ln2; }
 
-        public partial FeedForward Mlp { get => _mlp; }
+        public partial global::ModelGen.Nn.FeedForward Mlp { get => _mlp; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }
