@@ -18,7 +18,7 @@ namespace ModelGen
         public ShardStyle Style { get; }
     }
 
-    /// <summary>Weight-only quantization of a Linear (or Embedding) block; quantized weights are frozen.</summary>
+    /// <summary>Weight-only quantization of a <c>[Linear]</c> block (other blocks are reported as errors); quantized weights are frozen.</summary>
     [AttributeUsage(AttributeTargets.Property, Inherited = false)]
     public sealed class QuantizeAttribute : Attribute
     {
