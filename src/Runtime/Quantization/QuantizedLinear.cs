@@ -16,7 +16,8 @@ namespace ModelGen.Quantization
     /// <remarks>
     /// Forward and backward each rebuild the full-precision weight as a temporary and free it before returning, so a trained
     /// network with quantized layers holds only one dequantized weight at a time (its largest), never one per layer.
-    /// The output has the compute dtype: <c>computeDtype</c> when given, otherwise the input's dtype.
+    /// The input is cast to the compute dtype, and the output has it. No packed-integer kernel is called: every format
+    /// dequantizes into the compute dtype and runs <c>linear</c> (see docs/quantization.md for why).
     /// </remarks>
     public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
     {
@@ -26,21 +27,20 @@ namespace ModelGen.Quantization
         /// <summary>Creates the layer with weights drawn as <c>nn.Linear</c> draws them (Kaiming uniform, a = √5), then quantized.</summary>
         /// <param name="inFeatures">Input size (columns of the weight).</param>
         /// <param name="outFeatures">Output size (rows of the weight).</param>
-        /// <param name="bias">Whether the layer adds a trainable bias.</param>
+        /// <param name="hasBias">Whether the layer adds a trainable bias.</param>
         /// <param name="kind">Int8, Int4 or NF4; <see cref="QuantKind.None"/> is rejected.</param>
         /// <param name="groupSize">Int4 group (32, 64, 128; 0 = 128) or NF4 block (32, 64, 128, 256; 0 = 64); 0 for Int8.</param>
         /// <param name="doubleQuant">NF4 only: quantize the block absmax values again to 8 bits.</param>
-        /// <param name="computeDtype">Dtype of the dequantized weight, the bias and the output; null = the input's dtype
-        /// (the bias is then float32 and cast per call).</param>
+        /// <param name="computeDtype">Dtype of the dequantized weight, the bias and the output (float32, bfloat16 or float16);
+        /// inputs of another dtype are cast to it.</param>
         /// <param name="device">Device of buffers and bias; null = the default device.</param>
         /// <exception cref="ArgumentException">An invalid size, kind, group size or compute dtype; the message names the values.</exception>
-        public QuantizedLinear(long inFeatures, long outFeatures, bool bias, QuantKind kind, int groupSize = 0, bool doubleQuant = false,
-            ScalarType? computeDtype = null, Device? device = null)
+        public QuantizedLinear(long inFeatures, long outFeatures, bool hasBias, QuantKind kind, int groupSize = 0, bool doubleQuant = false,
+            ScalarType computeDtype = ScalarType.Float32, Device? device = null)
             : base(nameof(QuantizedLinear))
         {
             int group = QuantLayout.ResolveGroupSize(kind, groupSize, doubleQuant, inFeatures, outFeatures);
-            if (computeDtype is { } cd && !is_floating_point(cd))
-                throw new ArgumentException($"The compute dtype of a quantized Linear must be a floating-point type, got {cd}.", nameof(computeDtype));
+            CheckComputeDtype(computeDtype, nameof(computeDtype));
 
             in_features = inFeatures;
             out_features = outFeatures;
@@ -59,11 +59,11 @@ namespace ModelGen.Quantization
                 QuantizeFrom(weight);
             }
 
-            if (bias)
+            if (hasBias)
             {
                 // nn.Linear's bias initialisation: U(-1/√in, 1/√in).
                 double bound = 1 / Math.Sqrt(inFeatures);
-                var b = empty(new[] { outFeatures }, computeDtype ?? ScalarType.Float32, device);
+                var b = empty(new[] { outFeatures }, computeDtype, device);
                 nn.init.uniform_(b, -bound, bound);
                 _bias = new Parameter(b, requires_grad: true);
                 register_parameter("bias", _bias);
@@ -85,29 +85,44 @@ namespace ModelGen.Quantization
         /// <summary>Whether NF4 absmax values are themselves quantized (QLoRA double quantization).</summary>
         public bool DoubleQuant { get; }
 
-        /// <summary>Dtype of the dequantized weight and the output; null = the input's dtype.</summary>
-        public ScalarType? ComputeDtype { get; private set; }
+        /// <summary>Dtype of the dequantized weight, the bias and the output; <c>.to(dtype)</c> on the module changes it.</summary>
+        public ScalarType ComputeDtype { get; private set; }
 
         /// <summary>The trainable bias, or null.</summary>
         public Parameter? bias => _bias;
 
-        /// <summary>Bytes of all quantized-weight buffers (codes, scales, zero points, absmax constants), as stored now.</summary>
-        public long StoredWeightBytes => QuantizedBuffers().Sum(t => t.numel() * t.ElementSize);
+        /// <summary>
+        /// Bytes the quantized weight actually holds: every registered weight buffer (codes, scales, zero points, absmax
+        /// constants), counted from the tensors themselves. Equals <see cref="QuantLayout.WeightBytes"/> for this layer.
+        /// The bias is not included: it is an ordinary trainable parameter (out·element size of <see cref="ComputeDtype"/>).
+        /// </summary>
+        public long StoredBytes => QuantizedBuffers().Sum(t => t.numel() * t.ElementSize);
 
-        /// <summary><see cref="StoredWeightBytes"/> / (in·out); equals <see cref="QuantLayout.BytesPerParameter(QuantKind, int, bool, long, long)"/>.</summary>
-        public double StoredBytesPerParameter => (double)StoredWeightBytes / ((double)in_features * out_features);
+        /// <summary><see cref="StoredBytes"/> / (in·out): the bytes per weight element this layer really stores.</summary>
+        public double StoredBytesPerParameter => (double)StoredBytes / ((double)in_features * out_features);
+
+        /// <summary>The names of the quantized-weight buffers in this layer's <c>state_dict</c>, in storage order.</summary>
+        public IReadOnlyList<string> QuantizedBufferNames => _format.Buffers.Select(b => b.Name).ToArray();
+
+        /// <summary>Stored bytes per weight element of a format: the same figure as <see cref="QuantLayout.BytesPerParameter"/>.</summary>
+        /// <param name="kind">Int8, Int4 or NF4.</param>
+        /// <param name="groupSize">Int4 group or NF4 block size; 0 = the kind's default.</param>
+        /// <param name="doubleQuant">NF4 only: double quantization.</param>
+        public static double BytesPerParameter(QuantKind kind, int groupSize, bool doubleQuant) =>
+            QuantLayout.BytesPerParameter(kind, groupSize, doubleQuant);
 
         /// <summary>Quantizes a Linear's weight (and copies its bias) into a new quantized layer on the Linear's device.</summary>
         /// <param name="linear">The source layer; left unchanged.</param>
         /// <param name="kind">Int8, Int4 or NF4.</param>
         /// <param name="groupSize">Group or block size; 0 = the kind's default.</param>
         /// <param name="doubleQuant">NF4 only: double quantization.</param>
-        /// <param name="computeDtype">Compute dtype; null = the input's dtype.</param>
+        /// <param name="computeDtype">Compute dtype; null = the Linear's weight dtype.</param>
+        /// <exception cref="ArgumentException">An invalid layout for the Linear's sizes, or a non-floating compute dtype.</exception>
         public static QuantizedLinear FromLinear(Linear linear, QuantKind kind, int groupSize = 0, bool doubleQuant = false, ScalarType? computeDtype = null)
         {
             ArgumentNullException.ThrowIfNull(linear);
             var layer = new QuantizedLinear(linear.in_features, linear.out_features, linear.bias is not null, kind, groupSize, doubleQuant,
-                computeDtype, linear.weight.device);
+                computeDtype ?? linear.weight.dtype, linear.weight.device);
             layer.QuantizeFrom(linear.weight, linear.bias);
             return layer;
         }
@@ -140,11 +155,11 @@ namespace ModelGen.Quantization
                 _bias!.copy_(bias.detach());
         }
 
-        /// <summary>The full [out, in] weight rebuilt from the stored form, in the compute dtype (float32 when none is set).</summary>
+        /// <summary>The full [out, in] weight rebuilt from the stored form, in the compute dtype; the caller owns (and disposes) it.</summary>
         public Tensor Dequantize()
         {
             using var noGrad = no_grad();
-            return _format.Dequantize(QuantizedBuffers(), ComputeDtype ?? ScalarType.Float32);
+            return _format.Dequantize(QuantizedBuffers(), ComputeDtype);
         }
 
         /// <summary>y = x·Wᵀ + b with W dequantized for this call only.</summary>
@@ -158,7 +173,7 @@ namespace ModelGen.Quantization
                 throw new ArgumentException($"QuantizedLinear expects a floating-point input, got {input.dtype}.", nameof(input));
 
             using var scope = NewDisposeScope();
-            var dtype = ComputeDtype ?? input.dtype;
+            var dtype = ComputeDtype;
             var x = input.dtype == dtype ? input : input.to(dtype);
             var b = _bias is null ? null : _bias.dtype == dtype ? _bias : _bias.to(dtype);
             var buffers = QuantizedBuffers().ToArray();
@@ -192,8 +207,8 @@ namespace ModelGen.Quantization
 
         private QuantizedLinear MoveTo(Device? device, ScalarType? dtype, bool nonBlocking)
         {
-            if (dtype is { } d && !is_floating_point(d))
-                throw new ArgumentException($"A quantized Linear can only be converted to a floating-point dtype, got {d}.", nameof(dtype));
+            if (dtype is { } d)
+                CheckComputeDtype(d, nameof(dtype));
             if (device is not null && device.type != DeviceType.CUDA)
                 device = new Device(device.type, -1);
 
@@ -229,8 +244,33 @@ namespace ModelGen.Quantization
             }
 
             if (dtype is not null)
-                ComputeDtype = dtype;
+                ComputeDtype = dtype.Value;
             return this;
+        }
+
+        /// <summary>
+        /// Quantizes the float weights of a plain Linear's state_dict (keys <c>{prefix}weight</c> and, when this layer has a
+        /// bias, <c>{prefix}bias</c>), e.g. a checkpoint saved before quantization. Other keys are ignored.
+        /// </summary>
+        /// <param name="stateDict">A state_dict such as <c>linear.state_dict()</c> or a whole model's.</param>
+        /// <param name="prefix">The layer's key prefix in <paramref name="stateDict"/>, e.g. <c>"blocks.0.mlp.up."</c>.</param>
+        /// <exception cref="ArgumentException">A missing key, a wrong shape or a non-floating weight.</exception>
+        public void LoadFloatWeights(IReadOnlyDictionary<string, Tensor> stateDict, string prefix = "")
+        {
+            ArgumentNullException.ThrowIfNull(stateDict);
+            ArgumentNullException.ThrowIfNull(prefix);
+            if (!stateDict.TryGetValue(prefix + "weight", out var weight))
+                throw new ArgumentException($"The state_dict has no '{prefix}weight' to quantize.", nameof(stateDict));
+            Tensor? bias = null;
+            if (_bias is not null && !stateDict.TryGetValue(prefix + "bias", out bias))
+                throw new ArgumentException($"This quantized Linear has a bias, but the state_dict has no '{prefix}bias'.", nameof(stateDict));
+            QuantizeFrom(weight, bias);
+        }
+
+        private static void CheckComputeDtype(ScalarType dtype, string parameterName)
+        {
+            if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
+                throw new ArgumentException($"The compute dtype of a quantized Linear must be float32, bfloat16, float16 or float64, got {dtype}.", parameterName);
         }
 
         private static bool IsOn(Tensor t, Device device) =>
