@@ -22,7 +22,7 @@ namespace ModelGen.Quantization
         public static IReadOnlyList<float> Values { get; } = Array.AsReadOnly(Table);
 
         /// <summary>
-        /// The largest distance from a point of [-1, 1] to its nearest NF4 value: half the widest gap (between 0.7229… and 1).
+        /// The largest distance from a point of [-1, 1] to its nearest NF4 value: half the widest gap, between −1 and −0.6962 (0.1519).
         /// The per-element round-trip error of a block is at most this times the block's absmax.
         /// </summary>
         public static double MaxRoundingError { get; } = ComputeMaxRoundingError();

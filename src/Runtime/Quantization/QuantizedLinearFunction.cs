@@ -54,7 +54,7 @@ namespace ModelGen.Quantization
             if ((bool)ctx.get_data(HasBiasKey))
             {
                 using var rows = grad_output.reshape(-1, format.OutFeatures);
-                gradBias = rows.sum(0);
+                gradBias = rows.sum(dim: 0);
             }
 
             return new List<Tensor> { gradInput!, gradBias!, null!, null! };
