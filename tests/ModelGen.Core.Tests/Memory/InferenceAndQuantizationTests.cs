@@ -1,6 +1,7 @@
 using System.Linq;
 using ModelGen.Memory;
 using ModelGen.Specs;
+using ModelGen.Quantization;
 using static ModelGen.Core.Tests.Memory.Models;
 
 namespace ModelGen.Core.Tests.Memory
@@ -54,7 +55,7 @@ namespace ModelGen.Core.Tests.Memory
         public void Stored_bytes_per_parameter_match_the_published_rates(QuantKind kind, int group, bool doubleQuant, double perParameter)
         {
             const long n = 4096L * 4096;
-            var bytes = QuantizedWeightBytes.Of(new QuantSpec(kind, group, doubleQuant), 4096, 4096);
+            var bytes = QuantLayout.WeightBytes(kind, group, doubleQuant, 4096, 4096);
             var constant = doubleQuant ? 4 : 0; // the fp32 offset of the second level
             Assert.Equal(perParameter, (double)(bytes - constant) / n, 12);
         }
