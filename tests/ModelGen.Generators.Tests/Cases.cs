@@ -138,7 +138,7 @@ internal static class Cases
 
             [Model(typeof(Cfg))]
             [VramBudget(Gpu = "RTX 4090", SequenceLength = 4096, Workload = Workload.Inference)]
-            [VramBudget(80, SequenceLength = 2048, Batch = 4, Optimizer = Optimizer.Sgd, TensorParallel = 2, DataParallel = 4, ZeroStage = 3, OffloadOptimizer = true)]
+            [VramBudget(80, SequenceLength = 2048, Batch = 4, Optimizer = Optimizer.Sgd, TensorParallel = 2, DataParallel = 4, ZeroStage = 3, OffloadOptimizer = true, SequenceParallel = true)]
             public partial class ShardedModel
             {
                 [Embedding(nameof(Cfg.Vocab), nameof(Cfg.Hidden)), Shard(ShardStyle.Vocab)] public partial Embedding Embed { get; }
