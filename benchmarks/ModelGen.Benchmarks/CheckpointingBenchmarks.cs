@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Globalization;
+using System.Linq;
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
@@ -95,6 +97,7 @@ public class CheckpointingBenchmarks
     {
         public PeakMemoryConfig()
         {
+            AddColumn(new PairedRatioColumn());
             AddColumn(new PeakMemoryColumn(saving: false));
             AddColumn(new PeakMemoryColumn(saving: true));
         }
@@ -126,49 +129,115 @@ public class CheckpointingBenchmarks
         public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
         {
             _peaks ??= MeasurePeaks();
-            var mode = benchmarkCase.Descriptor.WorkloadMethod.Name switch
-            {
-                nameof(FullCheckpoint) => CheckpointMode.Full,
-                nameof(SelectiveCheckpoint) => CheckpointMode.Selective,
-                _ => CheckpointMode.None,
-            };
+            var mode = ModeOf(benchmarkCase);
             return saving
                 ? (1.0 - _peaks[mode] / (double)_peaks[CheckpointMode.None]).ToString("P1", CultureInfo.InvariantCulture)
                 : (_peaks[mode] / (double)(1 << 20)).ToString("0.0", CultureInfo.InvariantCulture);
         }
     }
 
-    /// <summary>Peak bytes above baseline of one training step in each mode.</summary>
+    /// <summary>
+    /// Step time of each mode over the time without checkpointing, as the median over rounds in which the three modes run back to
+    /// back (in rotating order), so each ratio compares steps that saw the same load on the machine.
+    /// </summary>
+    private sealed class PairedRatioColumn : IColumn
+    {
+        private const int Rounds = 12;
+        private static Dictionary<CheckpointMode, double>? _ratios;
+
+        public string Id => "PairedRatio";
+        public string ColumnName => "Paired ratio";
+        public bool AlwaysShow => true;
+        public ColumnCategory Category => ColumnCategory.Custom;
+        public int PriorityInCategory => -1;
+        public bool IsNumeric => true;
+        public UnitType UnitType => UnitType.Dimensionless;
+        public string Legend => $"Median over {Rounds} back-to-back rounds of step time / step time without checkpointing (host process)";
+
+        public bool IsAvailable(Summary summary) => true;
+        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        {
+            _ratios ??= MeasureRatios(Rounds);
+            return _ratios[ModeOf(benchmarkCase)].ToString("0.000", CultureInfo.InvariantCulture);
+        }
+    }
+
+    private static CheckpointMode ModeOf(BenchmarkCase benchmarkCase) => benchmarkCase.Descriptor.WorkloadMethod.Name switch
+    {
+        nameof(FullCheckpoint) => CheckpointMode.Full,
+        nameof(SelectiveCheckpoint) => CheckpointMode.Selective,
+        _ => CheckpointMode.None,
+    };
+
+    private static readonly CheckpointMode[] Modes = { CheckpointMode.None, CheckpointMode.Full, CheckpointMode.Selective };
+
+    /// <summary>Median per-round ratio of each mode's step time to the uncheckpointed step time.</summary>
+    internal static Dictionary<CheckpointMode, double> MeasureRatios(int rounds)
+    {
+        torch.set_num_threads(1);
+        using var step = new TrainingStep();
+        foreach (var mode in Modes)
+            step.Run(mode);
+        var ratios = Modes.ToDictionary(m => m, _ => new List<double>());
+        for (var round = 0; round < rounds; round++)
+        {
+            var seconds = new Dictionary<CheckpointMode, double>();
+            for (var i = 0; i < Modes.Length; i++)
+            {
+                var mode = Modes[(round + i) % Modes.Length];
+                var clock = Stopwatch.StartNew();
+                step.Run(mode);
+                seconds[mode] = clock.Elapsed.TotalSeconds;
+            }
+            foreach (var mode in Modes)
+                ratios[mode].Add(seconds[mode] / seconds[CheckpointMode.None]);
+        }
+        return Modes.ToDictionary(m => m, m => Median(ratios[m]));
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        var n = values.Count;
+        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    }
+
+    /// <summary>Peak bytes above baseline of one training step in each mode, each after a warm-up step in that mode.</summary>
     internal static Dictionary<CheckpointMode, long> MeasurePeaks()
     {
-        MallocReturnsLargeBlocks();
         torch.set_num_threads(1);
         using var step = new TrainingStep();
         var peaks = new Dictionary<CheckpointMode, long>();
-        foreach (var mode in new[] { CheckpointMode.None, CheckpointMode.Full, CheckpointMode.Selective })
+        foreach (var mode in Modes)
         {
             step.Run(mode);
+            ReleaseFreeHeapPages();
             peaks[mode] = MemoryMonitor.Measure(() => step.Run(mode)).PeakAboveBaselineBytes;
         }
         return peaks;
     }
 
     /// <summary>
-    /// Fixes glibc's mmap threshold at its 128 KiB default (mallopt(3), M_MMAP_THRESHOLD = -3). Left dynamic, glibc raises the threshold
-    /// after the first large free, and later tensors come from the heap, whose freed pages stay resident: every mode after the first
-    /// would then reuse the first one's pages, and the resident peak would stop measuring what each step allocates.
+    /// Gives the pages of freed heap memory back to the kernel (malloc_trim(3); glibc releases whole free pages anywhere in the heap).
+    /// glibc serves tensors above its mmap threshold from the heap once the threshold has grown, and freed heap pages stay resident:
+    /// without this, a step reusing memory an earlier step (or benchmark) left free would add nothing to the resident peak.
     /// </summary>
-    private static void MallocReturnsLargeBlocks()
+    private static void ReleaseFreeHeapPages()
     {
-        const int MmapThreshold = -3;
-        if (OperatingSystem.IsLinux() && NativeMethods.mallopt(MmapThreshold, 128 * 1024) != 1)
-            throw new InvalidOperationException("mallopt(M_MMAP_THRESHOLD) failed: resident-memory peaks would not be comparable.");
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        if (OperatingSystem.IsLinux())
+            NativeMethods.malloc_trim(UIntPtr.Zero);
     }
 
     private static class NativeMethods
     {
-        [DllImport("libc.so.6", EntryPoint = "mallopt")]
+        [DllImport("libc.so.6", EntryPoint = "malloc_trim")]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-        internal static extern int mallopt(int param, int value);
+        internal static extern int malloc_trim(UIntPtr pad);
     }
 }

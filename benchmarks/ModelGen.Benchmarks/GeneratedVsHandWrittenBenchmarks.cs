@@ -159,10 +159,10 @@ public class GeneratedVsHandWrittenBenchmarks
         public PairedRatioConfig() => AddColumn(new PairedRatioColumn());
     }
 
-    /// <summary>Generated / hand-written step time from 40 alternating pairs run in the host process, shown on the Generated rows.</summary>
+    /// <summary>Generated / hand-written step time from 60 alternating pairs run in the host process, shown on the Generated rows.</summary>
     private sealed class PairedRatioColumn : IColumn
     {
-        private const int Pairs = 40;
+        private const int Pairs = 60;
         private static readonly Dictionary<string, double> Cache = new();
 
         public string Id => "PairedRatio";
