@@ -22,6 +22,12 @@ namespace ModelGen.Specs
         /// <summary>True when the block's parameters are not trained (no gradients, no optimizer state).</summary>
         public bool Frozen { get; init; }
 
+        /// <summary>The declared property type, fully qualified (<c>global::TorchSharp.Modules.Linear</c>); the generated field has this type.</summary>
+        public string PropertyType { get; init; } = "";
+
+        /// <summary>The declared property's accessibility keywords (<c>public</c>, <c>private</c>, …), repeated by the implementation.</summary>
+        public string PropertyAccessibility { get; init; } = "";
+
         /// <summary>Name of the block whose weight this block shares (tied embeddings); its weight is not counted twice.</summary>
         public string? TiedTo { get; init; }
     }
