@@ -3,7 +3,7 @@
 #
 #   ./build.sh test     build everything, run every test (in a Debian 13 root file system where TorchSharp
 #                       cannot load natively, e.g. Debian 12), print "tests: N passed, N failed, N skipped"
-#   ./build.sh sample   build samples/GettingStarted (showing its compile-time diagnostics) and run it
+#   ./build.sh sample   build samples/Llama (showing its compile-time diagnostics) and run it
 #   ./build.sh pack     create the ModelGen NuGet package in artifacts/packages
 #   ./build.sh build    build the solution (Release)
 #   ./build.sh rootfs [--rebuild]   create (or recreate) the Debian 13 root file system only
@@ -22,7 +22,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 
 configuration=Release
 solution="$repo/ModelGen.sln"
-sample="$repo/samples/GettingStarted/GettingStarted.csproj"
+sample="$repo/samples/Llama/Llama.csproj"
 rootfs=${MODELGEN_ROOTFS:-${XDG_CACHE_HOME:-$HOME/.cache}/modelgen/rootfs-trixie}
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
