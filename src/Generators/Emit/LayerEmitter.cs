@@ -140,10 +140,12 @@ namespace ModelGen.Generators.Emit
             var x = spec.Forward.ParameterName;
             w.Line("/// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref=\"CheckpointActivations\"/> is set.</summary>");
             w.Open($"public override {Tensor} forward({Tensor} {x})");
-            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
-            w.Line($"var input = global::ModelGen.Precision.CastFloatingInput({x}, StoragePrecision);");
-            w.Line($"var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, {spec.Forward.MethodName}, input) : {spec.Forward.MethodName}(input);");
-            w.Line("return output.MoveToOuterDisposeScope();");
+            // No locals: the user's parameter may have any name (input, output, scope), and a local would collide with it.
+            var cast = $"global::ModelGen.Precision.CastFloatingInput({x}, StoragePrecision)";
+            w.Open("using (global::TorchSharp.torch.NewDisposeScope())");
+            w.Line($"return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, {spec.Forward.MethodName}, {cast}) : {spec.Forward.MethodName}({cast}))");
+            w.Line("    .MoveToOuterDisposeScope();");
+            w.Close();
             w.Close();
         }
 

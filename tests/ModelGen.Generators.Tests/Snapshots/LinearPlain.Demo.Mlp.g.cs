@@ -42,10 +42,11 @@ namespace Demo
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor x)
         {
-            using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var input = global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision);
-            var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, input) : Forward(input);
-            return output.MoveToOuterDisposeScope();
+            using (global::TorchSharp.torch.NewDisposeScope())
+            {
+                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)))
+                    .MoveToOuterDisposeScope();
+            }
         }
 
         /// <summary>This class as the memory model sees it, with the sizes of <paramref name="config"/>.</summary>

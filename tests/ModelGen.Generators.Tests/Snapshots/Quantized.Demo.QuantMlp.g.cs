@@ -7,17 +7,17 @@ namespace Demo
     partial class QuantMlp : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
         [global::TorchSharp.Utils.ComponentName(Name = "up")]
-        private readonly QuantizedLinear _up;
+        private readonly global::ModelGen.Quantization.QuantizedLinear _up;
 
         [global::TorchSharp.Utils.ComponentName(Name = "down")]
-        private readonly QuantizedLinear _down;
+        private readonly global::ModelGen.Quantization.QuantizedLinear _down;
 
         [global::TorchSharp.Utils.ComponentName(Name = "out")]
         private readonly global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> _out;
 
-        public partial QuantizedLinear Up { get => _up; }
+        public partial global::ModelGen.Quantization.QuantizedLinear Up { get => _up; }
 
-        public partial QuantizedLinear Down { get => _down; }
+        public partial global::ModelGen.Quantization.QuantizedLinear Down { get => _down; }
 
         public partial global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> Out { get => _out; }
 
@@ -48,10 +48,11 @@ namespace Demo
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor x)
         {
-            using var scope = global::TorchSharp.torch.NewDisposeScope();
-            var input = global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision);
-            var output = CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, input) : Forward(input);
-            return output.MoveToOuterDisposeScope();
+            using (global::TorchSharp.torch.NewDisposeScope())
+            {
+                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)))
+                    .MoveToOuterDisposeScope();
+            }
         }
 
         /// <summary>This class as the memory model sees it, with the sizes of <paramref name="config"/>.</summary>
