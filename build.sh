@@ -95,7 +95,7 @@ cmd_test() {
   mkdir -p "$results"
   mg_say "running the tests"
   run_dotnet test "$solution" -c "$configuration" --no-build --logger trx --results-directory "$results" || status=$?
-  mg_test_summary "$results" "$status"
+  mg_test_summary "$solution" "$results" "$status"
 }
 
 cmd_sample() {
