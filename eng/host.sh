@@ -47,6 +47,6 @@ mg_decide_run_mode() {
     MG_RUN_REASON="$lib has $MG_REQUIRED_GLIBCXX, which TorchSharp needs"
   else
     MG_RUN_MODE=chroot
-    MG_RUN_REASON="$lib lacks $MG_REQUIRED_GLIBCXX (TorchSharp needs GCC 13's libstdc++), so tests run in a Debian 13 root file system"
+    MG_RUN_REASON="$lib lacks $MG_REQUIRED_GLIBCXX (TorchSharp needs GCC 13's libstdc++)"
   fi
 }
