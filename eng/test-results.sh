@@ -27,9 +27,14 @@ _mg_trx_counts() {
 # Prints the test assembly's name (ModelGen.Core.Tests) a TRX file reports on, lower-cased: from a test's
 # storage path, or from VSTest's "No test is available in <dll>" when the assembly has no tests.
 _mg_trx_assembly() {
-  { grep -o 'storage="[^"]*"' "$1" | head -n 1 | sed 's/^storage="//; s/"$//'
-    grep -o 'No test is available in [^ ]*\.dll' "$1" | head -n 1 | sed 's/^No test is available in //'
-  } | head -n 1 | sed 's|.*/||; s/\.dll$//' | tr '[:upper:]' '[:lower:]'
+  local dll
+  # One awk over the file: build.sh runs under pipefail, where a grep that finds nothing would end the script.
+  dll=$(awk '
+    match($0, /storage="[^"]*"/) { print substr($0, RSTART + 9, RLENGTH - 10); exit }
+    match($0, /No test is available in [^ ]*\.dll/) { print substr($0, RSTART + 24, RLENGTH - 24); exit }
+  ' "$1")
+  dll=${dll##*/}
+  printf '%s\n' "${dll%.dll}" | tr '[:upper:]' '[:lower:]'
 }
 
 # Prints the names of the test projects in the solution: those under tests/.
