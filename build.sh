@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# ModelGen's one entry point for building, testing, running the sample and packing.
+#
+#   ./build.sh test     build everything, run every test (in a Debian 13 root file system where TorchSharp
+#                       cannot load natively, e.g. Debian 12), print "tests: N passed, N failed, N skipped"
+#   ./build.sh sample   build samples/Llama (showing its compile-time diagnostics) and run it
+#   ./build.sh pack     create the ModelGen NuGet package in artifacts/packages
+#   ./build.sh build    build the solution (Release)
+#   ./build.sh rootfs [--rebuild]   create (or recreate) the Debian 13 root file system only
+#
+# Environment: MODELGEN_ROOTFS (where the root file system is cached), MODELGEN_RUN=native|chroot (override
+# the automatic choice), MODELGEN_DEBIAN_MIRROR (mirror for debootstrap; default: the host's apt sources).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck source=eng/common.sh
+. "$repo/eng/common.sh"
+# shellcheck source=eng/host.sh
+. "$repo/eng/host.sh"
+# shellcheck source=eng/test-results.sh
+. "$repo/eng/test-results.sh"
+
+configuration=Release
+solution="$repo/ModelGen.sln"
+sample="$repo/samples/Llama/Llama.csproj"
+rootfs=${MODELGEN_ROOTFS:-${XDG_CACHE_HOME:-$HOME/.cache}/modelgen/rootfs-trixie}
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+usage() {
+  sed -n '2,13s/^# \{0,1\}//p' "$repo/build.sh"
+}
+
+# Prints which way TorchSharp code will run and why, and prepares the root file system when needed.
+prepare_runner() {
+  mg_decide_run_mode
+  if [ "$MG_RUN_MODE" = native ]; then
+    mg_say "running natively: $MG_RUN_REASON"
+  else
+    mg_say "running in the Debian 13 root file system at $rootfs: $MG_RUN_REASON"
+    ensure_rootfs
+  fi
+}
+
+ensure_rootfs() {
+  [ "$(uname -s)" = Linux ] || mg_die "the Debian 13 root file system needs a Linux host"
+  case "$rootfs" in
+    /*) ;;
+    *) rootfs="$(pwd -P)/$rootfs" ;;
+  esac
+  mg_as_root "$repo/eng/rootfs.sh" "$@" "$rootfs"
+}
+
+# Runs dotnet with the given arguments, from the repository root, natively or inside the root file system.
+# Only running happens in there: restoring needs the network and the host's NuGet configuration, so every
+# build happens on the host first.
+run_dotnet() {
+  if [ "$MG_RUN_MODE" = native ]; then
+    (cd "$repo" && dotnet "$@")
+    return
+  fi
+  local sdk nuget home user=()
+  sdk=$(mg_dotnet_root)
+  nuget=$(mg_nuget_packages)
+  if [ "$(id -u)" -eq 0 ]; then
+    home=/root
+  else
+    # Through sudo the command runs as the calling user, so what it writes (test results, temp files) is theirs.
+    home=/tmp/modelgen-home-$(id -u)
+    mkdir -p "$home"
+    user=(--user "$(id -u):$(id -g)")
+  fi
+  mg_as_root "$repo/eng/chroot-run.sh" --rootfs "$rootfs" \
+    --bind "$sdk" --bind "$nuget" --bind "$repo" --bind /tmp \
+    --env "HOME=$home" \
+    --env "PATH=$sdk:/usr/local/bin:/usr/bin:/bin" \
+    --env "DOTNET_ROOT=$sdk" \
+    --env "NUGET_PACKAGES=$nuget" \
+    --env DOTNET_CLI_TELEMETRY_OPTOUT=1 --env DOTNET_NOLOGO=1 \
+    --env MSBUILDDISABLENODEREUSE=1 --env UseSharedCompilation=false \
+    ${user[@]+"${user[@]}"} --cwd "$repo" -- dotnet "$@"
+}
+
+build_solution() {
+  mg_say "building $(basename "$solution") ($configuration)"
+  dotnet build "$solution" -c "$configuration"
+}
+
+cmd_test() {
+  mg_require_dotnet
+  prepare_runner
+  build_solution
+  local results="$repo/artifacts/test-results" status=0
+  rm -rf "$results"
+  mkdir -p "$results"
+  mg_say "running the tests"
+  run_dotnet test "$solution" -c "$configuration" --no-build --logger trx --results-directory "$results" || status=$?
+  mg_test_summary "$solution" "$results" "$status"
+}
+
+cmd_sample() {
+  mg_require_dotnet
+  [ -f "$sample" ] || mg_die "the sample project is missing: $sample"
+  prepare_runner
+  mg_say "building the sample and what it references"
+  dotnet build "$sample" -c "$configuration"
+  # An up-to-date project skips the compiler and with it the analyzers' warnings; recompile the sample
+  # alone so its diagnostics (MG0001 ...) are printed every time.
+  mg_say "recompiling the sample to show its compile-time diagnostics"
+  dotnet build "$sample" -c "$configuration" --no-dependencies --no-incremental
+  local target
+  target=$(dotnet msbuild "$sample" -getProperty:TargetPath -p:Configuration="$configuration")
+  [ -f "$target" ] || mg_die "the sample's build output is missing: $target"
+  mg_say "running the sample"
+  run_dotnet "$target"
+}
+
+cmd_pack() {
+  mg_require_dotnet
+  local out="$repo/artifacts/packages"
+  dotnet pack "$repo/src/Runtime/ModelGen.Runtime.csproj" -c "$configuration" -o "$out"
+  mg_say "packages in $out:"
+  ls -1 "$out"/*.nupkg >&2
+}
+
+cmd_build() {
+  mg_require_dotnet
+  build_solution
+}
+
+cmd_rootfs() {
+  case "${1:-}" in
+    '') ensure_rootfs ;;
+    --rebuild) ensure_rootfs --rebuild ;;
+    *) mg_die "usage: ./build.sh rootfs [--rebuild]" ;;
+  esac
+  mg_say "root file system ready at $rootfs"
+}
+
+command=${1:-}
+[ $# -eq 0 ] || shift
+case "$command" in
+  test) cmd_test "$@" ;;
+  sample) cmd_sample "$@" ;;
+  pack) cmd_pack "$@" ;;
+  build) cmd_build "$@" ;;
+  rootfs) cmd_rootfs "$@" ;;
+  -h | --help | help) usage ;;
+  *)
+    usage >&2
+    exit 2
+    ;;
+esac

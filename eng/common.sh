@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# Helpers shared by build.sh and the eng/ scripts: messages, failing, running as root.
+# Kept to bash 3.2 features because macOS ships that bash and runs build.sh natively.
+
+# One prefix for every line we print, so our lines stand out among dotnet's.
+mg_say() { printf 'build.sh: %s\n' "$*" >&2; }
+
+mg_die() {
+  printf 'build.sh: error: %s\n' "$*" >&2
+  exit 1
+}
+
+# Runs a command as root: directly when we are root, through sudo when it exists,
+# otherwise fails with what the user can do about it.
+mg_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -- "$@"
+  else
+    mg_die "this step needs root (debootstrap, mount, chroot) and sudo is not installed; run as root or install sudo"
+  fi
+}
+
+mg_require_dotnet() {
+  command -v dotnet >/dev/null 2>&1 \
+    || mg_die "dotnet is not on PATH; install the .NET 10 SDK (see global.json) and try again"
+}
+
+# The directory holding the dotnet muxer and its sdk/, shared/, packs/ folders (followed through symlinks,
+# e.g. /usr/bin/dotnet -> /usr/share/dotnet/dotnet), so it can be bind-mounted at the same path.
+mg_dotnet_root() {
+  local muxer
+  muxer=$(command -v dotnet)
+  muxer=$(readlink -f "$muxer" 2>/dev/null || printf '%s' "$muxer")
+  local root
+  root=$(dirname "$muxer")
+  [ -d "$root/sdk" ] || mg_die "cannot find the .NET SDK next to $muxer (no $root/sdk)"
+  printf '%s\n' "$root"
+}
+
+# The NuGet global packages folder as NuGet itself resolves it (NUGET_PACKAGES, NuGet.config, or ~/.nuget/packages).
+mg_nuget_packages() {
+  local dir
+  dir=$(dotnet nuget locals global-packages --list 2>/dev/null | sed -n 's/^global-packages: *//p' | head -n 1)
+  [ -n "$dir" ] || dir=${NUGET_PACKAGES:-$HOME/.nuget/packages}
+  dir=${dir%/}
+  printf '%s\n' "$dir"
+}
