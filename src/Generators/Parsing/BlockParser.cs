@@ -24,6 +24,7 @@ namespace ModelGen.Parsing
         private readonly string _configType;
         private readonly List<DiagnosticInfo> _diagnostics;
         private readonly List<INamedTypeSymbol> _usedLayers;
+        private string _property = "";
 
         public BlockParser(Compilation compilation, ConfigReader? config, string configType, List<DiagnosticInfo> diagnostics, List<INamedTypeSymbol> usedLayers)
         {
@@ -57,6 +58,7 @@ namespace ModelGen.Parsing
 
             var attribute = attributes[0];
             var name = property.Name;
+            _property = name;
             var stateName = AttributeReader.Find(property, KnownNames.StateNameAttribute) is { } stateAttribute
                 && AttributeReader.Argument(stateAttribute, 0).Value is string explicitName
                 ? explicitName
@@ -196,12 +198,22 @@ namespace ModelGen.Parsing
             return type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
         }
 
-        private Dim? ReadDim(TypedConstant argument, Location? location) => argument.Value switch
+        private Dim? ReadDim(TypedConstant argument, Location? location)
         {
-            int literal => Dim.Literal(literal),
-            string member => ReadDim(member, location),
-            _ => null,
-        };
+            switch (argument.Value)
+            {
+                case int literal:
+                    return Dim.Literal(literal);
+                case long literal:
+                    return Dim.Literal(literal);
+                case string member:
+                    return ReadDim(member, location);
+                default:
+                    _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, LocationInfo.From(location), _property,
+                        $"a size must be a config member name (nameof(Config.Member)) or an int literal, not '{argument.Value ?? "null"}'"));
+                    return null;
+            }
+        }
 
         private Dim? ReadDim(string member, Location? location)
         {

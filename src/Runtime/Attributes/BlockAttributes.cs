@@ -9,19 +9,13 @@ namespace ModelGen
     [AttributeUsage(AttributeTargets.Property, Inherited = false)]
     public sealed class LinearAttribute : Attribute
     {
-        /// <summary>Sizes from config members.</summary>
-        public LinearAttribute(string inFeatures, string outFeatures)
+        /// <summary>Sizes: config member names (<c>nameof(Config.Hidden)</c>) or int literals.</summary>
+        public LinearAttribute(object inFeatures, object outFeatures)
         {
             InFeatures = inFeatures;
             OutFeatures = outFeatures;
         }
 
-        /// <summary>Literal sizes.</summary>
-        public LinearAttribute(int inFeatures, int outFeatures)
-        {
-            InFeatures = inFeatures;
-            OutFeatures = outFeatures;
-        }
 
         /// <summary>Input features: a config member name or an int.</summary>
         public object InFeatures { get; }
@@ -37,19 +31,13 @@ namespace ModelGen
     [AttributeUsage(AttributeTargets.Property, Inherited = false)]
     public sealed class EmbeddingAttribute : Attribute
     {
-        /// <summary>Sizes from config members.</summary>
-        public EmbeddingAttribute(string count, string width)
+        /// <summary>Sizes: config member names (<c>nameof(Config.Hidden)</c>) or int literals.</summary>
+        public EmbeddingAttribute(object count, object width)
         {
             Count = count;
             Width = width;
         }
 
-        /// <summary>Literal sizes.</summary>
-        public EmbeddingAttribute(int count, int width)
-        {
-            Count = count;
-            Width = width;
-        }
 
         /// <summary>Number of rows (vocabulary size).</summary>
         public object Count { get; }
@@ -62,11 +50,9 @@ namespace ModelGen
     [AttributeUsage(AttributeTargets.Property, Inherited = false)]
     public sealed class LayerNormAttribute : Attribute
     {
-        /// <summary>Size from a config member.</summary>
-        public LayerNormAttribute(string hidden) => Hidden = hidden;
+        /// <summary>Size: a config member name or an int literal.</summary>
+        public LayerNormAttribute(object hidden) => Hidden = hidden;
 
-        /// <summary>Literal size.</summary>
-        public LayerNormAttribute(int hidden) => Hidden = hidden;
 
         /// <summary>Normalized size.</summary>
         public object Hidden { get; }
@@ -82,11 +68,9 @@ namespace ModelGen
     [AttributeUsage(AttributeTargets.Property, Inherited = false)]
     public sealed class RmsNormAttribute : Attribute
     {
-        /// <summary>Size from a config member.</summary>
-        public RmsNormAttribute(string hidden) => Hidden = hidden;
+        /// <summary>Size: a config member name or an int literal.</summary>
+        public RmsNormAttribute(object hidden) => Hidden = hidden;
 
-        /// <summary>Literal size.</summary>
-        public RmsNormAttribute(int hidden) => Hidden = hidden;
 
         /// <summary>Normalized size.</summary>
         public object Hidden { get; }
@@ -113,19 +97,13 @@ namespace ModelGen
     [AttributeUsage(AttributeTargets.Property, Inherited = false)]
     public sealed class AttentionAttribute : Attribute
     {
-        /// <summary>Sizes from config members.</summary>
-        public AttentionAttribute(string hidden, string heads)
+        /// <summary>Sizes: config member names (<c>nameof(Config.Hidden)</c>) or int literals.</summary>
+        public AttentionAttribute(object hidden, object heads)
         {
             Hidden = hidden;
             Heads = heads;
         }
 
-        /// <summary>Literal sizes.</summary>
-        public AttentionAttribute(int hidden, int heads)
-        {
-            Hidden = hidden;
-            Heads = heads;
-        }
 
         /// <summary>Model width.</summary>
         public object Hidden { get; }
@@ -159,19 +137,13 @@ namespace ModelGen
     [AttributeUsage(AttributeTargets.Property, Inherited = false)]
     public sealed class FeedForwardAttribute : Attribute
     {
-        /// <summary>Sizes from config members.</summary>
-        public FeedForwardAttribute(string hidden, string inner)
+        /// <summary>Sizes: config member names (<c>nameof(Config.Hidden)</c>) or int literals.</summary>
+        public FeedForwardAttribute(object hidden, object inner)
         {
             Hidden = hidden;
             Inner = inner;
         }
 
-        /// <summary>Literal sizes.</summary>
-        public FeedForwardAttribute(int hidden, int inner)
-        {
-            Hidden = hidden;
-            Inner = inner;
-        }
 
         /// <summary>Model width.</summary>
         public object Hidden { get; }
@@ -196,11 +168,9 @@ namespace ModelGen
     [AttributeUsage(AttributeTargets.Property, Inherited = false)]
     public sealed class StackAttribute : Attribute
     {
-        /// <summary>Count from a config member.</summary>
-        public StackAttribute(string count) => Count = count;
+        /// <summary>Count: a config member name or an int literal.</summary>
+        public StackAttribute(object count) => Count = count;
 
-        /// <summary>Literal count.</summary>
-        public StackAttribute(int count) => Count = count;
 
         /// <summary>Number of repeats.</summary>
         public object Count { get; }

@@ -2,7 +2,12 @@ using System;
 
 namespace ModelGen
 {
-    /// <summary>Splits a block's weight across tensor-parallel ranks.</summary>
+    /// <summary>
+    /// Declares how a block's weight is split across tensor-parallel ranks (column, row or vocabulary) when a budget sets
+    /// <see cref="VramBudgetAttribute.TensorParallel"/>. Today this drives the memory plan only: the memory model divides the
+    /// block's weight, gradient, optimizer state and activations as Megatron-LM does, and the analyzers check divisibility.
+    /// The generated module itself still holds the whole weight on one device (runtime tensor parallelism is not implemented yet).
+    /// </summary>
     [AttributeUsage(AttributeTargets.Property, Inherited = false)]
     public sealed class ShardAttribute : Attribute
     {
@@ -13,7 +18,7 @@ namespace ModelGen
         public ShardStyle Style { get; }
     }
 
-    /// <summary>Weight-only quantization of a Linear (or Embedding) block; quantized weights are frozen.</summary>
+    /// <summary>Weight-only quantization of a <c>[Linear]</c> block (other blocks are reported as errors); quantized weights are frozen.</summary>
     [AttributeUsage(AttributeTargets.Property, Inherited = false)]
     public sealed class QuantizeAttribute : Attribute
     {

@@ -1,0 +1,44 @@
+using System.Globalization;
+using ModelGen.Specs;
+
+namespace ModelGen.Generators.Emit
+{
+    /// <summary>The constructor expression of each block kind: the TorchSharp or ModelGen module it becomes.</summary>
+    internal static class BlockEmitter
+    {
+        public const string Device = "device";
+
+        /// <summary>The expression that creates <paramref name="block"/>, with parameters in <paramref name="dtype"/> (a DType expression).</summary>
+        public static string Create(BlockSpec block, string dtype)
+        {
+            var scalar = $"global::ModelGen.Precision.ToScalarType({dtype})";
+            return block switch
+            {
+                LinearSpec { Quant: { } q } l =>
+                    $"new global::ModelGen.Quantization.QuantizedLinear({Size(l.In)}, {Size(l.Out)}, {Literals.Bool(l.Bias)}, global::ModelGen.QuantKind.{q.Kind}, groupSize: {q.GroupSize}, doubleQuant: {Literals.Bool(q.DoubleQuant)}, computeDtype: {scalar}, device: {Device})",
+                LinearSpec l =>
+                    $"global::TorchSharp.torch.nn.Linear({Size(l.In)}, {Size(l.Out)}, hasBias: {Literals.Bool(l.Bias)}, device: {Device}, dtype: {scalar})",
+                EmbeddingSpec e =>
+                    $"global::TorchSharp.torch.nn.Embedding({Size(e.Count)}, {Size(e.Width)}, device: {Device}, dtype: {scalar})",
+                LayerNormSpec n =>
+                    $"global::TorchSharp.torch.nn.LayerNorm({Size(n.Hidden)}, eps: {Literals.Number(n.Eps)}, bias: {Literals.Bool(n.Bias)}, device: {Device}, dtype: {scalar})",
+                RmsNormSpec n =>
+                    $"new global::ModelGen.Nn.RmsNorm({Size(n.Hidden)}, eps: {Literals.Number(n.Eps)}, dtype: {scalar}, device: {Device})",
+                DropoutSpec d =>
+                    $"global::TorchSharp.torch.nn.Dropout({Literals.Number(d.P)})",
+                AttentionSpec a =>
+                    $"new global::ModelGen.Nn.Attention({Size(a.Hidden)}, {Size(a.Heads)}, {Size(a.KvHeads)}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, fused: {Literals.Bool(a.Fused)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {Device})",
+                FeedForwardSpec f =>
+                    $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, global::ModelGen.FeedForwardActivation.{f.Activation}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {Device})",
+                LayerRefSpec r =>
+                    $"new {r.LayerType}(config, {dtype}, {Device})",
+                _ => throw new System.ArgumentOutOfRangeException(nameof(block), block.GetType().Name),
+            };
+        }
+
+        /// <summary>A size: <c>config.Hidden</c> or a literal.</summary>
+        public static string Size(Dim dim) => dim.Member is null ? dim.Value.ToString(CultureInfo.InvariantCulture) : "config." + dim.Member;
+
+
+    }
+}

@@ -1,0 +1,227 @@
+using System;
+using TorchSharp;
+using TorchSharp.Utils;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelGen.Nn
+{
+    /// <summary>
+    /// Self-attention with separate projections <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>o_proj</c> (the Hugging Face Llama
+    /// state_dict layout). Multi-head when <see cref="KvHeads"/> equals <see cref="Heads"/> (Vaswani et al. 2017, §3.2.2),
+    /// grouped-query when it divides it (Ainslie et al. 2023, "GQA"), multi-query when it is 1 (Shazeer 2019).
+    /// </summary>
+    /// <remarks>
+    /// Query head <c>h</c> reads key/value head <c>h / (Heads / KvHeads)</c>, the order Hugging Face's <c>repeat_kv</c> uses, so
+    /// checkpoints load unchanged. Dropout, when set, applies to the attention probabilities and only in training mode.
+    /// The rotary tables are cached outside the state_dict (see <see cref="RotaryEmbedding"/>).
+    /// </remarks>
+    public sealed class Attention : nn.Module<Tensor, Tensor>
+    {
+        [ComponentName(Name = "q_proj")]
+        private readonly Linear _qProj;
+        [ComponentName(Name = "k_proj")]
+        private readonly Linear _kProj;
+        [ComponentName(Name = "v_proj")]
+        private readonly Linear _vProj;
+        [ComponentName(Name = "o_proj")]
+        private readonly Linear _oProj;
+
+        // Not a Module or Tensor, so RegisterComponents leaves it out of the state_dict.
+        private readonly RotaryEmbedding? _rotary;
+
+        /// <summary>Creates the block and its four projections in <paramref name="dtype"/> on <paramref name="device"/>.</summary>
+        /// <param name="hidden">Model width: input and output features.</param>
+        /// <param name="heads">Query heads; must divide <paramref name="hidden"/>.</param>
+        /// <param name="kvHeads">Key/value heads; must divide <paramref name="heads"/>.</param>
+        /// <param name="causal">Whether position <c>i</c> attends only to positions <c>≤ i</c>.</param>
+        /// <param name="rotary">Whether queries and keys get rotary position embedding.</param>
+        /// <param name="ropeTheta">Rotary base; used only when <paramref name="rotary"/> is true.</param>
+        /// <param name="fused">Use <c>scaled_dot_product_attention</c> (no <c>s × s</c> probabilities kept when a fused kernel runs) instead of the eager softmax.</param>
+        /// <param name="bias">Whether the four projections have biases.</param>
+        /// <param name="dropout">Drop probability of attention weights in training, in [0, 1).</param>
+        /// <param name="dtype">Element type of the projection weights; the default dtype when null.</param>
+        /// <param name="device">Device of the projection weights; the default device when null.</param>
+        /// <exception cref="ArgumentException">A size does not divide as required, or a value is out of range.</exception>
+        public Attention(
+            long hidden,
+            long heads,
+            long kvHeads,
+            bool causal = true,
+            bool rotary = false,
+            double ropeTheta = 10000,
+            bool fused = true,
+            bool bias = false,
+            double dropout = 0,
+            ScalarType? dtype = null,
+            Device? device = null) : base(nameof(Attention))
+        {
+            if (hidden <= 0 || heads <= 0 || kvHeads <= 0)
+                throw new ArgumentException($"Attention sizes must be positive, but hidden = {hidden}, heads = {heads}, kvHeads = {kvHeads}.");
+            if (hidden % heads != 0)
+                throw new ArgumentException($"Attention hidden size {hidden} is not divisible by heads = {heads}.", nameof(heads));
+            if (heads % kvHeads != 0)
+                throw new ArgumentException($"Attention heads = {heads} is not divisible by kvHeads = {kvHeads}; each key/value head must serve the same number of query heads.", nameof(kvHeads));
+            if (!(dropout >= 0 && dropout < 1))
+                throw new ArgumentException($"Attention dropout must be in [0, 1), but it is {dropout}.", nameof(dropout));
+
+            Hidden = hidden;
+            Heads = heads;
+            KvHeads = kvHeads;
+            HeadDim = hidden / heads;
+            Causal = causal;
+            Fused = fused;
+            Dropout = dropout;
+            if (rotary) _rotary = new RotaryEmbedding(HeadDim, ropeTheta);
+
+            _qProj = nn.Linear(hidden, heads * HeadDim, hasBias: bias, device: device, dtype: dtype);
+            _kProj = nn.Linear(hidden, kvHeads * HeadDim, hasBias: bias, device: device, dtype: dtype);
+            _vProj = nn.Linear(hidden, kvHeads * HeadDim, hasBias: bias, device: device, dtype: dtype);
+            _oProj = nn.Linear(heads * HeadDim, hidden, hasBias: bias, device: device, dtype: dtype);
+            RegisterComponents();
+        }
+
+        /// <summary>Model width.</summary>
+        public long Hidden { get; }
+
+        /// <summary>Query heads.</summary>
+        public long Heads { get; }
+
+        /// <summary>Key/value heads.</summary>
+        public long KvHeads { get; }
+
+        /// <summary>Features per head, <c>hidden / heads</c>.</summary>
+        public long HeadDim { get; }
+
+        /// <summary>Whether the causal mask applies.</summary>
+        public bool Causal { get; }
+
+        /// <summary>Whether the core runs through <c>scaled_dot_product_attention</c>.</summary>
+        public bool Fused { get; }
+
+        /// <summary>Drop probability of attention weights in training.</summary>
+        public double Dropout { get; }
+
+        /// <summary>The rotary embedding applied to queries and keys, or null when the block has none.</summary>
+        public RotaryEmbedding? Rotary => _rotary;
+
+        /// <summary>Query projection, <c>hidden → heads · headDim</c>.</summary>
+        public Linear q_proj => _qProj;
+
+        /// <summary>Key projection, <c>hidden → kvHeads · headDim</c>.</summary>
+        public Linear k_proj => _kProj;
+
+        /// <summary>Value projection, <c>hidden → kvHeads · headDim</c>.</summary>
+        public Linear v_proj => _vProj;
+
+        /// <summary>Output projection, <c>heads · headDim → hidden</c>.</summary>
+        public Linear o_proj => _oProj;
+
+        /// <summary>Attends over the sequence.</summary>
+        /// <param name="input"><c>[batch, seq, hidden]</c>.</param>
+        /// <returns><c>[batch, seq, hidden]</c>.</returns>
+        /// <exception cref="ArgumentException"><paramref name="input"/> is not <c>[batch, seq, hidden]</c>.</exception>
+        public override Tensor forward(Tensor input)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            if (input.dim() != 3 || input.shape[2] != Hidden)
+                throw new ArgumentException(
+                    $"Attention(hidden {Hidden}) expects input [batch, seq, {Hidden}] but got [{string.Join(", ", input.shape)}].", nameof(input));
+
+            using var scope = torch.NewDisposeScope();
+            long batch = input.shape[0], seq = input.shape[1];
+            var q = SplitHeads(_qProj.call(input), batch, seq, Heads);
+            var k = SplitHeads(_kProj.call(input), batch, seq, KvHeads);
+            var v = SplitHeads(_vProj.call(input), batch, seq, KvHeads);
+            if (_rotary is not null)
+            {
+                q = _rotary.Apply(q);
+                k = _rotary.Apply(k);
+            }
+            k = RepeatKv(k);
+            v = RepeatKv(v);
+
+            var core = CheckpointCore
+                ? Checkpoint.Run(Array.Empty<Parameter>(), qkv => Core(qkv[0], qkv[1], qkv[2]), torch.stack(new[] { q, k, v }))
+                : Core(q, k, v);
+            var context = core.transpose(1, 2).reshape(batch, seq, Heads * HeadDim);
+            return scope.MoveToOuter(_oProj.call(context));
+        }
+
+        /// <summary>
+        /// Selective activation checkpointing (Korthikanti et al. 2022, §4.2): when true, the core's activations (the <c>s²</c>
+        /// scores, probabilities and dropout mask of eager attention) are not kept but recomputed during backward; the projections'
+        /// activations are kept. Set by the generator for layers marked <c>[Checkpoint(CheckpointMode.Selective)]</c>.
+        /// </summary>
+        public bool CheckpointCore { get; set; }
+
+        /// <summary>
+        /// The attention core alone, <c>softmax(q kᵀ / √headDim + mask) v</c> (Vaswani et al. 2017, eq. 1) with this block's mask, dropout and kernel choice:
+        /// the part selective checkpointing recomputes (Korthikanti et al. 2022, §4.2), since it saves the <c>s²</c> terms.
+        /// </summary>
+        /// <param name="q">Projected (and rotated) queries, <c>[batch, heads, seq, headDim]</c>.</param>
+        /// <param name="k">Keys, already rotated and repeated to <see cref="Heads"/> heads, <c>[batch, heads, seq, headDim]</c>.</param>
+        /// <param name="v">Values, already repeated to <see cref="Heads"/> heads, <c>[batch, heads, seq, headDim]</c>.</param>
+        /// <returns>The attended values, <c>[batch, heads, seq, headDim]</c>.</returns>
+        /// <exception cref="ArgumentException">A shape does not match.</exception>
+        public Tensor Core(Tensor q, Tensor k, Tensor v)
+        {
+            ArgumentNullException.ThrowIfNull(q);
+            ArgumentNullException.ThrowIfNull(k);
+            ArgumentNullException.ThrowIfNull(v);
+            CheckCoreShapes(q, k, v);
+
+            var dropout = training ? Dropout : 0.0;
+            if (Fused)
+                return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: null, p: dropout, is_casual: Causal);
+
+            using var scope = torch.NewDisposeScope();
+            // Scores are upcast before the mask and softmax, as Hugging Face's eager attention does: a bf16 softmax over
+            // thousands of keys loses the small probabilities.
+            var scores = q.matmul(k.transpose(-2, -1)).to(ScalarType.Float32) * (1.0 / Math.Sqrt(HeadDim));
+            if (Causal)
+            {
+                long queries = q.shape[2], keys = k.shape[2];
+                var future = torch.ones(queries, keys, dtype: ScalarType.Bool, device: q.device).triu(1);
+                scores = scores.masked_fill(future, double.NegativeInfinity);
+            }
+            var probabilities = scores.softmax(-1).to(v.dtype);
+            probabilities = nn.functional.dropout(probabilities, dropout, training);
+            return scope.MoveToOuter(probabilities.matmul(v));
+        }
+
+        /// <inheritdoc/>
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _rotary?.Dispose();
+            base.Dispose(disposing);
+        }
+
+        private Tensor SplitHeads(Tensor projected, long batch, long seq, long heads) =>
+            projected.view(batch, seq, heads, HeadDim).transpose(1, 2);
+
+        /// <summary>[b, kvHeads, s, d] → [b, heads, s, d], each key/value head repeated for its group of consecutive query heads.</summary>
+        private Tensor RepeatKv(Tensor x)
+        {
+            if (KvHeads == Heads) return x;
+            long batch = x.shape[0], seq = x.shape[2], group = Heads / KvHeads;
+            return x.unsqueeze(2).expand(batch, KvHeads, group, seq, HeadDim).reshape(batch, Heads, seq, HeadDim);
+        }
+
+        private void CheckCoreShapes(Tensor q, Tensor k, Tensor v)
+        {
+            static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+            if (q.dim() != 4 || q.shape[1] != Heads || q.shape[3] != HeadDim)
+                throw new ArgumentException(
+                    $"Attention core expects q as [batch, {Heads}, seq, {HeadDim}] but got {Shape(q)}.", nameof(q));
+            if (k.dim() != 4 || k.shape[0] != q.shape[0] || k.shape[1] != Heads || k.shape[3] != HeadDim)
+                throw new ArgumentException(
+                    $"Attention core expects k as [{q.shape[0]}, {Heads}, seq, {HeadDim}] (repeated to all query heads) but got {Shape(k)}.", nameof(k));
+            if (!v.shape.AsSpan().SequenceEqual(k.shape))
+                throw new ArgumentException($"Attention core expects v shaped like k {Shape(k)} but got {Shape(v)}.", nameof(v));
+            if (Causal && q.shape[2] != k.shape[2])
+                throw new ArgumentException(
+                    $"Causal attention core expects as many queries as keys, but q has {q.shape[2]} and k has {k.shape[2]}.", nameof(k));
+        }
+    }
+}

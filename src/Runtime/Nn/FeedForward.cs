@@ -1,0 +1,111 @@
+using System;
+using TorchSharp;
+using TorchSharp.Utils;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelGen.Nn
+{
+    /// <summary>
+    /// The position-wise feed-forward block of a transformer (Vaswani et al. 2017, §3.3):
+    /// <c>down(act(up(x)))</c> for <see cref="FeedForwardActivation.Gelu"/> and <see cref="FeedForwardActivation.Silu"/>,
+    /// <c>down(silu(gate(x)) · up(x))</c> for <see cref="FeedForwardActivation.SwiGlu"/> (Shazeer 2020, "GLU Variants Improve
+    /// Transformer", eq. 6), with projections named <c>gate_proj</c>, <c>up_proj</c>, <c>down_proj</c> as in Hugging Face Llama.
+    /// </summary>
+    /// <remarks>
+    /// GELU is the tanh approximation <c>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))</c> (Hendrycks &amp; Gimpel 2016, §2), which
+    /// TorchSharp 0.107.0 exposes as <c>GELU.Approximate.tanh</c>: it is what GPT-2 was trained with (Hugging Face "gelu_new"),
+    /// so GPT-2 checkpoints reproduce their outputs; it differs from the exact erf form by at most 4.8e-4.
+    /// Dropout, when set, applies to the block's output in training mode only.
+    /// </remarks>
+    public sealed class FeedForward : nn.Module<Tensor, Tensor>
+    {
+        [ComponentName(Name = "gate_proj")]
+        private readonly Linear? _gateProj;
+        [ComponentName(Name = "up_proj")]
+        private readonly Linear _upProj;
+        [ComponentName(Name = "down_proj")]
+        private readonly Linear _downProj;
+
+        /// <summary>Creates the block and its projections in <paramref name="dtype"/> on <paramref name="device"/>.</summary>
+        /// <param name="hidden">Model width: input and output features.</param>
+        /// <param name="inner">Width of the inner (expanded) layer.</param>
+        /// <param name="activation">The activation, and with it whether a <c>gate_proj</c> exists.</param>
+        /// <param name="bias">Whether the projections have biases.</param>
+        /// <param name="dropout">Drop probability of the output in training, in [0, 1).</param>
+        /// <param name="dtype">Element type of the weights; the default dtype when null.</param>
+        /// <param name="device">Device of the weights; the default device when null.</param>
+        /// <exception cref="ArgumentException">A size is not positive, the activation is unknown, or the dropout is out of range.</exception>
+        public FeedForward(
+            long hidden,
+            long inner,
+            FeedForwardActivation activation = FeedForwardActivation.Gelu,
+            bool bias = true,
+            double dropout = 0,
+            ScalarType? dtype = null,
+            Device? device = null) : base(nameof(FeedForward))
+        {
+            if (hidden <= 0 || inner <= 0)
+                throw new ArgumentException($"FeedForward sizes must be positive, but hidden = {hidden}, inner = {inner}.");
+            if (!Enum.IsDefined(activation))
+                throw new ArgumentException($"FeedForward activation {(int)activation} is not a FeedForwardActivation value.", nameof(activation));
+            if (!(dropout >= 0 && dropout < 1))
+                throw new ArgumentException($"FeedForward dropout must be in [0, 1), but it is {dropout}.", nameof(dropout));
+
+            Hidden = hidden;
+            Inner = inner;
+            Activation = activation;
+            Dropout = dropout;
+            if (activation == FeedForwardActivation.SwiGlu)
+                _gateProj = nn.Linear(hidden, inner, hasBias: bias, device: device, dtype: dtype);
+            _upProj = nn.Linear(hidden, inner, hasBias: bias, device: device, dtype: dtype);
+            _downProj = nn.Linear(inner, hidden, hasBias: bias, device: device, dtype: dtype);
+            RegisterComponents();
+        }
+
+        /// <summary>Model width.</summary>
+        public long Hidden { get; }
+
+        /// <summary>Inner width.</summary>
+        public long Inner { get; }
+
+        /// <summary>The activation.</summary>
+        public FeedForwardActivation Activation { get; }
+
+        /// <summary>Drop probability of the output in training.</summary>
+        public double Dropout { get; }
+
+        /// <summary>Gate projection <c>hidden → inner</c>; present only for <see cref="FeedForwardActivation.SwiGlu"/>.</summary>
+        public Linear? gate_proj => _gateProj;
+
+        /// <summary>Up projection, <c>hidden → inner</c>.</summary>
+        public Linear up_proj => _upProj;
+
+        /// <summary>Down projection, <c>inner → hidden</c>.</summary>
+        public Linear down_proj => _downProj;
+
+        /// <summary>Applies the block position by position.</summary>
+        /// <param name="input"><c>[..., hidden]</c>.</param>
+        /// <returns><c>[..., hidden]</c>.</returns>
+        /// <exception cref="ArgumentException">The last dimension of <paramref name="input"/> is not <see cref="Hidden"/>.</exception>
+        public override Tensor forward(Tensor input)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            if (input.dim() == 0 || input.shape[^1] != Hidden)
+                throw new ArgumentException(
+                    $"FeedForward(hidden {Hidden}) expects input [..., {Hidden}] but got [{string.Join(", ", input.shape)}].", nameof(input));
+
+            using var scope = torch.NewDisposeScope();
+            var up = _upProj.call(input);
+            var activated = Activation switch
+            {
+                FeedForwardActivation.SwiGlu => nn.functional.silu(_gateProj!.call(input)) * up,
+                FeedForwardActivation.Silu => nn.functional.silu(up),
+                _ => nn.functional.gelu(up, GELU.Approximate.tanh),
+            };
+            var output = _downProj.call(activated);
+            if (Dropout > 0) output = nn.functional.dropout(output, Dropout, training);
+            return scope.MoveToOuter(output);
+        }
+    }
+}

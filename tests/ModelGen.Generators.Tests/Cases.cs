@@ -1,0 +1,141 @@
+using System.Collections.Generic;
+
+namespace ModelGen.Generators.Tests;
+
+/// <summary>User sources covering every attribute combination the docs list; each becomes a snapshot and a compile check.</summary>
+internal static class Cases
+{
+    public const string Usings = """
+        using ModelGen;
+        using ModelGen.Nn;
+        using ModelGen.Quantization;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        namespace Demo;
+
+        public sealed record Cfg
+        {
+            public int Vocab { get; init; } = 256;
+            public int Hidden { get; init; } = 64;
+            public int Heads { get; init; } = 4;
+            public int KvHeads { get; init; } = 2;
+            public int Ffn { get; init; } = 4 * Hidden2;
+            public int Layers { get; init; } = 2;
+            private const int Hidden2 = 64;
+        }
+
+        """;
+
+    public static readonly Dictionary<string, string> All = new()
+    {
+        ["LinearPlain"] = """
+            [Layer(typeof(Cfg))]
+            public partial class Mlp
+            {
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn))] public partial Linear Up { get; }
+                [Linear(nameof(Cfg.Ffn), nameof(Cfg.Hidden), Bias = false)] public partial Linear Down { get; }
+                private Tensor Forward(Tensor x) => Down.call(nn.functional.gelu(Up.call(x)));
+            }
+            """,
+        ["LiteralSizesAndStateName"] = """
+            [Layer(typeof(Cfg))]
+            internal partial class Proj
+            {
+                [Linear(64, 32), StateName("c_proj")] internal partial Linear Projection { get; }
+                private Tensor Forward(Tensor input) => Projection.call(input);
+            }
+            """,
+        ["PrecisionAndCheckpoint"] = """
+            [Layer(typeof(Cfg)), Precision(DType.BFloat16), Checkpoint]
+            public partial class Block
+            {
+                [LayerNorm(nameof(Cfg.Hidden))] public partial LayerNorm Norm { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), Precision(DType.Float32)] public partial Linear Router { get; }
+                [Dropout(0.1)] public partial Dropout Drop { get; }
+                private Tensor Forward(Tensor x) => x + Drop.call(Router.call(Norm.call(x)));
+            }
+            """,
+        ["Quantized"] = """
+            [Layer(typeof(Cfg))]
+            public partial class QuantMlp
+            {
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn)), Quantize(QuantKind.Int8)] public partial QuantizedLinear Up { get; }
+                [Linear(nameof(Cfg.Ffn), nameof(Cfg.Hidden)), Quantize(QuantKind.Int4, GroupSize = 64)] public partial QuantizedLinear Down { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), Quantize(QuantKind.NF4, DoubleQuant = true)] public partial nn.Module<Tensor, Tensor> Out { get; }
+                private Tensor Forward(Tensor x) => Out.call(Down.call(nn.functional.silu(Up.call(x))));
+            }
+            """,
+        ["DecoderBlock"] = """
+            [Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]
+            public partial class DecoderBlock
+            {
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm AttnNorm { get; }
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), KvHeads = nameof(Cfg.KvHeads), Rotary = true, RopeTheta = 500000)] public partial Attention Attn { get; }
+                [RmsNorm(nameof(Cfg.Hidden), Eps = 1e-5)] public partial RmsNorm MlpNorm { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.SwiGlu, Bias = false)] public partial FeedForward Mlp { get; }
+                private Tensor Forward(Tensor x)
+                {
+                    x = x + Attn.call(AttnNorm.call(x));
+                    return x + Mlp.call(MlpNorm.call(x));
+                }
+            }
+            """,
+        ["ModelWithStackTiedFrozen"] = """
+            [Layer(typeof(Cfg)), Checkpoint]
+            public partial class GptBlock
+            {
+                [LayerNorm(nameof(Cfg.Hidden))] public partial LayerNorm Ln1 { get; }
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), Fused = false, Bias = true, Dropout = 0.1)] public partial Attention Attn { get; }
+                [LayerNorm(nameof(Cfg.Hidden))] public partial LayerNorm Ln2 { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn))] public partial FeedForward Mlp { get; }
+                private Tensor Forward(Tensor x)
+                {
+                    x = x + Attn.call(Ln1.call(x));
+                    return x + Mlp.call(Ln2.call(x));
+                }
+            }
+
+            [Model(typeof(Cfg)), Precision(DType.BFloat16)]
+            [VramBudget(24, SequenceLength = 1024)]
+            public partial class Gpt
+            {
+                [Embedding(nameof(Cfg.Vocab), nameof(Cfg.Hidden))] public partial Embedding Wte { get; }
+                [Embedding(1024, nameof(Cfg.Hidden)), Frozen] public partial Embedding Wpe { get; }
+                [Stack(nameof(Cfg.Layers)), Checkpoint(Every = 2)] public partial ModuleList<GptBlock> H { get; }
+                [Sublayer] public partial Proj Extra { get; }
+                [LayerNorm(nameof(Cfg.Hidden))] public partial LayerNorm LnF { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Vocab), Bias = false), TiedTo(nameof(Wte))] public partial Linear LMHead { get; }
+                private Tensor Forward(Tensor tokens)
+                {
+                    var positions = arange(tokens.shape[1], dtype: ScalarType.Int64, device: tokens.device);
+                    var x = Wte.call(tokens) + Wpe.call(positions);
+                    foreach (var block in H)
+                        x = block.call(x);
+                    return LMHead.call(LnF.call(Extra.call(x)));
+                }
+            }
+
+            [Layer(typeof(Cfg))]
+            public partial class Proj
+            {
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] public partial Linear P { get; }
+                private Tensor Forward(Tensor x) => P.call(x);
+            }
+            """,
+        ["GlobalNamespacePositionalConfig"] = """
+            public sealed record TinyConfig(int Hidden = 32, int Ffn = 64);
+
+            [ModelGen.Layer(typeof(TinyConfig))]
+            public partial class GlobalMlp
+            {
+                [ModelGen.Linear(nameof(TinyConfig.Hidden), nameof(TinyConfig.Ffn))] public partial TorchSharp.Modules.Linear Up { get; }
+                private TorchSharp.torch.Tensor Forward(TorchSharp.torch.Tensor x) => Up.call(x);
+            }
+            """,
+    };
+
+    /// <summary>The full source of a case (global-namespace cases stand alone).</summary>
+    public static string Source(string name) => name.StartsWith("Global", System.StringComparison.Ordinal) ? All[name] : Usings + All[name];
+}

@@ -1,0 +1,81 @@
+using System.Collections;
+using System.Linq;
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace ModelGen.Generators.Tests;
+
+public class IncrementalityTests
+{
+    private static readonly string[] Steps = { TrackingNames.Models, TrackingNames.Layers };
+
+    [Fact]
+    public void An_unrelated_edit_leaves_every_step_cached()
+    {
+        var compilation = GeneratorHarness.Compile(Cases.Source("ModelWithStackTiedFrozen"), "namespace Other; public class Unrelated { }");
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+
+        var edited = compilation.ReplaceSyntaxTree(
+            compilation.SyntaxTrees.Last(),
+            CSharpSyntaxTree.ParseText("namespace Other; public class Unrelated { public int X; }", GeneratorHarness.ParseOptions, path: "User1.cs"));
+        var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
+
+        foreach (var step in Steps)
+        {
+            var outputs = result.TrackedSteps[step].SelectMany(s => s.Outputs).ToList();
+            Assert.NotEmpty(outputs);
+            Assert.All(outputs, o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{step}: {o.Reason}"));
+        }
+        Assert.All(result.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs),
+            o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+    }
+
+    [Fact]
+    public void Editing_a_layer_regenerates_only_that_layer()
+    {
+        var layerSource = Cases.Source("LinearPlain");
+        var compilation = GeneratorHarness.Compile(layerSource, Cases.All["LiteralSizesAndStateName"].Insert(0, "using ModelGen; using TorchSharp.Modules; using static TorchSharp.torch; namespace Demo;\n"));
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+
+        var edited = compilation.ReplaceSyntaxTree(
+            compilation.SyntaxTrees.First(),
+            CSharpSyntaxTree.ParseText(layerSource.Replace("Bias = false", "Bias = true"), GeneratorHarness.ParseOptions, path: "User0.cs"));
+        var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
+        var reasons = result.TrackedSteps[TrackingNames.Layers].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
+        Assert.Contains(IncrementalStepRunReason.Modified, reasons);
+        Assert.Contains(IncrementalStepRunReason.Unchanged, reasons);
+    }
+
+    [Fact]
+    public void No_step_output_holds_a_compilation_symbol_or_syntax_node()
+    {
+        var compilation = GeneratorHarness.Compile(Cases.Source("ModelWithStackTiedFrozen"));
+        var result = GeneratorHarness.CreateDriver().RunGenerators(compilation).GetRunResult().Results.Single();
+        foreach (var step in Steps)
+        {
+            foreach (var output in result.TrackedSteps[step].SelectMany(s => s.Outputs))
+                AssertNoRoslynObjects(output.Value, step, depth: 0);
+        }
+    }
+
+    private static void AssertNoRoslynObjects(object? value, string path, int depth)
+    {
+        if (value is null || depth > 12 || value is string || value.GetType().IsPrimitive || value.GetType().IsEnum)
+            return;
+        Assert.False(value is Compilation or ISymbol or SyntaxNode or SemanticModel or Location, $"{path} holds a {value.GetType().Name}");
+        if (value is IEnumerable sequence)
+        {
+            var i = 0;
+            foreach (var item in sequence)
+                AssertNoRoslynObjects(item, $"{path}[{i++}]", depth + 1);
+            return;
+        }
+        foreach (var property in value.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0))
+        {
+            if (property.Name == "EqualityContract")
+                continue;
+            AssertNoRoslynObjects(property.GetValue(value), $"{path}.{property.Name}", depth + 1);
+        }
+    }
+}
