@@ -15,7 +15,7 @@ namespace ModelGen.Analyzers.Tests
             [Layer(typeof(Cfg))]
             public partial class Block
             {
-                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), Shard(ShardStyle.Column), Quantize(QuantKind.Int4, GroupSize = 64)] partial Linear Up { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), Shard(ShardStyle.Column), Quantize(QuantKind.Int4, GroupSize = 64)] partial nn.Module<Tensor, Tensor> Up { get; }
                 Tensor Forward(Tensor x) => Up.call(x);
             }
             """);
@@ -53,7 +53,7 @@ namespace ModelGen.Analyzers.Tests
             [Layer(typeof(Cfg))]
             public partial class Block
             {
-                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), {|MG0302:Quantize(QuantKind.Int4, GroupSize = 48)|}] partial Linear Up { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), {|MG0302:Quantize(QuantKind.Int4, GroupSize = 48)|}] partial nn.Module<Tensor, Tensor> Up { get; }
                 [RmsNorm(nameof(Cfg.Hidden)), {|MG0202:Shard(ShardStyle.Column)|}] partial nn.Module<Tensor, Tensor> Norm { get; }
                 [{|MG0401:Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), KvHeads = nameof(Cfg.Kv))|}] partial nn.Module<Tensor, Tensor> Attn { get; }
                 [{|MG0112:Dropout(1.0)|}] partial Dropout Drop { get; }
@@ -78,7 +78,7 @@ namespace ModelGen.Analyzers.Tests
             [Layer(typeof(Cfg))]
             public partial class Block
             {
-                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), Quantize(QuantKind.Int8)] partial Linear Up { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), Quantize(QuantKind.Int8)] partial nn.Module<Tensor, Tensor> Up { get; }
                 [Embedding(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), {|MG0301:Quantize(QuantKind.Int8)|}] partial Embedding Table { get; }
                 Tensor Forward(Tensor x) => Up.call(x);
             }
