@@ -23,7 +23,7 @@ namespace ModelGen.Analyzers
             Descriptors.NotALayer, Descriptors.BadTie, Descriptors.ConfigMismatch, Descriptors.BadArgument, Descriptors.DuplicateStateName,
             Descriptors.ShardNotSupported, Descriptors.QuantizeNotSupported, Descriptors.BadGroupSize, Descriptors.GroupSizeNotDividing,
             Descriptors.QuantizedTie, Descriptors.DoubleQuantNotNf4, Descriptors.HeadsNotDivisibleByKvHeads, Descriptors.HiddenNotDivisibleByHeads,
-            Descriptors.NonPositiveSize, Descriptors.RotaryOddHeadDim);
+            Descriptors.NonPositiveSize, Descriptors.RotaryOddHeadDim, Descriptors.SelectiveWithoutAttention);
 
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => Supported;

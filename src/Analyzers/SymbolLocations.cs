@@ -13,14 +13,17 @@ namespace ModelGen.Analyzers
                 && (SymbolEqualityComparer.Default.Equals(c, first) || SymbolEqualityComparer.Default.Equals(c, second)));
 
         /// <summary>
-        /// The attribute <paramref name="attribute"/> on the block property <paramref name="block"/>, else the property's name,
-        /// else the class's name. Pointing at the attribute puts the squiggle on the argument that is wrong.
+        /// The attribute <paramref name="attribute"/> on the block property <paramref name="block"/>, else the property's name;
+        /// without a block, the attribute on the class, else the class's name. Pointing at the attribute puts the squiggle on the argument that is wrong.
         /// </summary>
         public static Location OfBlock(INamedTypeSymbol type, string? block, string? attribute, CancellationToken cancellationToken)
         {
             var property = block is null ? null : type.GetMembers(block).OfType<IPropertySymbol>().FirstOrDefault();
             if (property is null)
-                return type.Locations.FirstOrDefault() ?? Location.None;
+            {
+                var onClass = attribute is null ? null : type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == attribute);
+                return OfAttribute(onClass, cancellationToken) ?? type.Locations.FirstOrDefault() ?? Location.None;
+            }
             var data = attribute is null ? null : property.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == attribute);
             return OfAttribute(data, cancellationToken) ?? property.Locations.FirstOrDefault() ?? Location.None;
         }

@@ -29,6 +29,8 @@ namespace ModelGen.Analyzers.Checks
             }
             CheckTiedQuantization(layer, findings);
             CheckStateNames(layer, findings);
+            if (layer.Checkpoint == CheckpointMode.Selective && !layer.Blocks.Any(b => b is AttentionSpec))
+                findings.Add(SpecFinding.Create(Descriptors.SelectiveWithoutAttention, null, KnownNames.CheckpointAttribute, layer.Name));
             return findings;
         }
 

@@ -33,6 +33,25 @@ namespace ModelGen.Analyzers.Checks
         }
 
         /// <summary>
+        /// Checks that an inference budget sets nothing that only training has. <paramref name="namedArguments"/> are the names
+        /// the attribute sets explicitly, because the spec's Optimizer default (AdamW) cannot tell "not given" from "given".
+        /// </summary>
+        public static IReadOnlyList<SpecFinding> CheckInferenceSettings(string model, ScenarioSpec scenario, IEnumerable<string> namedArguments)
+        {
+            var findings = new List<SpecFinding>();
+            if (scenario.Workload != Workload.Inference)
+                return findings;
+            void Useless(string setting) => findings.Add(SpecFinding.Create(Descriptors.InferenceWithTrainingSetting, null, null, model, setting));
+            if (namedArguments.Contains("Optimizer"))
+                Useless($"Optimizer = {scenario.Optimizer}");
+            if (scenario.OffloadOptimizer)
+                Useless("OffloadOptimizer");
+            if (scenario.ZeroStage is 1 or 2)
+                Useless($"ZeroStage = {scenario.ZeroStage} (it splits optimizer state and gradients)");
+            return findings;
+        }
+
+        /// <summary>
         /// Checks that every sharded block of the model splits evenly over the scenario's tensor-parallel ranks
         /// (Column: Out; Row: In; Vocab: Count; Attention: Heads and KvHeads; FeedForward: Inner), and that something is sharded at all.
         /// Blocks whose shard style is invalid are left to <see cref="CheckLayer"/>.

@@ -44,9 +44,9 @@ namespace ModelGen.Diagnostics
         /// <summary>MG0003: the single changes that bring an exceeded scenario under its budget.</summary>
         public static readonly DiagnosticDescriptor BudgetRemedies = Add(
             "MG0003", "A single change fits the model in its budget",
-            "'{0}' at seq {1} fits the {2} GB budget with {3}",
+            "'{0}' at seq {1} fits the {2} GB budget with any one of these changes: {3}",
             Memory, DiagnosticSeverity.Info,
-            "Each remedy is one change (checkpointing, int8 weights, tensor parallel, ZeRO, optimizer offload, smaller batch), computed by re-running the memory model; the cheapest comes first and is offered as a code fix.");
+            "Each remedy is one change (checkpointing, bfloat16, quantization, tensor parallel, ZeRO, optimizer offload, a smaller batch), computed by re-running the memory model, cheapest first, with the peak it gives; the cheapest that edits attributes only is offered as a code fix on MG0001.");
 
         /// <summary>MG0004: the catalog cards (and how many of each) a scenario fits on.</summary>
         public static readonly DiagnosticDescriptor FittingCards = Add(
@@ -54,6 +54,13 @@ namespace ModelGen.Diagnostics
             "'{0}' at seq {1} ({2}, batch {3}) fits on {4}",
             Memory, DiagnosticSeverity.Info,
             "For every card of the built-in catalog, the fewest devices (1, 2, 4 or 8) on which the scenario fits, spreading it the way the remedies do.");
+
+        /// <summary>MG0005: no single change brings an exceeded scenario under its budget.</summary>
+        public static readonly DiagnosticDescriptor NoSingleRemedy = Add(
+            "MG0005", "No single change fits the model in its budget",
+            "'{0}' at seq {1}: no single change fits the {2} GB budget; the largest savings: {3}",
+            Memory, DiagnosticSeverity.Info,
+            "Every single change was tried with the memory model and none is enough on its own; combine the largest savings, or use more devices (see MG0004).");
 
         /// <summary>MG0101: the class carrying [Model] or [Layer] is not partial.</summary>
         public static readonly DiagnosticDescriptor NotPartial = Add(
@@ -166,6 +173,20 @@ namespace ModelGen.Diagnostics
             "[VramBudget] on '{0}': {1}",
             Usage, DiagnosticSeverity.Error,
             "Sequence length and batch must be at least 1 and the budget must not be negative.");
+
+        /// <summary>MG0117: an inference budget sets something only training has (an optimizer, optimizer offload, ZeRO beyond stage 0 of weights).</summary>
+        public static readonly DiagnosticDescriptor InferenceWithTrainingSetting = Add(
+            "MG0117", "Training setting on an inference budget",
+            "[VramBudget] on '{0}': {1} applies to training only and has no effect with Workload = Inference",
+            Usage, DiagnosticSeverity.Warning,
+            "Inference holds no gradients and no optimizer state, so Optimizer, OffloadOptimizer and ZeRO stages 1–2 change nothing; remove them or check a training budget.");
+
+        /// <summary>MG0118: selective checkpointing of a layer that has no attention block.</summary>
+        public static readonly DiagnosticDescriptor SelectiveWithoutAttention = Add(
+            "MG0118", "Selective checkpointing without attention",
+            "'{0}' asks for selective checkpointing, which recomputes the attention core, but it has no Attention block; use [Checkpoint] (full) or remove it",
+            Usage, DiagnosticSeverity.Warning,
+            "Selective checkpointing keeps every activation except the attention core's (Korthikanti et al. 2022, §4.2); a layer without attention keeps everything.");
 
         /// <summary>MG0201: a sharded size is not divisible by the tensor-parallel degree.</summary>
         public static readonly DiagnosticDescriptor ShardNotDivisible = Add(
