@@ -39,7 +39,7 @@ namespace ModelGen.Core.Tests.Memory
         }
 
         /// <summary>Llama-3-8B (Meta 2024): 32 layers, 4096 wide, 32 heads, 8 KV heads, SwiGLU 14336, 128256 tokens, untied head.</summary>
-        public static ModelSpec Llama3_8B(DType precision = DType.BFloat16, CheckpointMode checkpoint = CheckpointMode.None, QuantSpec? quant = null, int every = 0)
+        public static ModelSpec Llama3_8B(DType precision = DType.BFloat16, CheckpointMode checkpoint = CheckpointMode.None, int every = 0)
         {
             var root = Layer("Llama", true,
                 new EmbeddingSpec("Embed", "embed_tokens", D("Vocab", 128256), D("Hidden", 4096)),
@@ -50,7 +50,7 @@ namespace ModelGen.Core.Tests.Memory
                 new RmsNormSpec("AttnNorm", "input_layernorm", D("Hidden", 4096), 1e-5),
                 new AttentionSpec("Attn", "self_attn", D("Hidden", 4096), D("Heads", 32), D("KvHeads", 8), true, true, 500000, true, false, 0),
                 new RmsNormSpec("MlpNorm", "post_attention_layernorm", D("Hidden", 4096), 1e-5),
-                new FeedForwardSpec("Mlp", "mlp", D("Hidden", 4096), D("Ffn", 14336), FeedForwardActivation.SwiGlu, false) with { Quant = quant }) with { Checkpoint = checkpoint };
+                new FeedForwardSpec("Mlp", "mlp", D("Hidden", 4096), D("Ffn", 14336), FeedForwardActivation.SwiGlu, false)) with { Checkpoint = checkpoint };
             return Model(root, block);
         }
 
