@@ -148,7 +148,7 @@ namespace ModelGen.Analyzers
             foreach (var block in layer!.Blocks.OfType<LinearSpec>().Where(b => b.Quant is null && b.TiedTo is null))
             {
                 var property = type.GetMembers(block.Name).OfType<IPropertySymbol>().FirstOrDefault();
-                if (property is null || !compilation.ClassifyConversion(quantized, property.Type).IsImplicit)
+                if (property is null || !compilation.ClassifyCommonConversion(quantized, property.Type).IsImplicit)
                     return false;
             }
             return true;

@@ -26,6 +26,14 @@ namespace ModelGen.Analyzers.Tests
         }
 
         [Fact]
+        public void Named_parts_are_shown_even_when_zero()
+        {
+            var (total, parts) = Breakdown.Format(new[] { ("weights", 2 * GB), ("activations", 0L), ("transients", 0L) }, new[] { "activations" });
+            Assert.Equal("2.0", total);
+            Assert.Equal("weights 2.0 GB, activations 0.0 GB", parts);
+        }
+
+        [Fact]
         public void Budgets_print_as_written()
         {
             Assert.Equal("24", Breakdown.Budget(24));

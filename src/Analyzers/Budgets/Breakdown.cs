@@ -16,10 +16,13 @@ namespace ModelGen.Analyzers.Budgets
     {
         private const double BytesPerTenth = 1024.0 * 1024 * 1024 / 10;
 
-        /// <summary>Formats the non-zero <paramref name="parts"/>: the total and <c>weights 1.2, gradients 0.6, …</c> (in GB, in the given order).</summary>
-        public static (string Total, string Parts) Format(IReadOnlyList<(string Name, long Bytes)> parts)
+        /// <summary>
+        /// Formats the non-zero <paramref name="parts"/>, and those named in <paramref name="alwaysShown"/> even when zero:
+        /// the total and <c>weights 1.2 GB, gradients 0.6 GB, …</c> (in the given order).
+        /// </summary>
+        public static (string Total, string Parts) Format(IReadOnlyList<(string Name, long Bytes)> parts, ICollection<string>? alwaysShown = null)
         {
-            var shown = parts.Where(p => p.Bytes > 0).ToList();
+            var shown = parts.Where(p => p.Bytes > 0 || (alwaysShown?.Contains(p.Name) ?? false)).ToList();
             var totalTenths = (long)Math.Round(shown.Sum(p => (double)p.Bytes) / BytesPerTenth, MidpointRounding.AwayFromZero);
             var exact = shown.Select(p => p.Bytes / BytesPerTenth).ToArray();
             var tenths = exact.Select(e => (long)Math.Floor(e)).ToArray();

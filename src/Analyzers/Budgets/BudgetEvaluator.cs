@@ -53,7 +53,7 @@ namespace ModelGen.Analyzers.Budgets
             var findings = new List<BudgetFinding>();
             var budgetBytes = Gigabytes.ToBytes(scenario.Gigabytes);
             var estimate = MemoryModel.Estimate(model, scenario, DeviceProfile.Cuda);
-            var breakdown = Breakdown.Format(estimate.Terms.Select(t => (t.Name, t.Bytes)).ToList());
+            var breakdown = Breakdown.Format(estimate.Terms.Select(t => (t.Name, t.Bytes)).ToList(), AlwaysShown(scenario));
             var properties = Properties(estimate, scenario, budgetBytes);
             var name = model.Root.Name;
             var seq = Integer(scenario.SequenceLength);
@@ -69,7 +69,7 @@ namespace ModelGen.Analyzers.Budgets
                 findings.Add(new BudgetFinding(Descriptors.BudgetExceeded.Id, new[]
                 {
                     name, breakdown.Total, seq, ScenarioText.Workload(scenario), Integer(scenario.Batch),
-                    ScenarioText.Optimizer(scenario) + ScenarioText.Layout(scenario), budget, breakdown.Parts,
+                    ScenarioText.Optimizer(scenario) + ScenarioText.Layout(scenario), budget, $"{breakdown.Parts} (peak phase: {estimate.PeakPhase})",
                 }, exceeded));
                 if ((reports & BudgetReports.Remedies) != 0)
                     findings.Add(RemediesFinding(name, seq, budget, remedies, exceeded));
@@ -96,6 +96,14 @@ namespace ModelGen.Analyzers.Budgets
             }
             return findings;
         }
+
+        /// <summary>
+        /// The terms MG0001 names even when zero at the peak: weights and activations always, gradients and optimizer for training.
+        /// A zero says something there (e.g. activations are freed before the optimizer step that holds the peak).
+        /// </summary>
+        private static string[] AlwaysShown(ScenarioSpec scenario) => scenario.Workload == Workload.Training
+            ? new[] { MemoryTerms.Weights, MemoryTerms.Gradients, MemoryTerms.Optimizer, MemoryTerms.Activations }
+            : new[] { MemoryTerms.Weights, MemoryTerms.Activations };
 
         private static BudgetFinding RemediesFinding(string name, string seq, string budget, IReadOnlyList<Remedy> remedies, ImmutableDictionary<string, string?> properties)
         {
