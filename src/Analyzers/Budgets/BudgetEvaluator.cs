@@ -64,7 +64,10 @@ namespace ModelGen.Analyzers.Budgets
                 var remedies = (reports & BudgetReports.Remedies) != 0
                     ? Remedies.Find(model, scenario, budgetBytes, DeviceProfile.Cuda)
                     : Array.Empty<Remedy>();
-                var cheapest = remedies.FirstOrDefault(r => r.Fits && (appliesByAttributes?.Invoke(r) ?? true));
+                // Cheapest kind first; within a kind the smallest ZeRO stage or device count (Remedies orders those by saving).
+                var cheapest = remedies.Where(r => r.Fits && (appliesByAttributes?.Invoke(r) ?? true))
+                    .OrderBy(r => r.Kind).ThenBy(r => r.Kind is RemedyKind.TensorParallel or RemedyKind.ZeroStage ? r.Degree : 0)
+                    .FirstOrDefault();
                 var exceeded = cheapest is null ? properties : properties.AddRange(RemedyProperties(model, cheapest));
                 findings.Add(new BudgetFinding(Descriptors.BudgetExceeded.Id, new[]
                 {
