@@ -111,5 +111,15 @@ namespace ModelGen.Analyzers.Tests
                 Tensor Forward(Tensor x) => x;
             }
             """);
+
+        [Fact]
+        public Task Selective_checkpointing_without_attention_points_at_the_checkpoint_attribute() => Verify("""
+            [Layer(typeof(Cfg)), {|MG0118:Checkpoint(CheckpointMode.Selective)|}]
+            public partial class Block
+            {
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] partial Linear Up { get; }
+                Tensor Forward(Tensor x) => Up.call(x);
+            }
+            """);
     }
 }

@@ -20,6 +20,20 @@ namespace ModelGen.Analyzers.Tests
         }
 
         [Fact]
+        public void Training_settings_on_an_inference_budget()
+        {
+            var inference = Valid with { Workload = Workload.Inference };
+            string Check(ScenarioSpec scenario, params string[] named) =>
+                string.Join("\n", SpecChecks.CheckInferenceSettings("Llama", scenario, named).Select(f => f.Id + ": " + f.Message));
+            Assert.Equal("", Check(inference));
+            Assert.Equal("", Check(Valid with { OffloadOptimizer = true }, "Optimizer"));
+            Assert.Equal("MG0117: [VramBudget] on 'Llama': Optimizer = AdamW applies to training only and has no effect with Workload = Inference", Check(inference, "Optimizer"));
+            Assert.Equal("MG0117: [VramBudget] on 'Llama': ZeroStage = 2 (it splits optimizer state and gradients) applies to training only and has no effect with Workload = Inference",
+                Check(inference with { ZeroStage = 2, DataParallel = 2 }));
+            Assert.Equal("", Check(inference with { ZeroStage = 3, DataParallel = 2 }));
+        }
+
+        [Fact]
         public void Sequence_batch_and_size()
         {
             Assert.Equal("MG0116: [VramBudget] on 'Llama': SequenceLength = 0 must be at least 1", Messages(Valid with { SequenceLength = 0 }));
