@@ -18,43 +18,56 @@ namespace ModelGen.Benchmarks;
 /// <see cref="Tokens"/> = 1 is a decode step, 256 a prefill chunk.
 /// </summary>
 [Config(typeof(StoredBytesConfig))]
+[MedianColumn]
 [MemoryDiagnoser(false)]
 public class QuantizationBenchmarks
 {
     private const long Features = 4096;
-    private nn.Module<Tensor, Tensor>? _layer;
+    private readonly Dictionary<string, nn.Module<Tensor, Tensor>> _layers = new();
     private Tensor? _input;
-
-    /// <summary>The weight format: bf16 (the baseline) or a quantized one.</summary>
-    [ParamsSource(nameof(Formats))]
-    public string Format { get; set; } = "bf16";
 
     /// <summary>Rows of the input (tokens in one call).</summary>
     [Params(1, 256)]
     public int Tokens { get; set; }
 
-    public static IEnumerable<string> Formats => new[] { "bf16", "int8", "int4-g128", "nf4-b64", "nf4-b64-dq" };
-
     [GlobalSetup]
     public void Setup()
     {
-        _layer = CreateLayer(Format);
+        foreach (var format in new[] { "bf16", "int8", "int4-g128", "nf4-b64", "nf4-b64-dq" })
+            _layers[format] = CreateLayer(format);
         _input = randn(new[] { Tokens, Features }, ScalarType.BFloat16, generator: new Generator(7));
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _layer?.Dispose();
+        foreach (var layer in _layers.Values)
+            layer.Dispose();
+        _layers.Clear();
         _input?.Dispose();
     }
 
+    /// <summary>The baseline: a plain bf16 Linear.</summary>
+    [Benchmark(Baseline = true, Description = "bf16")]
+    public void Bf16() => Forward("bf16");
+
+    [Benchmark(Description = "int8")]
+    public void Int8() => Forward("int8");
+
+    [Benchmark(Description = "int4-g128")]
+    public void Int4() => Forward("int4-g128");
+
+    [Benchmark(Description = "nf4-b64")]
+    public void NF4() => Forward("nf4-b64");
+
+    [Benchmark(Description = "nf4-b64-dq")]
+    public void NF4DoubleQuant() => Forward("nf4-b64-dq");
+
     /// <summary>One inference forward: no graph, the dequantized weight freed before it returns.</summary>
-    [Benchmark]
-    public void Forward()
+    private void Forward(string format)
     {
         using var noGrad = no_grad();
-        using var output = _layer!.call(_input!);
+        using var output = _layers[format].call(_input!);
     }
 
     /// <summary>The layer of a format, weights drawn like nn.Linear's, computing in bf16.</summary>
@@ -108,7 +121,7 @@ public class QuantizationBenchmarks
 
         public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
         {
-            var format = (string)benchmarkCase.Parameters["Format"];
+            var format = benchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\'');
             if (!Cache.TryGetValue(format, out var bytes))
             {
                 using var layer = CreateLayer(format);

@@ -124,6 +124,34 @@ internal static class Cases
                 private Tensor Forward(Tensor x) => P.call(x);
             }
             """,
+        ["ShardedFp16Budgets"] = """
+            [Layer(typeof(Cfg)), Precision(DType.Float16)]
+            public partial class ShardedBlock
+            {
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), KvHeads = "1", Causal = false, Fused = true)] public partial Attention Attn { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn)), Shard(ShardStyle.Column)] public partial Linear Up { get; }
+                [Linear(nameof(Cfg.Ffn), nameof(Cfg.Hidden)), Shard(ShardStyle.Row)] public partial Linear Down { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.Silu), Precision(DType.BFloat16)] public partial FeedForward Mlp { get; }
+                [Dropout(0.2)] public partial Dropout Drop { get; }
+                private Tensor Forward(Tensor x) => x + Drop.call(Down.call(nn.functional.relu(Up.call(Attn.call(x))))) + Mlp.call(x);
+            }
+
+            [Model(typeof(Cfg))]
+            [VramBudget(Gpu = "RTX 4090", SequenceLength = 4096, Workload = Workload.Inference)]
+            [VramBudget(80, SequenceLength = 2048, Batch = 4, Optimizer = Optimizer.Sgd, TensorParallel = 2, DataParallel = 4, ZeroStage = 3, OffloadOptimizer = true, SequenceParallel = true)]
+            public partial class ShardedModel
+            {
+                [Embedding(nameof(Cfg.Vocab), nameof(Cfg.Hidden)), Shard(ShardStyle.Vocab)] public partial Embedding Embed { get; }
+                [Stack(nameof(Cfg.Layers))] public partial ModuleList<ShardedBlock> Blocks { get; }
+                private Tensor Forward(Tensor tokens)
+                {
+                    var x = Embed.call(tokens);
+                    foreach (var block in Blocks)
+                        x = block.call(x);
+                    return x;
+                }
+            }
+            """,
         ["GlobalNamespacePositionalConfig"] = """
             public sealed record TinyConfig(int Hidden = 32, int Ffn = 64);
 

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using ModelGen.Specs;
+using ModelGen.Quantization;
 
 namespace ModelGen.Memory
 {
@@ -51,7 +52,7 @@ namespace ModelGen.Memory
                         if (block.Quant is { } quant)
                         {
                             var elements = linear.In.Value * linear.Out.Value;
-                            list.Add(new ParameterTensor("weight", elements, rankIn * rankOut, QuantizedWeightBytes.Of(quant, rankIn, rankOut), size, false, rankIn * rankOut * size));
+                            list.Add(new ParameterTensor("weight", elements, rankIn * rankOut, QuantLayout.WeightBytes(quant.Kind, quant.GroupSize, quant.DoubleQuant, rankIn, rankOut), size, false, rankIn * rankOut * size));
                         }
                         else
                         {

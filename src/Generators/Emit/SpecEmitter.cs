@@ -71,6 +71,8 @@ namespace ModelGen.Generators.Emit
                 extras.Add("OffloadOptimizer = true");
             if (s.OffloadParameters)
                 extras.Add("OffloadParameters = true");
+            if (s.SequenceParallel)
+                extras.Add("SequenceParallel = true");
             return extras.Count == 0 ? text : text + " { " + string.Join(", ", extras) + " }";
         }
 

@@ -98,6 +98,7 @@ namespace ModelGen.Parsing
                 ZeroStage = AttributeReader.Named(attribute, "ZeroStage", 0),
                 OffloadOptimizer = AttributeReader.Named(attribute, "OffloadOptimizer", false),
                 OffloadParameters = AttributeReader.Named(attribute, "OffloadParameters", false),
+                SequenceParallel = AttributeReader.Named(attribute, "SequenceParallel", false),
             };
 
         private static bool CheckShape(INamedTypeSymbol type, LocationInfo? location, List<DiagnosticInfo> diagnostics)

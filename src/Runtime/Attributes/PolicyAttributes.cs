@@ -82,5 +82,11 @@ namespace ModelGen
 
         /// <summary>Keep parameters in host RAM and stream them in.</summary>
         public bool OffloadParameters { get; set; }
+
+        /// <summary>
+        /// Sequence parallelism beside tensor parallelism (Korthikanti et al. 2022, §4.2.2): the norm and dropout activations that
+        /// tensor parallelism leaves replicated are split over the tensor-parallel ranks too.
+        /// </summary>
+        public bool SequenceParallel { get; set; }
     }
 }

@@ -27,6 +27,9 @@ namespace ModelGen.Quantization
 
         public override IReadOnlyList<BufferSpec> Buffers => _buffers;
 
+        /// <summary>Code c stands for the integer c before the zero point is subtracted.</summary>
+        private static readonly float[] CodeValues = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+
         public override Tensor[] Quantize(Tensor weight)
         {
             using var scope = NewDisposeScope();
@@ -52,9 +55,7 @@ namespace ModelGen.Quantization
 
         public override Tensor Dequantize(IReadOnlyList<Tensor> buffers, ScalarType dtype)
         {
-            Tensor w;
-            using (var codes = NibblePacking.Unpack(buffers[0], NibbleOrder.LowFirst))
-                w = codes.to(dtype);
+            var w = NibblePacking.Decode(buffers[0], CodeValues, NibbleOrder.LowFirst, dtype);
             using var zero = buffers[2].to(dtype);
             using var scale = buffers[1].to(dtype);
             using var grouped = w.view(OutFeatures, InFeatures / GroupSize, GroupSize);

@@ -75,10 +75,7 @@ namespace ModelGen.Quantization
         {
             using var absmax = DoubleQuant ? DequantizeAbsmax(buffers[1], buffers[2], buffers[3]) : buffers[1].alias();
             using var absmaxCol = absmax.to(dtype).unsqueeze(1);
-            Tensor w;
-            using (var codes = NibblePacking.Unpack(buffers[0], NibbleOrder.HighFirst))
-            using (var values = NormalFloat4.Decode(codes))
-                w = values.to(dtype);
+            var w = NibblePacking.Decode(buffers[0], NormalFloat4.Values, NibbleOrder.HighFirst, dtype);
             using var blocks = w.view(_blocks, GroupSize);
             blocks.mul_(absmaxCol);
             return w.view(OutFeatures, InFeatures);

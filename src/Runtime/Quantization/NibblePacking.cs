@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using static TorchSharp.torch;
 
 namespace ModelGen.Quantization
@@ -65,6 +66,42 @@ namespace ModelGen.Quantization
                 using var stacked = order == NibbleOrder.LowFirst ? stack(new[] { low, high }, -1) : stack(new[] { high, low }, -1);
                 return stacked.view(shape);
             }
+        }
+
+        /// <summary>
+        /// Unpacks bytes straight into the values their 4-bit codes stand for: [..., k] bytes become [..., 2k] elements of
+        /// <paramref name="dtype"/>, element = <paramref name="codeValues"/>[code]. One gather from a 256-entry table of value
+        /// pairs (one row per byte) replaces unpacking, widening and a per-element lookup: one pass, and no uint8 or int64
+        /// code tensor of the full size (the transient is an int32 copy of the bytes, 2 bytes per element).
+        /// </summary>
+        /// <exception cref="ArgumentException">Not uint8, a scalar, or not exactly 16 code values.</exception>
+        public static Tensor Decode(Tensor packed, IReadOnlyList<float> codeValues, NibbleOrder order, ScalarType dtype)
+        {
+            ArgumentNullException.ThrowIfNull(packed);
+            ArgumentNullException.ThrowIfNull(codeValues);
+            if (packed.dtype != ScalarType.Byte)
+                throw new ArgumentException($"Packed 4-bit codes must be uint8, got {packed.dtype}.", nameof(packed));
+            if (packed.dim() == 0)
+                throw new ArgumentException("Packed 4-bit codes need at least one dimension, got a scalar.", nameof(packed));
+            if (codeValues.Count != 16)
+                throw new ArgumentException($"A 4-bit code has 16 values, got {codeValues.Count}.", nameof(codeValues));
+
+            var pairs = new float[512];
+            for (int b = 0; b < 256; b++)
+            {
+                int low = b & 0x0F, high = b >> 4;
+                pairs[2 * b] = codeValues[order == NibbleOrder.LowFirst ? low : high];
+                pairs[2 * b + 1] = codeValues[order == NibbleOrder.LowFirst ? high : low];
+            }
+
+            var shape = (long[])packed.shape.Clone();
+            shape[^1] *= 2;
+            using var table32 = tensor(pairs, new long[] { 256, 2 }, device: packed.device);
+            using var table = table32.to(dtype);
+            // index_select takes int32 indices (half the transient of int64); uint8 indices would be read as a boolean mask.
+            using var index = packed.reshape(-1).to(ScalarType.Int32);
+            using var values = table.index_select(0, index);
+            return values.view(shape);
         }
     }
 }

@@ -33,6 +33,19 @@ public sealed class PackingTests
         Assert.True(Identical(unpacked, codes));
     }
 
+    [Theory]
+    [InlineData(NibbleOrder.LowFirst, ScalarType.Float32)]
+    [InlineData(NibbleOrder.HighFirst, ScalarType.BFloat16)]
+    public void Decode_gives_the_value_of_each_unpacked_code(NibbleOrder order, ScalarType dtype)
+    {
+        using var codes = randint(0, 16, new long[] { 4, 12 }, ScalarType.Byte, generator: new Generator(32));
+        using var packed = NibblePacking.Pack(codes, order);
+        using var decoded = NibblePacking.Decode(packed, NormalFloat4.Values, order, dtype);
+        using var expected = NormalFloat4.Decode(codes).to(dtype);
+
+        Assert.True(Identical(decoded, expected));
+    }
+
     [Fact]
     public void Packing_rejects_codes_above_fifteen_and_odd_lengths()
     {

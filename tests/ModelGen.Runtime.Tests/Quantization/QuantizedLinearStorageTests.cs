@@ -122,6 +122,24 @@ public sealed class QuantizedLinearStorageTests
         Assert.True(RelativeError(w, linear.weight!) < 0.09);
     }
 
+    [Fact]
+    public void Converting_the_module_dtype_changes_the_compute_dtype_and_never_the_stored_format()
+    {
+        using var layer = new QuantizedLinear(128, 16, true, QuantKind.NF4, 64, true, ScalarType.Float32, null);
+        var dtypes = layer.QuantizedBufferNames.Select(n => layer.get_buffer(n)!.dtype).ToArray();
+        long bytes = layer.StoredBytes;
+
+        layer.to(ScalarType.BFloat16, false);
+
+        Assert.Equal(ScalarType.BFloat16, layer.ComputeDtype);
+        Assert.Equal(ScalarType.BFloat16, layer.bias!.dtype);
+        Assert.Equal(dtypes, layer.QuantizedBufferNames.Select(n => layer.get_buffer(n)!.dtype));
+        Assert.Equal(bytes, layer.StoredBytes);
+        using var x = GaussianInput(2, 128, seed: 16);
+        using var y = layer.call(x);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+    }
+
     private static void AssertSameState(QuantizedLinear expected, QuantizedLinear actual)
     {
         var a = expected.state_dict();
