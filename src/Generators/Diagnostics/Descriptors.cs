@@ -33,6 +33,35 @@ namespace ModelGen.Diagnostics
             Memory, DiagnosticSeverity.Warning,
             "The memory model's peak for this scenario is above the budget. The message lists the peak phase's breakdown; the diagnostic's properties carry every term.");
 
+        /// <summary>MG0002: a declared scenario fits its budget (off by default; enable it in .editorconfig).</summary>
+        public static readonly DiagnosticDescriptor BudgetFits = Add(
+            "MG0002", "Model fits its memory budget",
+            "'{0}' fits the {1} GB budget at seq {2} ({3}, batch {4}, {5}): needs {6} GB, {7} GB headroom; fits up to seq {8} at batch {4} and batch {9} at seq {2}",
+            Memory, DiagnosticSeverity.Info,
+            "Reports the headroom of a scenario that fits, and the largest sequence length and batch that still fit (each with the other held).",
+            enabledByDefault: false);
+
+        /// <summary>MG0003: the single changes that bring an exceeded scenario under its budget.</summary>
+        public static readonly DiagnosticDescriptor BudgetRemedies = Add(
+            "MG0003", "A single change fits the model in its budget",
+            "'{0}' at seq {1} fits the {2} GB budget with any one of these changes: {3}",
+            Memory, DiagnosticSeverity.Info,
+            "Each remedy is one change (checkpointing, bfloat16, quantization, tensor parallel, ZeRO, optimizer offload, a smaller batch), computed by re-running the memory model, cheapest first, with the peak it gives; the cheapest that edits attributes only is offered as a code fix on MG0001.");
+
+        /// <summary>MG0004: the catalog cards (and how many of each) a scenario fits on.</summary>
+        public static readonly DiagnosticDescriptor FittingCards = Add(
+            "MG0004", "Cards the scenario fits on",
+            "'{0}' at seq {1} ({2}, batch {3}) fits on {4}",
+            Memory, DiagnosticSeverity.Info,
+            "For every card of the built-in catalog, the fewest devices (1, 2, 4 or 8) on which the scenario fits, spreading it the way the remedies do.");
+
+        /// <summary>MG0005: no single change brings an exceeded scenario under its budget.</summary>
+        public static readonly DiagnosticDescriptor NoSingleRemedy = Add(
+            "MG0005", "No single change fits the model in its budget",
+            "'{0}' at seq {1}: no single change fits the {2} GB budget; the largest savings: {3}",
+            Memory, DiagnosticSeverity.Info,
+            "Every single change was tried with the memory model and none is enough on its own; combine the largest savings, or use more devices (see MG0004).");
+
         /// <summary>MG0101: the class carrying [Model] or [Layer] is not partial.</summary>
         public static readonly DiagnosticDescriptor NotPartial = Add(
             "MG0101", "Model and layer classes must be partial",
@@ -116,6 +145,153 @@ namespace ModelGen.Diagnostics
             "Block '{0}': {1}",
             Usage, DiagnosticSeverity.Error,
             "An attribute argument is outside the values the block accepts.");
+
+        /// <summary>MG0113: two blocks of one layer map to the same state_dict key.</summary>
+        public static readonly DiagnosticDescriptor DuplicateStateName = Add(
+            "MG0113", "Duplicate state_dict key",
+            "Blocks '{0}' and '{1}' of '{2}' both use the state_dict key '{3}'; give one of them another [StateName]",
+            Usage, DiagnosticSeverity.Error,
+            "Each block registers its parameters under its state_dict key, so keys must be unique within a layer.");
+
+        /// <summary>MG0114: a [VramBudget] gives no size and the project sets no default.</summary>
+        public static readonly DiagnosticDescriptor BudgetWithoutSize = Add(
+            "MG0114", "Budget without a size",
+            "[VramBudget] on '{0}' gives neither Gigabytes nor Gpu, and the project sets no default (MSBuild ModelGenBudgetGpu or ModelGenBudgetGigabytes, .editorconfig modelgen_budget_gpu or modelgen_budget_gigabytes)",
+            Usage, DiagnosticSeverity.Error,
+            "A budget needs device memory: a number of GB, a GPU from the catalog, or a project-level default.");
+
+        /// <summary>MG0115: a GPU name that the catalog does not know.</summary>
+        public static readonly DiagnosticDescriptor UnknownGpu = Add(
+            "MG0115", "Unknown GPU",
+            "'{0}' is not a GPU of the catalog; known GPUs: {1}",
+            Usage, DiagnosticSeverity.Error,
+            "Budgets name GPUs of ModelGen's built-in catalog; give the memory in GB for any other device.");
+
+        /// <summary>MG0116: a [VramBudget] argument is out of range.</summary>
+        public static readonly DiagnosticDescriptor BadScenario = Add(
+            "MG0116", "Invalid budget argument",
+            "[VramBudget] on '{0}': {1}",
+            Usage, DiagnosticSeverity.Error,
+            "Sequence length and batch must be at least 1 and the budget must not be negative.");
+
+        /// <summary>MG0117: an inference budget sets something only training has (an optimizer, optimizer offload, ZeRO beyond stage 0 of weights).</summary>
+        public static readonly DiagnosticDescriptor InferenceWithTrainingSetting = Add(
+            "MG0117", "Training setting on an inference budget",
+            "[VramBudget] on '{0}': {1} applies to training only and has no effect with Workload = Inference",
+            Usage, DiagnosticSeverity.Warning,
+            "Inference holds no gradients and no optimizer state, so Optimizer, OffloadOptimizer and ZeRO stages 1–2 change nothing; remove them or check a training budget.");
+
+        /// <summary>MG0118: selective checkpointing of a layer that has no attention block.</summary>
+        public static readonly DiagnosticDescriptor SelectiveWithoutAttention = Add(
+            "MG0118", "Selective checkpointing without attention",
+            "'{0}' asks for selective checkpointing, which recomputes the attention core, but it has no Attention block; use [Checkpoint] (full) or remove it",
+            Usage, DiagnosticSeverity.Warning,
+            "Selective checkpointing keeps every activation except the attention core's (Korthikanti et al. 2022, §4.2); a layer without attention keeps everything.");
+
+        /// <summary>MG0201: a sharded size is not divisible by the tensor-parallel degree.</summary>
+        public static readonly DiagnosticDescriptor ShardNotDivisible = Add(
+            "MG0201", "Sharded size not divisible by tensor parallel",
+            "With TensorParallel = {0}, '{1}.{2}' ({3}) cannot be split evenly: {4} is not divisible by {0}",
+            Sharding, DiagnosticSeverity.Error,
+            "Tensor parallelism gives every rank an equal slice of the sharded dimension (Megatron-LM, Shoeybi et al. 2019, §3).");
+
+        /// <summary>MG0202: [Shard] with a style the block does not support.</summary>
+        public static readonly DiagnosticDescriptor ShardNotSupported = Add(
+            "MG0202", "Block cannot be sharded this way",
+            "Block '{0}' is {1} and cannot be sharded {2}; {3}",
+            Sharding, DiagnosticSeverity.Error,
+            "Linear takes Column or Row, Embedding takes Vocab, Attention and FeedForward take Column (Megatron-style head / inner split); norms, dropout and sublayers are not sharded.");
+
+        /// <summary>MG0203: a parallel degree below 1.</summary>
+        public static readonly DiagnosticDescriptor BadParallelDegree = Add(
+            "MG0203", "Parallel degree below 1",
+            "[VramBudget] on '{0}': {1} = {2} must be at least 1",
+            Sharding, DiagnosticSeverity.Error,
+            "TensorParallel and DataParallel count ranks; 1 means not parallel.");
+
+        /// <summary>MG0204: a ZeRO stage outside 0–3.</summary>
+        public static readonly DiagnosticDescriptor BadZeroStage = Add(
+            "MG0204", "ZeRO stage out of range",
+            "[VramBudget] on '{0}': ZeroStage = {1} is not a ZeRO stage; use 0 (off), 1 (optimizer state), 2 (+ gradients) or 3 (+ weights)",
+            Sharding, DiagnosticSeverity.Error,
+            "ZeRO has three stages (Rajbhandari et al. 2020, §5).");
+
+        /// <summary>MG0205: ZeRO without data parallelism has nothing to shard over.</summary>
+        public static readonly DiagnosticDescriptor ZeroWithoutDataParallel = Add(
+            "MG0205", "ZeRO without data parallel ranks",
+            "[VramBudget] on '{0}': ZeroStage = {1} has no effect with DataParallel = 1; ZeRO splits state across data-parallel ranks",
+            Sharding, DiagnosticSeverity.Warning,
+            "ZeRO divides optimizer state, gradients and weights by the number of data-parallel ranks; with one rank nothing changes.");
+
+        /// <summary>MG0206: tensor parallel ranks but no sharded block.</summary>
+        public static readonly DiagnosticDescriptor TensorParallelWithoutShards = Add(
+            "MG0206", "Tensor parallel splits nothing",
+            "[VramBudget] on '{0}': TensorParallel = {1}, but no block of the model has [Shard], so every rank holds the whole model",
+            Sharding, DiagnosticSeverity.Warning,
+            "Only blocks marked [Shard] are split across tensor-parallel ranks.");
+
+        /// <summary>MG0301: [Quantize] on a block that cannot be quantized.</summary>
+        public static readonly DiagnosticDescriptor QuantizeNotSupported = Add(
+            "MG0301", "Block cannot be quantized",
+            "Block '{0}' is {1}; only Linear blocks can be quantized in this version",
+            Quantization, DiagnosticSeverity.Error,
+            "Weight-only quantization replaces a Linear with a QuantizedLinear; other blocks keep their weights.");
+
+        /// <summary>MG0302: a group size the quantization format does not support.</summary>
+        public static readonly DiagnosticDescriptor BadGroupSize = Add(
+            "MG0302", "Unsupported quantization group size",
+            "Block '{0}': {1} does not support GroupSize = {2}; {3}",
+            Quantization, DiagnosticSeverity.Error,
+            "int4 uses groups of 32, 64 or 128; NF4 blocks of 64 (Dettmers et al. 2023, §3); int8 has one scale per output channel.");
+
+        /// <summary>MG0303: the group size does not divide the input features.</summary>
+        public static readonly DiagnosticDescriptor GroupSizeNotDividing = Add(
+            "MG0303", "Group size does not divide the input features",
+            "Block '{0}': GroupSize = {1} does not divide {2}",
+            Quantization, DiagnosticSeverity.Error,
+            "Groups run along a weight row (the input features), so In must be a multiple of the group size.");
+
+        /// <summary>MG0304: a tied weight that is quantized.</summary>
+        public static readonly DiagnosticDescriptor QuantizedTie = Add(
+            "MG0304", "Tied weight cannot be quantized",
+            "Block '{0}' is tied to '{1}', and {2} is quantized; one shared tensor cannot be both full precision and quantized",
+            Quantization, DiagnosticSeverity.Error,
+            "A tied block uses the very tensor of another block; remove [Quantize] or [TiedTo].");
+
+        /// <summary>MG0305: DoubleQuant on a format other than NF4.</summary>
+        public static readonly DiagnosticDescriptor DoubleQuantNotNf4 = Add(
+            "MG0305", "DoubleQuant needs NF4",
+            "Block '{0}': DoubleQuant applies to NF4 only and is ignored for {1}",
+            Quantization, DiagnosticSeverity.Warning,
+            "Double quantization compresses NF4's per-block absmax constants (Dettmers et al. 2023, §3).");
+
+        /// <summary>MG0401: query heads not divisible by key/value heads.</summary>
+        public static readonly DiagnosticDescriptor HeadsNotDivisibleByKvHeads = Add(
+            "MG0401", "Heads not divisible by KV heads",
+            "Block '{0}': {1} is not divisible by {2}",
+            Shape, DiagnosticSeverity.Error,
+            "Grouped-query attention shares each key/value head among Heads / KvHeads query heads (Ainslie et al. 2023, §2).");
+
+        /// <summary>MG0402: hidden size not divisible by heads.</summary>
+        public static readonly DiagnosticDescriptor HiddenNotDivisibleByHeads = Add(
+            "MG0402", "Hidden size not divisible by heads",
+            "Block '{0}': {1} is not divisible by {2}",
+            Shape, DiagnosticSeverity.Error,
+            "Each head has Hidden / Heads dimensions.");
+
+        /// <summary>MG0403: a size below 1.</summary>
+        public static readonly DiagnosticDescriptor NonPositiveSize = Add(
+            "MG0403", "Size must be positive",
+            "Block '{0}': {1} must be at least 1",
+            Shape, DiagnosticSeverity.Error,
+            "Every feature count, head count, vocabulary size and repeat count is at least 1.");
+
+        /// <summary>MG0404: rotary embedding with an odd head dimension.</summary>
+        public static readonly DiagnosticDescriptor RotaryOddHeadDim = Add(
+            "MG0404", "Rotary embedding needs an even head dimension",
+            "Block '{0}': rotary embedding rotates pairs of features, but the head dimension Hidden / Heads = {1} is odd",
+            Shape, DiagnosticSeverity.Error,
+            "RoPE rotates consecutive feature pairs of each head (Su et al. 2021, §3.2).");
 
         /// <summary>The descriptor of <paramref name="id"/>.</summary>
         public static DiagnosticDescriptor ById(string id) => All[id];

@@ -1,0 +1,222 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ModelGen.Diagnostics;
+using ModelGen.Parsing;
+using ModelGen.Specs;
+
+namespace ModelGen.Analyzers.Checks
+{
+    /// <summary>
+    /// Checks over specs, as pure functions: no Roslyn symbols, no syntax. The analyzers map each <see cref="SpecFinding"/>
+    /// to a location; tests call these directly.
+    /// </summary>
+    public static partial class SpecChecks
+    {
+        private static readonly int[] Int4GroupSizes = { 32, 64, 128 };
+        private const int Nf4BlockSize = 64;
+
+        /// <summary>Checks one layer on its own: sizes, attention shape, arguments, shard styles, quantization, ties, state names.</summary>
+        public static IReadOnlyList<SpecFinding> CheckLayer(LayerSpec layer)
+        {
+            var findings = new List<SpecFinding>();
+            foreach (var block in layer.Blocks)
+            {
+                CheckSizes(block, findings);
+                CheckArguments(block, findings);
+                CheckShardStyle(block, findings);
+                CheckQuantization(block, findings);
+            }
+            CheckTiedQuantization(layer, findings);
+            CheckStateNames(layer, findings);
+            if (layer.Checkpoint == CheckpointMode.Selective && !layer.Blocks.Any(b => b is AttentionSpec))
+                findings.Add(SpecFinding.Create(Descriptors.SelectiveWithoutAttention, null, KnownNames.CheckpointAttribute, layer.Name));
+            return findings;
+        }
+
+        /// <summary>
+        /// Checks <c>[Checkpoint(Every = k)]</c> on a stack. Read from the attribute, because the spec's 0 also means
+        /// "no attribute".
+        /// </summary>
+        public static IReadOnlyList<SpecFinding> CheckCheckpointEvery(string block, int every) =>
+            every >= 1
+                ? Array.Empty<SpecFinding>()
+                : new[] { SpecFinding.Create(Descriptors.BadArgument, block, KnownNames.CheckpointAttribute, block, $"Checkpoint Every = {every} must be at least 1 (1 checkpoints every repeat)") };
+
+        /// <summary>The attribute that declares <paramref name="block"/>'s kind, e.g. <c>ModelGen.LinearAttribute</c>.</summary>
+        public static string? KindAttribute(BlockSpec block) => block switch
+        {
+            LinearSpec => KnownNames.LinearAttribute,
+            EmbeddingSpec => KnownNames.EmbeddingAttribute,
+            LayerNormSpec => KnownNames.LayerNormAttribute,
+            RmsNormSpec => KnownNames.RmsNormAttribute,
+            DropoutSpec => KnownNames.DropoutAttribute,
+            AttentionSpec => KnownNames.AttentionAttribute,
+            FeedForwardSpec => KnownNames.FeedForwardAttribute,
+            LayerRefSpec => KnownNames.SublayerAttribute,
+            StackSpec => KnownNames.StackAttribute,
+            _ => null,
+        };
+
+        /// <summary>The block's kind with its article, for messages: "a Linear", "an Embedding".</summary>
+        public static string Describe(BlockSpec block) => block switch
+        {
+            LinearSpec => "a Linear",
+            EmbeddingSpec => "an Embedding",
+            LayerNormSpec => "a LayerNorm",
+            RmsNormSpec => "an RmsNorm",
+            DropoutSpec => "a Dropout",
+            AttentionSpec => "an Attention block",
+            FeedForwardSpec => "a FeedForward block",
+            LayerRefSpec => "a sublayer",
+            StackSpec => "a stack",
+            _ => "a block",
+        };
+
+        private static IEnumerable<(string Name, Dim Size)> Sizes(BlockSpec block) => block switch
+        {
+            LinearSpec l => new[] { ("In", l.In), ("Out", l.Out) },
+            EmbeddingSpec e => new[] { ("Count", e.Count), ("Width", e.Width) },
+            LayerNormSpec n => new[] { ("Hidden", n.Hidden) },
+            RmsNormSpec n => new[] { ("Hidden", n.Hidden) },
+            AttentionSpec a => new[] { ("Hidden", a.Hidden), ("Heads", a.Heads), ("KvHeads", a.KvHeads) },
+            FeedForwardSpec f => new[] { ("Hidden", f.Hidden), ("Inner", f.Inner) },
+            StackSpec s => new[] { ("Count", s.Count) },
+            _ => Array.Empty<(string, Dim)>(),
+        };
+
+        private static void CheckSizes(BlockSpec block, List<SpecFinding> findings)
+        {
+            foreach (var (name, size) in Sizes(block))
+            {
+                if (size.Value < 1)
+                    findings.Add(SpecFinding.Create(Descriptors.NonPositiveSize, block.Name, KindAttribute(block), block.Name, Show(name, size)));
+            }
+            if (block is not AttentionSpec attention || attention.Heads.Value < 1 || attention.KvHeads.Value < 1 || attention.Hidden.Value < 1)
+                return;
+            var kind = KnownNames.AttentionAttribute;
+            if (attention.Heads.Value % attention.KvHeads.Value != 0)
+                findings.Add(SpecFinding.Create(Descriptors.HeadsNotDivisibleByKvHeads, block.Name, kind, block.Name, Show("Heads", attention.Heads), Show("KvHeads", attention.KvHeads)));
+            if (attention.Hidden.Value % attention.Heads.Value != 0)
+                findings.Add(SpecFinding.Create(Descriptors.HiddenNotDivisibleByHeads, block.Name, kind, block.Name, Show("Hidden", attention.Hidden), Show("Heads", attention.Heads)));
+            else if (attention.Rotary && attention.Hidden.Value / attention.Heads.Value % 2 != 0)
+                findings.Add(SpecFinding.Create(Descriptors.RotaryOddHeadDim, block.Name, kind, block.Name, attention.Hidden.Value / attention.Heads.Value));
+        }
+
+        private static void CheckArguments(BlockSpec block, List<SpecFinding> findings)
+        {
+            var kind = KindAttribute(block);
+            void Bad(string problem) => findings.Add(SpecFinding.Create(Descriptors.BadArgument, block.Name, kind, block.Name, problem));
+            switch (block)
+            {
+                case DropoutSpec { P: var p } when !IsProbability(p):
+                    Bad($"Dropout p = {Format(p)} must be in [0, 1)");
+                    break;
+                case AttentionSpec attention:
+                    if (!IsProbability(attention.DropoutP))
+                        Bad($"Attention Dropout = {Format(attention.DropoutP)} must be in [0, 1)");
+                    if (attention.Rotary && !(attention.RopeTheta > 0))
+                        Bad($"RopeTheta = {Format(attention.RopeTheta)} must be positive");
+                    break;
+                case LayerNormSpec { Eps: var eps } when !(eps > 0):
+                    Bad($"LayerNorm Eps = {Format(eps)} must be positive");
+                    break;
+                case RmsNormSpec { Eps: var eps } when !(eps > 0):
+                    Bad($"RmsNorm Eps = {Format(eps)} must be positive");
+                    break;
+            }
+        }
+
+        // Written so that NaN fails too.
+        private static bool IsProbability(double p) => p >= 0 && p < 1;
+
+        private static void CheckShardStyle(BlockSpec block, List<SpecFinding> findings)
+        {
+            if (block.Shard == ShardStyle.None)
+                return;
+            var allowed = AllowedShardStyles(block);
+            if (allowed.Contains(block.Shard))
+                return;
+            var hint = allowed.Length == 0
+                ? "only Linear, Embedding, Attention and FeedForward blocks are sharded"
+                : "use " + string.Join(" or ", allowed.Select(s => "ShardStyle." + s));
+            findings.Add(SpecFinding.Create(Descriptors.ShardNotSupported, block.Name, KnownNames.ShardAttribute, block.Name, Describe(block), "by " + block.Shard, hint));
+        }
+
+        /// <summary>The shard styles a block supports: Linear Column/Row, Embedding Vocab, Attention/FeedForward Column (Megatron-style).</summary>
+        public static ShardStyle[] AllowedShardStyles(BlockSpec block) => block switch
+        {
+            LinearSpec => new[] { ShardStyle.Column, ShardStyle.Row },
+            EmbeddingSpec => new[] { ShardStyle.Vocab },
+            AttentionSpec or FeedForwardSpec => new[] { ShardStyle.Column },
+            _ => Array.Empty<ShardStyle>(),
+        };
+
+        private static void CheckQuantization(BlockSpec block, List<SpecFinding> findings)
+        {
+            if (block.Quant is not { } quant)
+                return;
+            var attribute = KnownNames.QuantizeAttribute;
+            if (block is not LinearSpec linear)
+            {
+                findings.Add(SpecFinding.Create(Descriptors.QuantizeNotSupported, block.Name, attribute, block.Name, Describe(block)));
+                return;
+            }
+            var groupValid = quant.Kind switch
+            {
+                QuantKind.Int4 => Int4GroupSizes.Contains(quant.GroupSize),
+                QuantKind.NF4 => quant.GroupSize == Nf4BlockSize,
+                _ => quant.GroupSize == 0,
+            };
+            if (!groupValid)
+            {
+                var hint = quant.Kind switch
+                {
+                    QuantKind.Int4 => "use 32, 64 or 128",
+                    QuantKind.NF4 => "NF4 uses blocks of 64",
+                    _ => "int8 keeps one scale per output channel; remove GroupSize",
+                };
+                findings.Add(SpecFinding.Create(Descriptors.BadGroupSize, block.Name, attribute, block.Name, quant.Kind, quant.GroupSize, hint));
+            }
+            else if (quant.GroupSize > 0 && linear.In.Value > 0 && linear.In.Value % quant.GroupSize != 0)
+            {
+                findings.Add(SpecFinding.Create(Descriptors.GroupSizeNotDividing, block.Name, attribute, block.Name, quant.GroupSize, Show("In", linear.In)));
+            }
+            if (quant.DoubleQuant && quant.Kind != QuantKind.NF4)
+                findings.Add(SpecFinding.Create(Descriptors.DoubleQuantNotNf4, block.Name, attribute, block.Name, quant.Kind));
+        }
+
+        private static void CheckTiedQuantization(LayerSpec layer, List<SpecFinding> findings)
+        {
+            foreach (var block in layer.Blocks)
+            {
+                if (block.TiedTo is null)
+                    continue;
+                var target = layer.Blocks.FirstOrDefault(b => b.Name == block.TiedTo);
+                var quantized = block.Quant is not null ? $"'{block.Name}'"
+                    : target?.Quant is not null ? $"'{target.Name}'"
+                    : null;
+                if (quantized is not null)
+                    findings.Add(SpecFinding.Create(Descriptors.QuantizedTie, block.Name, KnownNames.TiedToAttribute, block.Name, block.TiedTo, quantized));
+            }
+        }
+
+        private static void CheckStateNames(LayerSpec layer, List<SpecFinding> findings)
+        {
+            var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var block in layer.Blocks)
+            {
+                if (owners.TryGetValue(block.StateName, out var first))
+                    findings.Add(SpecFinding.Create(Descriptors.DuplicateStateName, block.Name, null, first, block.Name, layer.Name, block.StateName));
+                else
+                    owners.Add(block.StateName, block.Name);
+            }
+        }
+
+        /// <summary>A size with its label: <c>Heads = 32</c>, or <c>In = Ffn (14336)</c> when a config member gives it.</summary>
+        public static string Show(string label, Dim size) =>
+            size.Member is null || size.Member == label ? $"{label} = {size.Value}" : $"{label} = {size.Member} ({size.Value})";
+
+        private static string Format(double value) => value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,80 @@
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using ModelGen.Analyzers.Checks;
+using ModelGen.Diagnostics;
+using ModelGen.Parsing;
+
+namespace ModelGen.Analyzers
+{
+    /// <summary>
+    /// Checks each <c>[Model]</c> and <c>[Layer]</c> class on its own: reports the parser's structural diagnostics (MG01xx)
+    /// and, when the class parses, the spec checks of <see cref="SpecChecks.CheckLayer"/>. Each class is analyzed once,
+    /// however many models reach it, so nothing is reported twice.
+    /// </summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    public sealed class LayerAnalyzer : DiagnosticAnalyzer
+    {
+        private static readonly ImmutableArray<DiagnosticDescriptor> Supported = ImmutableArray.Create(
+            Descriptors.NotPartial, Descriptors.UnknownConfigMember, Descriptors.ConfigValueUnknown, Descriptors.BlockNotPartialProperty,
+            Descriptors.BlockTypeMismatch, Descriptors.SeveralBlockAttributes, Descriptors.ForwardMissing, Descriptors.UnsupportedClassShape,
+            Descriptors.NotALayer, Descriptors.BadTie, Descriptors.ConfigMismatch, Descriptors.BadArgument, Descriptors.DuplicateStateName,
+            Descriptors.ShardNotSupported, Descriptors.QuantizeNotSupported, Descriptors.BadGroupSize, Descriptors.GroupSizeNotDividing,
+            Descriptors.QuantizedTie, Descriptors.DoubleQuantNotNf4, Descriptors.HeadsNotDivisibleByKvHeads, Descriptors.HiddenNotDivisibleByHeads,
+            Descriptors.NonPositiveSize, Descriptors.RotaryOddHeadDim, Descriptors.SelectiveWithoutAttention);
+
+        /// <inheritdoc />
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => Supported;
+
+        /// <inheritdoc />
+        public override void Initialize(AnalysisContext context)
+        {
+            context.EnableConcurrentExecution();
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.RegisterCompilationStartAction(static start =>
+            {
+                var model = start.Compilation.GetTypeByMetadataName(KnownNames.ModelAttribute);
+                var layer = start.Compilation.GetTypeByMetadataName(KnownNames.LayerAttribute);
+                if (model is null && layer is null)
+                    return; // the runtime is not referenced: nothing to check
+                start.RegisterSymbolAction(symbolContext =>
+                {
+                    if (symbolContext.Symbol is INamedTypeSymbol type && SymbolLocations.HasAttribute(type, model, layer))
+                        Analyze(symbolContext, type);
+                }, SymbolKind.NamedType);
+            });
+        }
+
+        private static void Analyze(SymbolAnalysisContext context, INamedTypeSymbol type)
+        {
+            var compilation = context.Compilation;
+            var cancellationToken = context.CancellationToken;
+            var parse = LayerParser.Parse(type, compilation, cancellationToken);
+            foreach (var info in parse.Diagnostics)
+                context.ReportDiagnostic(info.ToDiagnostic(compilation));
+            if (parse.Spec is not { } spec)
+                return;
+
+            foreach (var finding in SpecChecks.CheckLayer(spec))
+                Report(context, type, finding, cancellationToken);
+            foreach (var property in type.GetMembers().OfType<IPropertySymbol>())
+            {
+                var checkpoint = property.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == KnownNames.CheckpointAttribute);
+                var every = checkpoint?.NamedArguments.FirstOrDefault(n => n.Key == "Every").Value.Value;
+                if (every is int value)
+                {
+                    foreach (var finding in SpecChecks.CheckCheckpointEvery(property.Name, value))
+                        Report(context, type, finding, cancellationToken);
+                }
+            }
+        }
+
+        private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, SpecFinding finding, CancellationToken cancellationToken)
+        {
+            var location = SymbolLocations.OfBlock(type, finding.Block, finding.Attribute, cancellationToken);
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.ById(finding.Id), location, finding.Arguments.Cast<object>().ToArray()));
+        }
+    }
+}
