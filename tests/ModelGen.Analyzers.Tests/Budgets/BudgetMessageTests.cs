@@ -1,3 +1,4 @@
+using ModelGen.Memory;
 using System.Globalization;
 using System.Linq;
 using System.Text.RegularExpressions;

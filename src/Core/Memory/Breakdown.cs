@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 
-namespace ModelGen.Analyzers.Budgets
+namespace ModelGen.Memory
 {
     /// <summary>
     /// Prints a peak as GB (2^30 bytes) with one decimal so that the printed parts add up to the printed total.

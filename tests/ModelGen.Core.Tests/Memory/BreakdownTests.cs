@@ -1,6 +1,6 @@
-using ModelGen.Analyzers.Budgets;
+using ModelGen.Memory;
 
-namespace ModelGen.Analyzers.Tests
+namespace ModelGen.Core.Tests.Memory
 {
     public sealed class BreakdownTests
     {
