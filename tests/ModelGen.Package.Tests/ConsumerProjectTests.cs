@@ -52,6 +52,20 @@ public sealed class ConsumerProjectTests(PackageFixture fixture)
         Assert.True(build.Succeeded, build.ToString());
     }
 
+    [Fact]
+    public void Analyzer_reports_the_budget_overrun_in_the_build_output()
+    {
+        var build = BuildResult();
+
+        var warning = build.Output.Split('\n').FirstOrDefault(line => line.Contains("warning MG0001", StringComparison.Ordinal));
+
+        Assert.True(warning is not null, $"No 'warning MG0001' in the build output. {build}");
+        Assert.Contains("exceeds", warning, StringComparison.Ordinal);
+        Assert.Contains("at seq 8192", warning, StringComparison.Ordinal);
+        // The budget that fits (inference on 80 GB) gets no warning.
+        Assert.DoesNotContain(build.Output.Split('\n'), line => line.Contains("warning MG0001", StringComparison.Ordinal) && line.Contains("80 GB", StringComparison.Ordinal));
+    }
+
     private DotnetResult BuildResult() =>
         fixture.Consumer.Build ?? throw new InvalidOperationException($"The build was not tried because restore failed. {fixture.Consumer.Restore}");
 }
