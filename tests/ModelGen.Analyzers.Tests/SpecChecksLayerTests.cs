@@ -119,10 +119,11 @@ namespace ModelGen.Analyzers.Tests
         }
 
         [Theory]
-        [InlineData(QuantKind.Int4, 16, "MG0302: Block 'Up': Int4 does not support GroupSize = 16; use 32, 64 or 128")]
+        [InlineData(QuantKind.Int4, 16, "MG0302: Block 'Up': Int4 does not support GroupSize = 16; use 32, 64, 128")]
         [InlineData(QuantKind.Int4, 32, "")]
         [InlineData(QuantKind.Int4, 128, "")]
-        [InlineData(QuantKind.NF4, 128, "MG0302: Block 'Up': NF4 does not support GroupSize = 128; NF4 uses blocks of 64")]
+        [InlineData(QuantKind.NF4, 48, "MG0302: Block 'Up': NF4 does not support GroupSize = 48; use 32, 64, 128, 256")]
+        [InlineData(QuantKind.NF4, 128, "")]
         [InlineData(QuantKind.NF4, 64, "")]
         [InlineData(QuantKind.Int8, 64, "MG0302: Block 'Up': Int8 does not support GroupSize = 64; int8 keeps one scale per output channel; remove GroupSize")]
         [InlineData(QuantKind.Int8, 0, "")]

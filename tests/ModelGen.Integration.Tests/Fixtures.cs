@@ -56,3 +56,19 @@ public partial class TinyModel
         return Head.call(Norm.call(x));
     }
 }
+
+/// <summary>One Linear of each quantization format, as a bf16 layer: what the memory model must count byte for byte.</summary>
+[Layer(typeof(TestConfig)), Precision(DType.BFloat16)]
+public partial class QuantizedLayer
+{
+    [Linear(nameof(TestConfig.Hidden), nameof(TestConfig.Ffn)), Quantize(QuantKind.Int8)] public partial nn.Module<Tensor, Tensor> Up { get; }
+    [Linear(nameof(TestConfig.Ffn), nameof(TestConfig.Hidden)), Quantize(QuantKind.Int4, GroupSize = 32)] public partial nn.Module<Tensor, Tensor> Down { get; }
+    [Linear(nameof(TestConfig.Ffn), nameof(TestConfig.Hidden), Bias = false), Quantize(QuantKind.NF4, GroupSize = 32, DoubleQuant = true)] public partial nn.Module<Tensor, Tensor> Gate { get; }
+    [Linear(nameof(TestConfig.Ffn), nameof(TestConfig.Hidden))] public partial Linear Plain { get; }
+
+    private Tensor Forward(Tensor x)
+    {
+        var inner = Up.call(x);
+        return Down.call(inner) + Gate.call(inner) + Plain.call(inner);
+    }
+}

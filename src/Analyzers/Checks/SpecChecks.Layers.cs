@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Diagnostics;
 using ModelGen.Parsing;
+using ModelGen.Quantization;
 using ModelGen.Specs;
 
 namespace ModelGen.Analyzers.Checks
@@ -13,8 +14,6 @@ namespace ModelGen.Analyzers.Checks
     /// </summary>
     public static partial class SpecChecks
     {
-        private static readonly int[] Int4GroupSizes = { 32, 64, 128 };
-        private const int Nf4BlockSize = 64;
 
         /// <summary>Checks one layer on its own: sizes, attention shape, arguments, shard styles, quantization, ties, state names.</summary>
         public static IReadOnlyList<SpecFinding> CheckLayer(LayerSpec layer)
@@ -162,20 +161,13 @@ namespace ModelGen.Analyzers.Checks
                 findings.Add(SpecFinding.Create(Descriptors.QuantizeNotSupported, block.Name, attribute, block.Name, Describe(block)));
                 return;
             }
-            var groupValid = quant.Kind switch
-            {
-                QuantKind.Int4 => Int4GroupSizes.Contains(quant.GroupSize),
-                QuantKind.NF4 => quant.GroupSize == Nf4BlockSize,
-                _ => quant.GroupSize == 0,
-            };
+            var supported = QuantLayout.SupportedGroupSizes(quant.Kind);
+            var groupValid = quant.Kind == QuantKind.Int8 ? quant.GroupSize == 0 : supported.Contains(quant.GroupSize);
             if (!groupValid)
             {
-                var hint = quant.Kind switch
-                {
-                    QuantKind.Int4 => "use 32, 64 or 128",
-                    QuantKind.NF4 => "NF4 uses blocks of 64",
-                    _ => "int8 keeps one scale per output channel; remove GroupSize",
-                };
+                var hint = quant.Kind == QuantKind.Int8
+                    ? "int8 keeps one scale per output channel; remove GroupSize"
+                    : $"use {string.Join(", ", supported)}";
                 findings.Add(SpecFinding.Create(Descriptors.BadGroupSize, block.Name, attribute, block.Name, quant.Kind, quant.GroupSize, hint));
             }
             else if (quant.GroupSize > 0 && linear.In.Value > 0 && linear.In.Value % quant.GroupSize != 0)

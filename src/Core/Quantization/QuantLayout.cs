@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 
 namespace ModelGen.Quantization
 {
@@ -29,6 +31,20 @@ namespace ModelGen.Quantization
 
         /// <summary>Blocks of absmax constants sharing one second-level scale under double quantization (QLoRA §3).</summary>
         public const int DoubleQuantBlockSize = 256;
+
+        /// <summary>
+        /// The group (block) sizes a format accepts: Int4 32, 64 or 128; NF4 32, 64, 128 or 256; none for Int8, whose one
+        /// scale per output row needs no group. The runtime, the memory model and the analyzers all check against this list.
+        /// </summary>
+        public static IReadOnlyList<int> SupportedGroupSizes(QuantKind kind) => kind switch
+        {
+            QuantKind.Int4 => Int4GroupSizes,
+            QuantKind.NF4 => Nf4BlockSizes,
+            _ => Array.Empty<int>(),
+        };
+
+        private static readonly int[] Int4GroupSizes = { 32, 64, 128 };
+        private static readonly int[] Nf4BlockSizes = { 32, 64, 128, 256 };
 
         /// <summary>
         /// The group (block) size actually used: <paramref name="groupSize"/> when given, else the kind's default;
@@ -67,7 +83,7 @@ namespace ModelGen.Quantization
                 case QuantKind.Int4:
                 {
                     int g = groupSize == 0 ? Int4DefaultGroupSize : groupSize;
-                    if (g != 32 && g != 64 && g != 128)
+                    if (!SupportedGroupSizes(kind).Contains(g))
                         throw new ArgumentException(Format("Int4 group size must be 32, 64 or 128 (0 = {0}), got {1}.", Int4DefaultGroupSize, groupSize), nameof(groupSize));
                     return g;
                 }
@@ -75,7 +91,7 @@ namespace ModelGen.Quantization
                 case QuantKind.NF4:
                 {
                     int b = groupSize == 0 ? NF4DefaultBlockSize : groupSize;
-                    if (b != 32 && b != 64 && b != 128 && b != 256)
+                    if (!SupportedGroupSizes(kind).Contains(b))
                         throw new ArgumentException(Format("NF4 block size must be 32, 64, 128 or 256 (0 = {0}), got {1}.", NF4DefaultBlockSize, groupSize), nameof(groupSize));
                     return b;
                 }
