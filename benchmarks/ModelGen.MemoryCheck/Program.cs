@@ -1,0 +1,93 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using ModelGen;
+using ModelGen.Memory;
+using ModelGen.MemoryCheck;
+using ModelGen.Specs;
+using TorchSharp;
+using static TorchSharp.torch;
+
+// Peak CPU memory of real TorchSharp training steps against the memory model's prediction for the CPU device.
+// Each configuration runs in its own process, so one run's allocator state cannot flatter the next.
+//   dotnet run -c Release --project benchmarks/ModelGen.MemoryCheck              all configurations, a Markdown table
+//   dotnet run -c Release --project benchmarks/ModelGen.MemoryCheck -- plain     one configuration
+const int Seq = 512, Batch = 8, Steps = 2;
+var configurations = new[] { "plain", "checkpointed", "quantized" };
+
+if (args.Length == 0 || args[0] == "all")
+{
+    Console.WriteLine($"Training steps on the CPU: seq {Seq}, batch {Batch}, AdamW, fp32, {Steps} steps; peak resident set above the baseline.");
+    Console.WriteLine();
+    Console.WriteLine("| configuration | predicted (MiB) | measured (MiB) | measured / predicted | peak phase | predicted terms (MiB) |");
+    Console.WriteLine("|---|---:|---:|---:|---|---|");
+    var worst = 0.0;
+    foreach (var name in configurations)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!, name) { RedirectStandardOutput = true };
+        using var child = Process.Start(start)!;
+        var lines = child.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        child.WaitForExit();
+        var row = lines.LastOrDefault(l => l.StartsWith('|'));
+        if (child.ExitCode != 0 || row is null)
+            throw new InvalidOperationException($"the '{name}' run failed (exit {child.ExitCode}): {string.Join(Environment.NewLine, lines)}");
+        Console.WriteLine(row);
+        worst = Math.Max(worst, Math.Abs(double.Parse(row.Split('|')[4], CultureInfo.InvariantCulture) - 1));
+    }
+    Console.WriteLine();
+    Console.WriteLine($"largest deviation: {worst:P1}");
+    return;
+}
+
+var config = new ProbeConfig();
+var spec = args[0] switch
+{
+    "plain" => PlainProbe.DescribeModel(config),
+    "checkpointed" => CheckpointedProbe.DescribeModel(config),
+    "quantized" => QuantizedProbe.DescribeModel(config),
+    _ => throw new ArgumentException($"unknown configuration '{args[0]}'; expected one of: all, {string.Join(", ", configurations)}"),
+};
+var estimate = MemoryModel.Estimate(spec, new ScenarioSpec(0, Workload.Training, Seq, Batch, Optimizer.AdamW), DeviceProfile.Cpu);
+
+// Warm up libtorch (thread pools, kernels, autograd engine) with a throwaway step so the baseline includes it.
+Step(CreateModel(args[0], new ProbeConfig { Vocab = 64, Hidden = 32, Heads = 2, Ffn = 64, Layers = 1 }), 64, 2, 8);
+GC.Collect();
+GC.WaitForPendingFinalizers();
+var baseline = ResidentMemory.Current;
+ResidentMemory.ResetPeak();
+
+Step(CreateModel(args[0], config), config.Vocab, Batch, Seq);
+var measured = ResidentMemory.Peak - baseline;
+
+const double MiB = 1 << 20;
+var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F0}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"| {args[0]} | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+
+static nn.Module<Tensor, Tensor> CreateModel(string name, ProbeConfig config) => name switch
+{
+    "plain" => new PlainProbe(config),
+    "checkpointed" => new CheckpointedProbe(config),
+    _ => new QuantizedProbe(config),
+};
+
+// Steps of next-token training; everything but the model and the optimizer state is freed at the end of each step.
+static void Step(nn.Module<Tensor, Tensor> model, int vocab, int batch, int seq)
+{
+    torch.manual_seed(0);
+    var optimizer = torch.optim.AdamW(model.parameters().Where(p => p.requires_grad), lr: 1e-4);
+    for (var step = 0; step < Steps; step++)
+    {
+        using var scope = torch.NewDisposeScope();
+        var tokens = torch.randint(0, vocab, new long[] { batch, seq + 1 });
+        optimizer.zero_grad();
+        var logits = model.call(tokens[.., ..seq]);
+        var loss = Precision.CrossEntropyFp32(logits.reshape(-1, vocab), tokens[.., 1..].reshape(-1));
+        loss.backward();
+        optimizer.step();
+    }
+    optimizer.Dispose();
+    model.Dispose();
+}
