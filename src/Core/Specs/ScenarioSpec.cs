@@ -30,6 +30,12 @@ namespace ModelGen.Specs
 
         /// <summary>Parameters kept in host RAM and streamed to the device layer by layer.</summary>
         public bool OffloadParameters { get; init; }
+
+        /// <summary>
+        /// Sequence parallelism (Korthikanti et al. 2022, §4.2.2): the activations outside the tensor-parallel regions of a sharded
+        /// layer (norm inputs, dropout masks, the projections' shared inputs) are split along the sequence over the tensor-parallel ranks.
+        /// </summary>
+        public bool SequenceParallel { get; init; }
     }
 
     /// <summary>A model and every user layer reachable from it: what the memory model needs.</summary>

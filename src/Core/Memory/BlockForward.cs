@@ -1,0 +1,112 @@
+using System.Collections.Generic;
+using ModelGen.Specs;
+
+namespace ModelGen.Memory
+{
+    /// <summary>
+    /// The tensors each block's forward creates, op by op, and which of them autograd saves, following PyTorch's derivative rules
+    /// (linear saves its input, gelu/silu their input, mul both operands, softmax its output, layer_norm its input, mean and rstd,
+    /// dropout its mask, add and casts nothing) applied to the exact op sequence of the module the generator creates.
+    /// Shapes are per tensor-parallel rank. Sublayers and stacks are handled by the layer walker.
+    /// </summary>
+    internal static class BlockForward
+    {
+        /// <summary>The tensors <paramref name="block"/> creates in <paramref name="pass"/>, its activations being <paramref name="d"/> bytes per element.</summary>
+        /// <param name="block">A primitive block.</param>
+        /// <param name="d">Bytes per element of the block's compute dtype.</param>
+        /// <param name="pass">Shapes and mode.</param>
+        /// <param name="width">For a Dropout: the width of the tensor it applies to.</param>
+        /// <param name="selective">The layer checkpoints attention cores (Korthikanti et al. 2022, §4.2).</param>
+        public static List<Created> Of(BlockSpec block, int d, Pass pass, long width, bool selective)
+        {
+            var list = new List<Created>();
+            var name = block.Name;
+            var t = block.Shard == ShardStyle.None ? 1 : pass.Ranks;
+            var tokens = pass.Tokens;
+            var training = pass.Training;
+            void Saved(string what, long bytes, bool replicated = false) => list.Add(new Created(name, what, bytes, training, replicated));
+            void Temp(string what, long bytes) => list.Add(new Created(name, what, bytes, false, false));
+
+            switch (block)
+            {
+                case LinearSpec linear:
+                {
+                    var rankIn = block.Shard == ShardStyle.Row ? Sizes.Share(linear.In.Value, t) : linear.In.Value;
+                    var rankOut = block.Shard is ShardStyle.Column or ShardStyle.Vocab ? Sizes.Share(linear.Out.Value, t) : linear.Out.Value;
+                    Saved("input", tokens * rankIn * d, replicated: block.Shard != ShardStyle.Row);
+                    if (block.Quant is not null)
+                        Temp("dequantized weight", rankIn * rankOut * d);
+                    Temp("output", tokens * rankOut * d);
+                    break;
+                }
+                case EmbeddingSpec embedding:
+                    Saved("token ids (int64)", tokens * Sizes.Int64, replicated: true);
+                    Temp("output", tokens * embedding.Width.Value * d);
+                    break;
+                case LayerNormSpec norm:
+                    Saved("input", tokens * norm.Hidden.Value * d, replicated: true);
+                    Saved("mean and rstd (fp32)", 2 * tokens * Sizes.Fp32, replicated: true);
+                    Temp("output", tokens * norm.Hidden.Value * d);
+                    break;
+                case RmsNormSpec norm:
+                    RmsNorm(norm.Hidden.Value, d, tokens, Saved, Temp);
+                    break;
+                case DropoutSpec dropout:
+                    // Eval mode and p = 0 return the input itself (ATen's dropout short-circuits).
+                    if (training && dropout.P > 0)
+                    {
+                        Saved(pass.Device.DropoutMaskIsBoolean ? "mask (bool)" : "mask (scaled noise)", tokens * width * (pass.Device.DropoutMaskIsBoolean ? 1 : d), replicated: true);
+                        Temp("output", tokens * width * d);
+                    }
+                    break;
+                case AttentionSpec attention:
+                    AttentionForward.Add(attention, d, pass, t, selective, list);
+                    break;
+                case FeedForwardSpec feedForward:
+                {
+                    var inner = Sizes.Share(feedForward.Inner.Value, t) * tokens * d;
+                    Saved("input", tokens * feedForward.Hidden.Value * d, replicated: true);
+                    if (feedForward.Activation == FeedForwardActivation.SwiGlu)
+                    {
+                        Saved("gate_proj output (silu input)", inner);
+                        Saved("silu output", inner);
+                        Saved("up_proj output", inner);
+                        Saved("silu(gate) * up (down_proj input)", inner);
+                    }
+                    else
+                    {
+                        var act = feedForward.Activation == FeedForwardActivation.Gelu ? "gelu" : "silu";
+                        Saved($"up_proj output ({act} input)", inner);
+                        Saved($"{act} output (down_proj input)", inner);
+                    }
+                    Temp("output", tokens * feedForward.Hidden.Value * d);
+                    break;
+                }
+            }
+            return list;
+        }
+
+        /// <summary>ModelGen's RmsNorm: statistics in fp32 whatever the input dtype (x.to(fp32), square, mean, rsqrt, scale, cast back).</summary>
+        private static void RmsNorm(long hidden, int d, long tokens, System.Action<string, long, bool> saved, System.Action<string, long> temp)
+        {
+            var row = tokens * hidden;
+            if (d < Sizes.Fp32)
+                saved("input cast to fp32", row * Sizes.Fp32, true);
+            else
+                saved("input", row * Sizes.Fp32, true);
+            temp("square", row * Sizes.Fp32);
+            temp("mean square + eps", 2 * tokens * Sizes.Fp32);
+            saved("rsqrt (fp32)", tokens * Sizes.Fp32, true);
+            if (d < Sizes.Fp32)
+            {
+                temp("normalized (fp32)", row * Sizes.Fp32);
+                saved("normalized", row * d, true);
+            }
+            else
+            {
+                saved("normalized", row * Sizes.Fp32, true);
+            }
+            temp("output", row * d);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ModelGen.Specs;
+
+namespace ModelGen.Memory
+{
+    /// <summary>
+    /// The one memory model: peak device memory of a model for a scenario, as a breakdown that adds up. Used by the analyzers,
+    /// the generated memory profile and the runtime planner alike. Plain arithmetic over specs; see docs/memory-model.md.
+    /// </summary>
+    public static class MemoryModel
+    {
+        /// <summary>Estimates the peak memory per device of <paramref name="model"/> running <paramref name="scenario"/>.</summary>
+        /// <param name="model">The model and its layers, as the parser or a generated <c>DescribeModel</c> builds them.</param>
+        /// <param name="scenario">Workload, shapes, optimizer, parallelism and offload.</param>
+        /// <param name="device">The device; null means a generic CUDA GPU (<see cref="DeviceProfile.Cuda"/>).</param>
+        /// <exception cref="ArgumentNullException">A required argument is null.</exception>
+        /// <exception cref="ArgumentException">The scenario or a block size is invalid, or the layers do not form a tree.</exception>
+        public static MemoryEstimate Estimate(ModelSpec model, ScenarioSpec scenario, DeviceProfile? device = null)
+        {
+            if (model is null)
+                throw new ArgumentNullException(nameof(model));
+            if (scenario is null)
+                throw new ArgumentNullException(nameof(scenario));
+            SpecChecks.Check(model, scenario);
+            device ??= DeviceProfile.Cuda;
+
+            var training = scenario.Workload == Workload.Training;
+            var pass = new Pass(scenario.Batch, scenario.SequenceLength, scenario.SequenceLength, scenario.TensorParallel, training, device);
+            var walk = ModelWalk.Run(model, pass, scenario.SequenceParallel);
+            var states = ModelStates.Of(walk, scenario);
+
+            List<(string Phase, Phases.Point Point)> points;
+            if (training)
+            {
+                points = Phases.Training(walk, states, pass);
+            }
+            else
+            {
+                var decodePass = new Pass(scenario.Batch, 1, scenario.SequenceLength, scenario.TensorParallel, false, device);
+                var decode = ModelWalk.Run(model, decodePass, scenario.SequenceParallel);
+                points = new List<(string, Phases.Point)>
+                {
+                    Phases.Inference(MemoryPhases.Prefill, walk, states, pass, walk.KvCacheBytes),
+                    Phases.Inference(MemoryPhases.Decode, decode, states, decodePass, walk.KvCacheBytes),
+                };
+            }
+
+            var phases = points.Select(p => Peak(p.Phase, p.Point, device)).ToList();
+            var peak = phases[0];
+            foreach (var phase in phases)
+            {
+                if (phase.PeakBytes > peak.PeakBytes)
+                    peak = phase;
+            }
+            var layers = walk.Layers.Values.OrderBy(l => l.Path.Count(c => c == '.')).ToList();
+            return new MemoryEstimate(peak.PeakBytes, peak.Phase, peak.Terms, phases, states.Host,
+                walk.ParameterCount, walk.TrainableParameterCount, layers);
+        }
+
+        private static PhasePeak Peak(string phase, Phases.Point point, DeviceProfile device)
+        {
+            var overhead = device.OverheadBytes(point.Total);
+            var terms = new[]
+            {
+                new MemoryTerm(MemoryTerms.Weights, point.Weights),
+                new MemoryTerm(MemoryTerms.Gradients, point.Gradients),
+                new MemoryTerm(MemoryTerms.Optimizer, point.Optimizer),
+                new MemoryTerm(MemoryTerms.Activations, point.Activations),
+                new MemoryTerm(MemoryTerms.Transients, point.Transients),
+                new MemoryTerm(MemoryTerms.KvCache, point.KvCache),
+                new MemoryTerm(MemoryTerms.Overhead, overhead),
+            };
+            return new PhasePeak(phase, point.Total + overhead, terms);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ModelGen.Specs;
+
+namespace ModelGen.Memory
+{
+    /// <summary>
+    /// Remedies computed, not guessed: every single change of <see cref="RemedyKind"/> that applies to the model is made to a
+    /// copy of the specs and re-estimated. Those that lower the peak are returned: the ones that fit first, cheapest first
+    /// (the <see cref="RemedyKind"/> order), then by the larger saving.
+    /// </summary>
+    public static class Remedies
+    {
+        /// <summary>Tensor-parallel degrees tried (beyond the current one).</summary>
+        public static IReadOnlyList<int> TensorParallelDegrees { get; } = new[] { 2, 4, 8 };
+
+        /// <summary>Finds the single changes that lower the peak of <paramref name="scenario"/>, best first.</summary>
+        /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
+        public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null)
+        {
+            if (model is null)
+                throw new ArgumentNullException(nameof(model));
+            if (scenario is null)
+                throw new ArgumentNullException(nameof(scenario));
+            var before = MemoryModel.Estimate(model, scenario, device).PeakBytes;
+            var found = new List<Remedy>();
+            foreach (var (kind, layer, block, degree, text, newModel, newScenario) in Candidates(model, scenario))
+            {
+                long peak;
+                try
+                {
+                    peak = MemoryModel.Estimate(newModel, newScenario, device).PeakBytes;
+                }
+                catch (ArgumentException)
+                {
+                    continue; // the change is not valid for these sizes (e.g. a quantization group that does not divide)
+                }
+                if (peak < before)
+                    found.Add(new Remedy(kind, layer, block, degree, text, peak, before - peak, peak <= budgetBytes, newModel, newScenario));
+            }
+            return found.OrderByDescending(r => r.Fits).ThenBy(r => r.Kind).ThenByDescending(r => r.SavingBytes).ToList();
+        }
+
+        private static IEnumerable<(RemedyKind, string?, string?, int, string, ModelSpec, ScenarioSpec)> Candidates(ModelSpec model, ScenarioSpec scenario)
+        {
+            var training = scenario.Workload == Workload.Training;
+            foreach (var layer in AllLayers(model))
+            {
+                if (training && layer.Checkpoint == CheckpointMode.None && layer.Blocks.Any(b => b is AttentionSpec { Fused: false }))
+                    yield return (RemedyKind.SelectiveCheckpoint, layer.Name, null, 0, $"recompute the attention core of {layer.Name} ([Checkpoint(CheckpointMode.Selective)])",
+                        Replace(model, layer, layer with { Checkpoint = CheckpointMode.Selective }), scenario);
+                foreach (var stack in layer.Blocks.OfType<StackSpec>())
+                {
+                    if (training && stack.CheckpointEvery != 1)
+                        yield return (RemedyKind.CheckpointStack, layer.Name, stack.Name, 1, $"checkpoint every layer of {layer.Name}.{stack.Name} ([Checkpoint] on the stack)",
+                            Replace(model, layer, layer with { Blocks = layer.Blocks.Select(b => b == stack ? stack with { CheckpointEvery = 1 } : b).ToEquatableArray() }), scenario);
+                }
+                if (training && !layer.IsModel && layer.Checkpoint != CheckpointMode.Full)
+                    yield return (RemedyKind.CheckpointLayer, layer.Name, null, 0, $"checkpoint {layer.Name} ([Checkpoint] on the class)",
+                        Replace(model, layer, layer with { Checkpoint = CheckpointMode.Full }), scenario);
+                if (layer.Blocks.Any(b => b is LinearSpec { Quant: null, TiedTo: null }))
+                {
+                    yield return Quantize(model, scenario, layer, RemedyKind.QuantizeInt8, new QuantSpec(QuantKind.Int8, 0, false));
+                    yield return Quantize(model, scenario, layer, RemedyKind.QuantizeNF4, new QuantSpec(QuantKind.NF4, 64, false));
+                }
+            }
+            if (training && scenario.DataParallel > 1)
+            {
+                for (var stage = scenario.ZeroStage + 1; stage <= 3; stage++)
+                    yield return (RemedyKind.ZeroStage, null, null, stage, $"ZeRO stage {stage} over the {scenario.DataParallel} data-parallel ranks", model, scenario with { ZeroStage = stage });
+            }
+            if (model.Root.Precision is null or DType.Float32)
+                yield return (RemedyKind.BFloat16, model.Root.Name, null, 0, $"store {model.Root.Name} in bfloat16 ([Precision(DType.BFloat16)])",
+                    Replace(model, model.Root, model.Root with { Precision = DType.BFloat16 }), scenario);
+            if (training && !scenario.OffloadOptimizer && scenario.Optimizer != Optimizer.Sgd)
+                yield return (RemedyKind.OffloadOptimizer, null, null, 0, "keep the optimizer state in host RAM (OffloadOptimizer = true)", model, scenario with { OffloadOptimizer = true });
+            if (scenario.Batch > 1)
+                yield return (RemedyKind.HalveBatch, null, null, (int)Math.Min(int.MaxValue, scenario.Batch / 2), $"batch {scenario.Batch / 2} instead of {scenario.Batch}", model, scenario with { Batch = scenario.Batch / 2 });
+            if (AllLayers(model).Any(l => l.Blocks.Any(b => b.Shard != ShardStyle.None)))
+            {
+                foreach (var degree in TensorParallelDegrees.Where(d => d > scenario.TensorParallel))
+                    yield return (RemedyKind.TensorParallel, null, null, degree, $"tensor parallelism over {degree} devices (TensorParallel = {degree})", model, scenario with { TensorParallel = degree });
+            }
+        }
+
+        private static (RemedyKind, string?, string?, int, string, ModelSpec, ScenarioSpec) Quantize(ModelSpec model, ScenarioSpec scenario, LayerSpec layer, RemedyKind kind, QuantSpec quant)
+        {
+            var blocks = layer.Blocks.Select(b => b is LinearSpec { Quant: null, TiedTo: null } ? b with { Quant = quant } : b).ToEquatableArray();
+            return (kind, layer.Name, null, 0, $"quantize the Linear blocks of {layer.Name} to {quant.Kind} ([Quantize(QuantKind.{quant.Kind})])",
+                Replace(model, layer, layer with { Blocks = blocks }), scenario);
+        }
+
+        private static IEnumerable<LayerSpec> AllLayers(ModelSpec model) => new[] { model.Root }.Concat(model.Layers);
+
+        private static ModelSpec Replace(ModelSpec model, LayerSpec old, LayerSpec replacement) =>
+            model.Root.FullName == old.FullName
+                ? model with { Root = replacement }
+                : model with { Layers = model.Layers.Select(l => l.FullName == old.FullName ? replacement : l).ToEquatableArray() };
+    }
+}

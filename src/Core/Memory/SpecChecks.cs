@@ -1,0 +1,53 @@
+using System;
+using ModelGen.Specs;
+
+namespace ModelGen.Memory
+{
+    /// <summary>Rejects scenarios and sizes the model cannot give a meaningful answer for, with a message naming the value.</summary>
+    internal static class SpecChecks
+    {
+        public static void Check(ModelSpec model, ScenarioSpec scenario)
+        {
+            if (scenario.SequenceLength < 1)
+                throw new ArgumentException($"The sequence length must be at least 1, got {scenario.SequenceLength}.", nameof(scenario));
+            if (scenario.Batch < 1)
+                throw new ArgumentException($"The batch must be at least 1, got {scenario.Batch}.", nameof(scenario));
+            if (scenario.TensorParallel < 1 || scenario.DataParallel < 1)
+                throw new ArgumentException($"Tensor- and data-parallel rank counts must be at least 1, got {scenario.TensorParallel} and {scenario.DataParallel}.", nameof(scenario));
+            if (scenario.ZeroStage is < 0 or > 3)
+                throw new ArgumentException($"The ZeRO stage must be 0, 1, 2 or 3, got {scenario.ZeroStage}.", nameof(scenario));
+            Check(model.Root);
+            foreach (var layer in model.Layers)
+                Check(layer);
+        }
+
+        private static void Check(LayerSpec layer)
+        {
+            foreach (var block in layer.Blocks)
+            {
+                switch (block)
+                {
+                    case LinearSpec l: Positive(layer, block, l.In, l.Out); break;
+                    case EmbeddingSpec e: Positive(layer, block, e.Count, e.Width); break;
+                    case LayerNormSpec n: Positive(layer, block, n.Hidden); break;
+                    case RmsNormSpec n: Positive(layer, block, n.Hidden); break;
+                    case FeedForwardSpec f: Positive(layer, block, f.Hidden, f.Inner); break;
+                    case AttentionSpec a:
+                        Positive(layer, block, a.Hidden, a.Heads, a.KvHeads);
+                        if (a.Hidden.Value % a.Heads.Value != 0 || a.Heads.Value % a.KvHeads.Value != 0)
+                            throw new ArgumentException($"{layer.Name}.{block.Name}: heads ({a.Heads}) must divide hidden ({a.Hidden}) and kv heads ({a.KvHeads}) must divide heads.");
+                        break;
+                }
+            }
+        }
+
+        private static void Positive(LayerSpec layer, BlockSpec block, params Dim[] dims)
+        {
+            foreach (var dim in dims)
+            {
+                if (dim.Value <= 0)
+                    throw new ArgumentException($"{layer.Name}.{block.Name}: every size must be positive, got {dim}.");
+            }
+        }
+    }
+}
