@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using ModelGen;
 using ModelGen.Memory;
@@ -26,7 +27,11 @@ if (args.Length == 0 || args[0] == "all")
     var worst = 0.0;
     foreach (var name in configurations)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!, name) { RedirectStandardOutput = true };
+        // Run as we were run: the apphost directly, or `dotnet <dll>`.
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+            start.ArgumentList.Add(typeof(ProbeConfig).Assembly.Location);
+        start.ArgumentList.Add(name);
         using var child = Process.Start(start)!;
         var lines = child.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         child.WaitForExit();
