@@ -27,7 +27,8 @@ namespace ModelGen.Memory
             void Temp(string what, long bytes) => list.Add(new Created(name, what, bytes, false, false));
             void Core(string what, long bytes) => list.Add(new Created(name, what, bytes, training && !selective, false, training && selective));
 
-            Saved("input (shared by q/k/v projections)", tokens * attention.Hidden.Value * d, replicated: true);
+            if (training)
+                Saved("input (shared by q/k/v projections)", tokens * attention.Hidden.Value * d, replicated: true);
             // Projection outputs the core does not read directly: rotary replaces q and k, repeat_kv copies k and v.
             if (attention.Rotary)
                 Temp("q_proj output (before rotary)", rankQ);

@@ -25,6 +25,12 @@ namespace ModelGen.Memory
             var tokens = pass.Tokens;
             var training = pass.Training;
             void Saved(string what, long bytes, bool replicated = false) => list.Add(new Created(name, what, bytes, training, replicated));
+            // The block's input exists before it runs: saved in training, not one of its temporaries otherwise.
+            void Input(string what, long bytes, bool replicated)
+            {
+                if (training)
+                    Saved(what, bytes, replicated);
+            }
             void Temp(string what, long bytes) => list.Add(new Created(name, what, bytes, false, false));
 
             switch (block)
@@ -33,23 +39,23 @@ namespace ModelGen.Memory
                 {
                     var rankIn = block.Shard == ShardStyle.Row ? Sizes.Share(linear.In.Value, t) : linear.In.Value;
                     var rankOut = block.Shard is ShardStyle.Column or ShardStyle.Vocab ? Sizes.Share(linear.Out.Value, t) : linear.Out.Value;
-                    Saved("input", tokens * rankIn * d, replicated: block.Shard != ShardStyle.Row);
+                    Input("input", tokens * rankIn * d, block.Shard != ShardStyle.Row);
                     if (block.Quant is not null)
                         Temp("dequantized weight", rankIn * rankOut * d);
                     Temp("output", tokens * rankOut * d);
                     break;
                 }
                 case EmbeddingSpec embedding:
-                    Saved("token ids (int64)", tokens * Sizes.Int64, replicated: true);
+                    Input("token ids (int64)", tokens * Sizes.Int64, true);
                     Temp("output", tokens * embedding.Width.Value * d);
                     break;
                 case LayerNormSpec norm:
-                    Saved("input", tokens * norm.Hidden.Value * d, replicated: true);
+                    Input("input", tokens * norm.Hidden.Value * d, true);
                     Saved("mean and rstd (fp32)", 2 * tokens * Sizes.Fp32, replicated: true);
                     Temp("output", tokens * norm.Hidden.Value * d);
                     break;
                 case RmsNormSpec norm:
-                    RmsNorm(norm.Hidden.Value, d, tokens, Saved, Temp);
+                    RmsNorm(norm.Hidden.Value, d, tokens, Saved, Input, Temp);
                     break;
                 case DropoutSpec dropout:
                     // Eval mode and p = 0 return the input itself (ATen's dropout short-circuits).
@@ -65,7 +71,7 @@ namespace ModelGen.Memory
                 case FeedForwardSpec feedForward:
                 {
                     var inner = Sizes.Share(feedForward.Inner.Value, t) * tokens * d;
-                    Saved("input", tokens * feedForward.Hidden.Value * d, replicated: true);
+                    Input("input", tokens * feedForward.Hidden.Value * d, true);
                     if (feedForward.Activation == FeedForwardActivation.SwiGlu)
                     {
                         Saved("gate_proj output (silu input)", inner);
@@ -87,13 +93,13 @@ namespace ModelGen.Memory
         }
 
         /// <summary>ModelGen's RmsNorm: statistics in fp32 whatever the input dtype (x.to(fp32), square, mean, rsqrt, scale, cast back).</summary>
-        private static void RmsNorm(long hidden, int d, long tokens, System.Action<string, long, bool> saved, System.Action<string, long> temp)
+        private static void RmsNorm(long hidden, int d, long tokens, System.Action<string, long, bool> saved, System.Action<string, long, bool> input, System.Action<string, long> temp)
         {
             var row = tokens * hidden;
             if (d < Sizes.Fp32)
                 saved("input cast to fp32", row * Sizes.Fp32, true);
             else
-                saved("input", row * Sizes.Fp32, true);
+                input("input", row * Sizes.Fp32, true);
             temp("square", row * Sizes.Fp32);
             temp("mean square + eps", 2 * tokens * Sizes.Fp32);
             saved("rsqrt (fp32)", tokens * Sizes.Fp32, true);

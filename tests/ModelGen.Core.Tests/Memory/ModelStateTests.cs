@@ -1,0 +1,112 @@
+using System.Linq;
+using ModelGen.Memory;
+using ModelGen.Specs;
+using static ModelGen.Core.Tests.Memory.Models;
+
+namespace ModelGen.Core.Tests.Memory
+{
+    /// <summary>
+    /// ZeRO (Rajbhandari et al. 2020, §3 and §5, Figure 1): mixed-precision Adam keeps 2Ψ (16-bit weights) + 2Ψ (16-bit gradients)
+    /// + KΨ with K = 12 (fp32 master weights, momentum, variance); stage 1 divides KΨ by Nd, stage 2 also the gradients, stage 3 also
+    /// the weights. ModelGen's MasterWeights also keeps an fp32 gradient per master weight (4Ψ), partitioned with the optimizer state.
+    /// </summary>
+    public class ModelStateTests
+    {
+        private const long Psi = 2 * 1024 * 1024;
+        private const int Nd = 4;
+
+        private static ModelSpec TwoLinears(DType precision = DType.BFloat16) => Model(Layer("Mlp", true,
+            new LinearSpec("Up", "up", D("Hidden", 1024), D("Hidden", 1024), false),
+            new LinearSpec("Down", "down", D("Hidden", 1024), D("Hidden", 1024), false)) with { Precision = precision });
+
+        private static ModelStates States(int stage, Optimizer optimizer = Optimizer.AdamW)
+        {
+            var scenario = Training(16) with { DataParallel = Nd, ZeroStage = stage, Optimizer = optimizer };
+            var walk = ModelWalk.Run(TwoLinears(), new Pass(1, 16, 16, 1, true, DeviceProfile.Cuda), false);
+            Assert.Equal(2 * Psi, walk.GradientBytes);
+            return ModelStates.Of(walk, scenario);
+        }
+
+        [Theory]
+        [InlineData(0)]
+        [InlineData(1)]
+        [InlineData(2)]
+        [InlineData(3)]
+        public void Zero_stages_partition_optimizer_gradients_and_weights(int stage)
+        {
+            var states = States(stage);
+            const long k = 12;
+            Assert.Equal(stage >= 1 ? k * Psi / Nd : k * Psi, states.Optimizer);
+            Assert.Equal(stage >= 1 ? 4 * Psi / Nd : 4 * Psi, states.MasterGradients);
+            Assert.Equal(stage >= 2 ? 2 * Psi / Nd : 2 * Psi, states.ShardGradients(2 * Psi));
+            // Stage 3 gathers one layer's weights (here one 1024×1024 bf16 Linear) while it computes.
+            Assert.Equal(stage >= 3 ? (2 * Psi / Nd) + (2 * 1024 * 1024) : 2 * Psi, states.Weights);
+        }
+
+        [Fact]
+        public void Optimizer_step_holds_weights_gradients_and_12_bytes_of_optimizer_state_per_parameter()
+        {
+            var estimate = MemoryModel.Estimate(TwoLinears(), Training(16));
+            var step = estimate.Phases.Single(p => p.Phase == MemoryPhases.OptimizerStep);
+            Assert.Equal(2 * Psi, Term(step, MemoryTerms.Weights));
+            Assert.Equal((2 + 4) * Psi, Term(step, MemoryTerms.Gradients));
+            Assert.Equal(12 * Psi, Term(step, MemoryTerms.Optimizer));
+            // AdamW's two parameter-sized fp32 temporaries for the largest tensor.
+            Assert.Equal(2 * 4 * (Psi / 2), Term(step, MemoryTerms.Transients));
+        }
+
+        [Theory]
+        [InlineData(Optimizer.AdamW, 8)]
+        [InlineData(Optimizer.SgdMomentum, 4)]
+        [InlineData(Optimizer.Sgd, 0)]
+        public void Fp32_training_needs_no_master_copy(Optimizer optimizer, long bytesPerParameter)
+        {
+            var step = MemoryModel.Estimate(TwoLinears(DType.Float32), Training(16, 1, optimizer)).Phases.Single(p => p.Phase == MemoryPhases.OptimizerStep);
+            Assert.Equal(4 * Psi, Term(step, MemoryTerms.Gradients));
+            Assert.Equal(bytesPerParameter * Psi, Term(step, MemoryTerms.Optimizer));
+        }
+
+        [Fact]
+        public void Adam8bit_keeps_two_bytes_plus_a_block_absmax_per_state()
+        {
+            var states = States(0, Optimizer.Adam8Bit);
+            Assert.Equal((2 * Psi) + (2 * 4 * (Psi / 2048)) + (4 * Psi), states.Optimizer);
+        }
+
+        [Fact]
+        public void Frozen_and_quantized_weights_have_no_gradients_or_optimizer_state()
+        {
+            var model = Model(Layer("Mlp", true,
+                new LinearSpec("Up", "up", D("Hidden", 1024), D("Hidden", 1024), false) { Frozen = true },
+                new LinearSpec("Mid", "mid", D("Hidden", 1024), D("Hidden", 1024), true) { Quant = new QuantSpec(QuantKind.Int8, 0, false) },
+                new LinearSpec("Down", "down", D("Hidden", 1024), D("Hidden", 1024), false)) with { Precision = DType.Float32 });
+            var estimate = MemoryModel.Estimate(model, Training(16));
+            // Trainable: Down's weight and Mid's bias.
+            Assert.Equal((1024 * 1024) + 1024, estimate.TrainableParameterCount);
+            var step = estimate.Phases.Single(p => p.Phase == MemoryPhases.OptimizerStep);
+            Assert.Equal(4 * ((1024 * 1024) + 1024), Term(step, MemoryTerms.Gradients));
+            Assert.Equal(8 * ((1024 * 1024) + 1024), Term(step, MemoryTerms.Optimizer));
+        }
+
+        [Fact]
+        public void Offloading_the_optimizer_moves_its_state_to_host_ram()
+        {
+            var scenario = Training(16);
+            var onDevice = MemoryModel.Estimate(TwoLinears(), scenario);
+            var offloaded = MemoryModel.Estimate(TwoLinears(), scenario with { OffloadOptimizer = true });
+            Assert.Equal(0, offloaded.Phases.Sum(p => Term(p, MemoryTerms.Optimizer)));
+            Assert.Equal((12 * Psi) + (4 * Psi) + (2 * 4 * (Psi / 2)), offloaded.HostBytes);
+            Assert.Equal(0, onDevice.HostBytes);
+        }
+
+        [Fact]
+        public void Inference_holds_no_gradients_or_optimizer_state()
+        {
+            var estimate = MemoryModel.Estimate(TwoLinears(), Inference(16));
+            Assert.All(estimate.Phases, p => Assert.Equal(0, Term(p, MemoryTerms.Gradients) + Term(p, MemoryTerms.Optimizer)));
+            Assert.Equal(new[] { MemoryPhases.Prefill, MemoryPhases.Decode }, estimate.Phases.Select(p => p.Phase));
+        }
+
+        internal static long Term(PhasePeak phase, string name) => phase.Terms.Single(t => t.Name == name).Bytes;
+    }
+}
