@@ -10,7 +10,7 @@ namespace ModelGen.MemoryCheck;
 public sealed record ProbeConfig
 {
     /// <summary>Vocabulary size.</summary>
-    public int Vocab { get; init; } = 8192;
+    public int Vocab { get; init; } = 4096;
 
     /// <summary>Model width.</summary>
     public int Hidden { get; init; } = 512;

@@ -15,7 +15,7 @@ using static TorchSharp.torch;
 // Each configuration runs in its own process, so one run's allocator state cannot flatter the next.
 //   dotnet run -c Release --project benchmarks/ModelGen.MemoryCheck              all configurations, a Markdown table
 //   dotnet run -c Release --project benchmarks/ModelGen.MemoryCheck -- plain     one configuration
-const int Seq = 512, Batch = 8, Steps = 2;
+const int Seq = 256, Batch = 8, Steps = 3;
 var configurations = new[] { "plain", "checkpointed", "quantized" };
 
 if (args.Length == 0 || args[0] == "all")
@@ -47,6 +47,10 @@ if (args.Length == 0 || args[0] == "all")
 }
 
 var config = new ProbeConfig();
+var pinned = Environment.GetEnvironmentVariable("MEMORYCHECK_DEFAULT_MALLOC") != "1";
+if (pinned)
+    HeapSettings.Apply();
+var trace = args.Length > 1 && args[1] == "trace";
 var spec = args[0] switch
 {
     "plain" => PlainProbe.DescribeModel(config),
@@ -57,13 +61,13 @@ var spec = args[0] switch
 var estimate = MemoryModel.Estimate(spec, new ScenarioSpec(0, Workload.Training, Seq, Batch, Optimizer.AdamW), DeviceProfile.Cpu);
 
 // Warm up libtorch (thread pools, kernels, autograd engine) with a throwaway step so the baseline includes it.
-Step(CreateModel(args[0], new ProbeConfig { Vocab = 64, Hidden = 32, Heads = 2, Ffn = 64, Layers = 1 }), 64, 2, 8);
+Step(CreateModel(args[0], new ProbeConfig { Vocab = 64, Hidden = 32, Heads = 2, Ffn = 64, Layers = 1 }), 64, 2, 8, false);
 GC.Collect();
 GC.WaitForPendingFinalizers();
 var baseline = ResidentMemory.Current;
 ResidentMemory.ResetPeak();
 
-Step(CreateModel(args[0], config), config.Vocab, Batch, Seq);
+Step(CreateModel(args[0], config), config.Vocab, Batch, Seq, trace);
 var measured = ResidentMemory.Peak - baseline;
 
 const double MiB = 1 << 20;
@@ -79,19 +83,39 @@ static nn.Module<Tensor, Tensor> CreateModel(string name, ProbeConfig config) =>
 };
 
 // Steps of next-token training; everything but the model and the optimizer state is freed at the end of each step.
-static void Step(nn.Module<Tensor, Tensor> model, int vocab, int batch, int seq)
+static void Step(nn.Module<Tensor, Tensor> model, int vocab, int batch, int seq, bool trace)
 {
+    var origin = ResidentMemory.Current;
+    void Mark(string what)
+    {
+        if (!trace)
+            return;
+        const double MiB = 1 << 20;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {what,-24} rss {(ResidentMemory.Current - origin) / MiB,8:F1}  peak {(ResidentMemory.Peak - origin) / MiB,8:F1} MiB"));
+        ResidentMemory.ResetPeak();
+    }
+    Mark("model");
     torch.manual_seed(0);
     var optimizer = torch.optim.AdamW(model.parameters().Where(p => p.requires_grad), lr: 1e-4);
+    Mark("optimizer");
     for (var step = 0; step < Steps; step++)
     {
-        using var scope = torch.NewDisposeScope();
-        var tokens = torch.randint(0, vocab, new long[] { batch, seq + 1 });
-        optimizer.zero_grad();
-        var logits = model.call(tokens[.., ..seq]);
-        var loss = Precision.CrossEntropyFp32(logits.reshape(-1, vocab), tokens[.., 1..].reshape(-1));
-        loss.backward();
-        optimizer.step();
+        using (var scope = torch.NewDisposeScope())
+        {
+            var tokens = torch.randint(0, vocab, new long[] { batch, seq + 1 });
+            optimizer.zero_grad();
+            Mark($"step {step} zero_grad");
+            var logits = model.call(tokens[.., ..seq]);
+            Mark("forward");
+            var loss = Precision.CrossEntropyFp32(logits.reshape(-1, vocab), tokens[.., 1..].reshape(-1));
+            Mark("loss");
+            loss.backward();
+            Mark("backward");
+            optimizer.step();
+            Mark("optimizer step");
+        }
+        Mark("scope end");
     }
     optimizer.Dispose();
     model.Dispose();
