@@ -32,17 +32,11 @@ namespace ModelGen.Memory
             Point At(long activations, long transients) =>
                 new(states.Weights, gradients + states.MasterGradients, states.Optimizer, activations, transients, 0);
 
-            // The last checkpointed region to run backward — the first in forward order — keeps the gradients it returned until
-            // the next Checkpoint.Run frees them: through the optimizer step and the next forward up to that region.
-            var returned = walk.Steps.FirstOrDefault(s => s.ReturnedGradients > 0)?.ReturnedGradients ?? 0;
-
             var kept = 0L;
-            var forward = At(0, returned);
+            var forward = At(0, 0);
             foreach (var step in walk.Steps)
             {
-                if (step.ReturnedGradients > 0)
-                    returned = 0;
-                forward = Max(forward, At(kept, step.Temporary + returned));
+                forward = Max(forward, At(kept, step.Temporary));
                 kept += step.Kept;
             }
             forward = Max(forward, At(kept, lossForward));
@@ -56,8 +50,9 @@ namespace ModelGen.Memory
                 kept -= step.Kept;
             }
 
-            // The training loop still holds the logits (they leave scope when the step ends), and the first checkpointed region its
-            // returned gradients.
+            // The training loop still holds the logits until its per-step dispose scope ends, and the last checkpointed region to
+            // run backward (the first in forward order) still holds the gradients it returned: ModelGen's Checkpoint frees the
+            // wrappers of returned gradients at the next region's recompute, so the last region's live until that scope ends.
             var optimizerStep = At(0, states.StepTemporaries + (logits * d) + (walk.Steps.FirstOrDefault(s => s.ReturnedGradients > 0)?.ReturnedGradients ?? 0));
             return new List<(string, Point)>
             {

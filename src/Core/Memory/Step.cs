@@ -30,7 +30,8 @@ namespace ModelGen.Memory
         /// <summary>
         /// For a checkpointed region (a fully checkpointed layer instance, or a selectively checkpointed attention core): the
         /// gradients ModelGen's <c>Checkpoint</c> hands back to the engine (its parameters' and its input's). Their managed
-        /// wrappers are freed at the next <c>Checkpoint.Run</c>, so the last region to run backward keeps them until then.
+        /// wrappers are freed at the next region's recompute, so the last region to run backward keeps them until the training
+        /// loop's dispose scope ends (measured: through the optimizer step).
         /// </summary>
         public long ReturnedGradients { get; set; }
 
