@@ -12,9 +12,10 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 // Peak CPU memory of real TorchSharp training steps against the memory model's prediction for the CPU device.
-// Each configuration runs in its own process, so one run's allocator state cannot flatter the next.
-//   dotnet run -c Release --project benchmarks/ModelGen.MemoryCheck              all configurations, a Markdown table
-//   dotnet run -c Release --project benchmarks/ModelGen.MemoryCheck -- plain     one configuration
+// Each configuration runs in its own process, so one run's allocator state cannot flatter the next. See docs/memory-check.md.
+//   ModelGen.MemoryCheck [all]                      all configurations, a Markdown table
+//   ModelGen.MemoryCheck plain|checkpointed|quantized [trace]   one configuration; trace prints the resident set after each stage
+// MEMORYCHECK_DEFAULT_MALLOC=1 keeps glibc's dynamic mmap threshold (see HeapSettings) to show what it adds.
 const int Seq = 256, Batch = 8, Steps = 3;
 var configurations = new[] { "plain", "checkpointed", "quantized" };
 
