@@ -43,7 +43,10 @@ namespace ModelGen.Memory
 
             // Selective checkpointing stacks q, k, v as the checkpoint's input; the core's own saves exist only in recompute.
             if (selective && training)
+            {
                 Saved("q, k, v stacked (checkpoint input)", 3 * rankQ);
+                list.Add(new Created(name, "gradient of the stacked q, k, v (returned by the checkpoint)", 3 * rankQ, false, false, false, true));
+            }
             else
             {
                 // In a recompute they are views of the stacked input; otherwise the core saves them itself.

@@ -39,8 +39,11 @@ namespace ModelGen.Memory
                 {
                     var rankIn = block.Shard == ShardStyle.Row ? Sizes.Share(linear.In.Value, t) : linear.In.Value;
                     var rankOut = block.Shard is ShardStyle.Column or ShardStyle.Vocab ? Sizes.Share(linear.Out.Value, t) : linear.Out.Value;
-                    Input("input", tokens * rankIn * d, block.Shard != ShardStyle.Row);
-                    if (block.Quant is not null)
+                    // A quantized weight is frozen: QuantizedLinearFunction saves only its quantized buffers (counted as weights)
+                    // and dequantizes again in backward for the input's gradient, so it keeps no activation.
+                    if (block.Quant is null)
+                        Input("input", tokens * rankIn * d, block.Shard != ShardStyle.Row);
+                    else
                         Temp("dequantized weight", rankIn * rankOut * d);
                     Temp("output", tokens * rankOut * d);
                     break;

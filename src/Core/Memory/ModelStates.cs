@@ -12,7 +12,11 @@ namespace ModelGen.Memory
         /// <summary>Blocks of 2048 values sharing one fp32 absmax in 8-bit Adam (Dettmers et al. 2022, "8-bit Optimizers", §2).</summary>
         public const int Adam8BitBlockSize = 2048;
 
-        /// <summary>Parameter-sized fp32 temporaries of TorchSharp's AdamW step (<c>exp_avg_sq.sqrt()</c>, then the denominator).</summary>
+        /// <summary>
+        /// Parameter-sized fp32 temporaries of TorchSharp's AdamW step per trainable tensor (<c>exp_avg_sq.sqrt()</c>, then the
+        /// denominator). TorchSharp 0.107 runs the whole step inside one dispose scope (<c>OptimizerHelper._step</c>), so the
+        /// temporaries of every parameter stay alive until the step ends: 8 bytes per trainable parameter, not per largest tensor.
+        /// </summary>
         public const int AdamWStepTemporaries = 2;
 
         public long Weights { get; private set; }
@@ -68,7 +72,10 @@ namespace ModelGen.Memory
                 optimizer = Sizes.Share(optimizer, nd);
                 masterGradients = Sizes.Share(masterGradients, nd);
             }
-            var temporaries = scenario.Optimizer == ModelGen.Optimizer.AdamW ? AdamWStepTemporaries * Sizes.Fp32 * walk.LargestTrainableElements : 0;
+            // Each rank steps only its own partition of the parameters from ZeRO stage 1 on.
+            var temporaries = scenario.Optimizer == ModelGen.Optimizer.AdamW ? AdamWStepTemporaries * Sizes.Fp32 * elements : 0;
+            if (scenario.ZeroStage >= 1)
+                temporaries = Sizes.Share(temporaries, nd);
             if (scenario.OffloadOptimizer)
             {
                 // The step runs on the host (ZeRO-Offload, Ren et al. 2021): states, master copies and an fp32 gradient live there.

@@ -46,9 +46,6 @@ namespace ModelGen.Memory
         /// <summary>Trainable 16-bit elements per rank: each gets an fp32 master weight and master gradient.</summary>
         public long SixteenBitTrainableElements { get; private set; }
 
-        /// <summary>The largest trainable tensor per rank, in elements (sizes the optimizer's temporaries).</summary>
-        public long LargestTrainableElements { get; private set; }
-
         /// <summary>Keys and values of every attention block for <see cref="Pass.Keys"/> positions.</summary>
         public long KvCacheBytes { get; private set; }
 
@@ -128,6 +125,7 @@ namespace ModelGen.Memory
                     var collapsed = Collapse(inner, instancePath);
                     collapsed.Kept = input;
                     collapsed.Input = input;
+                    collapsed.ReturnedGradients = collapsed.Gradients + input;
                     result.Add(collapsed);
                 }
                 else
@@ -143,6 +141,7 @@ namespace ModelGen.Memory
         /// <summary>A fully checkpointed instance: keeps its input; its backward recomputes what its blocks would have kept.</summary>
         private static Step Collapse(List<Step> inner, string path) => new()
         {
+            ReturnedGradients = inner.Sum(s => s.Gradients) + (inner.Count > 0 ? inner[0].Input : 0),
             Path = path,
             Weights = inner.Sum(s => s.Weights),
             Gradients = inner.Sum(s => s.Gradients),
@@ -169,7 +168,6 @@ namespace ModelGen.Memory
                 GradientBytes += tensor.RankElements * tensor.ElementBytes * count;
                 if (tensor.ElementBytes < Sizes.Fp32)
                     SixteenBitTrainableElements += tensor.RankElements * count;
-                LargestTrainableElements = Math.Max(LargestTrainableElements, tensor.RankElements);
             }
             if (block is AttentionSpec attention)
             {
@@ -188,6 +186,10 @@ namespace ModelGen.Memory
                 {
                     step.Kept += bytes;
                     saved.Add(new SavedTensor(block.Name, created.Name, bytes));
+                }
+                else if (created.ReturnedByCheckpoint)
+                {
+                    step.ReturnedGradients += bytes;
                 }
                 else if (created.Recomputed)
                 {

@@ -39,7 +39,8 @@ namespace ModelGen.Memory
     /// A tensor a block creates during its forward. Saved: autograd keeps it until the block's backward. Recomputed: kept only
     /// while a selectively checkpointed attention core is recomputed in backward. Neither: a temporary that lives until the block
     /// returns (TorchSharp frees a module's intermediates when its dispose scope ends). Replicated: outside the tensor-parallel
-    /// region, so only sequence parallelism divides it.
+    /// region, so only sequence parallelism divides it. ReturnedByCheckpoint: not a forward tensor but the gradient a checkpointed
+    /// core hands back in backward, which may outlive the backward (see <see cref="Step.ReturnedGradients"/>).
     /// </summary>
-    internal readonly record struct Created(string Block, string Name, long Bytes, bool Saved, bool Replicated, bool Recomputed = false);
+    internal readonly record struct Created(string Block, string Name, long Bytes, bool Saved, bool Replicated, bool Recomputed = false, bool ReturnedByCheckpoint = false);
 }

@@ -1,10 +1,12 @@
 using System.Collections.Generic;
+using System.Linq;
 
 namespace ModelGen.Memory
 {
     /// <summary>
-    /// The phase peaks. Training: forward (kept activations grow step by step, then the loss), backward (steps in reverse: kept
-    /// activations shrink while gradients grow; a checkpointed step recomputes its activations), optimizer step. Inference:
+    /// The phase peaks of a steady-state training step (gradients exist in every phase). Training: forward (kept activations
+    /// grow step by step, then the loss), backward (steps in reverse: kept activations shrink; a checkpointed step recomputes its
+    /// activations), optimizer step. Inference:
     /// prefill over the prompt and one decode step, both beside the full KV cache.
     /// </summary>
     internal static class Phases
@@ -24,30 +26,34 @@ namespace ModelGen.Memory
             // Backward of the loss: logits and log-probabilities still alive, plus the gradients of both.
             var lossBackward = logits * (d + Sizes.Fp32 + Sizes.Fp32 + d);
 
-            Point At(long gradients, long activations, long transients) =>
+            // TorchSharp's optimizers zero gradients in place (OptimizerHelper.zero_grad), so from the first backward on every
+            // trainable tensor keeps its gradient through every phase of every later step: the steady state this estimates.
+            var gradients = states.ShardGradients(walk.GradientBytes);
+            Point At(long activations, long transients) =>
                 new(states.Weights, gradients + states.MasterGradients, states.Optimizer, activations, transients, 0);
 
             var kept = 0L;
-            var forward = At(0, 0, 0);
+            var forward = At(0, 0);
             foreach (var step in walk.Steps)
             {
-                forward = Max(forward, At(0, kept, step.Temporary));
+                forward = Max(forward, At(kept, step.Temporary));
                 kept += step.Kept;
             }
-            forward = Max(forward, At(0, kept, lossForward));
+            forward = Max(forward, At(kept, lossForward));
 
-            var backward = At(0, kept, lossBackward);
-            var gradients = 0L;
+            var backward = At(kept, lossBackward);
             for (var i = walk.Steps.Count - 1; i >= 0; i--)
             {
                 var step = walk.Steps[i];
-                var current = states.ShardGradients(gradients) + step.Gradients;
-                backward = Max(backward, At(current, kept + step.Recompute, step.Temporary));
-                gradients += step.Gradients;
+                // The step's parameter gradients are computed as new tensors, then added into the existing .grad in place.
+                backward = Max(backward, At(kept + step.Recompute, step.Temporary + step.Gradients));
                 kept -= step.Kept;
             }
 
-            var optimizerStep = At(states.ShardGradients(gradients), 0, states.StepTemporaries);
+            // The training loop still holds the logits until its per-step dispose scope ends, and the last checkpointed region to
+            // run backward (the first in forward order) still holds the gradients it returned: ModelGen's Checkpoint frees the
+            // wrappers of returned gradients at the next region's recompute, so the last region's live until that scope ends.
+            var optimizerStep = At(0, states.StepTemporaries + (logits * d) + (walk.Steps.FirstOrDefault(s => s.ReturnedGradients > 0)?.ReturnedGradients ?? 0));
             return new List<(string, Point)>
             {
                 (MemoryPhases.Forward, forward),

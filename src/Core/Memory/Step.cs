@@ -27,9 +27,18 @@ namespace ModelGen.Memory
         /// <summary>Bytes of its input tensor (the residual stream entering it), alive beside its temporaries.</summary>
         public long Input { get; set; }
 
+        /// <summary>
+        /// For a checkpointed region (a fully checkpointed layer instance, or a selectively checkpointed attention core): the
+        /// gradients ModelGen's <c>Checkpoint</c> hands back to the engine (its parameters' and its input's). Their managed
+        /// wrappers are freed at the next region's recompute, so the last region to run backward keeps them until the training
+        /// loop's dispose scope ends (measured: through the optimizer step).
+        /// </summary>
+        public long ReturnedGradients { get; set; }
+
         public Step Clone(string path) => new()
         {
             Path = path, Weights = Weights, Gradients = Gradients, Kept = Kept, Recompute = Recompute, Temporary = Temporary, Input = Input,
+            ReturnedGradients = ReturnedGradients,
         };
     }
 }

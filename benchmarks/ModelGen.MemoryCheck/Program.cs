@@ -1,0 +1,125 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using ModelGen;
+using ModelGen.Memory;
+using ModelGen.MemoryCheck;
+using ModelGen.Specs;
+using TorchSharp;
+using static TorchSharp.torch;
+
+// Peak CPU memory of real TorchSharp training steps against the memory model's prediction for the CPU device.
+// Each configuration runs in its own process, so one run's allocator state cannot flatter the next. See docs/memory-check.md.
+//   ModelGen.MemoryCheck [all]                      all configurations, a Markdown table
+//   ModelGen.MemoryCheck plain|checkpointed|quantized [trace]   one configuration; trace prints the resident set after each stage
+// MEMORYCHECK_DEFAULT_MALLOC=1 keeps glibc's dynamic mmap threshold (see HeapSettings) to show what it adds.
+const int Seq = 256, Batch = 8, Steps = 3;
+var configurations = new[] { "plain", "checkpointed", "quantized" };
+
+if (args.Length == 0 || args[0] == "all")
+{
+    Console.WriteLine($"Training steps on the CPU: seq {Seq}, batch {Batch}, AdamW, fp32, {Steps} steps; peak resident set above the baseline.");
+    Console.WriteLine();
+    Console.WriteLine("| configuration | predicted (MiB) | measured (MiB) | measured / predicted | peak phase | predicted terms (MiB) |");
+    Console.WriteLine("|---|---:|---:|---:|---|---|");
+    var worst = 0.0;
+    foreach (var name in configurations)
+    {
+        // Run as we were run: the apphost directly, or `dotnet <dll>`.
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+            start.ArgumentList.Add(typeof(ProbeConfig).Assembly.Location);
+        start.ArgumentList.Add(name);
+        using var child = Process.Start(start)!;
+        var lines = child.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        child.WaitForExit();
+        var row = lines.LastOrDefault(l => l.StartsWith('|'));
+        if (child.ExitCode != 0 || row is null)
+            throw new InvalidOperationException($"the '{name}' run failed (exit {child.ExitCode}): {string.Join(Environment.NewLine, lines)}");
+        Console.WriteLine(row);
+        worst = Math.Max(worst, Math.Abs(double.Parse(row.Split('|')[4], CultureInfo.InvariantCulture) - 1));
+    }
+    Console.WriteLine();
+    Console.WriteLine($"largest deviation: {worst:P1}");
+    return;
+}
+
+var config = new ProbeConfig();
+var pinned = Environment.GetEnvironmentVariable("MEMORYCHECK_DEFAULT_MALLOC") != "1";
+if (pinned)
+    HeapSettings.Apply();
+var trace = args.Length > 1 && args[1] == "trace";
+var spec = args[0] switch
+{
+    "plain" => PlainProbe.DescribeModel(config),
+    "checkpointed" => CheckpointedProbe.DescribeModel(config),
+    "quantized" => QuantizedProbe.DescribeModel(config),
+    _ => throw new ArgumentException($"unknown configuration '{args[0]}'; expected one of: all, {string.Join(", ", configurations)}"),
+};
+var estimate = MemoryModel.Estimate(spec, new ScenarioSpec(0, Workload.Training, Seq, Batch, Optimizer.AdamW), DeviceProfile.Cpu);
+
+// Warm up with one full-size step of a throwaway instance, then free it, so the baseline includes what libtorch and its BLAS
+// keep for the process once they have run these shapes (thread pools, kernels, GEMM packing buffers: about 15 MiB here,
+// allocated on the first full-size step and never returned), but no tensor of the measured model.
+Step(CreateModel(args[0], config), config.Vocab, Batch, Seq, false);
+GC.Collect();
+GC.WaitForPendingFinalizers();
+var baseline = ResidentMemory.Current;
+ResidentMemory.ResetPeak();
+
+Step(CreateModel(args[0], config), config.Vocab, Batch, Seq, trace);
+var measured = ResidentMemory.Peak - baseline;
+
+const double MiB = 1 << 20;
+var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F0}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"| {args[0]} | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+
+static nn.Module<Tensor, Tensor> CreateModel(string name, ProbeConfig config) => name switch
+{
+    "plain" => new PlainProbe(config),
+    "checkpointed" => new CheckpointedProbe(config),
+    _ => new QuantizedProbe(config),
+};
+
+// Steps of next-token training; everything but the model and the optimizer state is freed at the end of each step.
+static void Step(nn.Module<Tensor, Tensor> model, int vocab, int batch, int seq, bool trace)
+{
+    var origin = ResidentMemory.Current;
+    void Mark(string what)
+    {
+        if (!trace)
+            return;
+        const double MiB = 1 << 20;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {what,-24} rss {(ResidentMemory.Current - origin) / MiB,8:F1}  peak {(ResidentMemory.Peak - origin) / MiB,8:F1} MiB"));
+        ResidentMemory.ResetPeak();
+    }
+    Mark("model");
+    torch.manual_seed(0);
+    var optimizer = torch.optim.AdamW(model.parameters().Where(p => p.requires_grad), lr: 1e-4);
+    Mark("optimizer");
+    for (var step = 0; step < Steps; step++)
+    {
+        using (var scope = torch.NewDisposeScope())
+        {
+            var tokens = torch.randint(0, vocab, new long[] { batch, seq + 1 });
+            optimizer.zero_grad();
+            Mark($"step {step} zero_grad");
+            var logits = model.call(tokens[.., ..seq]);
+            Mark("forward");
+            var loss = Precision.CrossEntropyFp32(logits.reshape(-1, vocab), tokens[.., 1..].reshape(-1));
+            Mark("loss");
+            loss.backward();
+            Mark("backward");
+            optimizer.step();
+            Mark("optimizer step");
+        }
+        Mark("scope end");
+    }
+    optimizer.Dispose();
+    model.Dispose();
+}
