@@ -7,6 +7,8 @@
 #   ./build.sh pack     create the ModelGen NuGet package in artifacts/packages
 #   ./build.sh build    build the solution (Release)
 #   ./build.sh rootfs [--rebuild]   create (or recreate) the Debian 13 root file system only
+#   ./build.sh run PROJECT [ARGS…]   build a project (Release) and run it where TorchSharp loads (e.g. the measured runs:
+#                       ./build.sh run benchmarks/ModelGen.MemoryCheck all)
 #
 # Environment: MODELGEN_ROOTFS (where the root file system is cached), MODELGEN_RUN=native|chroot (override
 # the automatic choice), MODELGEN_DEBIAN_MIRROR (mirror for debootstrap; default: the host's apt sources).
@@ -28,7 +30,7 @@ rootfs=${MODELGEN_ROOTFS:-${XDG_CACHE_HOME:-$HOME/.cache}/modelgen/rootfs-trixie
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 usage() {
-  sed -n '2,13s/^# \{0,1\}//p' "$repo/build.sh"
+  sed -n '2,15s/^# \{0,1\}//p' "$repo/build.sh"
 }
 
 # Prints which way TorchSharp code will run and why, and prepares the root file system when needed.
@@ -115,6 +117,20 @@ cmd_sample() {
   run_dotnet "$target"
 }
 
+cmd_run() {
+  mg_require_dotnet
+  [ $# -ge 1 ] || mg_die "usage: ./build.sh run PROJECT [ARGS...]"
+  local project=$1
+  shift
+  [ -e "$project" ] || mg_die "no such project: $project"
+  prepare_runner
+  dotnet build "$project" -c "$configuration"
+  local target
+  target=$(dotnet msbuild "$project" -getProperty:TargetPath -p:Configuration="$configuration")
+  [ -f "$target" ] || mg_die "the project's build output is missing: $target"
+  run_dotnet "$target" "$@"
+}
+
 cmd_pack() {
   mg_require_dotnet
   local out="$repo/artifacts/packages"
@@ -145,6 +161,7 @@ case "$command" in
   pack) cmd_pack "$@" ;;
   build) cmd_build "$@" ;;
   rootfs) cmd_rootfs "$@" ;;
+  run) cmd_run "$@" ;;
   -h | --help | help) usage ;;
   *)
     usage >&2
