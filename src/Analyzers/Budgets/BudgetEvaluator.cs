@@ -53,7 +53,7 @@ namespace ModelGen.Analyzers.Budgets
             var findings = new List<BudgetFinding>();
             var budgetBytes = Gigabytes.ToBytes(scenario.Gigabytes);
             var estimate = MemoryModel.Estimate(model, scenario, DeviceProfile.Cuda);
-            var breakdown = Breakdown.Format(estimate.Terms.Select(t => (t.Name, t.Bytes)).ToList(), AlwaysShown(scenario));
+            var breakdown = Breakdown.Format(estimate, scenario);
             var properties = Properties(estimate, scenario, budgetBytes);
             var name = model.Root.Name;
             var seq = Integer(scenario.SequenceLength);
@@ -104,10 +104,6 @@ namespace ModelGen.Analyzers.Budgets
         /// The terms MG0001 names even when zero at the peak: weights and activations always, gradients and optimizer for training.
         /// A zero says something there (e.g. activations are freed before the optimizer step that holds the peak).
         /// </summary>
-        private static string[] AlwaysShown(ScenarioSpec scenario) => scenario.Workload == Workload.Training
-            ? new[] { MemoryTerms.Weights, MemoryTerms.Gradients, MemoryTerms.Optimizer, MemoryTerms.Activations }
-            : new[] { MemoryTerms.Weights, MemoryTerms.Activations };
-
         private static BudgetFinding RemediesFinding(string name, string seq, string budget, IReadOnlyList<Remedy> remedies, ImmutableDictionary<string, string?> properties)
         {
             var fitting = remedies.Where(r => r.Fits)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using ModelGen.Specs;
 
 namespace ModelGen.Memory
 {
@@ -32,6 +33,19 @@ namespace ModelGen.Memory
                 tenths[index]++;
             var text = string.Join(", ", shown.Select((p, i) => $"{p.Name} {Tenths(tenths[i])} GB"));
             return (Tenths(totalTenths), text);
+        }
+
+        /// <summary>
+        /// The breakdown of <paramref name="estimate"/> as MG0001 prints it: every non-zero term, and always weights, gradients,
+        /// optimizer and activations for training (weights and activations for inference), so a zero says the term is not held
+        /// at the peak.
+        /// </summary>
+        public static (string Total, string Parts) Format(MemoryEstimate estimate, ScenarioSpec scenario)
+        {
+            var alwaysShown = scenario.Workload == Workload.Training
+                ? new[] { MemoryTerms.Weights, MemoryTerms.Gradients, MemoryTerms.Optimizer, MemoryTerms.Activations }
+                : new[] { MemoryTerms.Weights, MemoryTerms.Activations };
+            return Format(estimate.Terms.Select(t => (t.Name, t.Bytes)).ToList(), alwaysShown);
         }
 
         /// <summary>Bytes as GB with one decimal, rounded half away from zero: <c>24.0</c>.</summary>

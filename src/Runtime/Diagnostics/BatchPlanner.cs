@@ -45,7 +45,7 @@ namespace ModelGen
             if (largest == 0)
             {
                 var single = MemoryModel.Estimate(model, scenario with { Batch = 1 }, device);
-                var (total, parts) = Breakdown.Format(single.Terms.Select(t => (t.Name, t.Bytes)).ToList());
+                var (total, parts) = Breakdown.Format(single, scenario with { Batch = 1 });
                 throw new InvalidOperationException(
                     $"'{model.Root.Name}' does not fit {Breakdown.Gigabytes(budgetBytes)} GB even with one sequence of {scenario.SequenceLength} tokens: " +
                     $"it needs {total} GB ({parts}). Checkpoint, quantize, shard or offload (see the MG0003 remedies).");

@@ -33,17 +33,15 @@ namespace ModelGen
             foreach (var scenario in model.Root.Budgets)
             {
                 var estimate = MemoryModel.Estimate(model, scenario, device);
-                var (total, parts) = Breakdown.Format(estimate.Terms.Select(t => (t.Name, t.Bytes)).ToList());
-                var budgetBytes = scenario.Gpu is { } gpu && GpuCatalog.Find(gpu) is { } card ? card.MemoryBytes : Gigabytes.ToBytes(scenario.Gigabytes);
-                var budget = scenario.Gpu ?? $"{Breakdown.Budget(scenario.Gigabytes)} GB";
-                var verdict = estimate.PeakBytes > budgetBytes ? "exceeds" : "fits";
-                writer.WriteLine($"'{name}' needs {total} GB at seq {scenario.SequenceLength} ({Describe(scenario)}), peak in {estimate.PeakPhase}: {verdict} the {budget} budget.");
+                var (total, parts) = Breakdown.Format(estimate, scenario);
+                // As the analyzers settle a budget: its own gigabytes when given, else the catalog card's memory.
+                var gigabytes = scenario.Gigabytes > 0 ? scenario.Gigabytes : scenario.Gpu is { } gpu ? GpuCatalog.Find(gpu)?.MemoryGigabytes ?? 0 : 0;
+                var budget = scenario.Gpu is { } card && scenario.Gigabytes <= 0 ? card : $"{Breakdown.Budget(gigabytes)} GB";
+                var verdict = estimate.PeakBytes > Gigabytes.ToBytes(gigabytes) ? "exceeds" : "fits";
+                writer.WriteLine($"'{name}' needs {total} GB at seq {scenario.SequenceLength} ({ScenarioText.Workload(scenario)}, batch {scenario.Batch}, " +
+                    $"{ScenarioText.Optimizer(scenario)}{ScenarioText.Layout(scenario)}), peak in {estimate.PeakPhase}: {verdict} the {budget} budget.");
                 writer.WriteLine($"    {parts}; {estimate.ParameterCount:N0} parameters ({estimate.TrainableParameterCount:N0} trainable)");
             }
         }
-
-        private static string Describe(ScenarioSpec scenario) => scenario.Workload == Workload.Training
-            ? $"training, batch {scenario.Batch}, {scenario.Optimizer}"
-            : $"inference, batch {scenario.Batch}";
     }
 }

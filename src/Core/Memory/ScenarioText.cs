@@ -1,6 +1,6 @@
 using ModelGen.Specs;
 
-namespace ModelGen.Analyzers.Budgets
+namespace ModelGen.Memory
 {
     /// <summary>How a scenario reads in a message: <c>training</c>, <c>batch 1</c>, <c>AdamW</c>.</summary>
     public static class ScenarioText
