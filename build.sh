@@ -3,6 +3,7 @@
 #
 #   ./build.sh test     build everything, run every test (in a Debian 13 root file system where TorchSharp
 #                       cannot load natively, e.g. Debian 12), print "tests: N passed, N failed, N skipped"
+#   ./build.sh test PROJECT [ARGS…]   build one test project and run it there, ARGS going to `dotnet test`
 #   ./build.sh sample   build samples/Llama (showing its compile-time diagnostics) and run it
 #   ./build.sh pack     create the ModelGen NuGet package in artifacts/packages
 #   ./build.sh build    build the solution (Release)
@@ -21,6 +22,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 . "$repo/eng/host.sh"
 # shellcheck source=eng/test-results.sh
 . "$repo/eng/test-results.sh"
+mg_report_failures
 
 configuration=Release
 solution="$repo/ModelGen.sln"
@@ -30,7 +32,7 @@ rootfs=${MODELGEN_ROOTFS:-${XDG_CACHE_HOME:-$HOME/.cache}/modelgen/rootfs-trixie
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 usage() {
-  sed -n '2,15s/^# \{0,1\}//p' "$repo/build.sh"
+  sed -n '2,16s/^# \{0,1\}//p' "$repo/build.sh"
 }
 
 # Prints which way TorchSharp code will run and why, and prepares the root file system when needed.
@@ -90,14 +92,48 @@ build_solution() {
 
 cmd_test() {
   mg_require_dotnet
+  if [ $# -gt 0 ]; then
+    cmd_test_project "$@"
+    return
+  fi
   prepare_runner
   build_solution
-  local results="$repo/artifacts/test-results" status=0
+  local results="$repo/artifacts/test-results" status=0 scripts
   rm -rf "$results"
   mkdir -p "$results"
+  scripts=$(run_script_tests)
   mg_say "running the tests"
   run_dotnet test "$solution" -c "$configuration" --no-build --logger trx --results-directory "$results" || status=$?
-  mg_test_summary "$solution" "$results" "$status"
+  # shellcheck disable=SC2086 # "passed failed": two numbers
+  mg_test_summary "$solution" "$results" "$status" $scripts || exit 1
+}
+
+# ./build.sh test PROJECT [ARGS…]: builds one test project and runs it where TorchSharp loads, passing ARGS to
+# `dotnet test` (e.g. --filter "FullyQualifiedName~CheckpointTests"). For working on one area; CI runs everything.
+cmd_test_project() {
+  local project=$1
+  shift
+  [ -e "$project" ] || mg_die "no such test project: $project"
+  prepare_runner
+  dotnet build "$project" -c "$configuration"
+  run_dotnet test "$project" -c "$configuration" --no-build "$@"
+}
+
+# Runs the scripts' own tests (tests/scripts/*.test.sh) on the host, where build.sh itself runs; prints
+# "passed failed" for the summary.
+run_script_tests() {
+  local test passed=0 failed=0
+  for test in "$repo"/tests/scripts/*.test.sh; do
+    [ -f "$test" ] || continue
+    mg_say "running the script test ${test#"$repo"/}"
+    if bash "$test" >&2; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+      mg_say "FAILED: script test ${test#"$repo"/}"
+    fi
+  done
+  printf '%d %d\n' "$passed" "$failed"
 }
 
 cmd_sample() {

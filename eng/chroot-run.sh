@@ -11,6 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=eng/common.sh
 . "$here/common.sh"
+mg_report_failures
 
 rootfs='' cwd='' user=''
 binds=(/proc /sys /dev)

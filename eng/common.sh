@@ -42,8 +42,29 @@ mg_dotnet_root() {
 # The NuGet global packages folder as NuGet itself resolves it (NUGET_PACKAGES, NuGet.config, or ~/.nuget/packages).
 mg_nuget_packages() {
   local dir
-  dir=$(dotnet nuget locals global-packages --list 2>/dev/null | sed -n 's/^global-packages: *//p' | head -n 1)
+  # The output goes through a variable and awk keeps the first match until the end: a reader that stops early
+  # (`head -n 1`) would kill the writer with SIGPIPE, which pipefail turns into a failure.
+  local listing
+  listing=$(dotnet nuget locals global-packages --list 2>/dev/null) || listing=''
+  dir=$(awk 'dir == "" && sub(/^global-packages: */, "") { dir = $0 } END { print dir }' <<<"$listing")
   [ -n "$dir" ] || dir=${NUGET_PACKAGES:-$HOME/.nuget/packages}
   dir=${dir%/}
   printf '%s\n' "$dir"
+}
+
+# Makes every unexpected failure say what failed: the command, its exit status and where it ran. Without it,
+# `set -e` ends a script silently, and an exit status such as 141 (SIGPIPE) is all a CI log would show.
+# Call it right after `set -euo pipefail`; `set -E` passes the trap into functions and command substitutions.
+mg_report_failures() {
+  set -E
+  trap 'mg_on_error $? "$BASH_COMMAND" "${BASH_SOURCE[0]##*/}:$LINENO"' ERR
+}
+
+mg_on_error() {
+  # A failure inside a function fails its caller too; report only the innermost one.
+  [ -z "${MG_ERROR_REPORTED:-}" ] || return 0
+  MG_ERROR_REPORTED=1
+  local meaning=''
+  [ "$1" -ne 141 ] || meaning=' (SIGPIPE: a pipe was closed while it was written)'
+  printf 'build.sh: error: `%s` exited with %s%s at %s\n' "$2" "$1" "$meaning" "$3" >&2
 }

@@ -18,8 +18,15 @@ mg_system_libstdcxx() {
     aarch64) tag='AArch64' ;;
     *) tag='' ;;
   esac
-  "$ldconfig" -p 2>/dev/null \
-    | awk -v tag="$tag" '$1 == "libstdc++.so.6" && (tag == "" || index($0, tag) > 0) { print $NF; exit }'
+  # awk reads the whole listing and prints at the end: an early `exit` would close the pipe while ldconfig is still
+  # writing, ldconfig would die of SIGPIPE, and under `set -o pipefail` the whole pipeline would fail with 141
+  # (every time on a machine with many libraries). The listing goes through a variable, so nothing is piped at all.
+  local listing
+  listing=$("$ldconfig" -p 2>/dev/null) || listing=''
+  awk -v tag="$tag" '
+    !found && $1 == "libstdc++.so.6" && (tag == "" || index($0, tag) > 0) { found = $NF }
+    END { if (found != "") print found }
+  ' <<<"$listing"
 }
 
 mg_decide_run_mode() {

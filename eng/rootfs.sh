@@ -12,15 +12,20 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=eng/common.sh
 . "$here/common.sh"
+mg_report_failures
 # shellcheck source=eng/debian-mirror.sh
 . "$here/debian-mirror.sh"
 
 MG_SUITE=trixie
 # libicu76: .NET globalization; libssl3t64: .NET crypto (NuGet signature checks); ca-certificates: TLS roots.
 MG_PACKAGES=libicu76,libssl3t64,ca-certificates
+# Installed with apt-get inside the new tree (apt resolves their large dependency trees; debootstrap's --include
+# does not always): Open MPI for the distributed runtime's tests (mpirun, libmpi.so.40, mpicc for the C reference
+# benchmark) and PyTorch with NumPy for the cross-implementation tests.
+MG_APT_PACKAGES="openmpi-bin libopenmpi-dev gcc libc6-dev python3-torch python3-numpy"
 MG_STAMP_NAME=.modelgen-rootfs
 # The recipe is the stamp's first line: changing the suite or packages makes old trees rebuild themselves.
-MG_RECIPE="modelgen-rootfs suite=$MG_SUITE variant=minbase include=$MG_PACKAGES"
+MG_RECIPE="modelgen-rootfs suite=$MG_SUITE variant=minbase include=$MG_PACKAGES apt=${MG_APT_PACKAGES// /,}"
 
 rebuild=0
 if [ "${1:-}" = --rebuild ]; then
@@ -86,6 +91,20 @@ started=$(date +%s)
 if ! debootstrap --variant=minbase --include="$MG_PACKAGES" "$MG_SUITE" "$rootfs" "$mirror" >"$log" 2>&1; then
   tail -n 20 "$log" >&2
   mg_die "debootstrap failed (full log: $log); the next run deletes the partial tree and tries again"
+fi
+mg_say "installing $MG_APT_PACKAGES in the root file system"
+# In a private mount namespace, as eng/chroot-run.sh does, so the package scripts see /proc, /sys and /dev
+# and nothing stays mounted on the host.
+if ! unshare --mount /bin/sh -c '
+  set -e
+  mount --make-rprivate /
+  for dir in /proc /sys /dev; do mount --rbind "$dir" "$1$dir"; done
+  cp /etc/resolv.conf "$1/etc/resolv.conf" 2>/dev/null || true
+  chroot "$1" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 \
+    /bin/sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $2 && apt-get clean"
+' sh "$rootfs" "$MG_APT_PACKAGES" >>"$log" 2>&1; then
+  tail -n 20 "$log" >&2
+  mg_die "installing packages in the root file system failed (full log: $log); the next run deletes the partial tree and tries again"
 fi
 printf '%s\ncreated=%s\n' "$MG_RECIPE" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$rootfs/$MG_STAMP_NAME"
 rm -f "$log"

@@ -42,13 +42,14 @@ _mg_solution_test_projects() {
   sed -n 's/^Project(.*= "[^"]*", "tests[\\/][^"]*[\\/]\([^"\\/]*\)\.csproj".*/\1/p' "$1"
 }
 
-# mg_test_summary SOLUTION RESULTS_DIR DOTNET_TEST_EXIT_CODE: prints a line per test project and the closing
+# mg_test_summary SOLUTION RESULTS_DIR DOTNET_TEST_EXIT_CODE [SCRIPTS_PASSED SCRIPTS_FAILED]: prints a line per test project and the closing
 # line last; returns non-zero when any test failed or was skipped, when no test ran, when a test project wrote no
 # results, when the TorchSharp canary did not pass, or when dotnet test itself failed (e.g. a host crashed).
 mg_test_summary() {
-  local solution=$1 dir=$2 status=$3 passed=0 failed=0 skipped=0 files=0 problems=0 file p f s name project
+  local solution=$1 dir=$2 status=$3 passed=${4:-0} failed=${5:-0} skipped=0 files=0 problems=0 file p f s name project
   local seen=' ' projects
   projects=$(_mg_solution_test_projects "$solution")
+  [ $# -lt 4 ] || mg_say "  scripts (tests/scripts): $passed passed, $failed failed, 0 skipped"
   for file in "$dir"/*.trx; do
     [ -f "$file" ] || continue
     files=$((files + 1))
