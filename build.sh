@@ -22,12 +22,14 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 . "$repo/eng/host.sh"
 # shellcheck source=eng/test-results.sh
 . "$repo/eng/test-results.sh"
+MG_ENG="$repo/eng"
+# shellcheck source=eng/runner.sh
+. "$repo/eng/runner.sh"
 mg_report_failures
 
 configuration=Release
 solution="$repo/ModelGen.sln"
 sample="$repo/samples/Llama/Llama.csproj"
-rootfs=${MODELGEN_ROOTFS:-${XDG_CACHE_HOME:-$HOME/.cache}/modelgen/rootfs-trixie}
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -35,54 +37,13 @@ usage() {
   sed -n '2,16s/^# \{0,1\}//p' "$repo/build.sh"
 }
 
-# Prints which way TorchSharp code will run and why, and prepares the root file system when needed.
-prepare_runner() {
-  mg_decide_run_mode
-  if [ "$MG_RUN_MODE" = native ]; then
-    mg_say "running natively: $MG_RUN_REASON"
-  else
-    mg_say "running in the Debian 13 root file system at $rootfs: $MG_RUN_REASON"
-    ensure_rootfs
-  fi
-}
-
-ensure_rootfs() {
-  [ "$(uname -s)" = Linux ] || mg_die "the Debian 13 root file system needs a Linux host"
-  case "$rootfs" in
-    /*) ;;
-    *) rootfs="$(pwd -P)/$rootfs" ;;
-  esac
-  mg_as_root "$repo/eng/rootfs.sh" "$@" "$rootfs"
-}
-
-# Runs dotnet with the given arguments, from the repository root, natively or inside the root file system.
-# Only running happens in there: restoring needs the network and the host's NuGet configuration, so every
-# build happens on the host first.
+# Runs dotnet with the given arguments from the repository root, natively or inside the root file system.
 run_dotnet() {
-  if [ "$MG_RUN_MODE" = native ]; then
-    (cd "$repo" && dotnet "$@")
-    return
-  fi
-  local sdk nuget home user=()
-  sdk=$(mg_dotnet_root)
-  nuget=$(mg_nuget_packages)
-  if [ "$(id -u)" -eq 0 ]; then
-    home=/root
-  else
-    # Through sudo the command runs as the calling user, so what it writes (test results, temp files) is theirs.
-    home=/tmp/modelgen-home-$(id -u)
-    mkdir -p "$home"
-    user=(--user "$(id -u):$(id -g)")
-  fi
-  mg_as_root "$repo/eng/chroot-run.sh" --rootfs "$rootfs" \
-    --bind "$sdk" --bind "$nuget" --bind "$repo" --bind /tmp \
-    --env "HOME=$home" \
-    --env "PATH=$sdk:/usr/local/bin:/usr/bin:/bin" \
-    --env "DOTNET_ROOT=$sdk" \
-    --env "NUGET_PACKAGES=$nuget" \
-    --env DOTNET_CLI_TELEMETRY_OPTOUT=1 --env DOTNET_NOLOGO=1 \
-    --env MSBUILDDISABLENODEREUSE=1 --env UseSharedCompilation=false \
-    ${user[@]+"${user[@]}"} --cwd "$repo" -- dotnet "$@"
+  mg_run_dotnet "$repo" -- "$@"
+}
+
+prepare_runner() {
+  mg_prepare_runner
 }
 
 build_solution() {
@@ -156,15 +117,7 @@ cmd_sample() {
 cmd_run() {
   mg_require_dotnet
   [ $# -ge 1 ] || mg_die "usage: ./build.sh run PROJECT [ARGS...]"
-  local project=$1
-  shift
-  [ -e "$project" ] || mg_die "no such project: $project"
-  prepare_runner
-  dotnet build "$project" -c "$configuration"
-  local target
-  target=$(dotnet msbuild "$project" -getProperty:TargetPath -p:Configuration="$configuration")
-  [ -f "$target" ] || mg_die "the project's build output is missing: $target"
-  run_dotnet "$target" "$@"
+  mg_run_project "$@"
 }
 
 cmd_pack() {
@@ -182,11 +135,11 @@ cmd_build() {
 
 cmd_rootfs() {
   case "${1:-}" in
-    '') ensure_rootfs ;;
-    --rebuild) ensure_rootfs --rebuild ;;
+    '') mg_ensure_rootfs ;;
+    --rebuild) mg_ensure_rootfs --rebuild ;;
     *) mg_die "usage: ./build.sh rootfs [--rebuild]" ;;
   esac
-  mg_say "root file system ready at $rootfs"
+  mg_say "root file system ready at $MG_ROOTFS"
 }
 
 command=${1:-}

@@ -36,7 +36,7 @@ done
 if [ "${MG_CHROOT_NAMESPACE:-}" != 1 ]; then
   # Re-run this script inside a new mount namespace, holding the shared lock so that no
   # eng/rootfs.sh --rebuild deletes the tree while the command runs.
-  exec flock -s "$rootfs.lock" unshare --mount env MG_CHROOT_NAMESPACE=1 "$0" "${args[@]}"
+  exec flock -s "$rootfs.lock" unshare --mount env MG_CHROOT_NAMESPACE=1 bash "$0" "${args[@]}"
 fi
 
 mount --make-rprivate /

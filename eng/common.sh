@@ -3,10 +3,10 @@
 # Kept to bash 3.2 features because macOS ships that bash and runs build.sh natively.
 
 # One prefix for every line we print, so our lines stand out among dotnet's.
-mg_say() { printf 'build.sh: %s\n' "$*" >&2; }
+mg_say() { printf '%s: %s\n' "${MG_SAY_PREFIX:-build.sh}" "$*" >&2; }
 
 mg_die() {
-  printf 'build.sh: error: %s\n' "$*" >&2
+  printf '%s: error: %s\n' "${MG_SAY_PREFIX:-build.sh}" "$*" >&2
   exit 1
 }
 
@@ -66,5 +66,5 @@ mg_on_error() {
   MG_ERROR_REPORTED=1
   local meaning=''
   [ "$1" -ne 141 ] || meaning=' (SIGPIPE: a pipe was closed while it was written)'
-  printf 'build.sh: error: `%s` exited with %s%s at %s\n' "$2" "$1" "$meaning" "$3" >&2
+  printf '%s: error: `%s` exited with %s%s at %s\n' "${MG_SAY_PREFIX:-build.sh}" "$2" "$1" "$meaning" "$3" >&2
 }

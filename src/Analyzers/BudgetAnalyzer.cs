@@ -80,7 +80,7 @@ namespace ModelGen.Analyzers
                     continue;
 
                 var project = ProjectBudget.Read(context.Options.AnalyzerConfigOptionsProvider, tree);
-                var (resolved, problems) = BudgetResolver.Resolve(type.Name, declared, project, name => GpuCatalog.Find(name)?.MemoryGigabytes, KnownCards);
+                var (resolved, problems) = BudgetResolver.Resolve(type.Name, declared, project, name => GpuCatalog.Find(name)?.UsableGigabytes, KnownCards);
                 if (Report(context, location, problems) || resolved is null)
                     continue;
                 var scenario = resolved.Scenario with { Gpu = resolved.Scenario.Gpu is { } gpu ? GpuCatalog.Find(gpu)?.Name ?? gpu : null };

@@ -35,7 +35,7 @@ namespace ModelGen
                 var estimate = MemoryModel.Estimate(model, scenario, device);
                 var (total, parts) = Breakdown.Format(estimate, scenario);
                 // As the analyzers settle a budget: its own gigabytes when given, else the catalog card's memory.
-                var gigabytes = scenario.Gigabytes > 0 ? scenario.Gigabytes : scenario.Gpu is { } gpu ? GpuCatalog.Find(gpu)?.MemoryGigabytes ?? 0 : 0;
+                var gigabytes = scenario.Gigabytes > 0 ? scenario.Gigabytes : scenario.Gpu is { } gpu ? GpuCatalog.Find(gpu)?.UsableGigabytes ?? 0 : 0;
                 var budget = scenario.Gpu is { } card && scenario.Gigabytes <= 0 ? card : $"{Breakdown.Budget(gigabytes)} GB";
                 var verdict = estimate.PeakBytes > Gigabytes.ToBytes(gigabytes) ? "exceeds" : "fits";
                 writer.WriteLine($"'{name}' needs {total} GB at seq {scenario.SequenceLength} ({ScenarioText.Workload(scenario)}, batch {scenario.Batch}, " +

@@ -59,11 +59,12 @@ namespace ModelGen.Analyzers.Tests.Budgets
                 TinySource.Model("[VramBudget(Gpu = \"H100\", SequenceLength = 4096, Batch = 4)]"), ("MG0002", ReportDiagnostic.Info));
             var fits = Assert.Single(diagnostics, d => d.Id == "MG0002");
             var match = Regex.Match(fits.GetMessage(CultureInfo.InvariantCulture),
-                @"^'Tiny' fits the 80 GB budget at seq 4096 \(training, batch 4, AdamW\): needs (?<need>\d+\.\d) GB, (?<room>\d+\.\d) GB headroom; fits up to seq (?<seq>\d+) at batch 4 and batch (?<batch>\d+) at seq 4096$");
+                @"^'Tiny' fits the 79.1 GB budget at seq 4096 \(training, batch 4, AdamW\): needs (?<need>\d+\.\d) GB, (?<room>\d+\.\d) GB headroom; fits up to seq (?<seq>\d+) at batch 4 and batch (?<batch>\d+) at seq 4096$");
             Assert.True(match.Success, fits.GetMessage(CultureInfo.InvariantCulture));
             var need = double.Parse(match.Groups["need"].Value, CultureInfo.InvariantCulture);
             var room = double.Parse(match.Groups["room"].Value, CultureInfo.InvariantCulture);
-            Assert.InRange(need + room, 79.95, 80.05);
+            // An H100 gives a process 79.11 GB of its 80 (docs/gpu-catalog.md).
+            Assert.InRange(need + room, 79.05, 79.15);
             Assert.True(long.Parse(match.Groups["seq"].Value, CultureInfo.InvariantCulture) >= 4096);
             Assert.True(long.Parse(match.Groups["batch"].Value, CultureInfo.InvariantCulture) >= 4);
         }

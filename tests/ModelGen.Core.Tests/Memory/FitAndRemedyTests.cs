@@ -131,7 +131,9 @@ namespace ModelGen.Core.Tests.Memory
             var gpu = GpuCatalog.Find(name);
             Assert.NotNull(gpu);
             Assert.Equal(gigabytes, gpu!.MemoryGigabytes);
-            Assert.Equal((long)(gigabytes * Gigabytes.Bytes), gpu.MemoryBytes);
+            // Budgets are checked against what a process can use: less than marketed, never more.
+            Assert.InRange(gpu.UsableGigabytes, 0.9 * gigabytes, gigabytes);
+            Assert.Equal((long)(gpu.UsableGigabytes * Gigabytes.Bytes), gpu.MemoryBytes);
         }
 
         [Theory]
