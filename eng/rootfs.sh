@@ -84,7 +84,7 @@ fi
 
 ensure_debootstrap
 mirror=$(mg_debian_mirror)
-mg_say "creating the Debian 13 root file system at $rootfs from $mirror (2 to 3 minutes)"
+mg_say "creating the Debian 13 root file system at $rootfs from $mirror (1 to 3 minutes)"
 log="$rootfs.debootstrap.log"
 mkdir -p "$rootfs"
 started=$(date +%s)
