@@ -15,6 +15,8 @@ namespace ModelGen.Tool.Output
         {
             PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
             WriteIndented = true,
+            // The output goes to files and terminals, not into HTML: keep quotes and '+' readable.
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
 
         public static string Serialize(PlanReport report) => JsonSerializer.Serialize(report, Options);

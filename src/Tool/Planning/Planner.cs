@@ -48,7 +48,15 @@ namespace ModelGen.Tool.Planning
                 var seq = Math.Min(DefaultSequenceLength, loaded.MaxPositions ?? DefaultSequenceLength);
                 declared.Add(("command line", new ScenarioSpec(0, Workload.Training, seq, 1, Optimizer.AdamW)));
             }
-            var scenarios = declared.Select(d => PlanScenario(model, d.Origin, ModelOverrides.Apply(d.Scenario, options), project, options)).ToList();
+            // A command-line change to the layers (e.g. --quantize int4 on a width its group does not divide) is checked as the
+            // analyzers check the attributes it stands for; an error leaves every scenario without numbers.
+            var layerProblems = new List<DiagnosticText>();
+            var layerError = Errors(new[] { model.Root }.Concat(model.Layers).SelectMany(SpecChecks.CheckLayer), layerProblems);
+            var scenarios = declared.Select(d => layerError
+                ? Unestimated(d.Origin, ModelOverrides.Apply(d.Scenario, options), null, new List<DiagnosticText>(layerProblems))
+                : PlanScenario(model, d.Origin, ModelOverrides.Apply(d.Scenario, options), project, options)).ToList();
+            if (layerError)
+                return new ModelPlan(model.Root.Name, loaded.Source, 0, 0, scenarios);
             var counted = MemoryModel.Estimate(model, new ScenarioSpec(0, Workload.Inference, 1, 1, Optimizer.AdamW), DeviceProfile.Cuda);
             return new ModelPlan(model.Root.Name, loaded.Source, counted.ParameterCount, counted.TrainableParameterCount, scenarios);
         }
