@@ -51,6 +51,11 @@ namespace ModelGen
                 return Resident(options, reason);
             try
             {
+                if (nvml.DeviceCount() == 0)
+                {
+                    nvml.Dispose();
+                    return Resident(options, "NVML sees no GPU");
+                }
                 return new MemoryMonitor(nvml, null, options.Threshold, options.HistoryCapacity);
             }
             catch (InvalidOperationException e)

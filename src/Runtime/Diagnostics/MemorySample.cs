@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 
 namespace ModelGen
 {
@@ -31,8 +32,8 @@ namespace ModelGen
     public sealed record MemoryAlert(MemorySample Sample, double Threshold)
     {
         /// <inheritdoc />
-        public override string ToString() =>
-            $"{Sample.Name}: {Sample.UsedBytes / (double)(1L << 30):0.0} of {Sample.TotalBytes / (double)(1L << 30):0.0} GB in use ({Sample.Fraction:P0}), above the {Threshold:P0} threshold";
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"{Sample.Name}: {Sample.UsedBytes / (double)(1L << 30):0.0} of {Sample.TotalBytes / (double)(1L << 30):0.0} GB in use ({Sample.Fraction * 100:0}%), above the {Threshold * 100:0.#}% threshold");
     }
 
     /// <summary>How a <see cref="MemoryMonitor"/> is set up.</summary>

@@ -78,8 +78,8 @@ namespace ModelGen
                 var result = init();
                 if (result != Success)
                 {
+                    reason = $"nvmlInit_v2 failed: {nvml.Describe(result)}"; // before Free: the text lives in the library
                     NativeLibrary.Free(handle);
-                    reason = $"nvmlInit_v2 failed: {nvml.Describe(result)}";
                     return null;
                 }
                 reason = null;
