@@ -88,3 +88,26 @@ public sealed class TrainingProgressTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new TrainingProgressTracker(new Recorder()).StepCompleted(-5));
     }
 }
+
+public sealed class TrainingProgressViewTests
+{
+    [Fact]
+    public void Renders_step_bar_rate_loss_time_left_and_peak_memory_on_one_line()
+    {
+        using var output = new System.IO.StringWriter();
+        var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Out = new Spectre.Console.AnsiConsoleOutput(output),
+            Ansi = Spectre.Console.AnsiSupport.No,
+            ColorSystem = Spectre.Console.ColorSystemSupport.NoColors,
+        });
+        console.Profile.Width = 400;
+        var view = new ModelGen.Tool.Progress.TrainingProgressView(console);
+
+        view.Report(new TrainingProgress(2, 5, 20, 40960, 12345.6, 10000, 2.5, TimeSpan.FromSeconds(50),
+            new[] { new DevicePeak(0, "NVIDIA H100", 70L << 30, 80L << 30, MemorySource.Nvml) }));
+
+        var line = output.ToString().TrimEnd();
+        Assert.Equal("rank 2 █████░░░░░░░░░░░░░░░ step 5/20 · 12,346 tok/s (avg 10,000) · loss 2.5000 · left 2m30s · NVIDIA H100 peak 70.0/80.0 GB", line);
+    }
+}
