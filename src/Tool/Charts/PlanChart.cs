@@ -96,7 +96,7 @@ namespace ModelGen.Tool.Charts
                 Enumerable.Range(0, estimate.Phases.Count).Select(i => (double)i).ToArray(),
                 estimate.Phases.Select(p => p.Phase == estimate.PeakPhase ? p.Phase + " (peak)" : p.Phase).ToArray());
             plot.Axes.Margins(bottom: 0);
-            plot.ShowLegend(Alignment.UpperRight);
+            plot.ShowLegend(Edge.Right); // outside the axes: a tall bar would hide a legend drawn inside
             plot.Title($"{model.Name}: peak per phase, {scenario.Settings.Text}", size: 12);
             plot.YLabel("GB (2^30 bytes)");
             return plot;
