@@ -23,6 +23,7 @@ namespace ModelGen.Tool
             {
                 PlanCommand.Create(context),
                 MonitorCommand.Create(context),
+                Running.RunCommand.Create(context),
                 schema,
             };
             var invocation = new InvocationConfiguration { Output = output, Error = error };
