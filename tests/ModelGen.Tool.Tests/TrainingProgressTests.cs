@@ -111,3 +111,51 @@ public sealed class TrainingProgressViewTests
         Assert.Equal("rank 2 █████░░░░░░░░░░░░░░░ step 5/20 · 12,346 tok/s (avg 10,000) · loss 2.5000 · left 2m30s · NVIDIA H100 peak 70.0/80.0 GB", line);
     }
 }
+
+public sealed class LoadingProgressTests
+{
+    private sealed class Clock : TimeProvider
+    {
+        public long Ticks { get; set; }
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Ticks;
+    }
+
+    private sealed class Recorder : IProgress<LoadingProgress>
+    {
+        public List<LoadingProgress> Reports { get; } = new();
+
+        public void Report(LoadingProgress value) => Reports.Add(value);
+    }
+
+    [Fact]
+    public void Reports_tensors_bytes_rate_and_time_left_and_renders_them()
+    {
+        var clock = new Clock();
+        var recorder = new Recorder();
+        var tracker = new LoadingProgressTracker(recorder, "model.safetensors", totalTensors: 4, totalBytes: 4L << 30, time: clock);
+
+        clock.Ticks = TimeSpan.FromSeconds(2).Ticks;
+        tracker.TensorLoaded(1L << 30);
+        var report = tracker.TensorLoaded(1L << 30);
+
+        Assert.Equal(2, recorder.Reports.Count);
+        Assert.Equal((2L, 2L << 30), (report.TensorsLoaded, report.BytesLoaded));
+        Assert.Equal(0.5, report.Fraction);
+        Assert.Equal(1024.0 * 1024 * 1024, report.BytesPerSecond); // 2 GB in 2 s
+        Assert.Equal(TimeSpan.FromSeconds(2), report.Remaining);
+        Assert.Equal("model.safetensors 50% · 2/4 tensors · 2.0/4.0 GB · 1,024 MB/s · left 2s", ModelGen.Tool.Progress.LoadingProgressView.Format(report).Replace("[green]", "", StringComparison.Ordinal).Replace("[/]", "", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Unknown_totals_give_no_fraction_and_no_time_left()
+    {
+        var report = new LoadingProgressTracker(new Recorder(), "state_dict", time: new Clock()).TensorLoaded(10);
+
+        Assert.Null(report.Fraction);
+        Assert.Null(report.Remaining);
+        Assert.Equal(0, report.BytesPerSecond);
+    }
+}
