@@ -166,6 +166,8 @@ public sealed class PlanCommandTests
     [InlineData(new[] { "plan", "SAMPLE", "--preset", "Huge" }, "has no public static preset 'Huge'; it has: Tiny")]
     [InlineData(new[] { "plan", "SAMPLE", "--model", "Gpt3" }, "has no [Model] class named 'Gpt3'")]
     [InlineData(new[] { "plan", "FIXTURE", "--chart", "/tmp/chart.gif" }, "must end in .svg or .png")]
+    [InlineData(new[] { "plan", "FIXTURE", "--gb", "0" }, "a budget is a positive number of GB")]
+    [InlineData(new[] { "plan", "FIXTURE", "--gb", "NaN" }, "a budget is a positive number of GB")]
     public void Bad_input_exits_2_with_one_clear_line(string[] args, string expected)
     {
         var resolved = args.Select(a => a == "FIXTURE" ? ToolRun.Fixture("gpt2.config.json") : a == "SAMPLE" ? ToolRun.Sample("Gpt2") : a).ToArray();
@@ -173,6 +175,21 @@ public sealed class PlanCommandTests
 
         Assert.Equal(2, exit);
         Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void A_config_without_a_budget_is_planned_for_the_command_lines_scenario_without_complaint()
+    {
+        var (exit, output, _) = ToolRun.Run("plan", ToolRun.Fixture("gpt2.config.json"), "--json");
+        var scenario = JsonNode.Parse(output)!["models"]![0]!["scenarios"]![0]!;
+
+        Assert.Equal(0, exit);
+        Assert.Equal("command line", (string)scenario["origin"]!);
+        Assert.Equal(1024, (long)scenario["settings"]!["sequenceLength"]!); // min(2048, n_positions)
+        Assert.Null(scenario["budget"]);
+        Assert.Null(scenario["fits"]);
+        Assert.Empty(scenario["problems"]!.AsArray());
+        Assert.NotEmpty(scenario["cards"]!.AsArray());
     }
 
     [Fact]

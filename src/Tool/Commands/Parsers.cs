@@ -1,6 +1,5 @@
 using System;
 using System.CommandLine.Parsing;
-using System.Linq;
 
 namespace ModelGen.Tool.Commands
 {
@@ -36,8 +35,5 @@ namespace ModelGen.Tool.Commands
             result.AddError($"'{token}' is not one of: {expected}.");
             return null;
         }
-
-        /// <summary>The choices of an option, for its help text.</summary>
-        public static string[] Names(params string[] names) => names.ToArray();
     }
 }

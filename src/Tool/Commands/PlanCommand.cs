@@ -86,6 +86,8 @@ namespace ModelGen.Tool.Commands
         {
             if (options.Gpu is { } card && ModelGen.Memory.GpuCatalog.Find(card) is null)
                 throw new ToolException($"--gpu \"{card}\" is not in the catalog: {string.Join(", ", ModelGen.Memory.GpuCatalog.All.Select(g => g.Name))}.");
+            if (options.Gigabytes is { } gb && !(gb > 0 && !double.IsInfinity(gb)))
+                throw new ToolException($"--gb {gb.ToString(CultureInfo.InvariantCulture)}: a budget is a positive number of GB (2^30 bytes).");
             var (models, project) = Load(context, input, settings);
             var report = Planner.Plan(input, models, options, project);
             if (settings.Json)

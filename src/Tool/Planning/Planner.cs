@@ -26,6 +26,9 @@ namespace ModelGen.Tool.Planning
         /// <summary>Sequence length of the command-line scenario when neither the model nor <c>--seq</c> gives one.</summary>
         public const long DefaultSequenceLength = 2048;
 
+        /// <summary>The origin of the scenario planned for a model that declares no budget.</summary>
+        public const string CommandLine = "command line";
+
         private static readonly string KnownCards = string.Join(", ", GpuCatalog.All.Select(g => g.Name));
 
         /// <summary>Plans every model of <paramref name="models"/>.</summary>
@@ -46,7 +49,7 @@ namespace ModelGen.Tool.Planning
             if (declared.Count == 0)
             {
                 var seq = Math.Min(DefaultSequenceLength, loaded.MaxPositions ?? DefaultSequenceLength);
-                declared.Add(("command line", new ScenarioSpec(0, Workload.Training, seq, 1, Optimizer.AdamW)));
+                declared.Add((CommandLine, new ScenarioSpec(0, Workload.Training, seq, 1, Optimizer.AdamW)));
             }
             // A command-line change to the layers (e.g. --quantize int4 on a width its group does not divide) is checked as the
             // analyzers check the attributes it stands for; an error leaves every scenario without numbers.
@@ -70,7 +73,8 @@ namespace ModelGen.Tool.Planning
 
             var (resolved, findings) = BudgetResolver.Resolve(name, scenario, project, card => GpuCatalog.Find(card)?.MemoryGigabytes, KnownCards);
             var noSize = findings.All(f => f.Id == Descriptors.BudgetWithoutSize.Id);
-            if (Errors(findings, problems) && !noSize)
+            // A scenario made on the command line has no [VramBudget] to complain about: without --gpu or --gb it simply has no budget.
+            if (Errors(noSize && origin == CommandLine ? Array.Empty<SpecFinding>() : findings, problems) && !noSize)
                 return Unestimated(origin, scenario, null, problems);
             if (resolved is not null)
                 scenario = resolved.Scenario with { Gpu = resolved.Scenario.Gpu is { } gpu ? GpuCatalog.Find(gpu)?.Name ?? gpu : null };
