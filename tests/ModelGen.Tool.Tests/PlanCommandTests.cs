@@ -123,7 +123,7 @@ public sealed class PlanCommandTests
         var scenario = JsonNode.Parse(output)!["models"]![0]!["scenarios"]![0]!;
 
         Assert.Equal("H200", (string)scenario["budget"]!["gpu"]!);
-        Assert.Equal("project GPU", (string)scenario["budget"]!["source"]!);
+        Assert.Equal("command line", (string)scenario["budget"]!["source"]!);
         Assert.Equal(141.0, (double)scenario["budget"]!["gigabytes"]!);
         Assert.Equal("inference", (string)scenario["settings"]!["workload"]!);
         Assert.Equal(4096, (long)scenario["settings"]!["sequenceLength"]!);

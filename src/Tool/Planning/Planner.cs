@@ -78,8 +78,9 @@ namespace ModelGen.Tool.Planning
                 return Unestimated(origin, scenario, null, problems);
             if (resolved is not null)
                 scenario = resolved.Scenario with { Gpu = resolved.Scenario.Gpu is { } gpu ? GpuCatalog.Find(gpu)?.Name ?? gpu : null };
+            // --gpu is applied as the project GPU and --gb as the budget's size, so the resolver names them so; they came from here.
             var source = resolved is null ? null
-                : options.Gpu is null && options.Gigabytes is not null && resolved.Source == "attribute" ? "command line" : resolved.Source;
+                : options.Gpu is not null || (options.Gigabytes is not null && resolved.Source == "attribute") ? CommandLine : resolved.Source;
             BudgetInfo? budget = resolved is null ? null
                 : new BudgetInfo(scenario.Gigabytes, Gigabytes.ToBytes(scenario.Gigabytes), scenario.Gpu, source!);
             if (Errors(SpecChecks.CheckSharding(model, scenario), problems))
