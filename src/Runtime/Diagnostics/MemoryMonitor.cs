@@ -5,18 +5,22 @@ using System.IO;
 namespace ModelGen
 {
     /// <summary>
-    /// Host memory of this process as the Linux kernel counts it, for checking the memory model's host-RAM numbers
-    /// against what a step really touches. Resident memory counts pages actually touched, so an allocated but never
-    /// written tensor (<c>torch.empty</c>) does not show until it is filled.
+    /// Watches memory while a program runs. An instance reads GPU memory through NVML when the NVIDIA driver's
+    /// <c>libnvidia-ml.so.1</c> is there, and this process's resident memory against the host's RAM otherwise; each
+    /// <see cref="Sample"/> is kept in <see cref="History"/> (which the <c>modelgen</c> tool charts) and raises <see cref="Alert"/>
+    /// when a device crosses the threshold (0.85 of its memory by default). The static members measure host memory of this
+    /// process as the Linux kernel counts it, for checking the memory model's host-RAM numbers against what a step really touches.
     /// </summary>
     /// <remarks>
-    /// Reads <c>/proc/self/status</c> (proc(5)): <c>VmRSS</c> is the resident set now, <c>VmHWM</c> its high-water mark.
-    /// Writing "5" to <c>/proc/self/clear_refs</c> resets the high-water mark to the current resident set (Linux 4.0+).
-    /// The numbers cover the whole process: measure with nothing else running in it.
+    /// Resident memory comes from <c>/proc/self/status</c> (proc(5)): <c>VmRSS</c> is the resident set now, <c>VmHWM</c> its
+    /// high-water mark; writing "5" to <c>/proc/self/clear_refs</c> resets the high-water mark (Linux 4.0+). It counts pages actually
+    /// touched, so an allocated but never written tensor (<c>torch.empty</c>) does not show until it is filled. NVML's used memory is
+    /// the whole device's, every process on it included (what nvidia-smi shows).
     /// </remarks>
-    public static class MemoryMonitor
+    public sealed partial class MemoryMonitor
     {
         private const string StatusPath = "/proc/self/status";
+        private const string MemInfoPath = "/proc/meminfo";
         private const string ClearRefsPath = "/proc/self/clear_refs";
 
         /// <summary>Bytes of this process resident in RAM now (<c>VmRSS</c>).</summary>
@@ -60,10 +64,14 @@ namespace ModelGen
             return new HostMemoryMeasurement(baseline, peak);
         }
 
-        private static long ReadStatusField(string field)
+        /// <summary>The host's RAM (<c>MemTotal</c> of <c>/proc/meminfo</c>).</summary>
+        /// <exception cref="PlatformNotSupportedException">Not on Linux.</exception>
+        public static long HostMemoryBytes() => ReadStatusField("MemTotal:", MemInfoPath);
+
+        private static long ReadStatusField(string field, string path = StatusPath)
         {
             EnsureLinux();
-            foreach (var line in File.ReadLines(StatusPath)) {
+            foreach (var line in File.ReadLines(path)) {
                 if (!line.StartsWith(field, StringComparison.Ordinal))
                     continue;
                 // e.g. "VmRSS:\t  123456 kB": the kernel always reports kibibytes.
@@ -71,9 +79,9 @@ namespace ModelGen
                 if (value.EndsWith("kB", StringComparison.Ordinal)
                     && long.TryParse(value[..^2].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var kib))
                     return kib * 1024;
-                throw new InvalidOperationException($"Unexpected '{line}' in {StatusPath}.");
+                throw new InvalidOperationException($"Unexpected '{line}' in {path}.");
             }
-            throw new InvalidOperationException($"{StatusPath} has no {field.TrimEnd(':')} line.");
+            throw new InvalidOperationException($"{path} has no {field.TrimEnd(':')} line.");
         }
 
         private static void EnsureLinux()
