@@ -71,7 +71,7 @@ namespace ModelGen.Tool.Planning
             if (Errors(SpecChecks.CheckScenario(name, scenario), problems))
                 return Unestimated(origin, scenario, null, problems);
 
-            var (resolved, findings) = BudgetResolver.Resolve(name, scenario, project, card => GpuCatalog.Find(card)?.MemoryGigabytes, KnownCards);
+            var (resolved, findings) = BudgetResolver.Resolve(name, scenario, project, card => GpuCatalog.Find(card)?.UsableGigabytes, KnownCards);
             var noSize = findings.All(f => f.Id == Descriptors.BudgetWithoutSize.Id);
             // A scenario made on the command line has no [VramBudget] to complain about: without --gpu or --gb it simply has no budget.
             if (Errors(noSize && origin == CommandLine ? Array.Empty<SpecFinding>() : findings, problems) && !noSize)
