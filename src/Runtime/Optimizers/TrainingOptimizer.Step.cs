@@ -14,6 +14,7 @@ namespace ModelGen.Optimizers
         /// </summary>
         /// <param name="scaler">The fp16 loss scaler whose scale multiplied the loss; null for bf16 and fp32 training.</param>
         /// <returns>False when the step was skipped because the gradients overflowed.</returns>
+        /// <exception cref="BackwardException">A checkpoint's recompute failed in the last backward; nothing was stepped.</exception>
         public bool Step(LossScaler? scaler = null)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

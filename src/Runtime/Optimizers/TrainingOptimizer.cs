@@ -107,9 +107,17 @@ namespace ModelGen.Optimizers
         /// micro-batches left, and the parameter's own gradient freed. Call it after each backward when accumulating micro-batches, so
         /// the 16-bit gradients of one micro-batch never meet the next's. A parameter without gradient contributes zeros on every rank.
         /// </summary>
+        /// <exception cref="BackwardException">A checkpoint's recompute failed in the last backward: the gradients are incomplete,
+        /// so they are all freed and nothing is folded.</exception>
         public void FoldGradients()
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            try {
+                BackwardFailures.ThrowIfAny();
+            } catch (BackwardException) {
+                ZeroGrad();
+                throw;
+            }
             var group = Group;
             using var _ = no_grad();
             foreach (var slot in _slots) {
