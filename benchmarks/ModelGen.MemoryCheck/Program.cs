@@ -15,13 +15,14 @@ using static TorchSharp.torch;
 // Each configuration runs in its own process, so one run's allocator state cannot flatter the next. See docs/memory-check.md.
 //   ModelGen.MemoryCheck [all]                      all configurations, a Markdown table
 //   ModelGen.MemoryCheck plain|checkpointed|quantized [trace]   one configuration; trace prints the resident set after each stage
+//   ModelGen.MemoryCheck step-peak                  resident peak of one optimizer step: TorchSharp's AdamW against ModelGen's
 // MEMORYCHECK_DEFAULT_MALLOC=1 keeps glibc's dynamic mmap threshold (see HeapSettings) to show what it adds.
 const int Seq = 256, Batch = 8, Steps = 3;
 var configurations = new[] { "plain", "checkpointed", "quantized" };
 
 if (args.Length == 0 || args[0] == "all")
 {
-    Console.WriteLine($"Training steps on the CPU: seq {Seq}, batch {Batch}, AdamW, fp32, {Steps} steps; peak resident set above the baseline.");
+    Console.WriteLine($"Training steps on the CPU: seq {Seq}, batch {Batch}, ModelGen's AdamW, fp32, {Steps} steps; peak resident set above the baseline.");
     Console.WriteLine();
     Console.WriteLine("| configuration | predicted (MiB) | measured (MiB) | measured / predicted | peak phase | predicted terms (MiB) |");
     Console.WriteLine("|---|---:|---:|---:|---|---|");
@@ -44,6 +45,13 @@ if (args.Length == 0 || args[0] == "all")
     }
     Console.WriteLine();
     Console.WriteLine($"largest deviation: {worst:P1}");
+    return;
+}
+
+if (args[0] == "step-peak")
+{
+    HeapSettings.Apply();
+    StepPeak.Run(new ProbeConfig(), Batch, Seq);
     return;
 }
 
@@ -100,22 +108,22 @@ static void Step(nn.Module<Tensor, Tensor> model, int vocab, int batch, int seq,
     }
     Mark("model");
     torch.manual_seed(0);
-    var optimizer = torch.optim.AdamW(model.parameters().Where(p => p.requires_grad), lr: 1e-4);
+    // ModelGen's optimizer, as generated training code uses it: gradients are freed when each step ends (set to none).
+    var optimizer = new ModelGen.Optimizers.AdamW(model.parameters(), learningRate: 1e-4);
     Mark("optimizer");
     for (var step = 0; step < Steps; step++)
     {
         using (var scope = torch.NewDisposeScope())
         {
             var tokens = torch.randint(0, vocab, new long[] { batch, seq + 1 });
-            optimizer.zero_grad();
-            Mark($"step {step} zero_grad");
+            Mark($"step {step} start");
             var logits = model.call(tokens[.., ..seq]);
             Mark("forward");
             var loss = Precision.CrossEntropyFp32(logits.reshape(-1, vocab), tokens[.., 1..].reshape(-1));
             Mark("loss");
             loss.backward();
             Mark("backward");
-            optimizer.step();
+            optimizer.Step();
             Mark("optimizer step");
         }
         Mark("scope end");
