@@ -47,8 +47,8 @@ namespace ModelGen.Distributed.Tests
         [Fact]
         public void A_process_started_without_a_launcher_is_a_world_of_one()
         {
-            var job = MpiJob.Alone(new[] { "single", "collectives", "groups" }, new Dictionary<string, string>());
-            JobAssert.EveryRankPassed(job, 1, "single", "collectives", "groups");
+            var job = MpiJob.Alone(new[] { "single", "collectives", "groups", "data-parallel" }, new Dictionary<string, string>());
+            JobAssert.EveryRankPassed(job, 1, "single", "collectives", "groups", "data-parallel");
         }
     }
 }

@@ -16,7 +16,7 @@ namespace ModelGen.Distributed.Worker
         {
             if (args.Length == 0)
             {
-                Console.Error.WriteLine("usage: ModelGen.Distributed.Worker CASE... (collectives, groups, grid-mismatch, throw, kill, single)");
+                Console.Error.WriteLine("usage: ModelGen.Distributed.Worker CASE... (signals, collectives, groups, data-parallel, single, grid-mismatch, throw, kill)");
                 return 2;
             }
             var world = World.Initialize();
@@ -29,6 +29,7 @@ namespace ModelGen.Distributed.Worker
                 {
                     case "collectives": CollectiveChecks.Run(world, checks); break;
                     case "groups": GroupChecks.Run(world, checks); break;
+                    case "data-parallel": DataParallelChecks.Run(world, checks); break;
                     case "signals": SignalCheck(checks); break;
                     case "single":
                         checks.True(world is SingleProcessGroup && !World.IsDistributed && World.Size == 1, $"a process without a launcher is a world of one (got {world.GetType().Name}, size {world.Size})");
