@@ -49,6 +49,12 @@ namespace ModelGen.Distributed
         {
             var transport = Validate(tensor);
             CheckAverage(transport, op);
+            // The common case first, with no tensor operation (and so no grad-mode switch) around the MPI call.
+            if (transport.ReductionDtype(op) is null && tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
+            {
+                ReduceInPlace(tensor, transport.Type, op);
+                return;
+            }
             using var noGrad = torch.no_grad();
             if (transport.ReductionDtype(op) is { } wideDtype)
             {
@@ -57,11 +63,6 @@ namespace ModelGen.Distributed
                 ReduceInPlace(wide, ElementTransport.TypeOf(wideDtype), op);
                 using var narrow = transport.Narrow(wide);
                 tensor.copy_(narrow);
-                return;
-            }
-            if (tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
-            {
-                ReduceInPlace(tensor, transport.Type, op);
                 return;
             }
             using var staged = HostCopy(tensor);
@@ -152,12 +153,12 @@ namespace ModelGen.Distributed
             var transport = Validate(tensor);
             if (root < 0 || root >= Size)
                 throw new ArgumentOutOfRangeException(nameof(root), root, $"The root must be a rank of this group (0 to {Size - 1}).");
-            using var noGrad = torch.no_grad();
             if (tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
             {
                 BroadcastContiguous(tensor, transport.Type, root);
                 return;
             }
+            using var noGrad = torch.no_grad();
             using var staged = HostCopy(tensor);
             BroadcastContiguous(staged, transport.Type, root);
             tensor.copy_(staged);
@@ -208,7 +209,11 @@ namespace ModelGen.Distributed
                 offset += count;
             }
             while (offset < total);
-            if (op == ReduceOp.Average) buffer.div_(Size);
+            if (op == ReduceOp.Average)
+            {
+                using var noGrad = torch.no_grad();
+                buffer.div_(Size);
+            }
         }
 
         private void BroadcastContiguous(Tensor buffer, MpiType type, int root)
