@@ -26,16 +26,17 @@ namespace ModelGen.Distributed
         };
 
         /// <summary>
-        /// The dtype a reduction runs in when it cannot run in <see cref="Dtype"/> itself, or null:
-        /// fp16 and bf16 reduce in fp32 (MPI has no 16-bit floating-point type; the result is rounded once, see
-        /// docs/distributed.md), and 8-bit integer sums in int32, wrapped back modulo 256 afterwards, because Open MPI's
-        /// vectorized sum saturates 8-bit integers where its scalar sum wraps, so the result would depend on the length
-        /// (open-mpi/ompi issue 8045, closed as won't fix).
+        /// The dtype a reduction runs in when it cannot run in <see cref="Dtype"/> itself, or null.
+        /// fp16 and bf16 reduce in fp32: MPI has no 16-bit floating-point type; the result is rounded once (docs/distributed.md).
+        /// 8-bit integers reduce in int32, then wrap back modulo 2^8 (as torch's own 8-bit addition wraps), because the
+        /// libraries disagree on 8-bit reductions: Open MPI's vectorized sum saturates where its scalar sum wraps, so a
+        /// result depends on the length (open-mpi/ompi issue 8045, closed as won't fix), and MPICH 4.0.2 (Debian 12)
+        /// takes the maximum and minimum of unsigned types as signed (pmodels/mpich issue 6083).
         /// </summary>
         public ScalarType? ReductionDtype(ReduceOp op) => Dtype switch
         {
             ScalarType.Float16 or ScalarType.BFloat16 => ScalarType.Float32,
-            ScalarType.Byte or ScalarType.Int8 when op == ReduceOp.Sum => ScalarType.Int32,
+            ScalarType.Byte or ScalarType.Int8 => ScalarType.Int32,
             _ => null,
         };
 
