@@ -23,8 +23,9 @@ namespace ModelGen.Optimizers
         /// 0: every rank keeps all optimizer state and communicates nothing (average the gradients with data parallel first).
         /// 1: state partitioned over <see cref="DataParallel"/>; gradients all-reduced (averaged), each rank steps its partition,
         /// the parameters are all-gathered. 2: as 1, but gradients are reduce-scattered straight into their owner's partition.
-        /// Stage 3 also partitions the parameters themselves, which needs the model's layers gathered around their forward and
-        /// backward; the optimizer alone does not do that.
+        /// 3: the parameters themselves are partitioned by <see cref="Training.ZeroStage3"/>; give the optimizer its
+        /// <see cref="Training.ZeroStage3.Partitions"/>, whose gradients arrive already reduce-scattered: the optimizer steps them
+        /// locally and only sums the clipping norm over the group.
         /// </summary>
         public int ZeroStage { get; init; }
 
@@ -42,9 +43,8 @@ namespace ModelGen.Optimizers
         public void Validate()
         {
             ArgumentNullException.ThrowIfNull(DataParallel, nameof(DataParallel));
-            if (ZeroStage is < 0 or > 2)
-                throw new ArgumentException(
-                    $"An optimizer shards its state with ZeRO stage 0, 1 or 2, not {ZeroStage}; stage 3 also shards the model's parameters, which the optimizer alone cannot do.", nameof(ZeroStage));
+            if (ZeroStage is < 0 or > 3)
+                throw new ArgumentException($"ZeRO has stages 0 to 3, not {ZeroStage}.", nameof(ZeroStage));
             if (MaxGradientNorm is { } norm && !(norm > 0 && double.IsFinite(norm)))
                 throw new ArgumentException($"MaxGradientNorm must be a finite positive number, not {norm}.", nameof(MaxGradientNorm));
         }

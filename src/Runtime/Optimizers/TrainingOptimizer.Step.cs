@@ -75,8 +75,8 @@ namespace ModelGen.Optimizers
             }
             total ??= zeros(1, ScalarType.Float64);
             var value = total.reshape(1);
-            if (Group.Size > 1)
-                Group.AllReduce(value, ReduceOp.Sum);
+            if (NormGroup.Size > 1)
+                NormGroup.AllReduce(value, ReduceOp.Sum);
             return value.item<double>() * inverseScale * inverseScale;
         }
 

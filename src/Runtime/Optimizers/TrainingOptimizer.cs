@@ -50,8 +50,12 @@ namespace ModelGen.Optimizers
                     list.Add(parameter);
             }
             _parameters = list.ToArray();
+            if (Settings.ZeroStage == 3 && _parameters.FirstOrDefault(p => !Training.PartitionedParameters.IsPartition(p)) is not null)
+                throw new ArgumentException(
+                    "ZeRO stage 3 steps the partitions of a ZeroStage3 engine (its Partitions), not the model's parameters: the optimizer " +
+                    "cannot partition parameters that the model uses whole. Use stage 1 or 2 for the model's parameters.", nameof(parameters));
 
-            var group = Settings.ZeroStage == 0 ? SingleProcessGroup.Instance : Settings.DataParallel;
+            var group = Group;
             _layout = new ShardLayout(_parameters.Select(p => p.numel()).ToArray(), group.Size);
             var slots = new List<ParameterSlot>();
             for (var i = 0; i < _parameters.Length; i++) {
@@ -81,8 +85,14 @@ namespace ModelGen.Optimizers
         /// <summary>Elements of optimizer state, master weights and main gradients this rank holds: its partition of the parameters.</summary>
         public long OwnedElements => _slots.Sum(s => s.Length);
 
-        /// <summary>The group the state is partitioned over (a one-rank group at ZeRO stage 0).</summary>
-        private ProcessGroup Group => Settings.ZeroStage == 0 ? SingleProcessGroup.Instance : Settings.DataParallel;
+        /// <summary>
+        /// The group the optimizer partitions its parameters over: the data-parallel group at stages 1 and 2; a one-rank group at
+        /// stage 0 (nothing partitioned) and stage 3 (the parameters given are already this rank's partitions).
+        /// </summary>
+        private ProcessGroup Group => Settings.ZeroStage is 1 or 2 ? Settings.DataParallel : SingleProcessGroup.Instance;
+
+        /// <summary>The group whose ranks hold different gradients, over which the clipping norm and the overflow check sum.</summary>
+        private ProcessGroup NormGroup => Settings.ZeroStage >= 1 ? Settings.DataParallel : SingleProcessGroup.Instance;
 
         internal IReadOnlyList<ParameterSlot> Slots => _slots;
 
@@ -160,7 +170,7 @@ namespace ModelGen.Optimizers
         }
 
         /// <summary>True for a slot that steps the parameter's own gradient: an unsharded fp32 (or pure 16-bit) parameter on its device.</summary>
-        private bool UsesModelGradient(ParameterSlot slot) => slot.MasterIsView && Settings.ZeroStage == 0;
+        private bool UsesModelGradient(ParameterSlot slot) => slot.MasterIsView && Group.Size == 1 && Settings.ZeroStage is 0 or 3;
 
         /// <summary>The gradient a slot steps with: its main gradient, or a flat view of the parameter's own.</summary>
         private static Tensor? GradientOf(ParameterSlot slot, bool usesModelGradient) =>
