@@ -117,6 +117,26 @@ namespace ModelGen.Training
             return result;
         }
 
+        /// <summary>This rank's ranges of each member (named by <paramref name="nameOf"/>), cut from the partitions without copying.</summary>
+        public IEnumerable<TensorSlice> Slices(Func<Parameter, string> nameOf)
+        {
+            foreach (var group in _groups) {
+                var start = group.Counts.Take(_group.Rank).Sum();
+                var end = start + group.Counts[_group.Rank];
+                var memberStart = 0L;
+                foreach (var member in group.Members) {
+                    var shape = group.Shape(member);
+                    var count = shape.Aggregate(1L, (a, b) => a * b);
+                    var from = Math.Max(start, memberStart);
+                    var to = Math.Min(end, memberStart + count);
+                    if (to > from)
+                        yield return new TensorSlice(nameOf(member), shape, member.dtype, from - memberStart,
+                            group.Partition.detach().narrow(0, from - start, to - from));
+                    memberStart += count;
+                }
+            }
+        }
+
         /// <summary>Frees the partitions. The model's parameters keep what they hold: the whole values if gathered, else nothing.</summary>
         public void Dispose()
         {

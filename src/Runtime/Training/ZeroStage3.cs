@@ -31,6 +31,8 @@ namespace ModelGen.Training
         private readonly Dictionary<nn.Module, PartitionedParameters> _layers = new(ReferenceEqualityComparer.Instance);
         private readonly PartitionedParameters _rest;
         private readonly ProcessGroup _group;
+        private readonly Dictionary<Parameter, string> _names = new(ReferenceEqualityComparer.Instance);
+        private readonly nn.Module _model;
         private bool _disposed;
 
         /// <summary>Partitions the parameters of <paramref name="model"/>: one unit per layer of <paramref name="layers"/>, one for the rest.</summary>
@@ -45,6 +47,9 @@ namespace ModelGen.Training
             ArgumentNullException.ThrowIfNull(layers);
             ArgumentNullException.ThrowIfNull(dataParallel);
             _group = dataParallel;
+            _model = model;
+            foreach (var (name, parameter) in model.named_parameters())
+                _names.TryAdd(parameter, name);
             var all = model.parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
             var claimed = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
             foreach (var layer in layers) {
@@ -152,6 +157,19 @@ namespace ModelGen.Training
             foreach (var layer in _layers.Values)
                 layer.Release();
             _rest.Release();
+        }
+
+        /// <summary>
+        /// This rank's share of the model's state for <see cref="ShardedCheckpoint.Save"/>: its ranges of every parameter, and (on
+        /// rank 0 only) the model's buffers whole. Call it between steps; the slices share memory with the partitions.
+        /// </summary>
+        public IReadOnlyList<TensorSlice> ShardedState()
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var slices = _layers.Values.SelectMany(l => l.Slices(p => _names[p])).Concat(_rest.Slices(p => _names[p])).ToList();
+            if (_group.Rank == 0)
+                slices.AddRange(ShardedCheckpoint.Buffers(_model));
+            return slices;
         }
 
         /// <summary>The number of ranks sharing the parameters.</summary>
