@@ -11,7 +11,7 @@ namespace ModelGen.Training.Worker
 {
     /// <summary>
     /// One rank of a training test job: <c>mpirun -np N dotnet ModelGen.Training.Worker.dll CASE [DIR]</c>. Cases: zero1, zero2,
-    /// offload (stage 2, state on the host), zero3, zero3-offload: 5 AdamW steps, each rank on its rows of every batch, compared
+    /// offload (stage 2, state on the host), their -fold variants (gradients reduced inside backward), zero3, zero3-offload: 5 AdamW steps, each rank on its rows of every batch, compared
     /// with plain AdamW on the whole batch; save DIR (ZeRO-3, sharded checkpoint) and load DIR (any world size, same output).
     /// Prints "rank R: CASE ok (N checks)" or the mismatches, and exits non-zero on a mismatch.
     /// </summary>
@@ -23,7 +23,7 @@ namespace ModelGen.Training.Worker
         private static int Main(string[] args)
         {
             if (args.Length == 0) {
-                Console.Error.WriteLine("usage: ModelGen.Training.Worker zero1|zero2|offload|zero3|zero3-offload|save DIR|load DIR");
+                Console.Error.WriteLine("usage: ModelGen.Training.Worker zero1|zero2|zero2-fold|offload|offload-fold|zero3|zero3-offload|save DIR|load DIR");
                 return 2;
             }
             var world = World.Initialize();
@@ -32,7 +32,9 @@ namespace ModelGen.Training.Worker
             switch (args[0]) {
                 case "zero1": Compare(world, checks, stage: 1, offload: false); break;
                 case "zero2": Compare(world, checks, stage: 2, offload: false); break;
+                case "zero2-fold": Compare(world, checks, stage: 2, offload: false, foldDuringBackward: true); break;
                 case "offload": Compare(world, checks, stage: 2, offload: true); break;
+                case "offload-fold": Compare(world, checks, stage: 2, offload: true, foldDuringBackward: true); break;
                 case "zero3": Compare(world, checks, stage: 3, offload: false); break;
                 case "zero3-offload": Compare(world, checks, stage: 3, offload: true); break;
                 case "save": Save(world, args[1]); break;
@@ -47,7 +49,7 @@ namespace ModelGen.Training.Worker
             return checks.Failures.Count == 0 ? 0 : 1;
         }
 
-        private static void Compare(ProcessGroup world, Checks checks, int stage, bool offload)
+        private static void Compare(ProcessGroup world, Checks checks, int stage, bool offload, bool foldDuringBackward = false)
         {
             var rows = RowsPerRank * world.Size;
             var expected = new WorkerModel(7);
@@ -65,6 +67,8 @@ namespace ModelGen.Training.Worker
                 model.RunLayer = zero.Forward;
             var settings = new OptimizerSettings { DataParallel = world, ZeroStage = stage, OffloadToHost = offload && stage < 3 };
             using var optimizer = new AdamW(zero is null ? model.parameters() : zero.Partitions, learningRate: 0.01, weightDecay: 0.1, settings: settings);
+            // Reduce-scatter each layer's gradients inside backward, as it is produced (the collectives run in the autograd engine).
+            using var hooks = foldDuringBackward ? optimizer.FoldDuringBackward(model) : null;
             checks.True(optimizer.OwnedElements <= (expected.parameters().Sum(p => p.numel()) + world.Size - 1) / world.Size + 16,
                 $"rank {world.Rank} owns {optimizer.OwnedElements} elements of optimizer state, about 1/{world.Size} expected");
             for (var s = 0; s < Steps; s++) {

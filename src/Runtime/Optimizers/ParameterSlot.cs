@@ -52,6 +52,9 @@ namespace ModelGen.Optimizers
         /// <summary>The optimizer's state tensors for this range (moments, momentum buffer), allocated by the optimizer.</summary>
         public Tensor?[] State { get; set; } = [];
 
+        /// <summary>Folded by <see cref="TrainingOptimizer.FoldDuringBackward"/> since the last step.</summary>
+        public bool FoldedDuringBackward { get; set; }
+
         /// <summary>Steps taken with this range.</summary>
         public long Steps { get; set; }
 

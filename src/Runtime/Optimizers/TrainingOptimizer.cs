@@ -130,33 +130,39 @@ namespace ModelGen.Optimizers
             }
             var group = Group;
             using var _ = no_grad();
-            foreach (var slot in _slots) {
-                if (UsesModelGradient(slot))
-                    continue; // fp32 on its own device, unsharded: the step reads the parameter's gradient directly.
-                using var scope = NewDisposeScope();
-                var gradient = slot.Model.grad;
-                if (gradient is null && group.Size == 1)
-                    continue;
-                // Every rank must join the collective, so a missing gradient takes part as zeros.
-                var flat = gradient is null ? zeros(slot.Model.numel(), slot.StepType, slot.Model.device) : gradient.view(-1);
-                Tensor owned;
-                if (group.Size == 1) {
-                    owned = flat.narrow(0, slot.Offset, slot.Length);
+            foreach (var slot in _slots)
+                FoldSlot(slot, group);
+        }
+
+        /// <summary>Folds one parameter's gradient (see <see cref="FoldGradients"/>); every rank calls it for the same slots in the same order.</summary>
+        private void FoldSlot(ParameterSlot slot, ProcessGroup group)
+        {
+            if (UsesModelGradient(slot))
+                return; // fp32 on its own device, unsharded: the step reads the parameter's gradient directly.
+            using var scope = NewDisposeScope();
+            var gradient = slot.Model.grad;
+            // Folded during backward and not produced again since: on every rank alike, so no collective is skipped by one rank only.
+            if (gradient is null && (group.Size == 1 || slot.FoldedDuringBackward))
+                return;
+            // Every rank must join the collective, so a missing gradient takes part as zeros.
+            var flat = gradient is null ? zeros(slot.Model.numel(), slot.StepType, slot.Model.device) : gradient.view(-1);
+            Tensor owned;
+            if (group.Size == 1) {
+                owned = flat.narrow(0, slot.Offset, slot.Length);
+            } else {
+                // Reduce in the step's precision: bf16 sums over many ranks lose bits that fp32 keeps.
+                var reduced = flat.to_type(slot.StepType).contiguous();
+                if (Settings.ZeroStage == 1) {
+                    group.AllReduce(reduced, ReduceOp.Average);
+                    owned = reduced.narrow(0, slot.Offset, slot.Length);
                 } else {
-                    // Reduce in the step's precision: bf16 sums over many ranks lose bits that fp32 keeps.
-                    var reduced = flat.to_type(slot.StepType).contiguous();
-                    if (Settings.ZeroStage == 1) {
-                        group.AllReduce(reduced, ReduceOp.Average);
-                        owned = reduced.narrow(0, slot.Offset, slot.Length);
-                    } else {
-                        owned = group.ReduceScatter(reduced, ReduceOp.Average, _layout.Counts(slot.Index));
-                    }
+                    owned = group.ReduceScatter(reduced, ReduceOp.Average, _layout.Counts(slot.Index));
                 }
-                if (slot.Length > 0)
-                    slot.Accumulate(owned);
-                if (gradient is not null)
-                    slot.Model.grad = null; // frees the 16-bit (or full-size) gradient as soon as it is folded
             }
+            if (slot.Length > 0)
+                slot.Accumulate(owned);
+            if (gradient is not null)
+                slot.Model.grad = null; // frees the 16-bit (or full-size) gradient as soon as it is folded
         }
 
         /// <summary>Frees every gradient: the parameters' and the main gradients (set to none, not zeroed).</summary>
@@ -166,6 +172,7 @@ namespace ModelGen.Optimizers
             foreach (var slot in _slots) {
                 slot.ReleaseGradient();
                 slot.Model.grad = null;
+                slot.FoldedDuringBackward = false;
             }
         }
 

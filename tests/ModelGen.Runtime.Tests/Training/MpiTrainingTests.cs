@@ -15,7 +15,9 @@ public sealed class MpiTrainingTests
     [Theory]
     [InlineData("zero1")]
     [InlineData("zero2")]
+    [InlineData("zero2-fold")]
     [InlineData("offload")]
+    [InlineData("offload-fold")]
     [InlineData("zero3")]
     [InlineData("zero3-offload")]
     public void Two_ranks_equal_plain_AdamW_on_one_rank(string stage)
