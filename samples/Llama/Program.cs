@@ -21,7 +21,9 @@ var parameters = model.parameters().Sum(p => p.numel());
 Console.WriteLine($"Tiny model: {parameters:N0} parameters in {model.StoragePrecision}, layers checkpointed: {model.Blocks.All(b => b.CheckpointActivations)}");
 
 // Next-token prediction on arithmetic sequences mod the vocabulary: easy to learn, so the loss visibly falls.
-var optimizer = torch.optim.AdamW(model.parameters(), lr: 3e-3);
+// ModelGen's AdamW: fp32 master weights for the bf16 parameters, temporaries freed per parameter, gradients freed after each
+// step: what the memory model counts for the [VramBudget] training scenario.
+using var optimizer = new ModelGen.Optimizers.AdamW(model.parameters(), learningRate: 3e-3, weightDecay: 0);
 const int Steps = 40;
 for (var step = 1; step <= Steps; step++)
 {
@@ -31,11 +33,10 @@ for (var step = 1; step <= Steps; step++)
     var tokens = (start + stride * torch.arange(17).unsqueeze(0)).remainder(config.Vocab);
     var inputs = tokens[.., ..16];
     var targets = tokens[.., 1..];
-    optimizer.zero_grad();
     var logits = model.call(inputs);
     var loss = Precision.CrossEntropyFp32(logits.reshape(-1, config.Vocab), targets.reshape(-1));
     loss.backward();
-    optimizer.step();
+    optimizer.Step();
     if (step == 1 || step % 10 == 0)
         Console.WriteLine($"step {step,3}: loss {loss.item<float>():F3}");
 }

@@ -92,16 +92,22 @@ namespace ModelGen.Memory
         /// <summary>Parameters (and quantized weight buffers, rotary tables) at their storage precision.</summary>
         public const string Weights = "weights";
 
-        /// <summary>Gradients of trainable parameters, plus the fp32 master gradients of 16-bit ones.</summary>
+        /// <summary>
+        /// Gradients of trainable parameters as ModelGen's optimizers hold them: none in the forward, at the parameters' dtype as
+        /// backward produces them, fp32 main gradients of the rank's partition in the optimizer step.
+        /// </summary>
         public const string Gradients = "gradients";
 
-        /// <summary>Optimizer state, plus fp32 master weights of 16-bit trainable parameters.</summary>
+        /// <summary>Optimizer state, plus fp32 master weights of 16-bit trainable parameters (the rank's partition under ZeRO).</summary>
         public const string Optimizer = "optimizer";
 
         /// <summary>Tensors saved for backward (and, during a checkpointed layer's backward, its recomputed ones).</summary>
         public const string Activations = "activations";
 
-        /// <summary>Short-lived tensors: the largest temporary of the phase, logits and loss, dequantized weights.</summary>
+        /// <summary>
+        /// Short-lived tensors: the largest temporary of the phase, logits and loss, dequantized weights, the optimizer's
+        /// temporary of its largest parameter.
+        /// </summary>
         public const string Transients = "transients";
 
         /// <summary>Keys and values of every attention block (inference).</summary>

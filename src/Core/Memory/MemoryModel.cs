@@ -29,7 +29,7 @@ namespace ModelGen.Memory
             var training = scenario.Workload == Workload.Training;
             var pass = new Pass(scenario.Batch, scenario.SequenceLength, scenario.SequenceLength, scenario.TensorParallel, training, device);
             var walk = ModelWalk.Run(model, pass, scenario.SequenceParallel);
-            var states = ModelStates.Of(walk, scenario);
+            var states = ModelStates.Of(walk, scenario, training ? LargestTrainableTensor.Elements(model, scenario.TensorParallel) : 0);
 
             List<(string Phase, Phases.Point Point)> points;
             if (training)

@@ -1,46 +1,49 @@
+using System;
 using System.Linq;
 using ModelGen.Specs;
 
 namespace ModelGen.Memory
 {
     /// <summary>
-    /// Weights, gradients and optimizer state per rank after data-parallel sharding (ZeRO, Rajbhandari et al. 2020, §5: stage 1
-    /// partitions optimizer state, 2 also gradients, 3 also parameters, each over the Nd data-parallel ranks) and offload to host.
+    /// Weights, gradients and optimizer state per rank as ModelGen's optimizers hold them (src/Runtime/Optimizers), after
+    /// data-parallel sharding (ZeRO, Rajbhandari et al. 2020, §5: stage 1 partitions optimizer state, 2 also gradients, 3 also
+    /// parameters, each over the Nd data-parallel ranks) and offload to host (ZeRO-Offload, Ren et al. 2021).
     /// </summary>
+    /// <remarks>
+    /// The optimizer keeps, per trainable element of its partition, the moments and (for 16-bit parameters) an fp32 master weight;
+    /// gradients exist from backward until the step ends and are then freed (set to none). Backward produces them at the
+    /// parameter's dtype (TorchSharp 0.107 has no gradient hooks, so they are folded right after backward); the fold turns them into
+    /// one fp32 main gradient per element the rank steps, freeing each 16-bit gradient as it goes.
+    /// </remarks>
     internal sealed class ModelStates
     {
         /// <summary>Blocks of 2048 values sharing one fp32 absmax in 8-bit Adam (Dettmers et al. 2022, "8-bit Optimizers", §2).</summary>
         public const int Adam8BitBlockSize = 2048;
 
-        /// <summary>
-        /// Parameter-sized fp32 temporaries of TorchSharp's AdamW step per trainable tensor (<c>exp_avg_sq.sqrt()</c>, then the
-        /// denominator). TorchSharp 0.107 runs the whole step inside one dispose scope (<c>OptimizerHelper._step</c>), so the
-        /// temporaries of every parameter stay alive until the step ends: 8 bytes per trainable parameter, not per largest tensor.
-        /// </summary>
-        public const int AdamWStepTemporaries = 2;
-
+        /// <summary>Parameter weights on the device (stage 3: the rank's partition plus the layer gathered for compute).</summary>
         public long Weights { get; private set; }
 
-        /// <summary>fp32 master gradients kept by ModelGen's <c>MasterWeights</c> for 16-bit trainable parameters (on device).</summary>
-        public long MasterGradients { get; private set; }
-
-        /// <summary>Optimizer moments plus fp32 master weights (on device).</summary>
+        /// <summary>Optimizer moments plus fp32 master weights on the device (0 when offloaded).</summary>
         public long Optimizer { get; private set; }
 
-        /// <summary>Optimizer-step temporaries on device.</summary>
+        /// <summary>
+        /// Gradients on the device after the fold, through the step: fp32 main gradients of the rank's partition (from ZeRO stage 1
+        /// on: of every trainable element; at stage 0: of the 16-bit ones, beside the fp32 parameters' own gradients); 0 when offloaded.
+        /// </summary>
+        public long FoldedGradients { get; private set; }
+
+        /// <summary>Device temporaries of the fold under ZeRO with Nd &gt; 1: the largest parameter's gradient in fp32 for the collective, and the rank's part of it.</summary>
+        public long FoldTemporaries { get; private set; }
+
+        /// <summary>Device temporaries of the step itself: the largest parameter partition's (AdamW: one fp32 denominator; SGD: none).</summary>
         public long StepTemporaries { get; private set; }
 
+        /// <summary>Host bytes: offloaded parameters, optimizer state, main gradients and the host step's temporaries.</summary>
         public long Host { get; private set; }
 
-        /// <summary>Shards model gradients of <paramref name="bytes"/> as ZeRO stage 2 and 3 do.</summary>
-        public long ShardGradients(long bytes) => _zero >= 2 ? Sizes.Share(bytes, _dataParallel) : bytes;
-
-        private int _zero;
-        private long _dataParallel;
-
-        public static ModelStates Of(ModelWalk walk, ScenarioSpec scenario)
+        public static ModelStates Of(ModelWalk walk, ScenarioSpec scenario, long largestTensor)
         {
-            var states = new ModelStates { _zero = scenario.ZeroStage, _dataParallel = scenario.DataParallel };
+            var states = new ModelStates();
             var nd = (long)scenario.DataParallel;
             var largestStep = walk.Steps.Count == 0 ? 0 : walk.Steps.Max(s => s.Weights);
             if (scenario.OffloadParameters)
@@ -57,6 +60,9 @@ namespace ModelGen.Memory
                 return states;
 
             var elements = walk.TrainableElements;
+            var sharded = scenario.ZeroStage >= 1;
+            long Partition(long bytes) => sharded ? Sizes.Share(bytes, nd) : bytes;
+
             var moments = scenario.Optimizer switch
             {
                 ModelGen.Optimizer.AdamW => 2 * Sizes.Fp32 * elements,
@@ -64,27 +70,31 @@ namespace ModelGen.Memory
                 ModelGen.Optimizer.SgdMomentum => Sizes.Fp32 * elements,
                 _ => 0L,
             };
-            var master = Sizes.Fp32 * walk.SixteenBitTrainableElements;
-            var optimizer = moments + master;
-            var masterGradients = master;
-            if (scenario.ZeroStage >= 1)
-            {
-                optimizer = Sizes.Share(optimizer, nd);
-                masterGradients = Sizes.Share(masterGradients, nd);
-            }
-            // Each rank steps only its own partition of the parameters from ZeRO stage 1 on.
-            var temporaries = scenario.Optimizer == ModelGen.Optimizer.AdamW ? AdamWStepTemporaries * Sizes.Fp32 * elements : 0;
-            if (scenario.ZeroStage >= 1)
-                temporaries = Sizes.Share(temporaries, nd);
+            var optimizer = Partition(moments + (Sizes.Fp32 * walk.SixteenBitTrainableElements));
+
+            // The fold: at stage 0 only 16-bit gradients become fp32 main gradients (fp32 parameters step their own gradient, which
+            // the step reads in place); from stage 1 on every gradient is reduced into an fp32 main gradient of the rank's partition.
+            var folded = sharded
+                ? Sizes.Share(Sizes.Fp32 * elements, nd)
+                : walk.GradientBytes + ((Sizes.Fp32 - 2) * walk.SixteenBitTrainableElements);
+
+            // One parameter (its partition) at a time: AdamW's denominator is the only parameter-sized temporary; SGD updates in place.
+            var slot = sharded ? Math.Min(largestTensor, Sizes.Share(elements, nd)) : largestTensor;
+            var stepTemporaries = scenario.Optimizer is ModelGen.Optimizer.AdamW or ModelGen.Optimizer.Adam8Bit ? Sizes.Fp32 * slot : 0;
+            var foldTemporaries = sharded && nd > 1 ? Sizes.Fp32 * (largestTensor + slot) : 0;
+
             if (scenario.OffloadOptimizer)
             {
-                // The step runs on the host (ZeRO-Offload, Ren et al. 2021): states, master copies and an fp32 gradient live there.
-                states.Host += optimizer + (masterGradients > 0 ? masterGradients : states.ShardGradients(walk.GradientBytes)) + temporaries;
+                // The step runs on the host: states, master copies, main gradients and the step's temporary live there; each gradient
+                // goes to the host as it is folded, so the device keeps none after the fold.
+                states.Host += optimizer + Partition(Sizes.Fp32 * elements) + stepTemporaries;
+                states.FoldTemporaries = foldTemporaries;
                 return states;
             }
             states.Optimizer = optimizer;
-            states.MasterGradients = masterGradients;
-            states.StepTemporaries = temporaries;
+            states.FoldedGradients = folded;
+            states.StepTemporaries = stepTemporaries;
+            states.FoldTemporaries = foldTemporaries;
             return states;
         }
     }

@@ -4,10 +4,11 @@ using System.Linq;
 namespace ModelGen.Memory
 {
     /// <summary>
-    /// The phase peaks of a steady-state training step (gradients exist in every phase). Training: forward (kept activations
-    /// grow step by step, then the loss), backward (steps in reverse: kept activations shrink; a checkpointed step recomputes its
-    /// activations), optimizer step. Inference:
-    /// prefill over the prompt and one decode step, both beside the full KV cache.
+    /// The phase peaks of a steady-state training step with ModelGen's optimizers: forward (no gradients: the last step freed
+    /// them; kept activations grow step by step, then the loss), backward (steps in reverse: gradients appear as each step's
+    /// backward produces them, kept activations shrink, a checkpointed step recomputes its activations), optimizer step (the
+    /// gradients folded into fp32 main gradients, then the update). Inference: prefill over the prompt and one decode step, both
+    /// beside the full KV cache.
     /// </summary>
     internal static class Phases
     {
@@ -26,34 +27,46 @@ namespace ModelGen.Memory
             // Backward of the loss: logits and log-probabilities still alive, plus the gradients of both.
             var lossBackward = logits * (d + Sizes.Fp32 + Sizes.Fp32 + d);
 
-            // TorchSharp's optimizers zero gradients in place (OptimizerHelper.zero_grad), so from the first backward on every
-            // trainable tensor keeps its gradient through every phase of every later step: the steady state this estimates.
-            var gradients = states.ShardGradients(walk.GradientBytes);
-            Point At(long activations, long transients) =>
-                new(states.Weights, gradients + states.MasterGradients, states.Optimizer, activations, transients, 0);
+            Point At(long gradients, long activations, long transients) =>
+                new(states.Weights, gradients, states.Optimizer, activations, transients, 0);
+
+            // ModelGen's Checkpoint frees the wrappers of the gradients a region returned to the engine at the next region's recompute
+            // or forward, so the last region to run backward (the first in forward order) holds its gradients from its backward until
+            // the next step's first checkpointed forward.
+            var firstRegion = walk.Steps.FindIndex(s => s.ReturnedGradients > 0);
+            var held = firstRegion < 0 ? 0 : walk.Steps[firstRegion].ReturnedGradients;
 
             var kept = 0L;
-            var forward = At(0, 0);
-            foreach (var step in walk.Steps)
+            var forward = At(0, 0, held);
+            for (var i = 0; i < walk.Steps.Count; i++)
             {
-                forward = Max(forward, At(kept, step.Temporary));
+                var step = walk.Steps[i];
+                forward = Max(forward, At(0, kept, step.Temporary + (i < firstRegion ? held : 0)));
                 kept += step.Kept;
             }
-            forward = Max(forward, At(kept, lossForward));
+            forward = Max(forward, At(0, kept, lossForward));
 
-            var backward = At(kept, lossBackward);
+            var backward = At(0, kept, lossBackward);
+            var produced = 0L;
             for (var i = walk.Steps.Count - 1; i >= 0; i--)
             {
                 var step = walk.Steps[i];
-                // The step's parameter gradients are computed as new tensors, then added into the existing .grad in place.
-                backward = Max(backward, At(kept + step.Recompute, step.Temporary + step.Gradients));
+                // The step's parameter gradients are new tensors (transients) until the engine makes them the parameters' gradients.
+                backward = Max(backward, At(produced, kept + step.Recompute, step.Temporary + step.Gradients));
                 kept -= step.Kept;
+                produced += step.Gradients;
+                // After a checkpointed region returns, the engine copies its gradients into the parameters' while the region's
+                // wrappers still hold the originals.
+                if (step.ReturnedGradients > 0)
+                    backward = Max(backward, At(produced, kept, step.ReturnedGradients));
             }
 
-            // The training loop still holds the logits until its per-step dispose scope ends, and the last checkpointed region to
-            // run backward (the first in forward order) still holds the gradients it returned: ModelGen's Checkpoint frees the
-            // wrappers of returned gradients at the next region's recompute, so the last region's live until that scope ends.
-            var optimizerStep = At(0, states.StepTemporaries + (logits * d) + (walk.Steps.FirstOrDefault(s => s.ReturnedGradients > 0)?.ReturnedGradients ?? 0));
+            // The optimizer step: the fold starts from every gradient backward produced and ends with the fp32 main gradients; the loop
+            // still holds the logits until its per-step dispose scope ends.
+            var loopHeld = (logits * d) + held;
+            var optimizerStep = Max(
+                At(produced, 0, states.FoldTemporaries + loopHeld),
+                At(states.FoldedGradients, 0, System.Math.Max(states.StepTemporaries, states.FoldTemporaries) + loopHeld));
             return new List<(string, Point)>
             {
                 (MemoryPhases.Forward, forward),

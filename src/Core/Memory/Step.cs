@@ -30,8 +30,8 @@ namespace ModelGen.Memory
         /// <summary>
         /// For a checkpointed region (a fully checkpointed layer instance, or a selectively checkpointed attention core): the
         /// gradients ModelGen's <c>Checkpoint</c> hands back to the engine (its parameters' and its input's). Their managed
-        /// wrappers are freed at the next region's recompute, so the last region to run backward keeps them until the training
-        /// loop's dispose scope ends (measured: through the optimizer step).
+        /// wrappers are freed at the next region's recompute or forward, so the last region to run backward keeps them through the
+        /// optimizer step until the next step's first checkpointed forward.
         /// </summary>
         public long ReturnedGradients { get; set; }
 

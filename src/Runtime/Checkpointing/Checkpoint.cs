@@ -57,6 +57,8 @@ namespace ModelGen
         /// <exception cref="ArgumentNullException">An argument is null.</exception>
         /// <exception cref="ArgumentException">The input or a parameter is null or disposed.</exception>
         /// <exception cref="InvalidOperationException">The body returned no tensor, or one that cannot carry a gradient.</exception>
+        /// <exception cref="BackwardException">A checkpoint's recompute failed in the previous backward and nobody asked
+        /// <see cref="BackwardFailures"/> since.</exception>
         public static Tensor Run(IEnumerable<Parameter> parameters, Func<Tensor, Tensor> body, Tensor input)
         {
             ArgumentNullException.ThrowIfNull(parameters);
@@ -66,6 +68,8 @@ namespace ModelGen
                 throw new ArgumentException("Checkpoint.Run was given a disposed input tensor.", nameof(input));
 
             ReturnedGradients.Release();
+            // A failure of the last backward must not be lost if the caller did not ask for it before the next forward.
+            BackwardFailures.ThrowIfAny();
 
             // Inference (and frozen regions) pay nothing: no node, no RNG bookkeeping.
             if (!is_grad_enabled())

@@ -16,8 +16,8 @@ namespace ModelGen
     /// TorchSharp keeps one instance of a function type for every call, so nothing per call lives in fields.
     /// An exception thrown from <see cref="backward"/> cannot cross the native engine and ends the process, so
     /// <see cref="Checkpoint.Run(System.Collections.Generic.IEnumerable{TorchSharp.Modules.Parameter}, Func{Tensor, Tensor}, Tensor)"/>
-    /// and <see cref="forward"/> validate everything that can be validated, and a failure in the recompute stops the process
-    /// with a message that names the cause instead of an opaque native crash.
+    /// and <see cref="forward"/> validate everything that can be validated, and a failure in the recompute is caught, recorded in
+    /// <see cref="BackwardFailures"/> and raised as a <see cref="BackwardException"/> after backward.
     /// </remarks>
     internal sealed class CheckpointFunction : autograd.MultiTensorFunction<CheckpointFunction>
     {
@@ -62,10 +62,15 @@ namespace ModelGen
             try {
                 return Recompute(ctx, grad_outputs);
             } catch (Exception exception) {
-                Environment.FailFast(
-                    "ModelGen.Checkpoint: recomputing a checkpointed region in backward failed, and an exception cannot cross " +
-                    "TorchSharp's native autograd engine, so the process stops here. Cause: " + exception, exception);
-                throw; // FailFast does not return.
+                // Nothing may cross the native engine: record the failure, give the engine no gradient for this node, and let
+                // BackwardFailures raise it once backward has returned.
+                BackwardFailures.Record(new InvalidOperationException(
+                    "Recomputing a checkpointed region in backward failed: " + exception.Message, exception));
+                var none = new List<Tensor>(grad_outputs.Count + FirstParameterIndex);
+                var region = ctx.get_data(RegionKey) as CheckpointRegion;
+                for (var i = 0; i < FirstParameterIndex + (region?.Parameters.Length ?? 0); i++)
+                    none.Add(null!);
+                return none;
             } finally {
                 // The engine created these wrappers for this call only; freeing them now releases the incoming
                 // gradient as soon as the engine is done with it rather than when the garbage collector runs.

@@ -83,18 +83,33 @@ namespace ModelGen
             ArgumentNullException.ThrowIfNull(parameters);
 
             if (!UnscaleAndCheckFinite(parameters)) {
-                SkippedSteps++;
-                CurrentScale *= _backoffFactor;
-                _cleanSteps = 0;
+                Update(gradientsFinite: false);
                 return false;
             }
 
             optimizer.step();
+            Update(gradientsFinite: true);
+            return true;
+        }
+
+        /// <summary>
+        /// Records one step's outcome for an optimizer that unscales and checks the gradients itself (ModelGen's
+        /// <c>TrainingOptimizer.Step(LossScaler)</c>): an overflow counts a skipped step and backs the scale off; a clean step
+        /// counts towards growth.
+        /// </summary>
+        /// <param name="gradientsFinite">Whether every gradient (on every rank) was finite.</param>
+        public void Update(bool gradientsFinite)
+        {
+            if (!gradientsFinite) {
+                SkippedSteps++;
+                CurrentScale *= _backoffFactor;
+                _cleanSteps = 0;
+                return;
+            }
             if (++_cleanSteps >= _growthInterval) {
                 CurrentScale *= _growthFactor;
                 _cleanSteps = 0;
             }
-            return true;
         }
 
         /// <summary>Unscales every gradient and reports whether all are finite, with one device-to-host read.</summary>

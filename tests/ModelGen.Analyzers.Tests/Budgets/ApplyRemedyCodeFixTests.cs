@@ -32,9 +32,9 @@ namespace ModelGen.Analyzers.Tests.Budgets
 
         [Fact]
         public Task An_every_argument_on_the_stack_is_dropped_so_every_repeat_is_checkpointed() => Verify(
-            TinySource.Model("[{|MG0001:VramBudget(27, SequenceLength = 4096, Batch = 4)|}]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]",
+            TinySource.Model("[{|MG0001:VramBudget(25, SequenceLength = 4096, Batch = 4)|}]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]",
                 stackAttributes: "[Stack(nameof(Cfg.Layers)), Checkpoint(Every = 4)]"),
-            TinySource.Model("[VramBudget(27, SequenceLength = 4096, Batch = 4)]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]",
+            TinySource.Model("[VramBudget(25, SequenceLength = 4096, Batch = 4)]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]",
                 stackAttributes: "[Stack(nameof(Cfg.Layers)), Checkpoint]"));
 
         [Fact]

@@ -7,8 +7,9 @@ namespace ModelGen.Core.Tests.Memory
 {
     /// <summary>
     /// ZeRO (Rajbhandari et al. 2020, §3 and §5, Figure 1): mixed-precision Adam keeps 2Ψ (16-bit weights) + 2Ψ (16-bit gradients)
-    /// + KΨ with K = 12 (fp32 master weights, momentum, variance); stage 1 divides KΨ by Nd, stage 2 also the gradients, stage 3 also
-    /// the weights. ModelGen's MasterWeights also keeps an fp32 gradient per master weight (4Ψ), partitioned with the optimizer state.
+    /// + KΨ with K = 12 (fp32 master weights, momentum, variance) = 16Ψ; stage 1 divides KΨ by Nd, stage 2 also the gradients, stage 3
+    /// also the weights. ModelGen's optimizers fold each 16-bit gradient into one fp32 main gradient of the rank's partition after
+    /// backward (2Ψ become 4Ψ/Nd: Megatron-LM's 18Ψ at Nd = 1), and free every gradient when the step ends.
     /// </summary>
     public class ModelStateTests
     {
@@ -24,7 +25,7 @@ namespace ModelGen.Core.Tests.Memory
             var scenario = Training(16) with { DataParallel = Nd, ZeroStage = stage, Optimizer = optimizer };
             var walk = ModelWalk.Run(TwoLinears(), new Pass(1, 16, 16, 1, true, DeviceProfile.Cuda), false);
             Assert.Equal(2 * Psi, walk.GradientBytes);
-            return ModelStates.Of(walk, scenario);
+            return ModelStates.Of(walk, scenario, LargestTrainableTensor.Elements(TwoLinears(), 1));
         }
 
         [Theory]
@@ -37,23 +38,45 @@ namespace ModelGen.Core.Tests.Memory
             var states = States(stage);
             const long k = 12;
             Assert.Equal(stage >= 1 ? k * Psi / Nd : k * Psi, states.Optimizer);
-            Assert.Equal(stage >= 1 ? 4 * Psi / Nd : 4 * Psi, states.MasterGradients);
-            Assert.Equal(stage >= 2 ? 2 * Psi / Nd : 2 * Psi, states.ShardGradients(2 * Psi));
+            // After the fold: one fp32 main gradient per element this rank steps; the 16-bit gradients are freed.
+            Assert.Equal(stage >= 1 ? 4 * Psi / Nd : 4 * Psi, states.FoldedGradients);
+            // The collective of the fold: the largest parameter (1024×1024) in fp32 and this rank's part of it (at most Ψ/Nd).
+            Assert.Equal(stage >= 1 ? 4L * ((1024 * 1024) + (Psi / Nd)) : 0, states.FoldTemporaries);
             // Stage 3 gathers one layer's weights (here one 1024×1024 bf16 Linear) while it computes.
             Assert.Equal(stage >= 3 ? (2 * Psi / Nd) + (2 * 1024 * 1024) : 2 * Psi, states.Weights);
         }
 
         [Fact]
-        public void Optimizer_step_holds_weights_gradients_and_12_bytes_of_optimizer_state_per_parameter()
+        public void Backward_ends_at_16_bytes_and_the_step_holds_18_bytes_per_parameter()
         {
             var estimate = MemoryModel.Estimate(TwoLinears(), Training(16));
+            var backward = estimate.Phases.Single(p => p.Phase == MemoryPhases.Backward);
             var step = estimate.Phases.Single(p => p.Phase == MemoryPhases.OptimizerStep);
+            // 2 (bf16 weights) + 2 (bf16 gradients) + 12 (fp32 master weights and two moments) by the end of backward. Its peak is
+            // Up's backward: Down's gradients are the parameters' (Ψ bytes), Up's own are still fresh tensors (transients).
+            Assert.Equal(Psi, Term(backward, MemoryTerms.Gradients));
+            Assert.True(Term(backward, MemoryTerms.Transients) >= Psi);
+            Assert.Equal(12 * Psi, Term(backward, MemoryTerms.Optimizer));
             Assert.Equal(2 * Psi, Term(step, MemoryTerms.Weights));
-            Assert.Equal((2 + 4) * Psi, Term(step, MemoryTerms.Gradients));
+            // 2 + 4 (one fp32 main gradient) + 12 in the step.
+            Assert.Equal(4 * Psi, Term(step, MemoryTerms.Gradients));
             Assert.Equal(12 * Psi, Term(step, MemoryTerms.Optimizer));
-            // AdamW's two parameter-sized fp32 temporaries for every trainable tensor (TorchSharp frees them when the whole step's
-            // dispose scope ends), plus the logits the training loop still holds: 16 tokens × 1024 columns in bf16.
-            Assert.Equal((2 * 4 * Psi) + (16 * 1024 * 2), Term(step, MemoryTerms.Transients));
+            // AdamW's one fp32 denominator of the largest parameter (1024×1024), stepped one parameter at a time, plus the logits the
+            // training loop still holds: 16 tokens × 1024 columns in bf16.
+            Assert.Equal((4 * 1024 * 1024) + (16 * 1024 * 2), Term(step, MemoryTerms.Transients));
+        }
+
+        [Fact]
+        public void The_forward_holds_no_gradients_and_backward_gains_them_layer_by_layer()
+        {
+            var estimate = MemoryModel.Estimate(TwoLinears(), Training(16));
+            Assert.Equal(0, Term(estimate.Phases.Single(p => p.Phase == MemoryPhases.Forward), MemoryTerms.Gradients));
+            var many = Model(Layer("Mlp", true, Enumerable.Range(0, 8)
+                .Select(i => (BlockSpec)new LinearSpec($"L{i}", $"l{i}", D("Hidden", 256), D("Hidden", 256), false)).ToArray()) with { Precision = DType.Float32 });
+            var step = MemoryModel.Estimate(many, Training(16)).Phases.Single(p => p.Phase == MemoryPhases.OptimizerStep);
+            // Eight 256×256 fp32 weights: the step's temporary is one of them, not eight.
+            Assert.Equal(8 * 4 * 256 * 256, Term(step, MemoryTerms.Gradients));
+            Assert.Equal((4 * 256 * 256) + (16 * 256 * 4), Term(step, MemoryTerms.Transients));
         }
 
         [Theory]
@@ -96,7 +119,10 @@ namespace ModelGen.Core.Tests.Memory
             var onDevice = MemoryModel.Estimate(TwoLinears(), scenario);
             var offloaded = MemoryModel.Estimate(TwoLinears(), scenario with { OffloadOptimizer = true });
             Assert.Equal(0, offloaded.Phases.Sum(p => Term(p, MemoryTerms.Optimizer)));
-            Assert.Equal((12 * Psi) + (4 * Psi) + (2 * 4 * Psi), offloaded.HostBytes);
+            // Moments and master weights 12Ψ, fp32 main gradients 4Ψ, the step's one denominator of the largest parameter.
+            Assert.Equal((12 * Psi) + (4 * Psi) + (4 * 1024 * 1024), offloaded.HostBytes);
+            // On the device the step phase peaks as the fold starts: the bf16 gradients, each sent to the host as it is folded.
+            Assert.Equal(2 * Psi, Term(offloaded.Phases.Single(p => p.Phase == MemoryPhases.OptimizerStep), MemoryTerms.Gradients));
             Assert.Equal(0, onDevice.HostBytes);
         }
 

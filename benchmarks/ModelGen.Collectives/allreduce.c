@@ -1,0 +1,35 @@
+/* The reference for ModelGen's all-reduce benchmark: MPI_Allreduce (in place, float, sum) called from C on the same
+ * buffer sizes, iteration counts and timing rule as Program.cs, so the two columns differ only by the binding.
+ * Build and run (docs/distributed.md): mpicc -O2 allreduce.c -o allreduce && mpirun -np 2 ./allreduce
+ * Prints one line per size: "bytes seconds_per_all_reduce" (the slowest rank's mean). */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int iterations_for(long bytes)
+{
+    long n = (256L << 20) / bytes; /* about 256 MiB of payload per size */
+    return (int)(n < 5 ? 5 : n > 2000 ? 2000 : n);
+}
+
+int main(int argc, char **argv)
+{
+    int rank, provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided); /* the thread level ModelGen asks for */
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    for (long bytes = 4096; bytes <= (64L << 20); bytes *= 4) {
+        int count = (int)(bytes / sizeof(float)), iterations = iterations_for(bytes);
+        float *buffer = calloc((size_t)count, sizeof(float));
+        for (int i = 0; i < 5; i++) MPI_Allreduce(MPI_IN_PLACE, buffer, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Barrier(MPI_COMM_WORLD);
+        double start = MPI_Wtime();
+        for (int i = 0; i < iterations; i++) MPI_Allreduce(MPI_IN_PLACE, buffer, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        double elapsed = (MPI_Wtime() - start) / iterations, slowest;
+        MPI_Allreduce(&elapsed, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        if (rank == 0) printf("%ld %.9f\n", bytes, slowest);
+        free(buffer);
+    }
+    MPI_Finalize();
+    return 0;
+}

@@ -1,0 +1,59 @@
+using System;
+using System.Collections.Generic;
+using ModelGen.Specs;
+
+namespace ModelGen.Memory
+{
+    /// <summary>
+    /// The largest trainable parameter tensor a rank holds, in elements: ModelGen's optimizers step one parameter at a time, so
+    /// their temporaries are this tensor's, not the model's. Layers are visited once per (layer, precision), so shared and deeply
+    /// nested layers cost one visit each.
+    /// </summary>
+    internal static class LargestTrainableTensor
+    {
+        /// <summary>Elements of the largest trainable tensor of <paramref name="model"/> on one of <paramref name="ranks"/> tensor-parallel ranks (0: none).</summary>
+        public static long Elements(ModelSpec model, int ranks)
+        {
+            var layers = new Dictionary<string, LayerSpec>();
+            foreach (var layer in model.Layers)
+                layers[layer.FullName] = layer;
+            var memo = new Dictionary<(string, DType), long>();
+            var visiting = new HashSet<string>();
+
+            long Visit(LayerSpec layer, DType precision)
+            {
+                if (memo.TryGetValue((layer.FullName, precision), out var known))
+                    return known;
+                if (!visiting.Add(layer.FullName))
+                    return 0; // a cycle: ModelWalk reports it with the path
+                var largest = 0L;
+                foreach (var block in layer.Blocks)
+                {
+                    var dtype = block.Precision ?? precision;
+                    var child = block switch
+                    {
+                        LayerRefSpec reference => reference.LayerType,
+                        StackSpec stack => stack.LayerType,
+                        _ => null,
+                    };
+                    if (child is not null)
+                    {
+                        if (layers.TryGetValue(child, out var inner))
+                            largest = Math.Max(largest, Visit(inner, inner.Precision ?? dtype));
+                        continue;
+                    }
+                    foreach (var tensor in BlockParameters.Of(block, dtype, ranks))
+                    {
+                        if (tensor.Trainable)
+                            largest = Math.Max(largest, tensor.RankElements);
+                    }
+                }
+                visiting.Remove(layer.FullName);
+                memo[(layer.FullName, precision)] = largest;
+                return largest;
+            }
+
+            return Visit(model.Root, model.Root.Precision ?? DType.Float32);
+        }
+    }
+}

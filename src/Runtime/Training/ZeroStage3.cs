@@ -1,0 +1,192 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ModelGen.Distributed;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelGen.Training
+{
+    /// <summary>
+    /// ZeRO stage 3 (Rajbhandari et al. 2020, §5.3; FSDP): every parameter is partitioned over the data-parallel ranks, each rank
+    /// keeps and steps only its range, and a layer's parameters exist whole only while the layer runs: gathered before its forward
+    /// and freed after it, gathered again before its backward (which recomputes its forward: the layers are also
+    /// activation-checkpointed) and freed after it, with their gradients reduce-scattered into their owners' ranges as backward
+    /// produces them. Parameters outside the given layers (embeddings, final norm, head) form one more unit, gathered from
+    /// <see cref="BeginForward"/> to the end of <see cref="Backward"/>.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// using var zero = new ZeroStage3(model, model.Blocks, grid.DataParallel);
+    /// using var optimizer = new AdamW(zero.Partitions, settings: new OptimizerSettings { DataParallel = grid.DataParallel, ZeroStage = 3 });
+    /// zero.BeginForward();
+    /// var loss = ...;                 // the model's forward runs each block through zero.Forward(block, x)
+    /// zero.Backward(loss);
+    /// optimizer.Step();
+    /// </code>
+    /// </example>
+    public sealed class ZeroStage3 : IDisposable
+    {
+        private readonly Dictionary<nn.Module, PartitionedParameters> _layers = new(ReferenceEqualityComparer.Instance);
+        private readonly PartitionedParameters _rest;
+        private readonly ProcessGroup _group;
+        private readonly Dictionary<Parameter, string> _names = new(ReferenceEqualityComparer.Instance);
+        private readonly nn.Module _model;
+        private bool _disposed;
+
+        /// <summary>Partitions the parameters of <paramref name="model"/>: one unit per layer of <paramref name="layers"/>, one for the rest.</summary>
+        /// <param name="model">The whole model.</param>
+        /// <param name="layers">Its layers (e.g. the decoder blocks); each is gathered around its own forward and backward.</param>
+        /// <param name="dataParallel">The ranks that share the parameters.</param>
+        /// <param name="offloadParameters">Keep the partitions in host memory; a layer is copied to the device when gathered.</param>
+        /// <exception cref="ArgumentException">A layer is not part of the model, or two layers share a parameter.</exception>
+        public ZeroStage3(nn.Module model, IEnumerable<nn.Module> layers, ProcessGroup dataParallel, bool offloadParameters = false)
+        {
+            ArgumentNullException.ThrowIfNull(model);
+            ArgumentNullException.ThrowIfNull(layers);
+            ArgumentNullException.ThrowIfNull(dataParallel);
+            _group = dataParallel;
+            _model = model;
+            foreach (var (name, parameter) in model.named_parameters())
+                _names.TryAdd(parameter, name);
+            var all = model.parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
+            var claimed = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+            foreach (var layer in layers) {
+                var own = layer.parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
+                foreach (var parameter in own) {
+                    if (!all.Contains(parameter, ReferenceEqualityComparer.Instance))
+                        throw new ArgumentException($"A layer given to ZeroStage3 ({layer.GetName()}) has parameters that are not the model's.", nameof(layers));
+                    if (!claimed.Add(parameter))
+                        throw new ArgumentException($"Two layers given to ZeroStage3 share a parameter (in {layer.GetName()}); a tied weight must live outside the layers.", nameof(layers));
+                }
+                _layers[layer] = new PartitionedParameters(own, dataParallel, offloadParameters);
+            }
+            _rest = new PartitionedParameters(all.Where(p => !claimed.Contains(p)).ToList(), dataParallel, offloadParameters);
+        }
+
+        /// <summary>This rank's partitions of every parameter: give them to the optimizer (with <c>ZeroStage = 3</c>).</summary>
+        public IReadOnlyList<Parameter> Partitions => _layers.Values.SelectMany(l => l.Partitions).Concat(_rest.Partitions).ToList();
+
+        /// <summary>Gathers the parameters outside the layers for this step's forward and backward.</summary>
+        public void BeginForward()
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _rest.Gather();
+        }
+
+        /// <summary>
+        /// Runs <paramref name="layer"/> on <paramref name="input"/> with its parameters gathered for the call only; in backward they
+        /// are gathered again, the forward recomputed and the gradients reduce-scattered into the partitions.
+        /// </summary>
+        /// <exception cref="ArgumentException"><paramref name="layer"/> was not given to the constructor.</exception>
+        public Tensor Forward(nn.Module<Tensor, Tensor> layer, Tensor input)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(layer);
+            ArgumentNullException.ThrowIfNull(input);
+            if (!_layers.TryGetValue(layer, out var parameters))
+                throw new ArgumentException($"Layer {layer.GetName()} was not given to this ZeroStage3.", nameof(layer));
+            ReturnedGradients.Release();
+            BackwardFailures.ThrowIfAny();
+            var partitions = parameters.Partitions.ToArray();
+            if (!is_grad_enabled() || (!input.requires_grad && !partitions.Any(p => p.requires_grad))) {
+                parameters.Gather();
+                try {
+                    using var _ = no_grad();
+                    return layer.call(input);
+                } finally {
+                    parameters.Release();
+                }
+            }
+            var arguments = new object[2 + partitions.Length];
+            arguments[0] = new ZeroLayerCall(layer.call, parameters, input.requires_grad);
+            arguments[1] = input;
+            partitions.CopyTo(arguments, 2);
+            using var scope = NewDisposeScope();
+            return scope.MoveToOuter(ZeroLayerFunction.apply(arguments)[0]);
+        }
+
+        /// <summary>
+        /// Runs backward from <paramref name="loss"/>, then reduce-scatters the gradients of the parameters outside the layers into
+        /// their partitions and frees them. Afterwards every gradient lives in a partition's <c>.grad</c>.
+        /// </summary>
+        /// <exception cref="BackwardException">A layer's backward failed; the gradients are incomplete.</exception>
+        public void Backward(Tensor loss)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(loss);
+            try {
+                loss.backward();
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                var members = _rest.Members.ToArray();
+                var mine = _rest.ReduceScatter(members.Select(m => m.grad).ToList());
+                var partitions = _rest.Partitions.ToArray();
+                for (var i = 0; i < partitions.Length; i++) {
+                    if (!partitions[i].requires_grad)
+                        continue;
+                    if (partitions[i].grad is { } existing)
+                        existing.add_(mine[i]);
+                    else
+                        partitions[i].grad = mine[i].detach().clone().DetachFromDisposeScope();
+                }
+                foreach (var member in members)
+                    member.grad = null;
+            } finally {
+                _rest.Release();
+            }
+            BackwardFailures.ThrowIfAny();
+        }
+
+        /// <summary>
+        /// Gathers every parameter into the model (for evaluation, saving a plain checkpoint or comparing), until <see cref="ReleaseAll"/>.
+        /// Every rank must call it.
+        /// </summary>
+        public void GatherAll()
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var layer in _layers.Values)
+                layer.Gather();
+            _rest.Gather();
+        }
+
+        /// <summary>Frees the parameters <see cref="GatherAll"/> gathered.</summary>
+        public void ReleaseAll()
+        {
+            foreach (var layer in _layers.Values)
+                layer.Release();
+            _rest.Release();
+        }
+
+        /// <summary>
+        /// This rank's share of the model's state for <see cref="ShardedCheckpoint.Save"/>: its ranges of every parameter, and (on
+        /// rank 0 only) the model's buffers whole. Call it between steps; the slices share memory with the partitions.
+        /// </summary>
+        public IReadOnlyList<TensorSlice> ShardedState()
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var slices = _layers.Values.SelectMany(l => l.Slices(p => _names[p])).Concat(_rest.Slices(p => _names[p])).ToList();
+            if (_group.Rank == 0)
+                slices.AddRange(ShardedCheckpoint.Buffers(_model));
+            return slices;
+        }
+
+        /// <summary>The number of ranks sharing the parameters.</summary>
+        public int Ranks => _group.Size;
+
+        /// <summary>
+        /// Frees the partitions. After <see cref="GatherAll"/> the model keeps its whole parameters and is a plain model again;
+        /// otherwise its parameters stay empty.
+        /// </summary>
+        public void Dispose()
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            foreach (var layer in _layers.Values)
+                layer.Dispose();
+            _rest.Dispose();
+        }
+    }
+}
