@@ -22,7 +22,9 @@ namespace ModelGen.Adapters
     /// <para>Names: an adapted layer at path <c>p</c> keeps its own keys (<c>p.weight</c>, or its quantized buffers) and gains
     /// <c>p.lora_A.weight</c> and <c>p.lora_B.weight</c>, so a base checkpoint still loads by its usual names (load it before
     /// attaching, or with <c>strict: false</c>) and the adapter keys are PEFT's without the adapter name.</para>
-    /// <para>Attach adapters after the model has its final device and dtype: QuantizedLinear moves its own buffers but not children.</para>
+    /// <para>Device and dtype: TorchSharp's Linear and ModelGen's QuantizedLinear move only their own tensors on <c>.to(…)</c>, not
+    /// children registered on them. Attach after the model has its final device and dtype, or call <see cref="MoveAdapters"/> after
+    /// <c>.to(…)</c>; a forward whose input is on another device than the adapter says so instead of failing inside libtorch.</para>
     /// </remarks>
     public static partial class LoRA
     {
@@ -46,7 +48,16 @@ namespace ModelGen.Adapters
             layer.register_module("lora_A", adapter.lora_A);
             layer.register_module("lora_B", adapter.lora_B);
             // A merged adapter already sits in the weight; returning the output unchanged skips the adapter path.
-            layer.register_forward_hook((module, input, output) => adapter.Merged ? output : adapter.AddTo(output, input, module.training));
+            layer.register_forward_hook((module, input, output) =>
+            {
+                if (adapter.Merged)
+                    return output;
+                if (!adapter.IsOnDeviceOf(input))
+                    throw new InvalidOperationException(
+                        $"This layer's LoRA adapter is on {adapter.lora_A.weight!.device} but its input is on {input.device}: call " +
+                        "LoRA.MoveAdapters(model) after model.to(…) (Linear and QuantizedLinear do not move children registered on them).");
+                return adapter.AddTo(output, input, module.training);
+            });
             AttachedAdapters.Add(layer, adapter);
             return adapter;
         }
@@ -116,6 +127,16 @@ namespace ModelGen.Adapters
             }
 
             return found;
+        }
+
+        /// <summary>
+        /// Moves every adapter to its base layer's device and compute dtype (see <see cref="LoraAdapter.AlignWithBase"/>). Call it after
+        /// <c>model.to(…)</c> and before creating the optimizer; adapters inside a <see cref="LoraLinear"/> move with it anyway.
+        /// </summary>
+        public static void MoveAdapters(nn.Module model)
+        {
+            foreach (var (_, adapter) in Adapters(model))
+                adapter.AlignWithBase();
         }
 
         /// <summary>Sets <c>requires_grad</c> true on every adapter's A and B and false on every other parameter of the model.</summary>

@@ -19,16 +19,18 @@ namespace ModelGen.Adapters
     /// </remarks>
     public sealed class LoraAdapter
     {
+        private readonly ScalarType? _dtypeOverride;
+
         internal LoraAdapter(nn.Module<Tensor, Tensor> baseLayer, LoraOptions options)
         {
             ArgumentNullException.ThrowIfNull(baseLayer);
             ArgumentNullException.ThrowIfNull(options);
             options.ValidateAdapter();
             BaseLayer = baseLayer;
-            (InFeatures, OutFeatures, var computeDtype, var device) = baseLayer switch
+            (InFeatures, OutFeatures) = baseLayer switch
             {
-                Linear l => (l.in_features, l.out_features, l.weight!.dtype, l.weight.device),
-                QuantizedLinear q => (q.in_features, q.out_features, q.ComputeDtype, q.buffers().First().device),
+                Linear l => (l.in_features, l.out_features),
+                QuantizedLinear q => (q.in_features, q.out_features),
                 _ => throw new ArgumentException(
                     $"LoRA adapts Linear and QuantizedLinear layers; got {baseLayer.GetType().Name}.", nameof(baseLayer)),
             };
@@ -36,7 +38,8 @@ namespace ModelGen.Adapters
             Rank = options.Rank;
             Alpha = options.Alpha;
             Dropout = options.Dropout;
-            var dtype = options.AdapterDtype ?? computeDtype;
+            _dtypeOverride = options.AdapterDtype;
+            var (device, dtype) = BasePlacement();
 
             // The base is frozen: gradients reach only A and B (and activations, so earlier adapters still learn).
             foreach (var p in baseLayer.parameters())
@@ -87,6 +90,31 @@ namespace ModelGen.Adapters
 
         /// <summary>Trainable elements: <c>r·(in + out)</c>.</summary>
         public long ParameterCount => Rank * (InFeatures + OutFeatures);
+
+        /// <summary>
+        /// Moves A and B to the base's current device and, unless <see cref="LoraOptions.AdapterDtype"/> was set, to its compute dtype.
+        /// Needed after <c>model.to(…)</c> for adapters attached in place, because TorchSharp's Linear and ModelGen's QuantizedLinear
+        /// move only their own tensors, not children registered on them (<see cref="LoRA.MoveAdapters"/> does it for a whole model).
+        /// A and B become new Parameter objects when they move: build the optimizer afterwards.
+        /// </summary>
+        public void AlignWithBase()
+        {
+            var (device, dtype) = BasePlacement();
+            foreach (var part in new[] { lora_A, lora_B })
+            {
+                var weight = part.weight!;
+                bool sameDevice = weight.device_type == device.type && (device.type != DeviceType.CUDA || weight.device_index == device.index);
+                if (!sameDevice || weight.dtype != dtype)
+                    part.to(device, dtype);
+            }
+        }
+
+        /// <summary>Whether A and B sit on the device of <paramref name="input"/>.</summary>
+        internal bool IsOnDeviceOf(Tensor input)
+        {
+            var weight = lora_A.weight!;
+            return weight.device_type == input.device_type && (input.device_type != DeviceType.CUDA || weight.device_index == input.device_index);
+        }
 
         /// <summary>
         /// The adapter's contribution <c>(alpha/r)·B(A(dropout(x)))</c> in the adapter dtype (the caller casts it). Dropout applies
@@ -175,6 +203,13 @@ namespace ModelGen.Adapters
             linear.weight.sub_(cast);
             Merged = false;
         }
+
+        private (Device Device, ScalarType DType) BasePlacement() => BaseLayer switch
+        {
+            Linear l => (l.weight!.device, _dtypeOverride ?? l.weight.dtype),
+            QuantizedLinear q => (q.buffers().First().device, _dtypeOverride ?? q.ComputeDtype),
+            _ => throw new InvalidOperationException("Unreachable: the base type was checked at creation."),
+        };
 
         private Linear DenseBase(string action) => BaseLayer as Linear ?? throw new InvalidOperationException(
             $"Cannot {action} a LoRA adapter into a quantized base ({((QuantizedLinear)BaseLayer).Kind}): re-quantizing W + (alpha/r)·B·A would " +

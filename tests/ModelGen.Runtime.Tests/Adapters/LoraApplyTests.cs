@@ -3,6 +3,7 @@ using System.Linq;
 using ModelGen.Adapters;
 using ModelGen.Runtime.Tests.Nn;
 using ModelGen.Runtime.Tests.Quantization;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelGen.Runtime.Tests.Adapters;
@@ -123,5 +124,43 @@ public sealed class LoraApplyTests
         Assert.Equal(2, LoRA.Adapters(block).Count);
         var twice = Assert.Throws<ArgumentException>(() => LoRA.Apply(block, new LoraOptions { TargetModules = new[] { "q_proj" } }));
         Assert.Contains("already", twice.Message);
+    }
+
+    [Fact]
+    public void After_a_dtype_change_move_adapters_aligns_them_with_their_bases()
+    {
+        manual_seed(16);
+        var model = new TinyQuantizedClassifier(QuantKind.Int8);
+        LoRA.Apply(model, new LoraOptions { Rank = 4, Alpha = 8, TargetModules = new[] { "up_proj", "down_proj" } });
+        RandomizeAllB(model, 17);
+        using var x = randn(3, 64);
+        using var expected = model.call(x);
+
+        model.to(ScalarType.Float64);
+        // TorchSharp's Linear and QuantizedLinear do not move children registered on them: the adapters stay float32 …
+        Assert.All(LoRA.Adapters(model), a => Assert.Equal(ScalarType.Float32, a.Adapter.lora_A.weight!.dtype));
+        LoRA.MoveAdapters(model);
+        // … until MoveAdapters follows the bases, keeping them trainable and under their state_dict names.
+        Assert.All(LoRA.Adapters(model), a => Assert.Equal(ScalarType.Float64, a.Adapter.lora_B.weight!.dtype));
+        Assert.Equal(4, LoRA.TrainableParameters(model).Count);
+        Assert.Equal(ScalarType.Float64, model.state_dict()["up_proj.lora_A.weight"].dtype);
+
+        using var x64 = x.to(ScalarType.Float64);
+        using var actual = model.call(x64);
+        Assert.Equal(ScalarType.Float64, actual.dtype);
+        TensorAssert.Close(expected, actual, atol: 1e-5, rtol: 1e-5);
+        actual.sum().backward();
+        Assert.All(LoRA.Adapters(model), a => Assert.NotNull(a.Adapter.lora_A.weight!.grad));
+    }
+
+    [Fact]
+    public void A_lora_linear_moves_with_its_module()
+    {
+        var lora = new LoraLinear(TorchSharp.torch.nn.Linear(8, 8), new LoraOptions { Rank = 2 });
+        lora.to(ScalarType.Float64);
+        Assert.Equal(ScalarType.Float64, lora.Adapter.lora_A.weight!.dtype);
+        Assert.Equal(ScalarType.Float64, lora.Adapter.lora_B.weight!.dtype);
+        using var y = lora.call(randn(2, 8, dtype: ScalarType.Float64));
+        Assert.Equal(ScalarType.Float64, y.dtype);
     }
 }
