@@ -55,7 +55,7 @@ namespace ModelGen.Adapters
 
         /// <summary>
         /// Loads adapters saved by <see cref="Save"/> or by PEFT's <c>save_pretrained</c>. When <paramref name="model"/> has no adapters yet
-        /// they are first attached as the saved config says (<see cref="Apply"/>); otherwise the existing ones must have the saved rank
+        /// they are first attached as the saved config says (<see cref="Apply"/>), in the dtype the file stores them in; otherwise the existing ones must have the saved rank
         /// and alpha. Every adapter must find both its tensors and every tensor must find its adapter; nothing is copied otherwise.
         /// </summary>
         /// <returns>The model's adapters with their paths.</returns>
@@ -74,7 +74,11 @@ namespace ModelGen.Adapters
             {
                 var adapters = Adapters(model);
                 if (adapters.Count == 0)
-                    adapters = Apply(model, options);
+                {
+                    // The config has no dtype (PEFT's neither): fresh adapters take the one they were saved in, so they come back bit for bit.
+                    var dtypes = tensors.Values.Select(t => t.dtype).Distinct().ToList();
+                    adapters = Apply(model, dtypes.Count == 1 ? options with { AdapterDtype = dtypes[0] } : options);
+                }
                 var mismatch = adapters.FirstOrDefault(a => a.Adapter.Rank != options.Rank || a.Adapter.Alpha != options.Alpha);
                 if (mismatch.Adapter is not null)
                     throw new InvalidDataException(

@@ -123,4 +123,29 @@ public sealed class AdapterFileTests : IDisposable
         var rslora = Assert.Throws<InvalidDataException>(() => LoRA.Load(new TinyBlock(), _directory));
         Assert.Contains("use_rslora", rslora.Message);
     }
+
+    [Fact]
+    public void Bf16_adapters_are_stored_as_bf16_and_reload_bit_for_bit()
+    {
+        manual_seed(26);
+        var model = new TinyQuantizedClassifier(QuantKind.Int8);
+        var baseState = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        LoRA.Apply(model, new LoraOptions { Rank = 4, Alpha = 4, AdapterDtype = ScalarType.BFloat16, TargetModules = new[] { "up_proj" } });
+        LoraApplyTests.RandomizeAllB(model, 27);
+        using var x = randn(2, 64);
+        using var expected = model.call(x);
+        LoRA.Save(model, _directory);
+
+        var bytes = File.ReadAllBytes(Path.Combine(_directory, LoRA.WeightsFileName));
+        using (var header = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, (int)BitConverter.ToInt64(bytes, 0))))
+            Assert.Equal("BF16", header.RootElement.GetProperty("base_model.model.up_proj.lora_B.weight").GetProperty("dtype").GetString());
+
+        var fresh = new TinyQuantizedClassifier(QuantKind.Int8);
+        fresh.load_state_dict(baseState);
+        var adapters = LoRA.Load(fresh, _directory);
+        // The config carries no dtype (PEFT's neither): fresh adapters take the file's, so the forward is bit for bit the same.
+        Assert.Equal(ScalarType.BFloat16, adapters[0].Adapter.lora_A.weight!.dtype);
+        using var actual = fresh.call(x);
+        Assert.True(QuantTestData.Identical(actual, expected));
+    }
 }
