@@ -51,6 +51,13 @@ public sealed class AdamW8BitTests
         }
 
         Assert.Equal(127, BlockwiseQuantization.DynamicCode(true).Count(v => v < 0));
+        // One decade per exponent; the fraction bits left after the sign, e zero bits and the indicator give 2^f values per decade.
+        for (int e = 0; e < 7; e++)
+        {
+            double low = Math.Pow(10, -e - 1), high = Math.Pow(10, -e);
+            Assert.Equal(1 << (6 - e), BlockwiseQuantization.DynamicCode(true).Count(v => v > low && v < high));
+            Assert.Equal(1 << (7 - e), BlockwiseQuantization.DynamicCode(false).Count(v => v > low && v < high));
+        }
         Assert.Equal(0, BlockwiseQuantization.DynamicCode(false).Count(v => v < 0));
     }
 
@@ -162,7 +169,8 @@ public sealed class AdamW8BitTests
     /// <summary>
     /// Stricter than the published protocol: each optimizer keeps its own moments for all 20 steps (only the parameters are
     /// re-synchronised), so the update error is that of the 8-bit states themselves. Measured (block 2048 / 256): worst mean
-    /// |p₃₂ − p₈| 6.9e-6 / 6.1e-6, worst relative first-moment error 2.8 % / 2.4 %.
+    /// |p₃₂ − p₈| 6.9e-6 / 6.1e-6, worst relative first-moment error 2.8 % / 2.4 %, worst mean elementwise relative second-moment
+    /// error 1.9 % / 1.7 %.
     /// </summary>
     [Theory]
     [InlineData(2048)]
@@ -176,7 +184,7 @@ public sealed class AdamW8BitTests
         using var optimizer = new AdamW8Bit(new[] { p8 }, Lr, Beta1, Beta2, Eps, Decay, blockSize);
         var reference = new ReferenceAdamW();
         var generator = new Generator(34);
-        double worstError = 0, worstMoment = 0;
+        double worstError = 0, worstMoment = 0, worstSecond = 0;
         for (int i = 0; i < 20; i++)
         {
             using var g = randn(new long[] { 1024, 32 }, generator: generator).mul_(0.01);
@@ -186,19 +194,24 @@ public sealed class AdamW8BitTests
 
             using var error = (p32 - p8).abs();
             worstError = Math.Max(worstError, error.mean().item<float>());
-            var (m, v) = optimizer.Moments(0);
-            using (m)
-            using (v)
-            using (var momentError = (m - reference.ExpAvg).abs().mean() / reference.ExpAvg.abs().mean())
-                worstMoment = Math.Max(worstMoment, momentError.item<float>());
+            using (var momentScope = NewDisposeScope())
+            {
+                var (m, v) = optimizer.Moments(0);
+                worstMoment = Math.Max(worstMoment, ((m - reference.ExpAvg).abs().mean() / reference.ExpAvg.abs().mean()).item<float>());
+                worstSecond = Math.Max(worstSecond, ((v - reference.ExpAvgSq).abs() / reference.ExpAvgSq).mean().item<float>());
+            }
 
             using var noGrad = no_grad();
             p8.copy_(p32);
         }
 
-        string figures = $"block {blockSize}: worst mean |p32 − p8| = {worstError:G3}, worst relative first-moment error = {worstMoment:G3}";
+        string figures = $"block {blockSize}: worst mean |p32 − p8| = {worstError:G3}, worst relative first-moment error = {worstMoment:G3}, " +
+            $"worst mean elementwise relative second-moment error = {worstSecond:G3}";
         Assert.True(worstError < 6e-5, figures);
         Assert.True(worstMoment > 1e-4 && worstMoment < 0.05, figures);
+        // What the dynamic code buys (paper §2.2): small second moments keep their relative precision. A linear 8-bit code with the
+        // same blocks measured 18 % / 15 % here (and a mean parameter error of 5.7e-5, at the edge of the bound).
+        Assert.True(worstSecond < 0.05, figures);
     }
 
     /// <summary>No re-synchronisation at all for 20 steps: measured mean |p₃₂ − p₈| 7.6e-5 against a mean movement of 4.3e-3 (1.8 %); bound 5 %.</summary>
