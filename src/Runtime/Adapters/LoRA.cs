@@ -67,8 +67,9 @@ namespace ModelGen.Adapters
         /// (PEFT's <c>target_modules</c>), then freezes every other parameter of the model (PEFT's default, <c>bias = "none"</c>).
         /// </summary>
         /// <returns>The new adapters with their module paths, in module order.</returns>
-        /// <exception cref="ArgumentException">Invalid options; no layer matches (the message lists the Linear paths); a match that is
-        /// not a Linear or QuantizedLinear; or a matched layer that already has an adapter.</exception>
+        /// <exception cref="ArgumentException">Invalid options; no layer matches (the message lists the Linear paths); a target name
+        /// that matches a module other than a Linear or QuantizedLinear (a <see cref="LoraOptions.TargetPattern"/> skips those); or a
+        /// matched layer that already has an adapter.</exception>
         public static IReadOnlyList<(string Path, LoraAdapter Adapter)> Apply(nn.Module model, LoraOptions options)
         {
             ArgumentNullException.ThrowIfNull(model);
@@ -98,6 +99,9 @@ namespace ModelGen.Adapters
                     continue;
                 if (module is LoraLinear || adaptedBases.Contains(module))
                     throw new ArgumentException($"'{path}' already has a LoRA adapter; remove it from the targets.", nameof(options));
+                // A pattern such as ".*" means "every Linear it reaches"; a name that picks out another kind of module is a mistake.
+                if (!adaptable && options.TargetPattern is not null)
+                    continue;
                 if (!adaptable)
                     throw new ArgumentException($"LoRA target '{path}' is a {module.GetType().Name}; only Linear and QuantizedLinear layers can be adapted.", nameof(options));
                 targets.Add((path, (nn.Module<Tensor, Tensor>)module));

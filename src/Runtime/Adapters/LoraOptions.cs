@@ -29,7 +29,10 @@ namespace ModelGen.Adapters
         /// </summary>
         public IReadOnlyList<string> TargetModules { get; init; } = Array.Empty<string>();
 
-        /// <summary>PEFT's string form of <c>target_modules</c>: a regular expression the whole module path must match; null when unused.</summary>
+        /// <summary>
+        /// PEFT's string form of <c>target_modules</c>: a regular expression the whole module path must match; null when unused.
+        /// Modules it matches that are not Linear or QuantizedLinear are skipped, so <c>".*"</c> adapts every Linear in scope.
+        /// </summary>
         public string? TargetPattern { get; init; }
 
         /// <summary>Dtype of A and B; null = the base layer's compute dtype (QLoRA keeps adapters in the 16-bit compute dtype).</summary>

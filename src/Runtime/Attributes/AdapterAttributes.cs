@@ -22,7 +22,8 @@ namespace ModelGen
     {
         /// <summary>Adapters of rank <paramref name="rank"/> on the named projections.</summary>
         /// <param name="rank">Rank r of the update B·A (PEFT's <c>r</c>).</param>
-        /// <param name="targets">Projection names (PEFT's <c>target_modules</c>); none = every Linear in scope.</param>
+        /// <param name="targets">Projection names (PEFT's <c>target_modules</c>); none = every Linear in scope (at run time
+        /// <c>LoraOptions.TargetPattern = ".*"</c>).</param>
         public LoRAAttribute(int rank, params string[] targets)
         {
             Rank = rank;

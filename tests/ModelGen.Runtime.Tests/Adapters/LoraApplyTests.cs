@@ -122,6 +122,9 @@ public sealed class LoraApplyTests
 
         LoRA.Apply(block, new LoraOptions { TargetPattern = @"self_attn\.(q|v)_proj" });
         Assert.Equal(2, LoRA.Adapters(block).Count);
+        var everything = new TinyBlock();
+        LoRA.Apply(everything, new LoraOptions { TargetPattern = ".*" });
+        Assert.Equal(7, LoRA.Adapters(everything).Count);
         var twice = Assert.Throws<ArgumentException>(() => LoRA.Apply(block, new LoraOptions { TargetModules = new[] { "q_proj" } }));
         Assert.Contains("already", twice.Message);
     }
