@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using ModelGen.Adapters;
 using ModelGen.Quantization;
 using ModelGen.Runtime.Tests.Nn;
@@ -124,6 +125,26 @@ public sealed class LoraLinearTests
         var export = lora.ToMergedLinear();
         Assert.Equal(ScalarType.Float32, export.weight!.dtype);
         using var actual = export.call(x);
+        TensorAssert.Close(expected, actual, atol: 1e-5, rtol: 1e-5);
+    }
+
+    [Fact]
+    public void A_lora_linear_inside_a_model_exports_as_a_plain_linear_under_its_own_path()
+    {
+        manual_seed(8);
+        var lora = new LoraLinear(new QuantizedLinear(64, 16, hasBias: true, QuantKind.Int4, groupSize: 32), Options);
+        RandomizeB(lora.Adapter, 80);
+        var model = nn.Sequential(("proj", (nn.Module<Tensor, Tensor>)lora));
+        Assert.Equal("proj", LoRA.Adapters(model).Single().Path);
+        Assert.Contains("proj.base_layer.weight_scale", model.state_dict().Keys);
+
+        var export = LoRA.MergedStateDict(model);
+        Assert.Equal(new[] { "proj.bias", "proj.weight" }, export.Keys.OrderBy(k => k, StringComparer.Ordinal).ToArray());
+        var plain = nn.Sequential(("proj", (nn.Module<Tensor, Tensor>)nn.Linear(64, 16)));
+        plain.load_state_dict(export);
+        using var x = randn(3, 64);
+        using var expected = model.call(x);
+        using var actual = plain.call(x);
         TensorAssert.Close(expected, actual, atol: 1e-5, rtol: 1e-5);
     }
 
