@@ -60,7 +60,8 @@ namespace ModelGen.Adapters
         /// </summary>
         /// <returns>The model's adapters with their paths.</returns>
         /// <exception cref="InvalidDataException">A missing or malformed file, a config this runtime cannot honour (rslora, DoRA,
-        /// per-layer ranks, fan_in_fan_out, biases, modules_to_save), or tensors that do not match the model's adapters.</exception>
+        /// per-layer ranks or alphas, fan_in_fan_out, biases, modules_to_save, layers_to_transform, layer_replication), or tensors that
+        /// do not match the model's adapters.</exception>
         public static IReadOnlyList<(string Path, LoraAdapter Adapter)> Load(nn.Module model, string directory)
         {
             ArgumentNullException.ThrowIfNull(model);
@@ -194,6 +195,8 @@ namespace ModelGen.Adapters
                 Refuse(root, "bias", v => v.ValueKind == JsonValueKind.String && v.GetString() != "none", "trained biases (bias other than \"none\")");
                 Refuse(root, "rank_pattern", v => v.ValueKind == JsonValueKind.Object && v.EnumerateObject().Any(), "per-layer ranks (rank_pattern)");
                 Refuse(root, "alpha_pattern", v => v.ValueKind == JsonValueKind.Object && v.EnumerateObject().Any(), "per-layer alphas (alpha_pattern)");
+                Refuse(root, "layers_to_transform", v => v.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined), "adapters on some layers only (layers_to_transform)");
+                Refuse(root, "layer_replication", v => v.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined), "replicated layers (layer_replication)");
                 Refuse(root, "modules_to_save", v => v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0, "fully trained extra modules (modules_to_save)");
 
                 var targets = root.GetProperty("target_modules");

@@ -148,4 +148,41 @@ public sealed class AdapterFileTests : IDisposable
         using var actual = fresh.call(x);
         Assert.True(QuantTestData.Identical(actual, expected));
     }
+
+    /// <summary>
+    /// A directory as Python's PEFT writes it: the config with PEFT's other fields, the safetensors header in another key order,
+    /// with no metadata and no padding, and the data of B before A. Only what the format fixes may be relied on.
+    /// </summary>
+    [Fact]
+    public void A_peft_style_directory_from_another_writer_loads()
+    {
+        Directory.CreateDirectory(_directory);
+        File.WriteAllText(Path.Combine(_directory, LoRA.ConfigFileName), """
+            {"alpha_pattern": {}, "auto_mapping": null, "base_model_name_or_path": "tiny", "bias": "none", "fan_in_fan_out": false,
+             "inference_mode": true, "init_lora_weights": true, "layer_replication": null, "layers_pattern": null,
+             "layers_to_transform": null, "loftq_config": {}, "lora_alpha": 16, "lora_dropout": 0.0, "megatron_config": null,
+             "megatron_core": "megatron.core", "modules_to_save": null, "peft_type": "LORA", "r": 2, "rank_pattern": {},
+             "revision": null, "target_modules": ["up_proj"], "task_type": "CAUSAL_LM", "use_dora": false, "use_rslora": false}
+            """);
+        // A = 0.01·(k + 1) over [2, 64], B = −0.5·(k + 1) over [128, 2], written B first.
+        var a = Enumerable.Range(0, 2 * 64).Select(k => 0.01f * (k + 1)).ToArray();
+        var b = Enumerable.Range(0, 128 * 2).Select(k => -0.5f * (k + 1)).ToArray();
+        var data = b.Concat(a).SelectMany(BitConverter.GetBytes).ToArray();
+        string header = "{\"base_model.model.up_proj.lora_B.weight\":{\"dtype\":\"F32\",\"shape\":[128,2],\"data_offsets\":[0,1024]}," +
+            "\"base_model.model.up_proj.lora_A.weight\":{\"dtype\":\"F32\",\"shape\":[2,64],\"data_offsets\":[1024,1536]}}";
+        var headerBytes = Encoding.UTF8.GetBytes(header);
+        File.WriteAllBytes(Path.Combine(_directory, LoRA.WeightsFileName),
+            BitConverter.GetBytes((long)headerBytes.Length).Concat(headerBytes).Concat(data).ToArray());
+
+        var model = new TinyQuantizedClassifier(QuantKind.NF4);
+        var adapter = LoRA.Load(model, _directory).Single();
+        Assert.Equal("up_proj", adapter.Path);
+        Assert.Equal(8.0, adapter.Adapter.Scaling);
+        Assert.Equal(a, adapter.Adapter.lora_A.weight!.data<float>().ToArray());
+        Assert.Equal(b, adapter.Adapter.lora_B.weight!.data<float>().ToArray());
+
+        File.WriteAllText(Path.Combine(_directory, LoRA.ConfigFileName),
+            "{\"peft_type\":\"LORA\",\"r\":2,\"lora_alpha\":16,\"target_modules\":[\"up_proj\"],\"layers_to_transform\":[0]}");
+        Assert.Contains("layers_to_transform", Assert.Throws<InvalidDataException>(() => LoRA.Load(new TinyQuantizedClassifier(QuantKind.NF4), _directory)).Message);
+    }
 }
