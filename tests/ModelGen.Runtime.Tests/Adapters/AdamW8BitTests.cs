@@ -37,6 +37,8 @@ public sealed class AdamW8BitTests
     [Fact]
     public void The_dynamic_codes_have_256_sorted_values_with_exact_zero_and_one()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         foreach (bool signed in new[] { true, false })
         {
             var code = BlockwiseQuantization.DynamicCode(signed);
@@ -66,6 +68,8 @@ public sealed class AdamW8BitTests
     [InlineData(false, 256)]
     public void Block_quantization_rounds_each_value_to_its_nearest_code(bool signed, int blockSize)
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         var generator = new Generator(30);
         using var raw = randn(new long[] { 5000 }, generator: generator).mul_(1e-3);
         using var values = signed ? raw.clone() : raw.abs();
@@ -93,6 +97,8 @@ public sealed class AdamW8BitTests
     [Fact]
     public void The_reference_is_fp32_adamw_as_torch_optim_computes_it()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(31);
         using var start = randn(64, 32).mul_(0.1);
         var ours = new Parameter(start.clone());
@@ -125,6 +131,8 @@ public sealed class AdamW8BitTests
     [InlineData(2048, true)]
     public void Eight_bit_adamw_stays_within_the_published_tolerance_of_fp32_adamw_over_20_steps(int blockSize, bool bf16)
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         // bitsandbytes' bounds per parameter dtype: fp32 (atol 1e-5, rtol 1e-3; mean 6e-5, 6e-4), bf16 (1e-4, 1e-2; 1.7e-4, 1.6e-3).
         var (patol, prtol, meanBound, relativeBound) = bf16 ? (1e-4, 1e-2, 1.7e-4, 1.6e-3) : (1e-5, 1e-3, 6e-5, 6e-4);
         manual_seed(33);
@@ -185,6 +193,8 @@ public sealed class AdamW8BitTests
     [InlineData(256)]
     public void With_their_own_moments_the_8bit_updates_stay_within_the_published_mean_error(int blockSize)
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(33);
         using var start = randn(1024, 32).mul_(0.1);
         var p8 = new Parameter(start.clone());
@@ -226,6 +236,8 @@ public sealed class AdamW8BitTests
     [Fact]
     public void Twenty_free_running_steps_stay_close_to_fp32_adamw()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(37);
         using var start = randn(1024, 32).mul_(0.1);
         var p8 = new Parameter(start.clone());
@@ -250,6 +262,8 @@ public sealed class AdamW8BitTests
     [Fact]
     public void State_bytes_are_two_per_element_plus_two_fp32_absmax_per_block()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         var big = new Parameter(zeros(1000, 33));       // 33,000 elements: 17 blocks of 2048
         var small = new Parameter(zeros(100));          // below 4096: fp32 moments
         var frozen = new Parameter(zeros(5000), requires_grad: false);
@@ -265,6 +279,8 @@ public sealed class AdamW8BitTests
     [Fact]
     public void A_restored_state_dict_continues_exactly()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(35);
         using var start = randn(96, 64);
         var a = new Parameter(start.clone());

@@ -24,6 +24,8 @@ public sealed class AdapterFileTests : IDisposable
     [Fact]
     public void Saved_adapters_reload_into_a_fresh_base_with_identical_outputs()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(20);
         var trained = new TinyBlock();
         var baseWeights = trained.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
@@ -47,6 +49,8 @@ public sealed class AdapterFileTests : IDisposable
     [Fact]
     public void The_files_have_peft_names_and_the_safetensors_layout()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(22);
         var block = new TinyBlock();
         LoRA.Apply(block, LoraApplyTests.AttentionAndMlp with { Dropout = 0.05 });
@@ -83,6 +87,8 @@ public sealed class AdapterFileTests : IDisposable
     [Fact]
     public void Qlora_adapters_reload_onto_the_same_quantized_base()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(23);
         var model = new TinyQuantizedClassifier(QuantKind.NF4);
         var baseState = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
@@ -102,6 +108,8 @@ public sealed class AdapterFileTests : IDisposable
     [Fact]
     public void Mismatched_files_are_refused_and_nothing_is_copied()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(25);
         var block = new TinyBlock();
         LoRA.Apply(block, LoraApplyTests.AttentionAndMlp);
@@ -127,6 +135,8 @@ public sealed class AdapterFileTests : IDisposable
     [Fact]
     public void Bf16_adapters_are_stored_as_bf16_and_reload_bit_for_bit()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(26);
         var model = new TinyQuantizedClassifier(QuantKind.Int8);
         var baseState = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
@@ -156,6 +166,8 @@ public sealed class AdapterFileTests : IDisposable
     [Fact]
     public void A_peft_style_directory_from_another_writer_loads()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         Directory.CreateDirectory(_directory);
         File.WriteAllText(Path.Combine(_directory, LoRA.ConfigFileName), """
             {"alpha_pattern": {}, "auto_mapping": null, "base_model_name_or_path": "tiny", "bias": "none", "fan_in_fan_out": false,

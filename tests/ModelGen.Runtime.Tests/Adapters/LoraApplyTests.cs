@@ -32,6 +32,8 @@ public sealed class LoraApplyTests
     [Fact]
     public void Apply_reaches_projections_held_in_readonly_fields_and_names_them_as_peft()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(10);
         var block = new TinyBlock();
         using var x = randn(2, 6, 32);
@@ -60,6 +62,8 @@ public sealed class LoraApplyTests
     [Fact]
     public void Gradients_reach_only_the_adapters()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(12);
         var block = new TinyBlock();
         LoRA.Apply(block, AttentionAndMlp);
@@ -86,6 +90,8 @@ public sealed class LoraApplyTests
     [Fact]
     public void Merging_a_block_equals_running_it_unmerged_and_unmerging_restores_its_weights()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(14);
         var block = new TinyBlock();
         var original = block.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
@@ -114,6 +120,8 @@ public sealed class LoraApplyTests
     [Fact]
     public void Targets_that_match_nothing_or_a_non_linear_are_refused_by_name()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         var block = new TinyBlock();
         var none = Assert.Throws<ArgumentException>(() => LoRA.Apply(block, new LoraOptions { TargetModules = new[] { "query" } }));
         Assert.Contains("self_attn.q_proj", none.Message);
@@ -132,6 +140,8 @@ public sealed class LoraApplyTests
     [Fact]
     public void After_a_dtype_change_move_adapters_aligns_them_with_their_bases()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(16);
         var model = new TinyQuantizedClassifier(QuantKind.Int8);
         LoRA.Apply(model, new LoraOptions { Rank = 4, Alpha = 8, TargetModules = new[] { "up_proj", "down_proj" } });
@@ -159,6 +169,8 @@ public sealed class LoraApplyTests
     [Fact]
     public void A_lora_linear_moves_with_its_module()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         var lora = new LoraLinear(TorchSharp.torch.nn.Linear(8, 8), new LoraOptions { Rank = 2 });
         lora.to(ScalarType.Float64);
         Assert.Equal(ScalarType.Float64, lora.Adapter.lora_A.weight!.dtype);

@@ -24,6 +24,8 @@ public sealed class LoraLinearTests
     [Fact]
     public void With_B_zero_the_output_is_exactly_the_base_output()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(1);
         var linear = nn.Linear(24, 16);
         using var x = randn(3, 5, 24);
@@ -40,6 +42,8 @@ public sealed class LoraLinearTests
     [InlineData(QuantKind.NF4)]
     public void With_B_zero_a_quantized_base_output_is_exact_too(QuantKind kind)
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(2);
         var quantized = new QuantizedLinear(128, 32, hasBias: true, kind);
         using var x = randn(4, 128);
@@ -53,6 +57,8 @@ public sealed class LoraLinearTests
     [Fact]
     public void A_is_kaiming_uniform_with_a_sqrt5_and_B_is_zero()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(3);
         var lora = new LoraLinear(nn.Linear(400, 300), new LoraOptions { Rank = 64, Alpha = 16 });
         // kaiming_uniform(a = √5) on fan_in = 400: bound = √(6 / ((1 + 5)·400)) = 1/√400 = 0.05; a uniform has std bound/√3.
@@ -70,6 +76,8 @@ public sealed class LoraLinearTests
     [InlineData(QuantKind.NF4)]
     public void The_qlora_forward_equals_dequantize_then_lora(QuantKind kind)
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(4);
         var quantized = new QuantizedLinear(128, 64, hasBias: true, kind);
         var lora = new LoraLinear(quantized, Options);
@@ -88,6 +96,8 @@ public sealed class LoraLinearTests
     [Fact]
     public void Merged_equals_unmerged_and_unmerge_restores_the_base()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(5);
         var linear = nn.Linear(48, 40);
         using var original = linear.weight!.detach().clone();
@@ -112,6 +122,8 @@ public sealed class LoraLinearTests
     [Fact]
     public void A_quantized_base_refuses_merge_but_exports_a_dense_merged_linear()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(6);
         var quantized = new QuantizedLinear(64, 32, hasBias: true, QuantKind.NF4);
         var lora = new LoraLinear(quantized, Options);
@@ -131,6 +143,8 @@ public sealed class LoraLinearTests
     [Fact]
     public void A_lora_linear_inside_a_model_exports_as_a_plain_linear_under_its_own_path()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(8);
         var lora = new LoraLinear(new QuantizedLinear(64, 16, hasBias: true, QuantKind.Int4, groupSize: 32), Options);
         RandomizeB(lora.Adapter, 80);
@@ -151,6 +165,8 @@ public sealed class LoraLinearTests
     [Fact]
     public void Dropout_acts_on_the_adapter_input_in_training_only()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         manual_seed(7);
         var linear = nn.Linear(32, 32);
         var lora = new LoraLinear(linear, Options with { Dropout = 0.5 });
@@ -175,6 +191,8 @@ public sealed class LoraLinearTests
     [Fact]
     public void Bad_options_and_bases_are_refused_with_their_values()
     {
+        // Every tensor the test makes is freed when it ends, not by finalizers during a later test's memory measurement.
+        using var testScope = NewDisposeScope();
         Assert.Contains("rank", Assert.Throws<ArgumentException>(() => new LoraLinear(nn.Linear(4, 4), new LoraOptions { Rank = 0 })).Message);
         Assert.Contains("dropout", Assert.Throws<ArgumentException>(() => new LoraLinear(nn.Linear(4, 4), new LoraOptions { Dropout = 1 })).Message);
         Assert.Contains("Embedding", Assert.Throws<ArgumentException>(() => LoRA.Attach(nn.Embedding(4, 4).AsLinearLike(), Options)).Message);
