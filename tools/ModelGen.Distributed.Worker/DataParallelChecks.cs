@@ -54,6 +54,15 @@ namespace ModelGen.Distributed.Worker
                         for (var k = 0; k < micro - 1; k++) (Loss(local, Slice(big, k), Slice(bigTargets, k)) / micro).backward();
                         CompareGradients(checks, local, model, $"bucket {bucketBytes}: NoSync keeps gradients local");
                     }
+                    try
+                    {
+                        ddp.SynchronizeGradients();
+                        checks.True(false, $"bucket {bucketBytes}: SynchronizeGradients inside NoSync was accepted");
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        checks.True(e.Message.Contains("inside NoSync()", StringComparison.Ordinal), $"bucket {bucketBytes}: NoSync misuse message: {e.Message}");
+                    }
                 }
                 (Loss(model, Slice(big, micro - 1), Slice(bigTargets, micro - 1)) / micro).backward();
                 ddp.SynchronizeGradients();
