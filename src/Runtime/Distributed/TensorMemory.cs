@@ -43,6 +43,15 @@ namespace ModelGen.Distributed
         /// <summary>Whether the dtype is an integer type, for which an average has no single meaning.</summary>
         public bool IsInteger => Dtype is ScalarType.Int32 or ScalarType.Int64 or ScalarType.Byte or ScalarType.Int8;
 
+        /// <summary>Bytes per element of an MPI type (asked of no native code: this sits on the all-reduce's hot path).</summary>
+        public static int SizeOf(MpiType type) => type switch
+        {
+            MpiType.Byte or MpiType.Int8 or MpiType.UInt8 => 1,
+            MpiType.UInt16 => 2,
+            MpiType.Int32 or MpiType.Float => 4,
+            _ => 8,
+        };
+
         /// <summary>The MPI type of a reduction dtype.</summary>
         public static MpiType TypeOf(ScalarType reductionDtype) => reductionDtype == ScalarType.Float32 ? MpiType.Float : MpiType.Int32;
 
@@ -71,6 +80,12 @@ namespace ModelGen.Distributed
                 throw new InvalidOperationException("Internal error: MPI buffers must be contiguous CPU tensors.");
             return tensor.numel() == 0 ? 0 : s_data.Value(tensor.Handle);
         }
+
+        /// <summary>
+        /// <see cref="DataPointer"/> for a tensor the caller has just checked (contiguous, on the CPU, not empty): the hot
+        /// path of an all-reduce, where each check is a call into native code.
+        /// </summary>
+        public static nint CheckedDataPointer(Tensor tensor) => s_data.Value(tensor.Handle);
 
         private static DataFn LoadData()
         {
