@@ -37,8 +37,12 @@ namespace ModelGen.Distributed.Worker
                     checks.True(ddp.OverlapsWithBackward && step.Buckets >= 3 && step.StartedDuringBackward >= 1,
                         $"bucket {bucketBytes}: {step.StartedDuringBackward} of {step.Buckets} buckets started during backward");
 
-                // Accumulation: four micro-batches, the first three under NoSync, each loss scaled by 1/4.
-                model.zero_grad();
+                if (world.Size > 1)
+                    checks.True(ddp.GradientsShareBuckets, $"bucket {bucketBytes}: gradients are views of the buckets after a step");
+
+                // Accumulation: four micro-batches, the first three under NoSync, each loss scaled by 1/4. Zeroing in place
+                // keeps the gradients inside the buckets; the first step above started from none.
+                model.zero_grad(false);
                 reference.zero_grad();
                 const int micro = 4;
                 var (big, bigTargets) = Batch(world.Size * RowsPerRank * micro, salt: 2);
@@ -68,6 +72,8 @@ namespace ModelGen.Distributed.Worker
                 ddp.SynchronizeGradients();
                 Loss(reference, big, bigTargets).backward();
                 CompareGradients(checks, reference, model, $"bucket {bucketBytes}: 4 accumulated micro-batches vs one batch of 4 on one process");
+                if (world.Size > 1)
+                    checks.True(ddp.GradientsShareBuckets, $"bucket {bucketBytes}: gradients zeroed in place stay views of the buckets");
             }
         }
 

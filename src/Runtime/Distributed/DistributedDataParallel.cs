@@ -75,7 +75,8 @@ namespace ModelGen.Distributed
                 foreach (var parameter in bucket.Parameters) _bucketOf[parameter] = bucket.Index;
 
             if (options.BroadcastParameters && group.Size > 1) BroadcastState(module, group);
-            if (group.Size == 1) return; // Nothing to average: no hooks, no thread.
+            if (group.Size == 1) return; // Nothing to average: no hooks, no thread, gradients left as they are.
+            foreach (var bucket in _buckets) bucket.AttachGradientViews();
 
             var overlap = options.OverlapWithBackward && group is MpiProcessGroup && World.ThreadSupport >= 3;
             _reducer = new BucketReducer(overlap ? ((MpiProcessGroup)group).Duplicate() : group, background: overlap);
@@ -91,6 +92,14 @@ namespace ModelGen.Distributed
 
         /// <summary>Whether buckets start during backward (false when MPI lacks thread support or the group is not MPI's).</summary>
         public bool OverlapsWithBackward { get; }
+
+        /// <summary>
+        /// Whether every trainable parameter's gradient is a view of its bucket right now, so that the buckets cost no memory
+        /// beyond the gradients. It stays true while gradients are zeroed in place (<c>zero_grad(false)</c>); setting them to
+        /// none makes the next backward allocate fresh ones, which the next synchronization copies in and frees.
+        /// Always false in a one-rank group, which keeps no buckets.
+        /// </summary>
+        public bool GradientsShareBuckets => _reducer is not null && _buckets.All(b => b.GradientsAreViews());
 
         /// <summary>What the last <see cref="SynchronizeGradients"/> measured, or null before the first.</summary>
         public DataParallelStep? LastStep { get; private set; }
@@ -128,8 +137,8 @@ namespace ModelGen.Distributed
                 _backwardFailure = null;
                 while (_nextToLaunch < _buckets.Count) Launch(_buckets[_nextToLaunch++]);
             }
+            // The buckets are the gradients (views), averaged in place: nothing to copy back.
             var timings = _reducer.WaitAll();
-            foreach (var bucket in _buckets) bucket.Scatter();
             var launchedEarly = _launchedDuringBackward;
             ResetRound();
             if (failure is not null) throw new InvalidOperationException("Gradient bookkeeping failed during backward: " + failure.Message, failure);

@@ -87,6 +87,11 @@ namespace ModelGen.Distributed
         /// </summary>
         public static nint CheckedDataPointer(Tensor tensor) => s_data.Value(tensor.Handle);
 
+        /// <summary>Whether two non-empty tensors of one device start at the same address (a gradient that is still its bucket slot's view).</summary>
+        public static bool SameFirstElement(Tensor a, Tensor b)
+            => a.numel() > 0 && a.numel() == b.numel() && a.device_type == b.device_type && a.device_index == b.device_index
+               && s_data.Value(a.Handle) == s_data.Value(b.Handle);
+
         private static DataFn LoadData()
         {
             if (!NativeLibrary.TryLoad("LibTorchSharp", typeof(torch).Assembly, null, out var library)
