@@ -17,7 +17,8 @@ namespace ModelGen.Distributed
     /// Gradients travel in buckets of about <see cref="DataParallelOptions.BucketBytes"/> (25 MiB by default, as PyTorch's DDP).
     /// A bucket starts its all-reduce, on a background thread and a duplicate communicator, as soon as backward has finished
     /// every layer whose parameters it holds, and only after every bucket before it, so all ranks send buckets in the same
-    /// order; <see cref="SynchronizeGradients"/> starts the rest, waits and writes the averages back into the gradients.
+    /// order; <see cref="SynchronizeGradients"/> starts the rest and waits. The gradients are views of the buckets, so the
+    /// averages land in them in place (see <see cref="GradientsShareBuckets"/>).
     /// See docs/distributed.md for how much of the communication this hides behind backward.
     /// </para>
     /// <para>
@@ -116,8 +117,8 @@ namespace ModelGen.Distributed
         }
 
         /// <summary>
-        /// Averages the gradients over the group: starts every bucket not yet started, waits for all, and writes the results
-        /// back into the parameters' gradients. Call it after the last micro-batch's backward, before the optimizer step.
+        /// Averages the gradients over the group: starts every bucket not yet started and waits for all; afterwards every
+        /// parameter's gradient holds the average. Call it after the last micro-batch's backward, before the optimizer step.
         /// </summary>
         /// <exception cref="InvalidOperationException">Called inside <see cref="NoSync"/>, or backward failed in a hook.</exception>
         public void SynchronizeGradients()
