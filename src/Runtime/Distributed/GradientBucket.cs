@@ -51,7 +51,8 @@ namespace ModelGen.Distributed
             _views = new Tensor[_parameters.Length];
             for (var i = 0; i < _parameters.Length; i++)
             {
-                _views[i] = _flat.narrow(0, _offsets[i], _offsets[i + 1] - _offsets[i]).view(_parameters[i].shape);
+                using var slot = _flat.narrow(0, _offsets[i], _offsets[i + 1] - _offsets[i]);
+                _views[i] = slot.view(_parameters[i].shape);
                 using var grad = _parameters[i].grad;
                 if (grad is not null) _views[i].copy_(grad);
                 _parameters[i].grad = _views[i];
