@@ -9,12 +9,15 @@ using static TorchSharp.torch;
 namespace ModelGen.Collectives
 {
     /// <summary>
-    /// Under mpirun: <c>allreduce</c> prints "bytes seconds" lines exactly as allreduce.c does (same sizes, iterations and
-    /// timing rule); <c>overlap</c> trains an MLP under DistributedDataParallel with and without overlap and prints what
+    /// Under mpirun: <c>allreduce</c> prints "bytes seconds" lines exactly as allreduce.c does (same sizes, iterations,
+    /// bursts and timing rule); <c>overlap</c> trains an MLP under DistributedDataParallel with and without overlap and prints what
     /// each step spent.
     /// </summary>
     internal static class Program
     {
+        // As allreduce.c: the iterations run in bursts, and each size reports its fastest burst.
+        private const int Bursts = 10;
+
         private static int Main(string[] args)
         {
             var world = World.Initialize();
@@ -32,15 +35,20 @@ namespace ModelGen.Collectives
         {
             for (var bytes = 4096L; bytes <= 64L << 20; bytes *= 4)
             {
-                var iterations = (int)Math.Clamp((256L << 20) / bytes, 5, 2000);
+                var iterations = (int)Math.Clamp((256L << 20) / bytes, 20, 2000);
                 using var buffer = torch.zeros(bytes / sizeof(float), ScalarType.Float32);
                 for (var i = 0; i < 5; i++) world.AllReduce(buffer);
-                world.Barrier();
-                var watch = Stopwatch.StartNew();
-                for (var i = 0; i < iterations; i++) world.AllReduce(buffer);
-                using var elapsed = torch.tensor(new[] { watch.Elapsed.TotalSeconds / iterations });
-                world.AllReduce(elapsed, ReduceOp.Max);
-                if (world.Rank == 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{bytes} {elapsed.item<double>():F9}"));
+                var best = double.MaxValue;
+                for (var burst = 0; burst < Bursts; burst++)
+                {
+                    world.Barrier();
+                    var start = Stopwatch.GetTimestamp();
+                    for (var i = 0; i < iterations / Bursts; i++) world.AllReduce(buffer);
+                    using var elapsed = torch.tensor(new[] { Stopwatch.GetElapsedTime(start).TotalSeconds / (iterations / Bursts) });
+                    world.AllReduce(elapsed, ReduceOp.Max);
+                    best = Math.Min(best, elapsed.item<double>());
+                }
+                if (world.Rank == 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{bytes} {best:F9}"));
             }
         }
 

@@ -7,12 +7,14 @@ namespace ModelGen.Distributed.Tests
     public sealed class CollectiveTests
     {
         [Theory]
+        [InlineData(1)] // an MPI world of one: every collective still goes through MPI
         [InlineData(2)]
         [InlineData(4)]
         public void Collectives_and_groups_match_their_references(int ranks)
         {
-            var job = MpiJob.Launch(ranks, new[] { "signals", "collectives", "groups" });
-            JobAssert.EveryRankPassed(job, ranks, "signals", "collectives", "groups");
+            var cases = ranks == 1 ? new[] { "signals", "collectives", "groups", "data-parallel" } : new[] { "signals", "collectives", "groups" };
+            var job = MpiJob.Launch(ranks, cases);
+            JobAssert.EveryRankPassed(job, ranks, cases);
         }
 
         [Fact]

@@ -83,6 +83,39 @@ namespace ModelGen.Distributed.Worker
             }
             group.Barrier();
             checks.True(true, "Barrier returned");
+            // A world of one is the lead's identity contract (SingleProcessGroup), which checks less.
+            if (group is MpiProcessGroup) BadInput(group, checks);
+        }
+
+        // Refusals every rank reaches together, so none is left waiting in a collective.
+        private static void BadInput(ProcessGroup group, Checks checks)
+        {
+            void Refused<TException>(Action call, string expected, string what) where TException : Exception
+            {
+                try
+                {
+                    call();
+                    checks.True(false, $"{what}: accepted");
+                }
+                catch (TException e)
+                {
+                    checks.True(e.Message.Contains(expected, StringComparison.Ordinal), $"{what}: message '{e.Message}' lacks '{expected}'");
+                }
+            }
+
+            using var rows = torch.ones(group.Size * 2 + 1, 3);
+            if (group.Size > 1)
+                Refused<ArgumentException>(() => group.ReduceScatter(rows), "divisible by the group size", "ReduceScatter of uneven rows without counts");
+            Refused<ArgumentException>(() => group.ReduceScatter(rows, counts: new long[group.Size]), "adding up to the first dimension", "ReduceScatter with counts that do not add up");
+            using var ints = torch.ones(4, ScalarType.Int32);
+            Refused<ArgumentException>(() => group.AllReduce(ints, ReduceOp.Average), "no single rounding", "an average of integers");
+            using var flags = torch.ones(4, ScalarType.Bool);
+            Refused<NotSupportedException>(() => group.AllReduce(flags), "not Bool", "a bool tensor");
+            Refused<ArgumentOutOfRangeException>(() => group.Broadcast(rows, root: group.Size), "must be a rank of this group", "a broadcast root outside the group");
+            // Shapes differ between ranks beyond dimension 0: every rank learns it from the exchanged shapes.
+            using var ragged = torch.ones(2, 3 + group.Rank % 2);
+            if (group.Size > 1)
+                Refused<ArgumentException>(() => group.AllGather(ragged), "same size beyond dimension 0", "AllGather of rows of different widths");
         }
 
         /// <summary>

@@ -37,8 +37,12 @@ namespace ModelGen.Distributed.Worker
                     checks.True(ddp.OverlapsWithBackward && step.Buckets >= 3 && step.StartedDuringBackward >= 1,
                         $"bucket {bucketBytes}: {step.StartedDuringBackward} of {step.Buckets} buckets started during backward");
 
-                // Accumulation: four micro-batches, the first three under NoSync, each loss scaled by 1/4.
-                model.zero_grad();
+                if (world.Size > 1)
+                    checks.True(ddp.GradientsShareBuckets, $"bucket {bucketBytes}: gradients are views of the buckets after a step");
+
+                // Accumulation: four micro-batches, the first three under NoSync, each loss scaled by 1/4. Zeroing in place
+                // keeps the gradients inside the buckets; the first step above started from none.
+                model.zero_grad(false);
                 reference.zero_grad();
                 const int micro = 4;
                 var (big, bigTargets) = Batch(world.Size * RowsPerRank * micro, salt: 2);
@@ -54,12 +58,53 @@ namespace ModelGen.Distributed.Worker
                         for (var k = 0; k < micro - 1; k++) (Loss(local, Slice(big, k), Slice(bigTargets, k)) / micro).backward();
                         CompareGradients(checks, local, model, $"bucket {bucketBytes}: NoSync keeps gradients local");
                     }
+                    try
+                    {
+                        ddp.SynchronizeGradients();
+                        checks.True(false, $"bucket {bucketBytes}: SynchronizeGradients inside NoSync was accepted");
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        checks.True(e.Message.Contains("inside NoSync()", StringComparison.Ordinal), $"bucket {bucketBytes}: NoSync misuse message: {e.Message}");
+                    }
                 }
                 (Loss(model, Slice(big, micro - 1), Slice(bigTargets, micro - 1)) / micro).backward();
                 ddp.SynchronizeGradients();
                 Loss(reference, big, bigTargets).backward();
                 CompareGradients(checks, reference, model, $"bucket {bucketBytes}: 4 accumulated micro-batches vs one batch of 4 on one process");
+                if (world.Size > 1)
+                    checks.True(ddp.GradientsShareBuckets, $"bucket {bucketBytes}: gradients zeroed in place stay views of the buckets");
             }
+            RunBFloat16(world, checks);
+        }
+
+        /// <summary>
+        /// bf16 parameters: buckets are bf16, averaged in fp32 and rounded once. Against an fp32 reference on the whole batch
+        /// the gradients differ by bf16's own rounding (forward, backward and the average), so the bound is 2^-6 of the
+        /// largest gradient; a rank that kept its own gradient would be off by far more (its batch is a quarter or half).
+        /// </summary>
+        public static void RunBFloat16(ProcessGroup world, Checks checks)
+        {
+            using var model = Model(seed: 5);
+            model.to(ScalarType.BFloat16);
+            using var ddp = new DistributedDataParallel(model, world, new DataParallelOptions { BucketBytes = 700 });
+            using var reference = Model(seed: 0);
+            CopyParameters(model, reference);
+            var (inputs, targets) = Batch(world.Size * RowsPerRank, salt: 3);
+            using var mine = inputs.narrow(0, world.Rank * RowsPerRank, RowsPerRank).to(ScalarType.BFloat16);
+            using var myTargets = targets.narrow(0, world.Rank * RowsPerRank, RowsPerRank).to(ScalarType.BFloat16);
+            Loss(model, mine, myTargets).backward();
+            ddp.SynchronizeGradients();
+            Loss(reference, inputs, targets).backward();
+            foreach (var ((name, e), (_, a)) in reference.named_parameters().Zip(model.named_parameters()))
+            {
+                checks.True(a.grad is not null && a.grad.dtype == ScalarType.BFloat16, $"bf16: {name} has a bf16 gradient");
+                if (a.grad is null || e.grad is null) continue;
+                var scale = Math.Max(e.grad.abs().max().item<float>(), 1e-3f);
+                using var bound = torch.full_like(e.grad, Math.Pow(2, -6) * scale, dtype: ScalarType.Float64);
+                checks.Within(e.grad.to(ScalarType.Float64), a.grad.to(ScalarType.Float64), bound, $"bf16: DP={world.Size} gradient of {name} vs fp32 on the whole batch");
+            }
+            if (world.Size > 1) checks.True(ddp.GradientsShareBuckets, "bf16: gradients are views of the buckets");
         }
 
         private static nn.Module<Tensor, Tensor> Model(int seed)

@@ -17,7 +17,8 @@ namespace ModelGen.Distributed
     /// Gradients travel in buckets of about <see cref="DataParallelOptions.BucketBytes"/> (25 MiB by default, as PyTorch's DDP).
     /// A bucket starts its all-reduce, on a background thread and a duplicate communicator, as soon as backward has finished
     /// every layer whose parameters it holds, and only after every bucket before it, so all ranks send buckets in the same
-    /// order; <see cref="SynchronizeGradients"/> starts the rest, waits and writes the averages back into the gradients.
+    /// order; <see cref="SynchronizeGradients"/> starts the rest and waits. The gradients are views of the buckets, so the
+    /// averages land in them in place (see <see cref="GradientsShareBuckets"/>).
     /// See docs/distributed.md for how much of the communication this hides behind backward.
     /// </para>
     /// <para>
@@ -75,7 +76,8 @@ namespace ModelGen.Distributed
                 foreach (var parameter in bucket.Parameters) _bucketOf[parameter] = bucket.Index;
 
             if (options.BroadcastParameters && group.Size > 1) BroadcastState(module, group);
-            if (group.Size == 1) return; // Nothing to average: no hooks, no thread.
+            if (group.Size == 1) return; // Nothing to average: no hooks, no thread, gradients left as they are.
+            foreach (var bucket in _buckets) bucket.AttachGradientViews();
 
             var overlap = options.OverlapWithBackward && group is MpiProcessGroup && World.ThreadSupport >= 3;
             _reducer = new BucketReducer(overlap ? ((MpiProcessGroup)group).Duplicate() : group, background: overlap);
@@ -92,6 +94,14 @@ namespace ModelGen.Distributed
         /// <summary>Whether buckets start during backward (false when MPI lacks thread support or the group is not MPI's).</summary>
         public bool OverlapsWithBackward { get; }
 
+        /// <summary>
+        /// Whether every trainable parameter's gradient is a view of its bucket right now, so that the buckets cost no memory
+        /// beyond the gradients. It stays true while gradients are zeroed in place (<c>zero_grad(false)</c>); setting them to
+        /// none makes the next backward allocate fresh ones, which the next synchronization copies in and frees.
+        /// Always false in a one-rank group, which keeps no buckets.
+        /// </summary>
+        public bool GradientsShareBuckets => _reducer is not null && _buckets.All(b => b.GradientsAreViews());
+
         /// <summary>What the last <see cref="SynchronizeGradients"/> measured, or null before the first.</summary>
         public DataParallelStep? LastStep { get; private set; }
 
@@ -107,8 +117,8 @@ namespace ModelGen.Distributed
         }
 
         /// <summary>
-        /// Averages the gradients over the group: starts every bucket not yet started, waits for all, and writes the results
-        /// back into the parameters' gradients. Call it after the last micro-batch's backward, before the optimizer step.
+        /// Averages the gradients over the group: starts every bucket not yet started and waits for all; afterwards every
+        /// parameter's gradient holds the average. Call it after the last micro-batch's backward, before the optimizer step.
         /// </summary>
         /// <exception cref="InvalidOperationException">Called inside <see cref="NoSync"/>, or backward failed in a hook.</exception>
         public void SynchronizeGradients()
@@ -128,8 +138,8 @@ namespace ModelGen.Distributed
                 _backwardFailure = null;
                 while (_nextToLaunch < _buckets.Count) Launch(_buckets[_nextToLaunch++]);
             }
+            // The buckets are the gradients (views), averaged in place: nothing to copy back.
             var timings = _reducer.WaitAll();
-            foreach (var bucket in _buckets) bucket.Scatter();
             var launchedEarly = _launchedDuringBackward;
             ResetRound();
             if (failure is not null) throw new InvalidOperationException("Gradient bookkeeping failed during backward: " + failure.Message, failure);

@@ -16,6 +16,7 @@ namespace ModelGen.Distributed
         private readonly Parameter[] _parameters;
         private readonly long[] _offsets;
         private Tensor? _flat;
+        private Tensor[]? _views;
 
         public GradientBucket(int index, IReadOnlyList<Parameter> parameters)
         {
@@ -38,39 +39,72 @@ namespace ModelGen.Distributed
         /// <summary>Bytes of the flat buffer.</summary>
         public long Bytes => _offsets[^1] * _parameters[0].element_size();
 
-        /// <summary>Copies the current gradients into the flat buffer (a missing gradient counts as zeros).</summary>
+        /// <summary>
+        /// Allocates the flat buffer and makes every parameter's gradient a view of its slot (PyTorch DDP's
+        /// gradient_as_bucket_view): backward then accumulates straight into the bucket, the all-reduce averages it in place,
+        /// and the bucket costs no memory beyond the gradients themselves. An existing gradient is copied in first.
+        /// </summary>
+        public void AttachGradientViews()
+        {
+            using var noGrad = torch.no_grad();
+            _flat = torch.zeros(_offsets[^1], Dtype, _parameters[0].device);
+            _views = new Tensor[_parameters.Length];
+            for (var i = 0; i < _parameters.Length; i++)
+            {
+                using var slot = _flat.narrow(0, _offsets[i], _offsets[i + 1] - _offsets[i]);
+                _views[i] = slot.view(_parameters[i].shape);
+                using var grad = _parameters[i].grad;
+                if (grad is not null) _views[i].copy_(grad);
+                _parameters[i].grad = _views[i];
+            }
+        }
+
+        /// <summary>
+        /// Makes the flat buffer hold the current gradients. A gradient that is still its slot's view needs nothing; one that
+        /// the optimizer or the user replaced (e.g. <c>zero_grad</c> setting it to none, then a fresh backward) is copied in
+        /// and the parameter pointed back at its slot, freeing the copy; a missing gradient counts as zeros.
+        /// </summary>
         public Tensor Gather()
         {
+            if (_flat is null || _views is null) AttachGradientViews();
             using var noGrad = torch.no_grad();
-            _flat ??= torch.empty(_offsets[^1], Dtype, _parameters[0].device);
             for (var i = 0; i < _parameters.Length; i++)
             {
-                using var slot = _flat.narrow(0, _offsets[i], _offsets[i + 1] - _offsets[i]);
-                var grad = _parameters[i].grad;
-                if (grad is null) slot.zero_();
-                else slot.copy_(grad.reshape(-1));
+                using var grad = _parameters[i].grad;
+                if (grad is not null && TensorMemory.SameFirstElement(grad, _views![i])) continue;
+                if (grad is null) _views![i].zero_();
+                else _views![i].copy_(grad);
+                _parameters[i].grad = _views![i];
             }
-            return _flat;
+            return _flat!;
         }
 
-        /// <summary>Writes the reduced buffer back as every parameter's gradient (creating it where the parameter had none).</summary>
-        public void Scatter()
+        /// <summary>Whether every parameter's gradient is its slot's view.</summary>
+        public bool GradientsAreViews()
         {
-            if (_flat is null) return;
-            using var noGrad = torch.no_grad();
+            if (_views is null) return false;
             for (var i = 0; i < _parameters.Length; i++)
             {
-                var parameter = _parameters[i];
-                using var slot = _flat.narrow(0, _offsets[i], _offsets[i + 1] - _offsets[i]);
-                using var shaped = slot.view(parameter.shape);
-                var grad = parameter.grad;
-                if (grad is null) parameter.grad = shaped.clone();
-                else grad.copy_(shaped);
+                using var grad = _parameters[i].grad;
+                if (grad is null || !TensorMemory.SameFirstElement(grad, _views[i])) return false;
             }
+            return true;
         }
 
+        /// <summary>Gives every parameter a gradient of its own again (a copy of its slot) and frees the buffer.</summary>
         public void Dispose()
         {
+            if (_views is not null)
+            {
+                using var noGrad = torch.no_grad();
+                for (var i = 0; i < _parameters.Length; i++)
+                {
+                    using var grad = _parameters[i].grad;
+                    if (grad is not null && TensorMemory.SameFirstElement(grad, _views[i])) _parameters[i].grad = _views[i].clone();
+                    _views[i].Dispose();
+                }
+            }
+            _views = null;
             _flat?.Dispose();
             _flat = null;
         }

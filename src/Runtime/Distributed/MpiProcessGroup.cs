@@ -200,8 +200,9 @@ namespace ModelGen.Distributed
 
         private void ReduceInPlace(Tensor buffer, MpiType type, ReduceOp op)
         {
-            var pointer = TensorMemory.DataPointer(buffer);
-            long elementSize = buffer.element_size(), total = buffer.numel(), offset = 0;
+            long total = buffer.numel(), offset = 0;
+            var pointer = total == 0 ? 0 : TensorMemory.CheckedDataPointer(buffer); // the callers pass contiguous CPU tensors
+            var elementSize = ElementTransport.SizeOf(type);
             do
             {
                 var count = (int)Math.Min(ChunkElements, total - offset);
