@@ -16,10 +16,11 @@ namespace ModelGen.Quantization
     /// <remarks>
     /// Forward and backward each rebuild the full-precision weight as a temporary and free it before returning, so a trained
     /// network with quantized layers holds only one dequantized weight at a time (its largest), never one per layer.
-    /// The input is cast to the compute dtype, and the output has it. No packed-integer kernel is called: every format
-    /// dequantizes into the compute dtype and runs <c>linear</c> (see docs/quantization.md for why).
+    /// The input is cast to the compute dtype, and the output has it. Inference on the CPU (no gradient needed) calls libtorch's
+    /// packed kernels for Int8 and Int4 at few tokens, and dequantizes row tiles of the weight otherwise (see
+    /// docs/quantization.md).
     /// </remarks>
-    public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
+    public sealed partial class QuantizedLinear : nn.Module<Tensor, Tensor>
     {
         private readonly WeightFormat _format;
         private Parameter? _bias;
@@ -151,6 +152,7 @@ namespace ModelGen.Quantization
             var quantized = _format.Quantize(source);
             for (int i = 0; i < target.Count; i++)
                 target[i].copy_(quantized[i]);
+            ReleasePackedWeight();
             if (bias is not null)
                 _bias!.copy_(bias.detach());
         }
@@ -167,6 +169,7 @@ namespace ModelGen.Quantization
         public override Tensor forward(Tensor input)
         {
             ArgumentNullException.ThrowIfNull(input);
+            BackwardFaults.ThrowIfAny();
             if (input.dim() == 0 || input.shape[^1] != in_features)
                 throw new ArgumentException($"QuantizedLinear expects inputs with last dimension {in_features}, got shape [{string.Join(", ", input.shape)}].", nameof(input));
             if (!is_floating_point(input.dtype))
@@ -185,8 +188,7 @@ namespace ModelGen.Quantization
             }
             else
             {
-                using var weight = _format.Dequantize(buffers, dtype);
-                output = nn.functional.linear(x, weight, b);
+                output = InferenceLinear(x, b, buffers);
             }
 
             return output.MoveToOuterDisposeScope();
@@ -207,6 +209,7 @@ namespace ModelGen.Quantization
 
         private QuantizedLinear MoveTo(Device? device, ScalarType? dtype, bool nonBlocking)
         {
+            ReleasePackedWeight();
             if (dtype is { } d)
                 CheckComputeDtype(d, nameof(dtype));
             if (device is not null && device.type != DeviceType.CUDA)
