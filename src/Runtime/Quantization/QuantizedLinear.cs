@@ -145,13 +145,35 @@ namespace ModelGen.Quantization
             if (bias is not null && (bias.dim() != 1 || bias.shape[0] != out_features))
                 throw new ArgumentException($"Expected a bias of shape [{out_features}], got [{string.Join(", ", bias.shape)}].", nameof(bias));
 
-            using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var target = QuantizedBuffers();
-            var source = weight.detach().to(ScalarType.Float32, target[0].device).contiguous();
-            var quantized = _format.Quantize(source);
-            for (int i = 0; i < target.Count; i++)
-                target[i].copy_(quantized[i]);
+            if (DoubleQuant)
+            {
+                // The second quantization level spans every block of the weight, so it is quantized in one piece.
+                using var scope = NewDisposeScope();
+                var source = weight.detach().to(ScalarType.Float32, target[0].device).contiguous();
+                var quantized = _format.Quantize(source);
+                for (int i = 0; i < target.Count; i++)
+                    target[i].copy_(quantized[i]);
+            }
+            else
+            {
+                // Row tiles: the fp32 copy and the quantizer's temporaries stay a tile's size (quantize-on-load of a large
+                // checkpoint weight holds the weight as stored plus one tile, not several fp32 copies of it).
+                var (_, _, align) = _format.PrepareRowTiles(target);
+                long tile = Math.Max(align, TileElements / in_features / align * align);
+                for (long start = 0; start < out_features; start += tile)
+                {
+                    using var scope = NewDisposeScope();
+                    long count = Math.Min(tile, out_features - start);
+                    var (slice, views) = _format.SliceRows(target, start, count);
+                    var source = weight.detach().narrow(0, start, count).to(ScalarType.Float32, target[0].device).contiguous();
+                    var quantized = slice.Quantize(source);
+                    for (int i = 0; i < views.Length; i++)
+                        views[i].copy_(quantized[i]);
+                }
+            }
+
             ReleasePackedWeight();
             if (bias is not null)
                 _bias!.copy_(bias.detach());
