@@ -21,5 +21,11 @@ namespace ModelGen.Loading
         /// <exception cref="KeyNotFoundException">No tensor of that name.</exception>
         /// <exception cref="CheckpointFormatException">The file changed or broke after it was opened.</exception>
         Tensor Read(string name);
+
+        /// <summary>
+        /// Reads one tensor straight into <paramref name="destination"/>'s memory when that needs no conversion (a contiguous CPU
+        /// tensor of the stored dtype and element count), so no temporary copy exists; returns false (and writes nothing) otherwise.
+        /// </summary>
+        bool TryReadInto(string name, Tensor destination);
     }
 }

@@ -5,6 +5,7 @@ using System.IO;
 using System.IO.MemoryMappedFiles;
 using System.Linq;
 using System.Text.Json;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelGen.Loading
@@ -102,6 +103,32 @@ namespace ModelGen.Loading
             }
 
             return result;
+        }
+
+        /// <inheritdoc/>
+        public bool TryReadInto(string name, Tensor destination)
+        {
+            ArgumentNullException.ThrowIfNull(name);
+            ArgumentNullException.ThrowIfNull(destination);
+            if (!_byName.TryGetValue(name, out var entry))
+                throw new KeyNotFoundException($"'{Description}' has no tensor '{name}'.");
+            if (destination.device_type != DeviceType.CPU || destination.dtype != entry.Tensor.DType || !destination.is_contiguous()
+                || destination.numel() != entry.Tensor.ElementCount)
+                return false;
+            long length = entry.Tensor.ByteLength;
+            if (length == 0)
+                return true;
+            try
+            {
+                using var view = _map.CreateViewAccessor(entry.Offset, length, MemoryMappedFileAccess.Read);
+                TensorBytes.CopyFrom(destination, (offset, span) => view.SafeMemoryMappedViewHandle.ReadSpan((ulong)(view.PointerOffset + offset), span));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CheckpointFormatException(CheckpointProblem.Truncated, Description, $"reading '{name}' failed after the file was opened: {e.Message}");
+            }
+
+            return true;
         }
 
         /// <summary>Unmaps the file.</summary>

@@ -91,6 +91,15 @@ namespace ModelGen.Loading
             return shard.Read(name);
         }
 
+        /// <inheritdoc/>
+        public bool TryReadInto(string name, Tensor destination)
+        {
+            ArgumentNullException.ThrowIfNull(name);
+            if (!_owner.TryGetValue(name, out var shard))
+                throw new KeyNotFoundException($"'{Description}' has no tensor '{name}'.");
+            return shard.TryReadInto(name, destination);
+        }
+
         /// <summary>Closes every shard.</summary>
         public void Dispose()
         {

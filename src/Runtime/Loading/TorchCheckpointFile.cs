@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelGen.Loading
@@ -129,6 +130,46 @@ namespace ModelGen.Loading
             var result = empty(reference.Shape, storage.DType);
             result.copy_(view);
             return result;
+        }
+
+        /// <inheritdoc/>
+        public bool TryReadInto(string name, Tensor destination)
+        {
+            ArgumentNullException.ThrowIfNull(name);
+            ArgumentNullException.ThrowIfNull(destination);
+            if (!_references.TryGetValue(name, out var reference))
+                throw new KeyNotFoundException($"'{Description}' has no tensor '{name}'.");
+            var storage = reference.Storage;
+            // Only a tensor that is its whole storage, in row-major order, streams straight in.
+            if (destination.device_type != DeviceType.CPU || destination.dtype != storage.DType || !destination.is_contiguous()
+                || reference.StorageOffset != 0 || destination.numel() != storage.ElementCount || !RowMajor(reference))
+                return false;
+            if (storage.ElementCount == 0)
+                return true;
+            try
+            {
+                using var entryStream = _zip.GetEntry(_prefix + "data/" + storage.Key)!.Open();
+                TensorBytes.CopyFrom(destination, (_, span) => entryStream.ReadExactly(span));
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                throw new CheckpointFormatException(CheckpointProblem.Truncated, Description, $"reading storage '{storage.Key}' of '{name}' failed: {e.Message}");
+            }
+
+            return true;
+        }
+
+        private static bool RowMajor(TensorReference reference)
+        {
+            long expected = 1;
+            for (int i = reference.Shape.Length - 1; i >= 0; i--)
+            {
+                if (reference.Shape[i] != 1 && reference.Stride[i] != expected)
+                    return false;
+                expected *= reference.Shape[i];
+            }
+
+            return true;
         }
 
         /// <summary>Closes the archive.</summary>

@@ -20,6 +20,8 @@ namespace ModelGen.Loading
     /// <param name="LayersQuantized">Quantized layers filled by quantizing a floating-point checkpoint weight.</param>
     /// <param name="Missing">Model keys left as they were (only with <see cref="WeightLoadOptions.AllowMissing"/>).</param>
     /// <param name="Ignored">Checkpoint tensors left unused (only with <see cref="WeightLoadOptions.AllowUnexpected"/>).</param>
-    /// <param name="LargestReadBytes">Bytes of the largest checkpoint tensor read: the loader holds at most one at a time.</param>
+    /// <param name="LargestReadBytes">Bytes of the largest checkpoint tensor read into a temporary (one that needed a dtype
+    /// conversion, a transpose, a split or quantization; the others stream straight into their parameter): the loader holds at
+    /// most one such temporary at a time.</param>
     public sealed record WeightLoadReport(int TensorsCopied, int LayersQuantized, IReadOnlyList<string> Missing, IReadOnlyList<string> Ignored, long LargestReadBytes);
 }

@@ -50,6 +50,14 @@ namespace ModelGen.Loading
                 foreach (var group in plan.GroupBy(p => p.Source.Name))
                 {
                     var stored = group.First().Source;
+                    var only = group.Count() == 1 ? group.First() : null;
+                    // The common case (same dtype, no transpose or split, a CPU parameter) streams straight into the parameter.
+                    if (only is { Target.Tensor: { } direct, Mapped.Steps.Length: 0 } && source.TryReadInto(stored.Name, direct))
+                    {
+                        copied++;
+                        continue;
+                    }
+
                     largest = Math.Max(largest, stored.ByteLength);
                     using var data = source.Read(stored.Name);
                     foreach (var step in group)
