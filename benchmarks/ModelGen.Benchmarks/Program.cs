@@ -18,6 +18,12 @@ public static class Program
             return;
         }
 
+        if (args is ["load-memory", .. var rest])
+        {
+            LoadingMemory.Run(rest);
+            return;
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

@@ -36,3 +36,26 @@ def save(path: str, tensors: dict, metadata: dict | None = None) -> None:
         f.write(text)
         for blob in blobs:
             f.write(blob)
+
+
+def load(path: str) -> dict:
+    """Reads a safetensors file (the inverse of save), for converting test checkpoints to torch.save files."""
+    inverse = {v: k for k, v in DTYPES.items()}
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+        data = f.read()
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        raw = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.uint8) if end > begin else torch.empty(0, dtype=torch.uint8)
+        out[name] = raw.view(inverse[entry["dtype"]]).reshape(entry["shape"])
+    return out
+
+
+if __name__ == "__main__":
+    # python3 safetensors_io.py IN.safetensors OUT.pt: the same tensors through torch.save.
+    import sys
+    torch.save(load(sys.argv[1]), sys.argv[2])

@@ -68,6 +68,9 @@ namespace ModelGen.Loading
         public static bool Converts(ScalarType stored, ScalarType target) =>
             stored == target || (is_floating_point(stored) && is_floating_point(target));
 
+        /// <summary>Whether the type is a floating-point one.</summary>
+        public static bool IsFloating(ScalarType t) => is_floating_point(t);
+
         private static bool is_floating_point(ScalarType t) =>
             t is ScalarType.Float64 or ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16;
     }

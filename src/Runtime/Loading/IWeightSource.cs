@@ -23,8 +23,9 @@ namespace ModelGen.Loading
         Tensor Read(string name);
 
         /// <summary>
-        /// Reads one tensor straight into <paramref name="destination"/>'s memory when that needs no conversion (a contiguous CPU
-        /// tensor of the stored dtype and element count), so no temporary copy exists; returns false (and writes nothing) otherwise.
+        /// Reads one tensor straight into <paramref name="destination"/>'s memory when that needs no reshaping (a contiguous CPU
+        /// tensor of the stored element count, of the stored dtype or, for a floating tensor, another floating dtype, converted
+        /// through a small temporary), so no full-size copy exists; returns false (and writes nothing) otherwise.
         /// </summary>
         bool TryReadInto(string name, Tensor destination);
     }

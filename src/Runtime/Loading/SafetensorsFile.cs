@@ -18,8 +18,8 @@ namespace ModelGen.Loading
     /// <remarks>
     /// The header is checked completely when the file is opened: a header that runs past the end, invalid JSON, a dtype
     /// TorchSharp cannot hold, offsets that disagree with the shape, overlap, or point past the end of the file each get their
-    /// own <see cref="CheckpointFormatException"/>. Reading a tensor maps only that tensor's bytes and unmaps them before
-    /// returning, so the file's pages never pile up in the process's resident memory.
+    /// own <see cref="CheckpointFormatException"/>. Reading maps 16 MiB of the file at a time and unmaps it before mapping the
+    /// next, so the file's pages never pile up in the process's resident memory.
     /// </remarks>
     public sealed class SafetensorsFile : IWeightSource
     {
@@ -93,8 +93,7 @@ namespace ModelGen.Loading
                 return result;
             try
             {
-                using var view = _map.CreateViewAccessor(entry.Offset, length, MemoryMappedFileAccess.Read);
-                TensorBytes.CopyFrom(result, (offset, span) => view.SafeMemoryMappedViewHandle.ReadSpan((ulong)(view.PointerOffset + offset), span));
+                TensorBytes.CopyFrom(result, (offset, span) => ReadMapped(entry.Offset + offset, span));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -106,22 +105,22 @@ namespace ModelGen.Loading
         }
 
         /// <inheritdoc/>
+        /// <remarks>A floating tensor stored in another floating dtype is converted on the way in, 16 MiB at a time.</remarks>
         public bool TryReadInto(string name, Tensor destination)
         {
             ArgumentNullException.ThrowIfNull(name);
             ArgumentNullException.ThrowIfNull(destination);
             if (!_byName.TryGetValue(name, out var entry))
                 throw new KeyNotFoundException($"'{Description}' has no tensor '{name}'.");
-            if (destination.device_type != DeviceType.CPU || destination.dtype != entry.Tensor.DType || !destination.is_contiguous()
-                || destination.numel() != entry.Tensor.ElementCount)
+            var stored = entry.Tensor;
+            if (destination.device_type != DeviceType.CPU || !destination.is_contiguous() || destination.numel() != stored.ElementCount
+                || (destination.dtype != stored.DType && !(DTypeNames.IsFloating(stored.DType) && DTypeNames.IsFloating(destination.dtype))))
                 return false;
-            long length = entry.Tensor.ByteLength;
-            if (length == 0)
+            if (stored.ByteLength == 0)
                 return true;
             try
             {
-                using var view = _map.CreateViewAccessor(entry.Offset, length, MemoryMappedFileAccess.Read);
-                TensorBytes.CopyFrom(destination, (offset, span) => view.SafeMemoryMappedViewHandle.ReadSpan((ulong)(view.PointerOffset + offset), span));
+                TensorBytes.CopyConverting(destination, stored.DType, MappedChunkBytes, (offset, span) => ReadMapped(entry.Offset + offset, span));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -129,6 +128,21 @@ namespace ModelGen.Loading
             }
 
             return true;
+        }
+
+        // Bytes mapped at once: the file's pages count in the resident set while mapped, so a tensor is mapped a piece at a time.
+        private const long MappedChunkBytes = 16L << 20;
+
+        /// <summary>Copies file bytes [offset, offset + span.Length) through mapped views of at most <see cref="MappedChunkBytes"/>.</summary>
+        private void ReadMapped(long offset, Span<byte> destination)
+        {
+            for (int done = 0; done < destination.Length;)
+            {
+                int count = (int)Math.Min(MappedChunkBytes, destination.Length - done);
+                using var view = _map.CreateViewAccessor(offset + done, count, MemoryMappedFileAccess.Read);
+                view.SafeMemoryMappedViewHandle.ReadSpan((ulong)view.PointerOffset, destination.Slice(done, count));
+                done += count;
+            }
         }
 
         /// <summary>Unmaps the file.</summary>

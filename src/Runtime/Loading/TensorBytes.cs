@@ -28,6 +28,34 @@ namespace ModelGen.Loading
             }
         }
 
+        /// <summary>
+        /// Fills a contiguous CPU tensor from a source holding the same elements as <paramref name="storedDType"/>: directly when
+        /// the dtypes match, else through one small temporary (at most <paramref name="chunkBytes"/>) converted chunk by chunk, so
+        /// a dtype conversion never holds a full-size copy of the tensor.
+        /// </summary>
+        public static void CopyConverting(Tensor destination, ScalarType storedDType, long chunkBytes, Fill fill)
+        {
+            if (destination.dtype == storedDType)
+            {
+                CopyFrom(destination, fill);
+                return;
+            }
+
+            long storedSize = DTypeNames.ElementSize(storedDType);
+            long total = destination.numel();
+            long perChunk = Math.Max(1, Math.Min(total, chunkBytes / storedSize));
+            using var temporary = empty(new[] { perChunk }, storedDType);
+            using var flat = destination.view(-1);
+            for (long start = 0; start < total; start += perChunk)
+            {
+                long count = Math.Min(perChunk, total - start);
+                using var part = temporary.narrow(0, 0, count);
+                fill(start * storedSize, part.bytes);
+                using var target = flat.narrow(0, start, count);
+                target.copy_(part);
+            }
+        }
+
         /// <summary>Copies a contiguous CPU tensor's bytes out to a sink, chunk by chunk.</summary>
         public static void CopyTo(Tensor source, Action<ReadOnlySpan<byte>> sink)
         {

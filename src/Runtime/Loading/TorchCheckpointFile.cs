@@ -141,7 +141,8 @@ namespace ModelGen.Loading
                 throw new KeyNotFoundException($"'{Description}' has no tensor '{name}'.");
             var storage = reference.Storage;
             // Only a tensor that is its whole storage, in row-major order, streams straight in.
-            if (destination.device_type != DeviceType.CPU || destination.dtype != storage.DType || !destination.is_contiguous()
+            if (destination.device_type != DeviceType.CPU || !destination.is_contiguous()
+                || (destination.dtype != storage.DType && !(DTypeNames.IsFloating(storage.DType) && DTypeNames.IsFloating(destination.dtype)))
                 || reference.StorageOffset != 0 || destination.numel() != storage.ElementCount || !RowMajor(reference))
                 return false;
             if (storage.ElementCount == 0)
@@ -149,7 +150,7 @@ namespace ModelGen.Loading
             try
             {
                 using var entryStream = _zip.GetEntry(_prefix + "data/" + storage.Key)!.Open();
-                TensorBytes.CopyFrom(destination, (_, span) => entryStream.ReadExactly(span));
+                TensorBytes.CopyConverting(destination, storage.DType, 16L << 20, (_, span) => entryStream.ReadExactly(span));
             }
             catch (Exception e) when (e is IOException or InvalidDataException)
             {

@@ -80,14 +80,29 @@ namespace ModelGen.Runtime.Tests.Loading
             string path = Save("bf16.safetensors", source.state_dict());
             using var target = Net(ScalarType.Float32);
             var report = WeightLoader.Load(target, path);
-            // A conversion goes through one temporary of the stored dtype: the largest is the bf16 [4, 6] weight.
-            Assert.Equal(4 * 6 * 2, report.LargestReadBytes);
+            // A conversion streams too, through a small temporary: no full-size copy.
+            Assert.Equal(0, report.LargestReadBytes);
             foreach (var (name, value) in source.state_dict())
             {
                 var loaded = target.state_dict()[name];
                 Assert.Equal(ScalarType.Float32, loaded.dtype);
                 Assert.True(value.to(ScalarType.Float32).SameAs(loaded), $"'{name}' was not converted exactly");
             }
+        }
+
+        [Fact]
+        public void A_tensor_larger_than_one_mapped_piece_reads_and_converts_exactly()
+        {
+            // 3000 × 3000 bf16 = 18 MB: more than the 16 MiB mapped (and converted) at a time.
+            torch.manual_seed(5);
+            using var source = nn.Linear(3000, 3000, hasBias: false, dtype: ScalarType.BFloat16);
+            string path = Save("big.safetensors", source.state_dict());
+            using var same = nn.Linear(3000, 3000, hasBias: false, dtype: ScalarType.BFloat16);
+            using var wider = nn.Linear(3000, 3000, hasBias: false);
+            WeightLoader.Load(same, path);
+            WeightLoader.Load(wider, path);
+            Assert.True(same.weight!.SameAs(source.weight!));
+            Assert.True(wider.weight!.SameAs(source.weight!.to(ScalarType.Float32)));
         }
 
         [Theory]
