@@ -86,6 +86,8 @@ public class PretrainedWeightsTests
         string scripts = Path.Combine(dir?.FullName ?? throw new InvalidOperationException("ModelGen.sln not found"), "tests", "python");
         string output = Directory.CreateTempSubdirectory("modelgen-reference-").FullName;
         var info = new ProcessStartInfo("python3") { WorkingDirectory = scripts, RedirectStandardOutput = true, RedirectStandardError = true };
+        // No __pycache__ beside the scripts in the repository.
+        info.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
         info.ArgumentList.Add("reference_models.py");
         info.ArgumentList.Add(output);
         using var process = Process.Start(info)!;

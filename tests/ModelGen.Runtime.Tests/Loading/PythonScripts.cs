@@ -35,6 +35,8 @@ namespace ModelGen.Runtime.Tests.Loading
                 RedirectStandardError = true,
                 WorkingDirectory = Path.Combine(RepositoryRoot(), "tests", "python"),
             };
+            // No __pycache__ beside the scripts in the repository.
+            info.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
             info.ArgumentList.Add(script);
             info.ArgumentList.Add(output);
             using var process = Process.Start(info) ?? throw new InvalidOperationException("python3 did not start");
