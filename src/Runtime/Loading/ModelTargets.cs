@@ -67,8 +67,10 @@ namespace ModelGen.Loading
             if (a.dtype != b.dtype || !a.shape.AsSpan().SequenceEqual(b.shape) || a.numel() == 0
                 || a.device_type != DeviceType.CPU || b.device_type != DeviceType.CPU || !a.is_contiguous() || !b.is_contiguous())
                 return false;
-            using var firstA = a.view(-1).narrow(0, 0, 1);
-            using var firstB = b.view(-1).narrow(0, 0, 1);
+            using var flatA = a.view(-1);
+            using var flatB = b.view(-1);
+            using var firstA = flatA.narrow(0, 0, 1);
+            using var firstB = flatB.narrow(0, 0, 1);
             return Unsafe.AreSame(ref MemoryMarshal.GetReference(firstA.bytes), ref MemoryMarshal.GetReference(firstB.bytes));
         }
     }
