@@ -9,7 +9,8 @@ namespace ModelGen.Quantization
 {
     /// <summary>
     /// A Linear layer whose weight is stored quantized (int8 per output channel, int4 group-wise, or NF4 block-wise with
-    /// optional double quantization) and dequantized on the fly in each forward. The quantized weight lives in registered
+    /// optional double quantization): training dequantizes it on the fly in each forward and backward, inference uses packed
+    /// kernels or row tiles (see remarks). The quantized weight lives in registered
     /// buffers (saved and loaded by <c>state_dict</c>, frozen, never trainable); the bias stays a trainable parameter.
     /// Layouts and exact byte counts: <see cref="QuantLayout"/>.
     /// </summary>
