@@ -8,7 +8,8 @@ namespace ModelGen.Benchmarks;
 
 /// <summary>
 /// Runs the benchmark classes chosen on the command line (e.g. <c>--filter *Quantization* --job short</c>), or, with
-/// <c>write-analyzer-model DIR</c>, writes the 100-layer model of <see cref="AnalyzerBenchmarks"/> as a project to build for real.
+/// <c>write-analyzer-model DIR</c>, writes the 100-layer model of <see cref="AnalyzerBenchmarks"/> as a project to build for real,
+/// or, with <c>load-memory …</c>, measures the peak host memory of weight loading (see docs/loading.md).
 /// Results go to <c>BenchmarkDotNet.Artifacts/results</c> only when the machine was idle before and after the run (see
 /// <see cref="IdleMachine"/>); the load average is written beside them in <c>load.txt</c>.
 /// </summary>
@@ -20,6 +21,13 @@ public static class Program
         {
             Directory.CreateDirectory(directory);
             File.WriteAllText(Path.Combine(directory, "Model.cs"), AnalyzerBenchmarks.Source());
+            return;
+        }
+
+        // Memory, not time: resident bytes do not depend on the machine's load.
+        if (args is ["load-memory", .. var rest])
+        {
+            LoadingMemory.Run(rest);
             return;
         }
 

@@ -13,8 +13,9 @@ using static TorchSharp.torch;
 namespace ModelGen.Benchmarks;
 
 /// <summary>
-/// Forward time of a quantized Linear (dequantize on the fly, then bf16 <c>linear</c>) against a plain bf16 Linear of the same
-/// shape, with the bytes each one stores for its weight. The shape is a Llama-7B attention projection (4096 × 4096);
+/// Inference forward time of a quantized Linear (libtorch's packed int8/int4 CPU kernels at few tokens, row tiles dequantized
+/// otherwise and always for NF4; see docs/quantization.md) against a plain bf16 Linear of the same shape, with the bytes each
+/// one stores for its weight. The shape is a Llama-7B attention projection (4096 × 4096);
 /// <see cref="Tokens"/> = 1 is a decode step, 256 a prefill chunk.
 /// </summary>
 [Config(typeof(StoredBytesConfig))]

@@ -16,7 +16,7 @@ namespace ModelGen.Nn
     /// checkpoints load unchanged. Dropout, when set, applies to the attention probabilities and only in training mode.
     /// The rotary tables are cached outside the state_dict (see <see cref="RotaryEmbedding"/>).
     /// </remarks>
-    public sealed class Attention : nn.Module<Tensor, Tensor>
+    public sealed partial class Attention : nn.Module<Tensor, Tensor>
     {
         [ComponentName(Name = "q_proj")]
         private readonly Linear _qProj;
@@ -172,7 +172,8 @@ namespace ModelGen.Nn
             CheckCoreShapes(q, k, v);
 
             var dropout = training ? Dropout : 0.0;
-            if (Fused)
+            long queries = q.shape[2], keys = k.shape[2];
+            if (Fused && (!Causal || queries == keys))
                 return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: null, p: dropout, is_casual: Causal);
 
             using var scope = torch.NewDisposeScope();
@@ -181,8 +182,9 @@ namespace ModelGen.Nn
             var scores = q.matmul(k.transpose(-2, -1)).to(ScalarType.Float32) * (1.0 / Math.Sqrt(HeadDim));
             if (Causal)
             {
-                long queries = q.shape[2], keys = k.shape[2];
-                var future = torch.ones(queries, keys, dtype: ScalarType.Bool, device: q.device).triu(1);
+                // Fewer queries than keys: the queries are the last ones of the sequence (decoding after a prefix), so query i
+                // sits at position i + keys − queries and sees every key up to there (the bottom-right aligned mask).
+                var future = torch.ones(queries, keys, dtype: ScalarType.Bool, device: q.device).triu(1 + keys - queries);
                 scores = scores.masked_fill(future, double.NegativeInfinity);
             }
             var probabilities = scores.softmax(-1).to(v.dtype);
@@ -219,9 +221,9 @@ namespace ModelGen.Nn
                     $"Attention core expects k as [{q.shape[0]}, {Heads}, seq, {HeadDim}] (repeated to all query heads) but got {Shape(k)}.", nameof(k));
             if (!v.shape.AsSpan().SequenceEqual(k.shape))
                 throw new ArgumentException($"Attention core expects v shaped like k {Shape(k)} but got {Shape(v)}.", nameof(v));
-            if (Causal && q.shape[2] != k.shape[2])
+            if (Causal && q.shape[2] > k.shape[2])
                 throw new ArgumentException(
-                    $"Causal attention core expects as many queries as keys, but q has {q.shape[2]} and k has {k.shape[2]}.", nameof(k));
+                    $"Causal attention core expects at most as many queries as keys (queries are the last positions), but q has {q.shape[2]} and k has {k.shape[2]}.", nameof(k));
         }
     }
 }

@@ -69,6 +69,36 @@ namespace ModelGen.Nn
             return scope.MoveToOuter(x * cos + rotatedHalf * sin);
         }
 
+        /// <summary>Rotates each position of <paramref name="x"/> by the angle of its own position id (left-padded batches, where rows start at different positions).</summary>
+        /// <param name="x">Queries or keys, <c>[batch, heads, seq, headDim]</c>.</param>
+        /// <param name="positions">Position of each token, <c>[batch, seq]</c> integers ≥ 0.</param>
+        /// <returns>A new tensor of the same shape and dtype.</returns>
+        /// <exception cref="ArgumentException">Shapes that do not match, or a negative position.</exception>
+        public Tensor Apply(Tensor x, Tensor positions)
+        {
+            ArgumentNullException.ThrowIfNull(x);
+            ArgumentNullException.ThrowIfNull(positions);
+            if (x.dim() != 4 || x.shape[^1] != HeadDim)
+                throw new ArgumentException($"Rotary embedding with position ids expects [batch, heads, seq, {HeadDim}] but got [{string.Join(", ", x.shape)}].", nameof(x));
+            if (positions.dim() != 2 || positions.shape[0] != x.shape[0] || positions.shape[1] != x.shape[2])
+                throw new ArgumentException($"Position ids must be [{x.shape[0]}, {x.shape[2]}] (batch, seq), got [{string.Join(", ", positions.shape)}].", nameof(positions));
+
+            using var scope = torch.NewDisposeScope();
+            var ids = positions.to(ScalarType.Int64, x.device);
+            if (ids.numel() == 0)
+                return scope.MoveToOuter(x.clone());
+            long min = ids.min().item<long>(), max = ids.max().item<long>();
+            if (min < 0)
+                throw new ArgumentException($"Position ids must be non-negative, but one is {min}.", nameof(positions));
+            var (cosTable, sinTable) = Table(max + 1, x.device);
+            long batch = x.shape[0], length = x.shape[2];
+            var cos = cosTable.index_select(0, ids.reshape(-1)).view(batch, 1, length, HeadDim).to(x.dtype);
+            var sin = sinTable.index_select(0, ids.reshape(-1)).view(batch, 1, length, HeadDim).to(x.dtype);
+            var half = HeadDim / 2;
+            var rotatedHalf = torch.cat(new[] { -x.narrow(-1, half, half), x.narrow(-1, 0, half) }, -1);
+            return scope.MoveToOuter(x * cos + rotatedHalf * sin);
+        }
+
         /// <summary>Releases the cached tables.</summary>
         public void Dispose()
         {

@@ -53,6 +53,10 @@ namespace ModelGen.Quantization
             };
         }
 
+        public override (WeightFormat Format, Tensor[] Buffers) SliceRows(IReadOnlyList<Tensor> buffers, long start, long count) =>
+            (new Int4WeightFormat(InFeatures, count, GroupSize),
+             new[] { buffers[0].narrow(0, start, count), buffers[1].narrow(0, start, count), buffers[2].narrow(0, start, count) });
+
         public override Tensor Dequantize(IReadOnlyList<Tensor> buffers, ScalarType dtype)
         {
             var w = NibblePacking.Decode(buffers[0], CodeValues, NibbleOrder.LowFirst, dtype);

@@ -33,6 +33,9 @@ namespace ModelGen.Quantization
             return new[] { q.MoveToOuterDisposeScope(), scale.MoveToOuterDisposeScope() };
         }
 
+        public override (WeightFormat Format, Tensor[] Buffers) SliceRows(IReadOnlyList<Tensor> buffers, long start, long count) =>
+            (new Int8WeightFormat(InFeatures, count), new[] { buffers[0].narrow(0, start, count), buffers[1].narrow(0, start, count) });
+
         public override Tensor Dequantize(IReadOnlyList<Tensor> buffers, ScalarType dtype)
         {
             var w = buffers[0].to(dtype);

@@ -71,6 +71,25 @@ namespace ModelGen.Quantization
             return result;
         }
 
+        /// <summary>Double quantization is undone once for the whole weight (its absmax values are 1/blockSize of the elements).</summary>
+        public override (WeightFormat Format, IReadOnlyList<Tensor> Buffers, long RowAlignment) PrepareRowTiles(IReadOnlyList<Tensor> buffers)
+        {
+            // A tile must hold whole blocks: rows·in must be a multiple of the block size.
+            long align = GroupSize / Gcd(InFeatures, GroupSize);
+            if (!DoubleQuant)
+                return (this, buffers, align);
+            var absmax = DequantizeAbsmax(buffers[1], buffers[2], buffers[3]);
+            return (new NF4WeightFormat(InFeatures, OutFeatures, GroupSize, doubleQuant: false), new[] { buffers[0], absmax }, align);
+        }
+
+        public override (WeightFormat Format, Tensor[] Buffers) SliceRows(IReadOnlyList<Tensor> buffers, long start, long count)
+        {
+            // Only called on a format without double quantization (see PrepareRowTiles), with block-aligned rows.
+            long first = start * InFeatures, length = count * InFeatures;
+            return (new NF4WeightFormat(InFeatures, count, GroupSize, doubleQuant: false),
+                new[] { buffers[0].narrow(0, first / 2, length / 2), buffers[1].narrow(0, first / GroupSize, length / GroupSize) });
+        }
+
         public override Tensor Dequantize(IReadOnlyList<Tensor> buffers, ScalarType dtype)
         {
             using var absmax = DoubleQuant ? DequantizeAbsmax(buffers[1], buffers[2], buffers[3]) : buffers[1].alias();
@@ -80,6 +99,8 @@ namespace ModelGen.Quantization
             blocks.mul_(absmaxCol);
             return w.view(OutFeatures, InFeatures);
         }
+
+        private static long Gcd(long a, long b) => b == 0 ? a : Gcd(b, a % b);
 
         /// <summary>Second-level quantization of the absmax values: (codes uint8, scale fp32 per 256, offset fp32 scalar).</summary>
         private (Tensor Codes, Tensor Scale, Tensor Offset) QuantizeAbsmax(Tensor absmax)

@@ -9,17 +9,19 @@ namespace ModelGen.Quantization
 {
     /// <summary>
     /// A Linear layer whose weight is stored quantized (int8 per output channel, int4 group-wise, or NF4 block-wise with
-    /// optional double quantization) and dequantized on the fly in each forward. The quantized weight lives in registered
+    /// optional double quantization): training dequantizes it on the fly in each forward and backward, inference uses packed
+    /// kernels or row tiles (see remarks). The quantized weight lives in registered
     /// buffers (saved and loaded by <c>state_dict</c>, frozen, never trainable); the bias stays a trainable parameter.
     /// Layouts and exact byte counts: <see cref="QuantLayout"/>.
     /// </summary>
     /// <remarks>
     /// Forward and backward each rebuild the full-precision weight as a temporary and free it before returning, so a trained
     /// network with quantized layers holds only one dequantized weight at a time (its largest), never one per layer.
-    /// The input is cast to the compute dtype, and the output has it. No packed-integer kernel is called: every format
-    /// dequantizes into the compute dtype and runs <c>linear</c> (see docs/quantization.md for why).
+    /// The input is cast to the compute dtype, and the output has it. Inference on the CPU (no gradient needed) calls libtorch's
+    /// packed kernels for Int8 and Int4 at few tokens, and dequantizes row tiles of the weight otherwise (see
+    /// docs/quantization.md).
     /// </remarks>
-    public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
+    public sealed partial class QuantizedLinear : nn.Module<Tensor, Tensor>
     {
         private readonly WeightFormat _format;
         private Parameter? _bias;
@@ -144,13 +146,36 @@ namespace ModelGen.Quantization
             if (bias is not null && (bias.dim() != 1 || bias.shape[0] != out_features))
                 throw new ArgumentException($"Expected a bias of shape [{out_features}], got [{string.Join(", ", bias.shape)}].", nameof(bias));
 
-            using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var target = QuantizedBuffers();
-            var source = weight.detach().to(ScalarType.Float32, target[0].device).contiguous();
-            var quantized = _format.Quantize(source);
-            for (int i = 0; i < target.Count; i++)
-                target[i].copy_(quantized[i]);
+            if (DoubleQuant)
+            {
+                // The second quantization level spans every block of the weight, so it is quantized in one piece.
+                using var scope = NewDisposeScope();
+                var source = weight.detach().to(ScalarType.Float32, target[0].device).contiguous();
+                var quantized = _format.Quantize(source);
+                for (int i = 0; i < target.Count; i++)
+                    target[i].copy_(quantized[i]);
+            }
+            else
+            {
+                // Row tiles: the fp32 copy and the quantizer's temporaries stay a tile's size (quantize-on-load of a large
+                // checkpoint weight holds the weight as stored plus one tile, not several fp32 copies of it).
+                var (_, _, align) = _format.PrepareRowTiles(target);
+                long tile = Math.Max(align, TileElements / in_features / align * align);
+                for (long start = 0; start < out_features; start += tile)
+                {
+                    using var scope = NewDisposeScope();
+                    long count = Math.Min(tile, out_features - start);
+                    var (slice, views) = _format.SliceRows(target, start, count);
+                    var source = weight.detach().narrow(0, start, count).to(ScalarType.Float32, target[0].device).contiguous();
+                    var quantized = slice.Quantize(source);
+                    for (int i = 0; i < views.Length; i++)
+                        views[i].copy_(quantized[i]);
+                }
+            }
+
+            ReleasePackedWeight();
             if (bias is not null)
                 _bias!.copy_(bias.detach());
         }
@@ -167,6 +192,7 @@ namespace ModelGen.Quantization
         public override Tensor forward(Tensor input)
         {
             ArgumentNullException.ThrowIfNull(input);
+            BackwardFaults.ThrowIfAny();
             if (input.dim() == 0 || input.shape[^1] != in_features)
                 throw new ArgumentException($"QuantizedLinear expects inputs with last dimension {in_features}, got shape [{string.Join(", ", input.shape)}].", nameof(input));
             if (!is_floating_point(input.dtype))
@@ -185,8 +211,7 @@ namespace ModelGen.Quantization
             }
             else
             {
-                using var weight = _format.Dequantize(buffers, dtype);
-                output = nn.functional.linear(x, weight, b);
+                output = InferenceLinear(x, b, buffers);
             }
 
             return output.MoveToOuterDisposeScope();
@@ -207,6 +232,7 @@ namespace ModelGen.Quantization
 
         private QuantizedLinear MoveTo(Device? device, ScalarType? dtype, bool nonBlocking)
         {
+            ReleasePackedWeight();
             if (dtype is { } d)
                 CheckComputeDtype(d, nameof(dtype));
             if (device is not null && device.type != DeviceType.CUDA)

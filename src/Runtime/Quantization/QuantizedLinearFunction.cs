@@ -38,7 +38,21 @@ namespace ModelGen.Quantization
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
         {
-            // Nothing here may throw (an exception in a C# backward ends the process): every shape was checked in forward.
+            // An exception crossing TorchSharp's native autograd engine ends the process: record it, return no gradients,
+            // and let BackwardFaults throw it once backward is over (e.g. a weight changed in place between forward and backward).
+            try
+            {
+                return Gradients(ctx, grad_output);
+            }
+            catch (System.Exception exception)
+            {
+                BackwardFaults.Record("QuantizedLinear", exception);
+                return new List<Tensor> { null!, null!, null!, null! };
+            }
+        }
+
+        private static List<Tensor> Gradients(autograd.AutogradContext ctx, Tensor grad_output)
+        {
             var format = (WeightFormat)ctx.get_data(FormatKey);
             Tensor? gradInput = null;
             Tensor? gradBias = null;

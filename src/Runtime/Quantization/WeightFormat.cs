@@ -38,6 +38,15 @@ namespace ModelGen.Quantization
         /// </summary>
         public abstract Tensor Dequantize(IReadOnlyList<Tensor> buffers, ScalarType dtype);
 
+        /// <summary>
+        /// Buffers ready for <see cref="SliceRows"/> (the stored ones, or derived ones such as NF4's absmax with its second level
+        /// undone), the format they follow, and the row count every tile must be a multiple of.
+        /// </summary>
+        public virtual (WeightFormat Format, IReadOnlyList<Tensor> Buffers, long RowAlignment) PrepareRowTiles(IReadOnlyList<Tensor> buffers) => (this, buffers, 1);
+
+        /// <summary>The format and buffer views of rows [start, start + count) of the weight (views, no copy).</summary>
+        public abstract (WeightFormat Format, Tensor[] Buffers) SliceRows(IReadOnlyList<Tensor> buffers, long start, long count);
+
         public static WeightFormat Create(QuantKind kind, long inFeatures, long outFeatures, int groupSize, bool doubleQuant) => kind switch
         {
             QuantKind.Int8 => new Int8WeightFormat(inFeatures, outFeatures),

@@ -1,0 +1,75 @@
+using System;
+using ModelGen.Inference;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelGen.Nn
+{
+    public sealed partial class Attention
+    {
+        /// <summary>
+        /// Attends the new tokens <paramref name="input"/> over everything <paramref name="cache"/> holds, after appending their
+        /// keys and values to it: the decoding step of a cached model, and each chunk of a chunked prefill. Query <c>i</c> of the
+        /// chunk sits at sequence index <c>cache.Length + i</c> and sees the keys at or before it (within the cache's sliding
+        /// window when it has one) that are real tokens (not padding). Rotary positions continue from the cache's length, or come
+        /// from <paramref name="positions"/> (left-padded batches, whose rows start at different positions).
+        /// </summary>
+        /// <param name="input"><c>[batch, s, hidden]</c>: the new tokens only.</param>
+        /// <param name="cache">This layer's slots: <c>kvCache.Layer(i)</c>.</param>
+        /// <param name="positions">Rotary position of each new token, <c>[batch, s]</c>; null = <c>cache.Length + i</c>.</param>
+        /// <param name="padding">Which new tokens are real, <c>[batch, s]</c> (1/true) and which are padding (0/false); null = all real.</param>
+        /// <returns><c>[batch, s, hidden]</c>.</returns>
+        /// <exception cref="ArgumentException">Wrong shapes, a cache of other sizes, or a full cache.</exception>
+        /// <exception cref="InvalidOperationException">A non-causal attention (a cache serves left-to-right decoding only).</exception>
+        public Tensor forward(Tensor input, KvCacheLayer cache, Tensor? positions = null, Tensor? padding = null)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            ArgumentNullException.ThrowIfNull(cache);
+            if (!Causal)
+                throw new InvalidOperationException("A KV cache serves causal (left-to-right) attention; this Attention is not causal.");
+            if (input.dim() != 3 || input.shape[2] != Hidden)
+                throw new ArgumentException($"Attention(hidden {Hidden}) expects input [batch, seq, {Hidden}] but got [{string.Join(", ", input.shape)}].", nameof(input));
+
+            using var scope = NewDisposeScope();
+            long batch = input.shape[0], seq = input.shape[1], start = cache.Length;
+            var q = SplitHeads(_qProj.call(input), batch, seq, Heads);
+            var k = SplitHeads(_kProj.call(input), batch, seq, KvHeads);
+            var v = SplitHeads(_vProj.call(input), batch, seq, KvHeads);
+            if (_rotary is not null)
+            {
+                if (positions is null)
+                {
+                    q = _rotary.Apply(q, start);
+                    k = _rotary.Apply(k, start);
+                }
+                else
+                {
+                    q = _rotary.Apply(q, positions);
+                    k = _rotary.Apply(k, positions);
+                }
+            }
+
+            var cached = cache.Append(k, v, padding);
+            var keys = RepeatKv(cached.Keys);
+            var values = RepeatKv(cached.Values);
+
+            // allowed[b, 1, i, j]: key j is at or before query i, inside the window, and a real token.
+            var queryIndex = arange(start, start + seq, dtype: ScalarType.Int64, device: input.device).unsqueeze(1);
+            var keyIndex = cached.Indices.unsqueeze(0);
+            var allowed = keyIndex.le(queryIndex);
+            if (cache.SlidingWindow is { } window)
+                allowed = allowed.logical_and(keyIndex.gt(queryIndex - window));
+            allowed = allowed.unsqueeze(0).logical_and(cached.Valid.unsqueeze(1)).unsqueeze(1);
+            // A padding query before its row's first real token sees nothing; letting it see every key keeps its (unused)
+            // output finite instead of NaN.
+            var seesNothing = allowed.any(-1, keepdim: true).logical_not();
+            allowed = allowed.logical_or(seesNothing);
+
+            var scores = q.matmul(keys.transpose(-2, -1)).to(ScalarType.Float32) * (1.0 / Math.Sqrt(HeadDim));
+            scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+            var attended = scores.softmax(-1).to(values.dtype).matmul(values);
+            var context = attended.transpose(1, 2).reshape(batch, seq, Heads * HeadDim);
+            return scope.MoveToOuter(_oProj.call(context));
+        }
+    }
+}

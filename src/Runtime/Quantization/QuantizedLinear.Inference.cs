@@ -1,0 +1,170 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelGen.Quantization
+{
+    public sealed partial class QuantizedLinear
+    {
+        /// <summary>
+        /// Up to this many rows (tokens × batch) an Int8 layer on the CPU calls <c>_weight_int8pack_mm</c>; above it, one cast of
+        /// the weight is amortised over the rows and the compute-dtype GEMM wins (docs/benchmarks-quantization.md).
+        /// </summary>
+        public const long Int8KernelMaxRows = 32;
+
+        /// <summary>Up to this many rows an Int4 layer on the CPU calls <c>_weight_int4pack_mm_for_cpu</c>; above it, row tiles are dequantized.</summary>
+        public const long Int4KernelMaxRows = 64;
+
+        // Elements of one dequantized row tile: about 1 Mi, a few MB in any compute dtype, so the transient stays in cache-sized pieces.
+        private const long TileElements = 1 << 20;
+
+        private Tensor? _int4Packed;
+        private Tensor? _int4ScalesAndZeros;
+
+        /// <summary>
+        /// Whether inference (no gradient) on the CPU may call libtorch's packed Int8/Int4 kernels. On by default; off gives the
+        /// row-tiled dequantize-then-matmul path for every size.
+        /// </summary>
+        public bool UsePackedKernels { get; set; } = true;
+
+        /// <summary>
+        /// Bytes of the Int4 kernel's packed copy of the weight (codes in the kernel's layout plus scale and zero per group in the
+        /// compute dtype), built on the first Int4 kernel call and kept until the weight, dtype or device changes; 0 when none is held.
+        /// This is the price of the Int4 kernel: the layer then holds its weight twice (≈ 2 × <see cref="StoredBytes"/>).
+        /// </summary>
+        public long PackedKernelBytes =>
+            (_int4Packed is null ? 0 : _int4Packed.numel() * _int4Packed.ElementSize)
+            + (_int4ScalesAndZeros is null ? 0 : _int4ScalesAndZeros.numel() * _int4ScalesAndZeros.ElementSize);
+
+        /// <summary>Frees the Int4 kernel's packed copy (it is rebuilt on the next kernel call).</summary>
+        public void ReleasePackedWeight()
+        {
+            _int4Packed?.Dispose();
+            _int4ScalesAndZeros?.Dispose();
+            _int4Packed = null;
+            _int4ScalesAndZeros = null;
+        }
+
+        /// <summary>Taking the state_dict is how TorchSharp's <c>load_state_dict</c> finds the buffers it overwrites, so the packed copy is released here.</summary>
+        /// <inheritdoc/>
+        public override Dictionary<string, Tensor> state_dict(Dictionary<string, Tensor>? destination = null, string? prefix = null)
+        {
+            ReleasePackedWeight();
+            return base.state_dict(destination!, prefix!);
+        }
+
+        /// <inheritdoc/>
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                ReleasePackedWeight();
+            base.Dispose(disposing);
+        }
+
+        /// <summary>y = x·Wᵀ + b without autograd: a packed kernel where one applies, else row tiles dequantized one at a time.</summary>
+        private Tensor InferenceLinear(Tensor x, Tensor? bias, Tensor[] buffers)
+        {
+            using var scope = NewDisposeScope();
+            var leading = x.shape[..^1];
+            var rows = x.reshape(-1, in_features);
+            long m = rows.shape[0];
+            bool kernel = UsePackedKernels && x.device_type == DeviceType.CPU && x.dtype is ScalarType.BFloat16 or ScalarType.Float32 && m > 0;
+
+            Tensor y;
+            if (kernel && Kind == QuantKind.Int8 && m <= Int8KernelMaxRows)
+                y = QuantizedKernels.Int8WeightMatmul(rows.contiguous(), buffers[0], buffers[1].to(x.dtype));
+            else if (kernel && Kind == QuantKind.Int4 && m <= Int4KernelMaxRows && Int4KernelFits())
+                y = Int4KernelMatmul(rows.contiguous(), buffers);
+            else if (Kind == QuantKind.Int8)
+            {
+                // (x·qᵀ)·s equals x·(q·s)ᵀ: the per-row scale moves to the output, saving one weight-sized multiply.
+                using var q = buffers[0].to(x.dtype);
+                y = nn.functional.linear(rows, q).mul_(buffers[1].to(x.dtype));
+            }
+            else
+                y = TiledLinear(rows, buffers);
+
+            if (bias is not null)
+                y = y.add_(bias);
+            var shape = new long[leading.Length + 1];
+            leading.CopyTo(shape, 0);
+            shape[^1] = out_features;
+            return y.view(shape).MoveToOuterDisposeScope();
+        }
+
+        // The CPU kernel tiles K by 16 × innerKTiles (2, 4 or 8) and N by 16 (aten/src/ATen/native/cpu/int4mm_kernel.cpp).
+        private bool Int4KernelFits() => in_features % 32 == 0 && out_features % 16 == 0;
+
+        private Tensor Int4KernelMatmul(Tensor rows, Tensor[] buffers)
+        {
+            if (_int4Packed is null || _int4ScalesAndZeros is null || _int4ScalesAndZeros.dtype != rows.dtype)
+                PackInt4(buffers, rows.dtype);
+            return QuantizedKernels.Int4WeightMatmul(rows, _int4Packed!, GroupSize, _int4ScalesAndZeros!);
+        }
+
+        /// <summary>
+        /// ModelGen's Int4 stores w ≈ (q − z)·s; the kernel computes (q − 8)·s + zero, so zero = (8 − z)·s (exact in fp32, rounded
+        /// once to the compute dtype, as the dequantizing path rounds its products).
+        /// </summary>
+        private void PackInt4(Tensor[] buffers, ScalarType dtype)
+        {
+            ReleasePackedWeight();
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var codes = NibblePacking.Unpack(buffers[0], NibbleOrder.LowFirst).to(ScalarType.Int32);
+            long innerKTiles = in_features % 128 == 0 ? 8 : in_features % 64 == 0 ? 4 : 2;
+            var packed = QuantizedKernels.Int4Pack(codes, innerKTiles);
+            var scale = buffers[1].to(ScalarType.Float32);
+            var zero = (8 - buffers[2].to(ScalarType.Float32)).mul_(scale);
+            var scalesAndZeros = stack(new[] { scale, zero }, -1).transpose(0, 1).contiguous().to(dtype);
+            _int4Packed = packed.DetachFromDisposeScope();
+            _int4ScalesAndZeros = scalesAndZeros.DetachFromDisposeScope();
+        }
+
+        /// <summary>x·Wᵀ with W dequantized a tile of rows at a time: the transient is one tile, never the whole weight.</summary>
+        private Tensor TiledLinear(Tensor rows, Tensor[] buffers)
+        {
+            var (format, tileBuffers, align) = _format.PrepareRowTiles(buffers);
+            using var owned = new DisposeList(tileBuffers, buffers);
+            long tile = Math.Max(align, TileElements / in_features / align * align);
+            if (tile >= out_features)
+            {
+                using var weight = _format.Dequantize(buffers, rows.dtype);
+                return nn.functional.linear(rows, weight);
+            }
+
+            var y = empty(new[] { rows.shape[0], out_features }, rows.dtype, rows.device);
+            for (long start = 0; start < out_features; start += tile)
+            {
+                long count = Math.Min(tile, out_features - start);
+                using var scope = NewDisposeScope();
+                var (slice, sliceBuffers) = format.SliceRows(tileBuffers, start, count);
+                var weight = slice.Dequantize(sliceBuffers, rows.dtype);
+                y.narrow(1, start, count).copy_(nn.functional.linear(rows, weight));
+            }
+
+            return y;
+        }
+
+        /// <summary>Disposes the tensors of one list that are not in another (prepared tile buffers that are not the layer's own).</summary>
+        private readonly struct DisposeList : IDisposable
+        {
+            private readonly IReadOnlyList<Tensor> _tensors;
+            private readonly IReadOnlyList<Tensor> _keep;
+
+            public DisposeList(IReadOnlyList<Tensor> tensors, IReadOnlyList<Tensor> keep)
+            {
+                _tensors = tensors;
+                _keep = keep;
+            }
+
+            public void Dispose()
+            {
+                foreach (var t in _tensors)
+                    if (Array.IndexOf((Tensor[])_keep, t) < 0)
+                        t.Dispose();
+            }
+        }
+    }
+}
