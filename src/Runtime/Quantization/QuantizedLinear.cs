@@ -192,7 +192,7 @@ namespace ModelGen.Quantization
         public override Tensor forward(Tensor input)
         {
             ArgumentNullException.ThrowIfNull(input);
-            BackwardFaults.ThrowIfAny();
+            BackwardFailures.ThrowIfAny();
             if (input.dim() == 0 || input.shape[^1] != in_features)
                 throw new ArgumentException($"QuantizedLinear expects inputs with last dimension {in_features}, got shape [{string.Join(", ", input.shape)}].", nameof(input));
             if (!is_floating_point(input.dtype))

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using TorchSharp;
@@ -39,14 +40,14 @@ namespace ModelGen.Quantization
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
         {
             // An exception crossing TorchSharp's native autograd engine ends the process: record it, return no gradients,
-            // and let BackwardFaults throw it once backward is over (e.g. a weight changed in place between forward and backward).
+            // and let BackwardFailures throw it once backward is over (e.g. a weight changed in place between forward and backward).
             try
             {
                 return Gradients(ctx, grad_output);
             }
             catch (System.Exception exception)
             {
-                BackwardFaults.Record("QuantizedLinear", exception);
+                BackwardFailures.Record(new InvalidOperationException($"QuantizedLinear failed in backward: {exception.Message}", exception));
                 return new List<Tensor> { null!, null!, null!, null! };
             }
         }

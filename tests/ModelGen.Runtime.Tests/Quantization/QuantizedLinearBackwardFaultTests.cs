@@ -20,14 +20,14 @@ public sealed class QuantizedLinearBackwardFaultTests
         // Re-quantizing writes the buffers in place, so the saved ones are stale: backward's get_saved_variables throws.
         using (var w = randn(32, 64)) layer.QuantizeFrom(w);
 
-        var e = Assert.Throws<BackwardFailedException>(() => BackwardFaults.Backward(loss));
-        Assert.Contains("QuantizedLinear failed in backward", e.InnerExceptions[0].Message, StringComparison.Ordinal);
-        Assert.False(BackwardFaults.HasPending);
+        var e = Assert.Throws<BackwardException>(() => BackwardFailures.Backward(loss));
+        Assert.Contains("QuantizedLinear failed in backward", e.Failures[0].Message, StringComparison.Ordinal);
+        Assert.False(BackwardFailures.HasPending);
 
         // The process and the layer still work.
         using var x2 = randn(4, 64).requires_grad_(true);
         using var loss2 = layer.call(x2).sum();
-        BackwardFaults.Backward(loss2);
+        BackwardFailures.Backward(loss2);
         Assert.NotNull(x2.grad);
     }
 
@@ -39,8 +39,8 @@ public sealed class QuantizedLinearBackwardFaultTests
         using var loss = layer.call(x).sum();
         using (var w = randn(32, 64)) layer.QuantizeFrom(w);
         loss.backward(); // plain TorchSharp backward: the process survives, the fault waits
-        Assert.True(BackwardFaults.HasPending);
-        Assert.Throws<BackwardFailedException>(() => layer.call(x));
-        Assert.False(BackwardFaults.HasPending);
+        Assert.True(BackwardFailures.HasPending);
+        Assert.Throws<BackwardException>(() => layer.call(x));
+        Assert.False(BackwardFailures.HasPending);
     }
 }

@@ -4,11 +4,12 @@ using System.Collections.Generic;
 namespace ModelGen
 {
     /// <summary>
-    /// Failures inside ModelGen's C# autograd backward functions (a checkpoint's recompute). TorchSharp 0.107 ends the process when
+    /// Failures inside ModelGen's C# autograd backward functions (a checkpoint's recompute, a quantized Linear, a ZeRO-3 layer,
+    /// gradients folded during backward). TorchSharp 0.107 ends the process when
     /// an exception crosses its native autograd engine, so a backward catches everything, records it here, hands the engine no
     /// gradient for that node, and backward runs to its end. The failure then surfaces as a <see cref="BackwardException"/> from
-    /// <see cref="Backward"/>, from <see cref="ThrowIfAny"/>, from the next checkpointed forward, or from ModelGen's optimizers,
-    /// which refuse to step on the incomplete gradients.
+    /// <see cref="Backward"/>, from <see cref="ThrowIfAny"/>, from the next checkpointed or quantized forward, or from ModelGen's
+    /// optimizers, which refuse to step on the incomplete gradients. Every such function records here: one mechanism, one exception.
     /// </summary>
     /// <remarks>Process-wide, because the engine runs a backward on its own threads for device tensors.</remarks>
     public static class BackwardFailures
@@ -24,6 +25,16 @@ namespace ModelGen
             ArgumentNullException.ThrowIfNull(loss);
             loss.backward();
             ThrowIfAny();
+        }
+
+        /// <summary>Whether a failure is waiting to be thrown.</summary>
+        public static bool HasPending
+        {
+            get
+            {
+                lock (s_gate)
+                    return s_pending.Count > 0;
+            }
         }
 
         /// <summary>Throws (and forgets) the failures recorded since the last call, if any.</summary>
@@ -49,7 +60,7 @@ namespace ModelGen
     }
 
     /// <summary>
-    /// A ModelGen autograd backward function (a checkpoint's recompute) failed during <c>backward()</c>. The engine finished without
+    /// A ModelGen autograd backward function (a checkpoint's recompute, a quantized Linear, …) failed during <c>backward()</c>. The engine finished without
     /// that node's gradients, so the gradients of this step are incomplete: zero them and do not step.
     /// </summary>
     public sealed class BackwardException : Exception
