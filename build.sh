@@ -8,8 +8,8 @@
 #   ./build.sh pack     create the ModelGen NuGet package in artifacts/packages
 #   ./build.sh build    build the solution (Release)
 #   ./build.sh rootfs [--rebuild]   create (or recreate) the Debian 13 root file system only
-#   ./build.sh run PROJECT [ARGS…]   build a project (Release) and run it where TorchSharp loads (e.g. the measured runs:
-#                       ./build.sh run benchmarks/ModelGen.MemoryCheck all)
+#   ./build.sh run [--ranks N] PROJECT [ARGS…]   build a project (Release) and run it where TorchSharp loads (e.g. the
+#                       measured runs: ./build.sh run benchmarks/ModelGen.MemoryCheck all); --ranks N: under mpirun on N ranks
 #
 # Environment: MODELGEN_ROOTFS (where the root file system is cached), MODELGEN_RUN=native|chroot (override
 # the automatic choice), MODELGEN_DEBIAN_MIRROR (mirror for debootstrap; default: the host's apt sources).
@@ -112,11 +112,15 @@ cmd_sample() {
   [ -f "$target" ] || mg_die "the sample's build output is missing: $target"
   mg_say "running the sample"
   run_dotnet "$target"
+  mg_say "running the sample again on 2 ranks: mpirun -np 2 dotnet $(basename "$target") (data parallel, ZeRO stage 1)"
+  mg_run_mpi "$repo" 2 -- "$target"
 }
 
 cmd_run() {
   mg_require_dotnet
-  [ $# -ge 1 ] || mg_die "usage: ./build.sh run PROJECT [ARGS...]"
+  mg_parse_ranks "$@"
+  [ -z "${MG_RANKS:-}" ] || shift 2
+  [ $# -ge 1 ] || mg_die "usage: ./build.sh run [--ranks N] PROJECT [ARGS...]"
   mg_run_project "$@"
 }
 

@@ -27,22 +27,34 @@ mg_ensure_rootfs() {
   mg_as_root bash "$MG_ENG/rootfs.sh" "$@" "$MG_ROOTFS"
 }
 
-# mg_run_dotnet CWD [--bind DIR]... -- ARGS...: runs `dotnet ARGS` in CWD, natively or inside the root file system.
+# mg_run_dotnet CWD [--bind DIR]... -- ARGS...: runs `dotnet ARGS` (see mg_run_command).
+mg_run_dotnet() {
+  local cwd=$1 options=()
+  shift
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    options+=("$1")
+    shift
+  done
+  [ $# -gt 0 ] && shift
+  mg_run_command "$cwd" ${options[@]+"${options[@]}"} -- dotnet "$@"
+}
+
+# mg_run_command CWD [--bind DIR]... -- COMMAND...: runs COMMAND in CWD, natively or inside the root file system.
 # CWD and every --bind directory appear at their own paths in there, beside the .NET SDK, the NuGet packages folder
 # and /tmp; MODELGEN_BIND (directories separated by ':') adds more. Only running happens in there: restoring needs the
 # network and the host's NuGet configuration, so every build happens on the host first.
-mg_run_dotnet() {
+mg_run_command() {
   local cwd=$1 binds=() dir
   shift
   while [ $# -gt 0 ]; do
     case "$1" in
       --bind) binds+=(--bind "$2"); shift 2 ;;
       --) shift; break ;;
-      *) mg_die "mg_run_dotnet: unknown option '$1'" ;;
+      *) mg_die "mg_run_command: unknown option '$1'" ;;
     esac
   done
   if [ "$MG_RUN_MODE" = native ]; then
-    (cd "$cwd" && dotnet "$@")
+    (cd "$cwd" && "$@")
     return
   fi
   local sdk nuget home user=()
@@ -71,11 +83,26 @@ mg_run_dotnet() {
     --env "NUGET_PACKAGES=$nuget" \
     --env DOTNET_CLI_TELEMETRY_OPTOUT=1 --env DOTNET_NOLOGO=1 \
     --env MSBUILDDISABLENODEREUSE=1 --env UseSharedCompilation=false \
-    ${user[@]+"${user[@]}"} --cwd "$cwd" -- dotnet "$@"
+    ${user[@]+"${user[@]}"} --cwd "$cwd" -- "$@"
+}
+
+# The options every mpirun of ours takes: root is allowed (CI and the root file system run as root), more ranks than cores,
+# and TCP on the loopback interface (Open MPI's TCP transport skips loopback by default and then finds no route).
+MG_MPIRUN_OPTIONS=(--allow-run-as-root --oversubscribe --mca btl_tcp_if_include lo)
+
+# mg_run_mpi CWD RANKS -- ARGS...: runs `mpirun -np RANKS dotnet ARGS` where TorchSharp loads.
+mg_run_mpi() {
+  local cwd=$1 ranks=$2
+  shift 2
+  [ "${1:-}" != -- ] || shift
+  if [ "$MG_RUN_MODE" = native ] && ! command -v mpirun >/dev/null 2>&1; then
+    mg_die "mpirun is not installed: install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin) to run on $ranks ranks"
+  fi
+  mg_run_command "$cwd" -- mpirun "${MG_MPIRUN_OPTIONS[@]}" -np "$ranks" dotnet "$@"
 }
 
 # mg_run_project PROJECT [ARGS...]: builds PROJECT (Release) on the host and runs its output with ARGS from the
-# current directory, binding the project's folder and the current one.
+# current directory, binding the project's folder and the current one; on MG_RANKS ranks under mpirun when that is set.
 mg_run_project() {
   local project=$1 target project_dir
   shift
@@ -86,5 +113,19 @@ mg_run_project() {
   [ -f "$target" ] || mg_die "the project's build output is missing: $target"
   project_dir=$(cd "$(dirname "$project")" && pwd -P)
   [ -d "$project" ] && project_dir=$(cd "$project" && pwd -P)
-  mg_run_dotnet "$(pwd -P)" --bind "$project_dir" --bind "$(dirname "$target")" -- "$target" "$@"
+  if [ -n "${MG_RANKS:-}" ]; then
+    MODELGEN_BIND="${MODELGEN_BIND:-}:$project_dir:$(dirname "$target")" mg_run_mpi "$(pwd -P)" "$MG_RANKS" -- "$target" "$@"
+  else
+    mg_run_dotnet "$(pwd -P)" --bind "$project_dir" --bind "$(dirname "$target")" -- "$target" "$@"
+  fi
+}
+
+# Reads a leading `--ranks N` from the arguments of a run command into MG_RANKS; prints how many arguments it took (0 or 2).
+mg_parse_ranks() {
+  if [ "${1:-}" = --ranks ]; then
+    case "${2:-}" in
+      '' | *[!0-9]* | 0) mg_die "--ranks takes a positive number of MPI ranks, not '${2:-}'" ;;
+    esac
+    MG_RANKS=$2
+  fi
 }
