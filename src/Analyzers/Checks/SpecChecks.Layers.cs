@@ -26,7 +26,6 @@ namespace ModelGen.Analyzers.Checks
                 CheckShardStyle(block, findings);
                 CheckQuantization(block, findings);
             }
-            CheckTiedQuantization(layer, findings);
             CheckStateNames(layer, findings);
             if (layer.Checkpoint == CheckpointMode.Selective && !layer.Blocks.Any(b => b is AttentionSpec))
                 findings.Add(SpecFinding.Create(Descriptors.SelectiveWithoutAttention, null, KnownNames.CheckpointAttribute, layer.Name));
@@ -176,21 +175,6 @@ namespace ModelGen.Analyzers.Checks
             }
             if (quant.DoubleQuant && quant.Kind != QuantKind.NF4)
                 findings.Add(SpecFinding.Create(Descriptors.DoubleQuantNotNf4, block.Name, attribute, block.Name, quant.Kind));
-        }
-
-        private static void CheckTiedQuantization(LayerSpec layer, List<SpecFinding> findings)
-        {
-            foreach (var block in layer.Blocks)
-            {
-                if (block.TiedTo is null)
-                    continue;
-                var target = layer.Blocks.FirstOrDefault(b => b.Name == block.TiedTo);
-                var quantized = block.Quant is not null ? $"'{block.Name}'"
-                    : target?.Quant is not null ? $"'{target.Name}'"
-                    : null;
-                if (quantized is not null)
-                    findings.Add(SpecFinding.Create(Descriptors.QuantizedTie, block.Name, KnownNames.TiedToAttribute, block.Name, block.TiedTo, quantized));
-            }
         }
 
         private static void CheckStateNames(LayerSpec layer, List<SpecFinding> findings)

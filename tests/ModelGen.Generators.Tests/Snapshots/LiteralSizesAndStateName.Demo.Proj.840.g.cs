@@ -6,10 +6,10 @@ namespace Demo
     [global::System.CodeDom.Compiler.GeneratedCode("ModelGen", "0.1.0")]
     partial class Proj : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
-        [global::TorchSharp.Utils.ComponentName(Name = "p")]
-        private readonly global::TorchSharp.Modules.Linear _p;
+        [global::TorchSharp.Utils.ComponentName(Name = "c_proj")]
+        private readonly global::TorchSharp.Modules.Linear _Projection;
 
-        public partial global::TorchSharp.Modules.Linear P { get => _p; }
+        internal partial global::TorchSharp.Modules.Linear Projection { get => this._Projection; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }
@@ -28,26 +28,26 @@ namespace Demo
             : base("Proj")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
-            StoragePrecision = precision ?? global::ModelGen.DType.Float32;
-            _p = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Hidden, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            RegisterComponents();
+            this.StoragePrecision = precision ?? global::ModelGen.DType.Float32;
+            this._Projection = global::TorchSharp.torch.nn.Linear(64, 32, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this.RegisterComponents();
         }
 
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor x)
+        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             using (global::TorchSharp.torch.NewDisposeScope())
             {
-                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)))
+                return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(input, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(input, this.StoragePrecision)))
                     .MoveToOuterDisposeScope();
             }
         }
 
         /// <summary>This class as the memory model sees it, with the sizes of <paramref name="config"/>.</summary>
-        public static global::ModelGen.Specs.LayerSpec DescribeLayer(global::Demo.Cfg config) => new global::ModelGen.Specs.LayerSpec("Demo", "Proj", "global::Demo.Proj", "public", "global::Demo.Cfg", false,
+        public static global::ModelGen.Specs.LayerSpec DescribeLayer(global::Demo.Cfg config) => new global::ModelGen.Specs.LayerSpec("Demo", "Proj", "global::Demo.Proj", "internal", "global::Demo.Cfg", false,
             global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.BlockSpec>(
-                new global::ModelGen.Specs.LinearSpec("P", "p", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Hidden", config.Hidden), true)),
-            new global::ModelGen.Specs.ForwardSpec("Forward", "x"))
+                new global::ModelGen.Specs.LinearSpec("Projection", "c_proj", global::ModelGen.Specs.Dim.Literal(64), global::ModelGen.Specs.Dim.Literal(32), true)),
+            new global::ModelGen.Specs.ForwardSpec("Forward", "input"))
         {
             Precision = null,
             Checkpoint = global::ModelGen.CheckpointMode.None,

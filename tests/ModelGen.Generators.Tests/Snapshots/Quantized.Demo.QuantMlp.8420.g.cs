@@ -7,19 +7,19 @@ namespace Demo
     partial class QuantMlp : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
         [global::TorchSharp.Utils.ComponentName(Name = "up")]
-        private readonly global::ModelGen.Quantization.QuantizedLinear _up;
+        private readonly global::ModelGen.Quantization.QuantizedLinear _Up;
 
         [global::TorchSharp.Utils.ComponentName(Name = "down")]
-        private readonly global::ModelGen.Quantization.QuantizedLinear _down;
+        private readonly global::ModelGen.Quantization.QuantizedLinear _Down;
 
         [global::TorchSharp.Utils.ComponentName(Name = "out")]
-        private readonly global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> _out;
+        private readonly global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> _Out;
 
-        public partial global::ModelGen.Quantization.QuantizedLinear Up { get => _up; }
+        public partial global::ModelGen.Quantization.QuantizedLinear Up { get => this._Up; }
 
-        public partial global::ModelGen.Quantization.QuantizedLinear Down { get => _down; }
+        public partial global::ModelGen.Quantization.QuantizedLinear Down { get => this._Down; }
 
-        public partial global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> Out { get => _out; }
+        public partial global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> Out { get => this._Out; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }
@@ -38,11 +38,11 @@ namespace Demo
             : base("QuantMlp")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
-            StoragePrecision = precision ?? global::ModelGen.DType.Float32;
-            _up = new global::ModelGen.Quantization.QuantizedLinear(config.Hidden, config.Ffn, true, global::ModelGen.QuantKind.Int8, groupSize: 0, doubleQuant: false, computeDtype: global::ModelGen.Precision.ToScalarType(StoragePrecision), device: device);
-            _down = new global::ModelGen.Quantization.QuantizedLinear(config.Ffn, config.Hidden, true, global::ModelGen.QuantKind.Int4, groupSize: 64, doubleQuant: false, computeDtype: global::ModelGen.Precision.ToScalarType(StoragePrecision), device: device);
-            _out = new global::ModelGen.Quantization.QuantizedLinear(config.Hidden, config.Hidden, true, global::ModelGen.QuantKind.NF4, groupSize: 64, doubleQuant: true, computeDtype: global::ModelGen.Precision.ToScalarType(StoragePrecision), device: device);
-            RegisterComponents();
+            this.StoragePrecision = precision ?? global::ModelGen.DType.Float32;
+            this._Up = new global::ModelGen.Quantization.QuantizedLinear(config.Hidden, config.Ffn, true, global::ModelGen.QuantKind.Int8, groupSize: 0, doubleQuant: false, computeDtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this._Down = new global::ModelGen.Quantization.QuantizedLinear(config.Ffn, config.Hidden, true, global::ModelGen.QuantKind.Int4, groupSize: 64, doubleQuant: false, computeDtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this._Out = new global::ModelGen.Quantization.QuantizedLinear(config.Hidden, config.Hidden, true, global::ModelGen.QuantKind.NF4, groupSize: 64, doubleQuant: true, computeDtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this.RegisterComponents();
         }
 
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
@@ -50,7 +50,7 @@ namespace Demo
         {
             using (global::TorchSharp.torch.NewDisposeScope())
             {
-                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)))
+                return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)))
                     .MoveToOuterDisposeScope();
             }
         }

@@ -7,14 +7,14 @@ namespace Demo
     partial class ShardedModel : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
         [global::TorchSharp.Utils.ComponentName(Name = "embed")]
-        private readonly global::TorchSharp.Modules.Embedding _embed;
+        private readonly global::TorchSharp.Modules.Embedding _Embed;
 
         [global::TorchSharp.Utils.ComponentName(Name = "blocks")]
-        private readonly global::TorchSharp.Modules.ModuleList<global::Demo.ShardedBlock> _blocks;
+        private readonly global::TorchSharp.Modules.ModuleList<global::Demo.ShardedBlock> _Blocks;
 
-        public partial global::TorchSharp.Modules.Embedding Embed { get => _embed; }
+        public partial global::TorchSharp.Modules.Embedding Embed { get => this._Embed; }
 
-        public partial global::TorchSharp.Modules.ModuleList<global::Demo.ShardedBlock> Blocks { get => _blocks; }
+        public partial global::TorchSharp.Modules.ModuleList<global::Demo.ShardedBlock> Blocks { get => this._Blocks; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }
@@ -33,15 +33,16 @@ namespace Demo
             : base("ShardedModel")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
-            StoragePrecision = precision ?? global::ModelGen.DType.Float32;
-            _embed = global::TorchSharp.torch.nn.Embedding(config.Vocab, config.Hidden, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            var blocksLayers = new global::Demo.ShardedBlock[config.Layers];
-            for (var i = 0; i < blocksLayers.Length; i++)
+            this.StoragePrecision = precision ?? global::ModelGen.DType.Float32;
+            this._Embed = global::TorchSharp.torch.nn.Embedding(config.Vocab, config.Hidden, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            long stack0Count = config.Layers;
+            var stack0 = new global::Demo.ShardedBlock[stack0Count];
+            for (var i = 0; i < stack0.Length; i++)
             {
-                blocksLayers[i] = new global::Demo.ShardedBlock(config, StoragePrecision, device);
+                stack0[i] = new global::Demo.ShardedBlock(config, this.StoragePrecision, device);
             }
-            _blocks = global::TorchSharp.torch.nn.ModuleList(blocksLayers);
-            RegisterComponents();
+            this._Blocks = global::TorchSharp.torch.nn.ModuleList(stack0);
+            this.RegisterComponents();
         }
 
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
@@ -49,7 +50,7 @@ namespace Demo
         {
             using (global::TorchSharp.torch.NewDisposeScope())
             {
-                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(tokens, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(tokens, StoragePrecision)))
+                return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(tokens, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(tokens, this.StoragePrecision)))
                     .MoveToOuterDisposeScope();
             }
         }

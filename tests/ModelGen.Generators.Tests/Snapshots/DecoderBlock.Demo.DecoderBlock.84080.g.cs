@@ -7,24 +7,24 @@ namespace Demo
     partial class DecoderBlock : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
         [global::TorchSharp.Utils.ComponentName(Name = "attn_norm")]
-        private readonly global::ModelGen.Nn.RmsNorm _attnNorm;
+        private readonly global::ModelGen.Nn.RmsNorm _AttnNorm;
 
         [global::TorchSharp.Utils.ComponentName(Name = "attn")]
-        private readonly global::ModelGen.Nn.Attention _attn;
+        private readonly global::ModelGen.Nn.Attention _Attn;
 
         [global::TorchSharp.Utils.ComponentName(Name = "mlp_norm")]
-        private readonly global::ModelGen.Nn.RmsNorm _mlpNorm;
+        private readonly global::ModelGen.Nn.RmsNorm _MlpNorm;
 
         [global::TorchSharp.Utils.ComponentName(Name = "mlp")]
-        private readonly global::ModelGen.Nn.FeedForward _mlp;
+        private readonly global::ModelGen.Nn.FeedForward _Mlp;
 
-        public partial global::ModelGen.Nn.RmsNorm AttnNorm { get => _attnNorm; }
+        public partial global::ModelGen.Nn.RmsNorm AttnNorm { get => this._AttnNorm; }
 
-        public partial global::ModelGen.Nn.Attention Attn { get => _attn; }
+        public partial global::ModelGen.Nn.Attention Attn { get => this._Attn; }
 
-        public partial global::ModelGen.Nn.RmsNorm MlpNorm { get => _mlpNorm; }
+        public partial global::ModelGen.Nn.RmsNorm MlpNorm { get => this._MlpNorm; }
 
-        public partial global::ModelGen.Nn.FeedForward Mlp { get => _mlp; }
+        public partial global::ModelGen.Nn.FeedForward Mlp { get => this._Mlp; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }
@@ -43,13 +43,13 @@ namespace Demo
             : base("DecoderBlock")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
-            StoragePrecision = precision ?? global::ModelGen.DType.Float32;
-            _attnNorm = new global::ModelGen.Nn.RmsNorm(config.Hidden, eps: 1E-06, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision), device: device);
-            _attn = new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, config.KvHeads, causal: true, rotary: true, ropeTheta: 500000.0, fused: true, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision), device: device);
-            _mlpNorm = new global::ModelGen.Nn.RmsNorm(config.Hidden, eps: 1E-05, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision), device: device);
-            _mlp = new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.SwiGlu, bias: false, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision), device: device);
-            _attn.CheckpointCore = true; // [Checkpoint(CheckpointMode.Selective)]
-            RegisterComponents();
+            this.StoragePrecision = precision ?? global::ModelGen.DType.Float32;
+            this._AttnNorm = new global::ModelGen.Nn.RmsNorm(config.Hidden, eps: 1E-06, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this._Attn = new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, config.KvHeads, causal: true, rotary: true, ropeTheta: 500000.0, fused: true, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this._MlpNorm = new global::ModelGen.Nn.RmsNorm(config.Hidden, eps: 1E-05, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this._Mlp = new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.SwiGlu, bias: false, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this._Attn.CheckpointCore = true; // [Checkpoint(CheckpointMode.Selective)]
+            this.RegisterComponents();
         }
 
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
@@ -57,7 +57,7 @@ namespace Demo
         {
             using (global::TorchSharp.torch.NewDisposeScope())
             {
-                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)))
+                return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)))
                     .MoveToOuterDisposeScope();
             }
         }

@@ -7,19 +7,19 @@ namespace Demo
     partial class Block : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
         [global::TorchSharp.Utils.ComponentName(Name = "norm")]
-        private readonly global::TorchSharp.Modules.LayerNorm _norm;
+        private readonly global::TorchSharp.Modules.LayerNorm _Norm;
 
         [global::TorchSharp.Utils.ComponentName(Name = "router")]
-        private readonly global::TorchSharp.Modules.Linear _router;
+        private readonly global::TorchSharp.Modules.Linear _Router;
 
         [global::TorchSharp.Utils.ComponentName(Name = "drop")]
-        private readonly global::TorchSharp.Modules.Dropout _drop;
+        private readonly global::TorchSharp.Modules.Dropout _Drop;
 
-        public partial global::TorchSharp.Modules.LayerNorm Norm { get => _norm; }
+        public partial global::TorchSharp.Modules.LayerNorm Norm { get => this._Norm; }
 
-        public partial global::TorchSharp.Modules.Linear Router { get => _router; }
+        public partial global::TorchSharp.Modules.Linear Router { get => this._Router; }
 
-        public partial global::TorchSharp.Modules.Dropout Drop { get => _drop; }
+        public partial global::TorchSharp.Modules.Dropout Drop { get => this._Drop; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }
@@ -38,11 +38,11 @@ namespace Demo
             : base("Block")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
-            StoragePrecision = global::ModelGen.DType.BFloat16;
-            _norm = global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            _router = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Hidden, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(global::ModelGen.DType.Float32));
-            _drop = global::TorchSharp.torch.nn.Dropout(0.1);
-            RegisterComponents();
+            this.StoragePrecision = global::ModelGen.DType.BFloat16;
+            this._Norm = global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._Router = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Hidden, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(global::ModelGen.DType.Float32));
+            this._Drop = global::TorchSharp.torch.nn.Dropout(0.1);
+            this.RegisterComponents();
         }
 
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
@@ -50,7 +50,7 @@ namespace Demo
         {
             using (global::TorchSharp.torch.NewDisposeScope())
             {
-                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)))
+                return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)))
                     .MoveToOuterDisposeScope();
             }
         }

@@ -7,29 +7,29 @@ namespace Demo
     partial class ShardedBlock : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
         [global::TorchSharp.Utils.ComponentName(Name = "attn")]
-        private readonly global::ModelGen.Nn.Attention _attn;
+        private readonly global::ModelGen.Nn.Attention _Attn;
 
         [global::TorchSharp.Utils.ComponentName(Name = "up")]
-        private readonly global::TorchSharp.Modules.Linear _up;
+        private readonly global::TorchSharp.Modules.Linear _Up;
 
         [global::TorchSharp.Utils.ComponentName(Name = "down")]
-        private readonly global::TorchSharp.Modules.Linear _down;
+        private readonly global::TorchSharp.Modules.Linear _Down;
 
         [global::TorchSharp.Utils.ComponentName(Name = "mlp")]
-        private readonly global::ModelGen.Nn.FeedForward _mlp;
+        private readonly global::ModelGen.Nn.FeedForward _Mlp;
 
         [global::TorchSharp.Utils.ComponentName(Name = "drop")]
-        private readonly global::TorchSharp.Modules.Dropout _drop;
+        private readonly global::TorchSharp.Modules.Dropout _Drop;
 
-        public partial global::ModelGen.Nn.Attention Attn { get => _attn; }
+        public partial global::ModelGen.Nn.Attention Attn { get => this._Attn; }
 
-        public partial global::TorchSharp.Modules.Linear Up { get => _up; }
+        public partial global::TorchSharp.Modules.Linear Up { get => this._Up; }
 
-        public partial global::TorchSharp.Modules.Linear Down { get => _down; }
+        public partial global::TorchSharp.Modules.Linear Down { get => this._Down; }
 
-        public partial global::ModelGen.Nn.FeedForward Mlp { get => _mlp; }
+        public partial global::ModelGen.Nn.FeedForward Mlp { get => this._Mlp; }
 
-        public partial global::TorchSharp.Modules.Dropout Drop { get => _drop; }
+        public partial global::TorchSharp.Modules.Dropout Drop { get => this._Drop; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }
@@ -48,13 +48,13 @@ namespace Demo
             : base("ShardedBlock")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
-            StoragePrecision = global::ModelGen.DType.Float16;
-            _attn = new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, 1, causal: false, rotary: false, ropeTheta: 10000.0, fused: true, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision), device: device);
-            _up = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Ffn, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            _down = global::TorchSharp.torch.nn.Linear(config.Ffn, config.Hidden, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            _mlp = new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.Silu, bias: true, dtype: global::ModelGen.Precision.ToScalarType(global::ModelGen.DType.BFloat16), device: device);
-            _drop = global::TorchSharp.torch.nn.Dropout(0.2);
-            RegisterComponents();
+            this.StoragePrecision = global::ModelGen.DType.Float16;
+            this._Attn = new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, 1, causal: false, rotary: false, ropeTheta: 10000.0, fused: true, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this._Up = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Ffn, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._Down = global::TorchSharp.torch.nn.Linear(config.Ffn, config.Hidden, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._Mlp = new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.Silu, bias: true, dtype: global::ModelGen.Precision.ToScalarType(global::ModelGen.DType.BFloat16), device: device);
+            this._Drop = global::TorchSharp.torch.nn.Dropout(0.2);
+            this.RegisterComponents();
         }
 
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
@@ -62,7 +62,7 @@ namespace Demo
         {
             using (global::TorchSharp.torch.NewDisposeScope())
             {
-                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)))
+                return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)))
                     .MoveToOuterDisposeScope();
             }
         }

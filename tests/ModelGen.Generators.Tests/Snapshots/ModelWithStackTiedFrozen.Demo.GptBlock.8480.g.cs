@@ -7,24 +7,24 @@ namespace Demo
     partial class GptBlock : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
         [global::TorchSharp.Utils.ComponentName(Name = "ln1")]
-        private readonly global::TorchSharp.Modules.LayerNorm _ln1;
+        private readonly global::TorchSharp.Modules.LayerNorm _Ln1;
 
         [global::TorchSharp.Utils.ComponentName(Name = "attn")]
-        private readonly global::ModelGen.Nn.Attention _attn;
+        private readonly global::ModelGen.Nn.Attention _Attn;
 
         [global::TorchSharp.Utils.ComponentName(Name = "ln2")]
-        private readonly global::TorchSharp.Modules.LayerNorm _ln2;
+        private readonly global::TorchSharp.Modules.LayerNorm _Ln2;
 
         [global::TorchSharp.Utils.ComponentName(Name = "mlp")]
-        private readonly global::ModelGen.Nn.FeedForward _mlp;
+        private readonly global::ModelGen.Nn.FeedForward _Mlp;
 
-        public partial global::TorchSharp.Modules.LayerNorm Ln1 { get => _ln1; }
+        public partial global::TorchSharp.Modules.LayerNorm Ln1 { get => this._Ln1; }
 
-        public partial global::ModelGen.Nn.Attention Attn { get => _attn; }
+        public partial global::ModelGen.Nn.Attention Attn { get => this._Attn; }
 
-        public partial global::TorchSharp.Modules.LayerNorm Ln2 { get => _ln2; }
+        public partial global::TorchSharp.Modules.LayerNorm Ln2 { get => this._Ln2; }
 
-        public partial global::ModelGen.Nn.FeedForward Mlp { get => _mlp; }
+        public partial global::ModelGen.Nn.FeedForward Mlp { get => this._Mlp; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }
@@ -43,12 +43,12 @@ namespace Demo
             : base("GptBlock")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
-            StoragePrecision = precision ?? global::ModelGen.DType.Float32;
-            _ln1 = global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            _attn = new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, config.Heads, causal: true, rotary: false, ropeTheta: 10000.0, fused: false, bias: true, dropout: 0.1, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision), device: device);
-            _ln2 = global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            _mlp = new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.Gelu, bias: true, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision), device: device);
-            RegisterComponents();
+            this.StoragePrecision = precision ?? global::ModelGen.DType.Float32;
+            this._Ln1 = global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._Attn = new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, config.Heads, causal: true, rotary: false, ropeTheta: 10000.0, fused: false, bias: true, dropout: 0.1, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this._Ln2 = global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._Mlp = new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.Gelu, bias: true, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this.RegisterComponents();
         }
 
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
@@ -56,7 +56,7 @@ namespace Demo
         {
             using (global::TorchSharp.torch.NewDisposeScope())
             {
-                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)))
+                return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)))
                     .MoveToOuterDisposeScope();
             }
         }

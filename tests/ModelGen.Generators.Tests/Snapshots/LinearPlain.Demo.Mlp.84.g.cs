@@ -7,14 +7,14 @@ namespace Demo
     partial class Mlp : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
         [global::TorchSharp.Utils.ComponentName(Name = "up")]
-        private readonly global::TorchSharp.Modules.Linear _up;
+        private readonly global::TorchSharp.Modules.Linear _Up;
 
         [global::TorchSharp.Utils.ComponentName(Name = "down")]
-        private readonly global::TorchSharp.Modules.Linear _down;
+        private readonly global::TorchSharp.Modules.Linear _Down;
 
-        public partial global::TorchSharp.Modules.Linear Up { get => _up; }
+        public partial global::TorchSharp.Modules.Linear Up { get => this._Up; }
 
-        public partial global::TorchSharp.Modules.Linear Down { get => _down; }
+        public partial global::TorchSharp.Modules.Linear Down { get => this._Down; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }
@@ -33,10 +33,10 @@ namespace Demo
             : base("Mlp")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
-            StoragePrecision = precision ?? global::ModelGen.DType.Float32;
-            _up = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Ffn, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            _down = global::TorchSharp.torch.nn.Linear(config.Ffn, config.Hidden, hasBias: false, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            RegisterComponents();
+            this.StoragePrecision = precision ?? global::ModelGen.DType.Float32;
+            this._Up = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Ffn, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._Down = global::TorchSharp.torch.nn.Linear(config.Ffn, config.Hidden, hasBias: false, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this.RegisterComponents();
         }
 
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
@@ -44,7 +44,7 @@ namespace Demo
         {
             using (global::TorchSharp.torch.NewDisposeScope())
             {
-                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)))
+                return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)))
                     .MoveToOuterDisposeScope();
             }
         }

@@ -7,34 +7,34 @@ namespace Demo
     partial class Gpt : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
     {
         [global::TorchSharp.Utils.ComponentName(Name = "wte")]
-        private readonly global::TorchSharp.Modules.Embedding _wte;
+        private readonly global::TorchSharp.Modules.Embedding _Wte;
 
         [global::TorchSharp.Utils.ComponentName(Name = "wpe")]
-        private readonly global::TorchSharp.Modules.Embedding _wpe;
+        private readonly global::TorchSharp.Modules.Embedding _Wpe;
 
         [global::TorchSharp.Utils.ComponentName(Name = "h")]
-        private readonly global::TorchSharp.Modules.ModuleList<global::Demo.GptBlock> _h;
+        private readonly global::TorchSharp.Modules.ModuleList<global::Demo.GptBlock> _H;
 
         [global::TorchSharp.Utils.ComponentName(Name = "extra")]
-        private readonly global::Demo.Proj _extra;
+        private readonly global::Demo.Proj _Extra;
 
         [global::TorchSharp.Utils.ComponentName(Name = "ln_f")]
-        private readonly global::TorchSharp.Modules.LayerNorm _lnF;
+        private readonly global::TorchSharp.Modules.LayerNorm _LnF;
 
         [global::TorchSharp.Utils.ComponentName(Name = "lm_head")]
-        private readonly global::TorchSharp.Modules.Linear _lmHead;
+        private readonly global::TorchSharp.Modules.Linear _LMHead;
 
-        public partial global::TorchSharp.Modules.Embedding Wte { get => _wte; }
+        public partial global::TorchSharp.Modules.Embedding Wte { get => this._Wte; }
 
-        public partial global::TorchSharp.Modules.Embedding Wpe { get => _wpe; }
+        public partial global::TorchSharp.Modules.Embedding Wpe { get => this._Wpe; }
 
-        public partial global::TorchSharp.Modules.ModuleList<global::Demo.GptBlock> H { get => _h; }
+        public partial global::TorchSharp.Modules.ModuleList<global::Demo.GptBlock> H { get => this._H; }
 
-        public partial global::Demo.Proj Extra { get => _extra; }
+        public partial global::Demo.Proj Extra { get => this._Extra; }
 
-        public partial global::TorchSharp.Modules.LayerNorm LnF { get => _lnF; }
+        public partial global::TorchSharp.Modules.LayerNorm LnF { get => this._LnF; }
 
-        public partial global::TorchSharp.Modules.Linear LMHead { get => _lmHead; }
+        public partial global::TorchSharp.Modules.Linear LMHead { get => this._LMHead; }
 
         /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
         public global::ModelGen.DType StoragePrecision { get; }
@@ -53,26 +53,27 @@ namespace Demo
             : base("Gpt")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
-            StoragePrecision = global::ModelGen.DType.BFloat16;
-            _wte = global::TorchSharp.torch.nn.Embedding(config.Vocab, config.Hidden, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            _wpe = global::TorchSharp.torch.nn.Embedding(1024, config.Hidden, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            var hLayers = new global::Demo.GptBlock[config.Layers];
-            for (var i = 0; i < hLayers.Length; i++)
+            this.StoragePrecision = global::ModelGen.DType.BFloat16;
+            this._Wte = global::TorchSharp.torch.nn.Embedding(config.Vocab, config.Hidden, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._Wpe = global::TorchSharp.torch.nn.Embedding(1024, config.Hidden, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            long stack0Count = config.Layers;
+            var stack0 = new global::Demo.GptBlock[stack0Count];
+            for (var i = 0; i < stack0.Length; i++)
             {
-                hLayers[i] = new global::Demo.GptBlock(config, StoragePrecision, device);
-                hLayers[i].CheckpointActivations = i % 2 == 0; // [Checkpoint(Every = 2)]
+                stack0[i] = new global::Demo.GptBlock(config, this.StoragePrecision, device);
+                stack0[i].CheckpointActivations = i % 2 == 0; // [Checkpoint(Every = 2)]
             }
-            _h = global::TorchSharp.torch.nn.ModuleList(hLayers);
-            _extra = new global::Demo.Proj(config, StoragePrecision, device);
-            _lnF = global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            _lmHead = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Vocab, hasBias: false, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-            _lmHead.weight = _wte.weight ?? throw new global::System.InvalidOperationException("Wte has no weight to tie LMHead to.");
-            _wte.weight = _lmHead.weight;
-            foreach (var parameter in _wpe.parameters())
+            this._H = global::TorchSharp.torch.nn.ModuleList(stack0);
+            this._Extra = new global::Demo.Proj(config, this.StoragePrecision, device);
+            this._LnF = global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._LMHead = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Vocab, hasBias: false, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._LMHead.weight = this._Wte.weight ?? throw new global::System.InvalidOperationException("Wte has no weight to tie LMHead to.");
+            this._Wte.weight = this._LMHead.weight;
+            foreach (var parameter in this._Wpe.parameters())
             {
                 parameter.requires_grad = false; // [Frozen]
             }
-            RegisterComponents();
+            this.RegisterComponents();
         }
 
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
@@ -80,7 +81,7 @@ namespace Demo
         {
             using (global::TorchSharp.torch.NewDisposeScope())
             {
-                return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(tokens, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(tokens, StoragePrecision)))
+                return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(tokens, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(tokens, this.StoragePrecision)))
                     .MoveToOuterDisposeScope();
             }
         }

@@ -5,9 +5,9 @@
 partial class GlobalMlp : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     [global::TorchSharp.Utils.ComponentName(Name = "up")]
-    private readonly global::TorchSharp.Modules.Linear _up;
+    private readonly global::TorchSharp.Modules.Linear _Up;
 
-    public partial global::TorchSharp.Modules.Linear Up { get => _up; }
+    public partial global::TorchSharp.Modules.Linear Up { get => this._Up; }
 
     /// <summary>Storage precision of this layer's parameters (its own [Precision], else the parent's, else fp32).</summary>
     public global::ModelGen.DType StoragePrecision { get; }
@@ -26,9 +26,9 @@ partial class GlobalMlp : global::TorchSharp.torch.nn.Module<global::TorchSharp.
         : base("GlobalMlp")
     {
         global::System.ArgumentNullException.ThrowIfNull(config);
-        StoragePrecision = precision ?? global::ModelGen.DType.Float32;
-        _up = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Ffn, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(StoragePrecision));
-        RegisterComponents();
+        this.StoragePrecision = precision ?? global::ModelGen.DType.Float32;
+        this._Up = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Ffn, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+        this.RegisterComponents();
     }
 
     /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
@@ -36,7 +36,7 @@ partial class GlobalMlp : global::TorchSharp.torch.nn.Module<global::TorchSharp.
     {
         using (global::TorchSharp.torch.NewDisposeScope())
         {
-            return (CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, Forward, global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)) : Forward(global::ModelGen.Precision.CastFloatingInput(x, StoragePrecision)))
+            return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)))
                 .MoveToOuterDisposeScope();
         }
     }
