@@ -113,8 +113,8 @@ namespace ModelGen.Analyzers.Checks
                 case AttentionSpec attention:
                     if (!IsProbability(attention.DropoutP))
                         Bad($"Attention Dropout = {Format(attention.DropoutP)} must be in [0, 1)");
-                    if (attention.Rotary && !(attention.RopeTheta > 0))
-                        Bad($"RopeTheta = {Format(attention.RopeTheta)} must be positive");
+                    if (attention.Rotary && !(attention.RopeTheta > 0 && !double.IsInfinity(attention.RopeTheta)))
+                        Bad($"RopeTheta = {Format(attention.RopeTheta)} must be a positive finite number");
                     break;
                 case LayerNormSpec { Eps: var eps } when !(eps > 0):
                     Bad($"LayerNorm Eps = {Format(eps)} must be positive");
@@ -193,6 +193,9 @@ namespace ModelGen.Analyzers.Checks
         public static string Show(string label, Dim size) =>
             size.Member is null || size.Member == label ? $"{label} = {size.Value}" : $"{label} = {size.Member} ({size.Value})";
 
-        private static string Format(double value) => value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
+        private static string Format(double value) =>
+            double.IsNaN(value) || double.IsInfinity(value)
+                ? value.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -136,7 +136,8 @@ namespace ModelGen.Parsing
                     HintName = hintName,
                     MemberAccessibility = memberAccessibility,
                     Shell = BuildShell(type, diagnostics, moduleAllowed ? new ShellModule(type.Name, configType, memberAccessibility, modelAttribute is not null,
-                        GeneratedMembers.Where(userMembers.Contains).ToEquatableArray()) : null, cancellationToken),
+                        GeneratedMembers.Where(name => userMembers.Contains(name) && (name != "forward" || DeclaresForwardOverride(type))).ToEquatableArray()) : null,
+                        cancellationToken),
                 };
             }
 
@@ -265,6 +266,10 @@ namespace ModelGen.Parsing
             }
             return null;
         }
+
+        /// <summary>True when the user wrote <c>forward(Tensor)</c> itself, so the shell must not declare it again.</summary>
+        private static bool DeclaresForwardOverride(INamedTypeSymbol type) =>
+            type.GetMembers("forward").OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 1 && IsTensor(m.Parameters[0].Type));
 
         private static bool IsTensor(ITypeSymbol type) => type.ToDisplayString() == "TorchSharp.torch.Tensor";
 
