@@ -17,7 +17,7 @@ namespace ModelGen.Analyzers.Tests.Mistakes
         /// <summary>Where the files are copied beside the test assembly.</summary>
         public static string Folder => Path.Combine(AppContext.BaseDirectory, "Mistakes");
 
-        /// <summary>Every mistake file, by group (<c>Clean</c>: no C# error; <c>CSharp</c>: a C# error beside ModelGen's).</summary>
+        /// <summary>Every mistake file, by group (Clean, CSharpDeclarations, CSharpBodies: see ModelGen.Package.Tests/MistakeSources.cs).</summary>
         public static IReadOnlyList<MistakeFile> All() =>
             Directory.GetDirectories(Folder).OrderBy(d => d, StringComparer.Ordinal)
                 .SelectMany(group => Directory.GetFiles(group, "*.cs").OrderBy(f => f, StringComparer.Ordinal)
