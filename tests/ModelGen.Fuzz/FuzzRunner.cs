@@ -1,0 +1,85 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using ModelGen.Analyzers;
+using ModelGen.Generators;
+
+namespace ModelGen.Fuzz;
+
+/// <summary>What went wrong with one variant; null kind means nothing did.</summary>
+internal sealed record FuzzOutcome(string? Kind, string Detail, TimeSpan Elapsed);
+
+/// <summary>
+/// Runs one variant through the generator and every analyzer, in process, and checks the three promises: no exception
+/// (a generator exception is CS8785 in a build, an analyzer's AD0001), no hang (a per-variant time limit), and no compiler error
+/// in generated code unless the user's own code has one.
+/// </summary>
+internal static class FuzzRunner
+{
+    private static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
+
+    private static readonly Lazy<MetadataReference[]> References = new(() =>
+    {
+        var frameworkDirectory = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
+        var framework = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetDirectoryName(p) == frameworkDirectory);
+        var ours = new[] { typeof(ModelAttribute).Assembly.Location, typeof(DType).Assembly.Location, typeof(TorchSharp.torch).Assembly.Location };
+        return framework.Concat(ours).Distinct().Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToArray();
+    });
+
+    public static FuzzOutcome Run(IReadOnlyList<string> files, TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        using var cancellation = new CancellationTokenSource();
+        var task = Task.Run(() => Check(files, cancellation.Token));
+        if (!task.Wait(limit))
+        {
+            cancellation.Cancel(); // the generator and analyzers observe it; a true infinite loop would keep its thread
+            return new FuzzOutcome("hang", $"no result within {limit.TotalSeconds:0} s", watch.Elapsed);
+        }
+        var (kind, detail) = task.Result;
+        return new FuzzOutcome(kind, detail, watch.Elapsed);
+    }
+
+    private static (string? Kind, string Detail) Check(IReadOnlyList<string> files, CancellationToken cancellationToken)
+    {
+        var trees = files.Select((text, i) => CSharpSyntaxTree.ParseText(text, ParseOptions, path: $"User{i}.cs", cancellationToken: cancellationToken)).ToArray();
+        var compilation = CSharpCompilation.Create("Consumer", trees, References.Value,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+
+        var driver = CSharpGeneratorDriver.Create(new[] { new ModelGenGenerator().AsSourceGenerator() }, parseOptions: ParseOptions)
+            .RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics, cancellationToken);
+        var result = driver.GetRunResult().Results.Single();
+        if (result.Exception is { } thrown)
+            return ("generator-exception", thrown.GetType().Name + ": " + thrown.Message);
+        if (generatorDiagnostics.FirstOrDefault(d => d.Id == "CS8785") is { } crashed)
+            return ("generator-exception", crashed.GetMessage());
+
+        var exceptions = new List<string>();
+        var options = new CompilationWithAnalyzersOptions(new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty),
+            (exception, analyzer, _) => { lock (exceptions) exceptions.Add($"{analyzer.GetType().Name}: {exception.GetType().Name}: {exception.Message}"); },
+            concurrentAnalysis: false, logAnalyzerExecutionTime: false);
+        var analyzers = ImmutableArray.Create<DiagnosticAnalyzer>(new LayerAnalyzer(), new BudgetAnalyzer());
+        var analyzerDiagnostics = output.WithAnalyzers(analyzers, options).GetAnalyzerDiagnosticsAsync(cancellationToken).GetAwaiter().GetResult();
+        if (exceptions.Count > 0)
+            return ("analyzer-exception", exceptions[0]);
+        if (analyzerDiagnostics.FirstOrDefault(d => d.Id == "AD0001") is { } failed)
+            return ("analyzer-exception", failed.GetMessage());
+
+        var generatedPaths = result.GeneratedSources.Select(s => s.SyntaxTree.FilePath).ToHashSet(StringComparer.Ordinal);
+        var errors = output.GetDiagnostics(cancellationToken).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        var inGenerated = errors.Where(d => d.Location.SourceTree is { } tree && generatedPaths.Contains(tree.FilePath)).ToList();
+        var inUser = errors.Count - inGenerated.Count;
+        if (inGenerated.Count > 0 && inUser == 0)
+            return ("generated-code-error", inGenerated[0].ToString());
+        return (null, "");
+    }
+}
