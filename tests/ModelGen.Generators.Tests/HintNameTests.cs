@@ -1,0 +1,43 @@
+using System;
+using System.Linq;
+using ModelGen.Generators.Emit;
+
+namespace ModelGen.Generators.Tests;
+
+public class HintNameTests
+{
+    [Fact]
+    public void Names_differing_only_in_case_namespace_nesting_or_arity_get_distinct_hint_names_ignoring_case()
+    {
+        var names = new[]
+        {
+            "Demo.Block", "Demo.BLOCK", "Demo.block", "demo.Block", "A.Block", "a.Block", "Demo.Outer+Block", "Demo.Block`1", "Demo.Block`2",
+            "Demo.Block_1", "Demo.Bl_ock", "Demo.Blöck", "Demo.Block.1", "Block", "Demo.x0042lock", "Demo._0042lock",
+        };
+        var hints = names.Select(HintNames.For).ToList();
+        Assert.Equal(hints.Count, hints.Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.All(hints, h => Assert.Matches(@"^[A-Za-z0-9._]+\.g\.cs$", h));
+    }
+
+    [Fact]
+    public void The_name_stays_readable()
+    {
+        Assert.Equal("Demo.DecoderBlock.84080.g.cs", HintNames.For("Demo.DecoderBlock"));
+        Assert.StartsWith("Demo.Outer_002BBlock_00601.", HintNames.For("Demo.Outer+Block`1"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Two_classes_that_differ_only_in_case_both_generate()
+    {
+        const string source = """
+            using ModelGen; using TorchSharp.Modules; using static TorchSharp.torch;
+            namespace Demo;
+            public sealed record Cfg { public int Hidden { get; init; } = 64; }
+            [Layer(typeof(Cfg))] public partial class Block { [Linear(4, 4)] partial Linear Up { get; } Tensor Forward(Tensor x) => x; }
+            [Layer(typeof(Cfg))] public partial class BLOCK { [Linear(4, 4)] partial Linear Up { get; } Tensor Forward(Tensor x) => x; }
+            """;
+        var (result, output) = GeneratorHarness.Run(source);
+        Assert.Equal(2, result.Results.Single().GeneratedSources.Length);
+        Assert.Empty(GeneratorHarness.Problems(output));
+    }
+}
