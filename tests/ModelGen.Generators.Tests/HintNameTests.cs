@@ -41,3 +41,25 @@ public class HintNameTests
         Assert.Empty(GeneratorHarness.Problems(output));
     }
 }
+
+public class DuplicateDefinitionTests
+{
+    [Theory]
+    [InlineData("public partial class Block", "public partial class Block")]
+    [InlineData("public class Block", "public class Block")]
+    [InlineData("public partial class Block", "public class Block")]
+    public void A_class_defined_twice_never_makes_the_generator_throw(string first, string second)
+    {
+        var source = $$"""
+            using ModelGen; using TorchSharp.Modules; using static TorchSharp.torch;
+            namespace Demo;
+            public sealed record Cfg { public int Hidden { get; init; } = 64; }
+            [Layer(typeof(Cfg))] {{first}} { [Linear(4, 4)] partial Linear Up { get; } Tensor Forward(Tensor x) => x; }
+            [Layer(typeof(Cfg))] {{second}} { [Linear(4, 4)] partial Linear Down { get; } }
+            """;
+        var compilation = GeneratorHarness.Compile(source);
+        var result = GeneratorHarness.CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out _, out var diagnostics).GetRunResult();
+        Assert.Null(result.Results.Single().Exception);
+        Assert.DoesNotContain(diagnostics, d => d.Id == "CS8785");
+    }
+}
