@@ -14,8 +14,8 @@ using ModelGen.Generators;
 
 namespace ModelGen.Fuzz;
 
-/// <summary>What went wrong with one variant; null kind means nothing did.</summary>
-internal sealed record FuzzOutcome(string? Kind, string Detail, TimeSpan Elapsed);
+/// <summary>What went wrong with one variant (null kind: nothing did), its wall-clock time and the CPU time the process spent on it.</summary>
+internal sealed record FuzzOutcome(string? Kind, string Detail, TimeSpan Elapsed, TimeSpan Cpu);
 
 /// <summary>
 /// Runs one variant through the generator and every analyzer, in process, and checks the three promises: no exception
@@ -35,18 +35,29 @@ internal static class FuzzRunner
         return framework.Concat(ours).Distinct().Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToArray();
     });
 
-    public static FuzzOutcome Run(IReadOnlyList<string> files, TimeSpan limit)
+    /// <summary>
+    /// Runs one variant. The limit is on the CPU time the process spends (variants run one at a time, analyzers without
+    /// concurrency), so a loaded machine does not turn a slow variant into a "hang"; ten times the limit in wall-clock time is
+    /// the backstop for a variant that waits instead of computing.
+    /// </summary>
+    public static FuzzOutcome Run(IReadOnlyList<string> files, TimeSpan cpuLimit)
     {
         var watch = Stopwatch.StartNew();
+        var process = Process.GetCurrentProcess();
+        var cpuStart = process.TotalProcessorTime;
+        TimeSpan Cpu() { process.Refresh(); return process.TotalProcessorTime - cpuStart; }
         using var cancellation = new CancellationTokenSource();
         var task = Task.Run(() => Check(files, cancellation.Token));
-        if (!task.Wait(limit))
+        while (!task.Wait(TimeSpan.FromMilliseconds(200)))
         {
-            cancellation.Cancel(); // the generator and analyzers observe it; a true infinite loop would keep its thread
-            return new FuzzOutcome("hang", $"no result within {limit.TotalSeconds:0} s", watch.Elapsed);
+            if (Cpu() > cpuLimit || watch.Elapsed > cpuLimit * 10)
+            {
+                cancellation.Cancel(); // the generator and analyzers observe it; a true infinite loop would keep its thread
+                return new FuzzOutcome("hang", $"no result within {cpuLimit.TotalSeconds:0} s of CPU time ({watch.Elapsed.TotalSeconds:0} s wall)", watch.Elapsed, Cpu());
+            }
         }
         var (kind, detail) = task.Result;
-        return new FuzzOutcome(kind, detail, watch.Elapsed);
+        return new FuzzOutcome(kind, detail, watch.Elapsed, Cpu());
     }
 
     private static (string? Kind, string Detail) Check(IReadOnlyList<string> files, CancellationToken cancellationToken)
@@ -68,14 +79,15 @@ internal static class FuzzRunner
             (exception, analyzer, _) => { lock (exceptions) exceptions.Add($"{analyzer.GetType().Name}: {exception.GetType().Name}: {exception.Message}"); },
             concurrentAnalysis: false, logAnalyzerExecutionTime: false);
         var analyzers = ImmutableArray.Create<DiagnosticAnalyzer>(new LayerAnalyzer(), new BudgetAnalyzer());
-        var analyzerDiagnostics = output.WithAnalyzers(analyzers, options).GetAnalyzerDiagnosticsAsync(cancellationToken).GetAwaiter().GetResult();
+        // One pass gives the compiler's and the analyzers' diagnostics: compiling the output once, not twice.
+        var all = output.WithAnalyzers(analyzers, options).GetAllDiagnosticsAsync(cancellationToken).GetAwaiter().GetResult();
         if (exceptions.Count > 0)
             return ("analyzer-exception", exceptions[0]);
-        if (analyzerDiagnostics.FirstOrDefault(d => d.Id == "AD0001") is { } failed)
+        if (all.FirstOrDefault(d => d.Id == "AD0001") is { } failed)
             return ("analyzer-exception", failed.GetMessage());
 
         var generatedPaths = result.GeneratedSources.Select(s => s.SyntaxTree.FilePath).ToHashSet(StringComparer.Ordinal);
-        var errors = output.GetDiagnostics(cancellationToken).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        var errors = all.Where(d => d.Severity == DiagnosticSeverity.Error && !d.Id.StartsWith("MG", StringComparison.Ordinal)).ToList();
         var inGenerated = errors.Where(d => d.Location.SourceTree is { } tree && generatedPaths.Contains(tree.FilePath)).ToList();
         var inUser = errors.Count - inGenerated.Count;
         if (inGenerated.Count > 0 && inUser == 0)

@@ -42,7 +42,7 @@ internal static class Seeds
         $"[Layer(typeof(Cfg))]\npublic partial class {name}\n{{\n{body}    Tensor Forward(Tensor x) => x;\n}}\n";
 
     /// <summary>L0 uses L1 uses … L(n-1): a deep chain of sublayers under a model.</summary>
-    private static string Chain(int depth)
+    internal static string Chain(int depth)
     {
         var text = new StringBuilder(Usings).Append("namespace Fuzz.Chain;\n").Append(Config);
         text.Append("[Model(typeof(Cfg)), VramBudget(24)]\npublic partial class Net\n{\n    [Sublayer] partial L0 Inner { get; }\n    Tensor Forward(Tensor x) => x;\n}\n");
@@ -68,7 +68,7 @@ internal static class Seeds
     }
 
     /// <summary>A model using <paramref name="count"/> distinct layers, each once.</summary>
-    private static string Distinct(int count)
+    internal static string Distinct(int count)
     {
         var text = new StringBuilder(Usings).Append("namespace Fuzz.Distinct;\n").Append(Config);
         text.Append("[Model(typeof(Cfg)), VramBudget(24)]\npublic partial class Net\n{\n");

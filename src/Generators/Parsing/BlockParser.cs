@@ -228,7 +228,7 @@ namespace ModelGen.Parsing
                 _diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotALayer, location, property.Name, type?.ToDisplayString() ?? property.Type.ToDisplayString()));
                 return null;
             }
-            var problem = !ClassShape.IsPartial(type) ? "it is not partial" : ClassShape.Problem(type);
+            var problem = !ClassShape.IsPartial(type) ? "it is not partial" : ClassShape.ModuleProblem(type);
             if (problem is not null)
             {
                 _diagnostics.Add(DiagnosticInfo.Create(Descriptors.SublayerNotGeneratable, location, property.Name, type.ToDisplayString(), problem));

@@ -35,8 +35,16 @@ namespace ModelGen.Parsing
             return null;
         }
 
-        /// <summary>True when <paramref name="type"/> can be generated as a module: partial and of a supported shape.</summary>
-        public static bool CanBeModule(INamedTypeSymbol type) => IsPartial(type) && Problem(type) is null;
+        /// <summary>
+        /// Why <paramref name="type"/> cannot carry a generated module (constructor, forward, descriptions), or null when it can:
+        /// its shape (<see cref="Problem"/>), a class named like a generated member, or a member named <c>forward</c> that is not a
+        /// method (the module base demands a <c>forward</c> method).
+        /// </summary>
+        public static string? ModuleProblem(INamedTypeSymbol type) =>
+            Problem(type)
+            ?? (LayerParser.GeneratedMembers.Contains(type.Name) ? $"its name '{type.Name}' is that of a member ModelGen generates; rename the class" : null)
+            ?? (type.GetMembers("forward").Any(m => m is not IMethodSymbol && !m.IsImplicitlyDeclared && m.DeclaringSyntaxReferences.Any(r => !IsGenerated(r.SyntaxTree)))
+                ? "it declares a member named 'forward' that is not a method; the module's forward method needs the name" : null);
 
         /// <summary><c>Module&lt;Tensor, Tensor&gt;</c>, the base the generated part declares.</summary>
         private static bool IsTensorModule(INamedTypeSymbol type) =>

@@ -41,11 +41,11 @@ namespace ModelGen.Parsing
 
         /// <summary>
         /// A backing field per block: <c>_</c> + the property's exact name (so <c>Up</c> and <c>UP</c> get <c>_Up</c> and <c>_UP</c>),
-        /// lengthened with <c>_</c> until no user member, generated member or earlier field has the name.
+        /// lengthened with <c>_</c> until no user member, generated member, earlier field or the class itself has the name.
         /// </summary>
-        private static IEnumerable<string> FieldNames(List<BlockSpec> blocks, HashSet<string> userMembers)
+        private static IEnumerable<string> FieldNames(List<BlockSpec> blocks, HashSet<string> userMembers, string className)
         {
-            var taken = new HashSet<string>(userMembers, System.StringComparer.Ordinal);
+            var taken = new HashSet<string>(userMembers, System.StringComparer.Ordinal) { className };
             taken.UnionWith(GeneratedMembers);
             foreach (var block in blocks)
             {

@@ -52,7 +52,7 @@ namespace ModelGen.Parsing
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.ModelAndLayer, location, type.Name));
                 failed = true;
             }
-            var shapeProblem = ClassShape.Problem(type);
+            var shapeProblem = ClassShape.ModuleProblem(type);
             if (shapeProblem is not null)
             {
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.UnsupportedClassShape, location, type.Name, shapeProblem));
@@ -121,6 +121,8 @@ namespace ModelGen.Parsing
             var userMembers = UserMemberNames(type);
             foreach (var name in GeneratedMembers.Where(userMembers.Contains))
             {
+                if (name == "forward" && type.GetMembers(name).Any(m => m is not IMethodSymbol))
+                    continue; // reported as MG0108: the class cannot carry the module's forward
                 var member = type.GetMembers(name).FirstOrDefault(m => !m.IsImplicitlyDeclared);
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.ReservedMemberName, LocationInfo.From(member?.Locations.FirstOrDefault()) ?? location,
                     type.Name, name, Purpose(name)));
@@ -159,7 +161,7 @@ namespace ModelGen.Parsing
             {
                 HintName = hintName,
                 MemberAccessibility = memberAccessibility,
-                FieldNames = FieldNames(blocks, userMembers).ToEquatableArray(),
+                FieldNames = FieldNames(blocks, userMembers, type.Name).ToEquatableArray(),
             };
         }
 

@@ -1,4 +1,4 @@
-// Config member A: MG0103
+// Config member Secret: MG0127
 using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
 namespace Mistakes.Clean.M029;
 public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
@@ -6,6 +6,6 @@ public sealed record DCfg { public double Hidden { get; init; } = 64; public str
 [Layer(typeof(DCfg))]
 public partial class Block
 {
-    [Linear("A", nameof(DCfg.Ok))] partial Linear Up { get; } //~ MG0103
+    [Linear("Secret", nameof(DCfg.Ok))] partial Linear Up { get; } //~ MG0127
     Tensor Forward(Tensor x) => x;
 }

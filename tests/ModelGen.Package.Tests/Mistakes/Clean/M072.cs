@@ -1,12 +1,16 @@
-// Negative budget
+// Checkpoint Every 0
 using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
 namespace Mistakes.Clean.M072;
 public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
-[Model(typeof(Cfg))]
-[VramBudget(-1)] //~ MG0116
-public partial class Net
+[Layer(typeof(Cfg))]
+public partial class Child
 {
-    [Embedding(nameof(Cfg.Vocab), nameof(Cfg.Hidden))] partial Embedding Embed { get; }
-    [Linear(nameof(Cfg.Hidden), nameof(Cfg.Vocab)), Shard(ShardStyle.Column)] partial Linear Head { get; }
+    [Linear(4, 4)] partial Linear Up { get; }
+    Tensor Forward(Tensor x) => x;
+}
+[Layer(typeof(Cfg))]
+public partial class Block
+{
+    [Stack(2), Checkpoint(Every = 0)] partial ModuleList<Child> Blocks { get; } //~ MG0112
     Tensor Forward(Tensor x) => x;
 }
