@@ -50,7 +50,7 @@ namespace ModelGen.Analyzers
         {
             var compilation = context.Compilation;
             var cancellationToken = context.CancellationToken;
-            var parse = LayerParser.Parse(type, compilation, cancellationToken);
+            var parse = ParseCache.Parse(type, compilation, cancellationToken);
             foreach (var info in parse.Diagnostics)
             {
                 if (info.Id == Descriptors.NotPartial.Id && !parse.HasPartialMembers)

@@ -20,7 +20,7 @@ internal sealed record FuzzOutcome(string? Kind, string Detail, TimeSpan Elapsed
 /// <summary>
 /// Runs one variant through the generator and every analyzer, in process, and checks the three promises: no exception
 /// (a generator exception is CS8785 in a build, an analyzer's AD0001), no hang (a per-variant time limit), and no compiler error
-/// in generated code unless the user's own code has one.
+/// or warning (all warning waves) in generated code unless the user's own code has an error.
 /// </summary>
 internal static class FuzzRunner
 {
@@ -64,7 +64,7 @@ internal static class FuzzRunner
     {
         var trees = files.Select((text, i) => CSharpSyntaxTree.ParseText(text, ParseOptions, path: $"User{i}.cs", cancellationToken: cancellationToken)).ToArray();
         var compilation = CSharpCompilation.Create("Consumer", trees, References.Value,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, warningLevel: 9999));
 
         var driver = CSharpGeneratorDriver.Create(new[] { new ModelGenGenerator().AsSourceGenerator() }, parseOptions: ParseOptions)
             .RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics, cancellationToken);
@@ -92,6 +92,10 @@ internal static class FuzzRunner
         var inUser = errors.Count - inGenerated.Count;
         if (inGenerated.Count > 0 && inUser == 0)
             return ("generated-code-error", inGenerated[0].ToString());
+        // A project with TreatWarningsAsErrors turns a warning in generated code into an error the user cannot fix.
+        var warning = all.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree is { } tree && generatedPaths.Contains(tree.FilePath));
+        if (warning is not null && inUser == 0)
+            return ("generated-code-warning", warning.ToString());
         return (null, "");
     }
 }
