@@ -27,7 +27,7 @@ namespace ModelGen.Analyzers
             Descriptors.BudgetExceeded, Descriptors.BudgetFits, Descriptors.BudgetRemedies, Descriptors.FittingCards, Descriptors.NoSingleRemedy,
             Descriptors.BudgetWithoutSize, Descriptors.UnknownGpu, Descriptors.BadScenario, Descriptors.InferenceWithTrainingSetting,
             Descriptors.ShardNotDivisible, Descriptors.BadParallelDegree, Descriptors.BadZeroStage, Descriptors.ZeroWithoutDataParallel,
-            Descriptors.TensorParallelWithoutShards);
+            Descriptors.TensorParallelWithoutShards, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow);
 
         private static readonly string KnownCards = string.Join(", ", GpuCatalog.All.Select(g => g.Name));
 
@@ -96,6 +96,18 @@ namespace ModelGen.Analyzers
                 catch (ArgumentException)
                 {
                     continue; // a size the memory model rejects; the spec checks of LayerAnalyzer report it at its block
+                }
+                catch (ModelTooLargeException tooLarge)
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.SizeOverflow, location, type.Name, tooLarge.Message));
+                    continue;
+                }
+                catch (OverflowException)
+                {
+                    // Checked 64-bit arithmetic: sizes whose bytes do not fit are an error, never a wrapped (negative) number.
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.SizeOverflow, location, type.Name,
+                        $"the memory of this scenario (seq {scenario.SequenceLength}, batch {scenario.Batch}) overflows 64-bit arithmetic"));
+                    continue;
                 }
                 foreach (var result in results)
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.ById(result.Id), location, result.Properties, result.Arguments.Cast<object>().ToArray()));

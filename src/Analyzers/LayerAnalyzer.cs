@@ -10,19 +10,18 @@ using ModelGen.Parsing;
 namespace ModelGen.Analyzers
 {
     /// <summary>
-    /// Checks each <c>[Model]</c> and <c>[Layer]</c> class on its own: reports the parser's structural diagnostics (MG01xx)
-    /// and, when the class parses, the spec checks of <see cref="SpecChecks.CheckLayer"/>. Each class is analyzed once,
-    /// however many models reach it, so nothing is reported twice.
+    /// Checks each <c>[Model]</c> and <c>[Layer]</c> class on its own: when the class parses, the spec checks of
+    /// <see cref="SpecChecks.CheckLayer"/>. The parser's structural diagnostics (MG01xx) are reported by the generator, which the
+    /// command line never drops; only MG0101 on a class without partial members comes from here, where its code fix is.
+    /// Each class is analyzed once, however many models reach it, so nothing is reported twice.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class LayerAnalyzer : DiagnosticAnalyzer
     {
         private static readonly ImmutableArray<DiagnosticDescriptor> Supported = ImmutableArray.Create(
-            Descriptors.NotPartial, Descriptors.UnknownConfigMember, Descriptors.ConfigValueUnknown, Descriptors.BlockNotPartialProperty,
-            Descriptors.BlockTypeMismatch, Descriptors.SeveralBlockAttributes, Descriptors.ForwardMissing, Descriptors.UnsupportedClassShape,
-            Descriptors.NotALayer, Descriptors.BadTie, Descriptors.ConfigMismatch, Descriptors.BadArgument, Descriptors.DuplicateStateName,
+            Descriptors.NotPartial, Descriptors.BadArgument, Descriptors.DuplicateStateName,
             Descriptors.ShardNotSupported, Descriptors.QuantizeNotSupported, Descriptors.BadGroupSize, Descriptors.GroupSizeNotDividing,
-            Descriptors.QuantizedTie, Descriptors.DoubleQuantNotNf4, Descriptors.HeadsNotDivisibleByKvHeads, Descriptors.HiddenNotDivisibleByHeads,
+            Descriptors.DoubleQuantNotNf4, Descriptors.HeadsNotDivisibleByKvHeads, Descriptors.HiddenNotDivisibleByHeads,
             Descriptors.NonPositiveSize, Descriptors.RotaryOddHeadDim, Descriptors.SelectiveWithoutAttention);
 
         /// <inheritdoc />
@@ -51,9 +50,12 @@ namespace ModelGen.Analyzers
         {
             var compilation = context.Compilation;
             var cancellationToken = context.CancellationToken;
-            var parse = LayerParser.Parse(type, compilation, cancellationToken);
+            var parse = ParseCache.Parse(type, compilation, cancellationToken);
             foreach (var info in parse.Diagnostics)
-                context.ReportDiagnostic(info.ToDiagnostic(compilation));
+            {
+                if (info.Id == Descriptors.NotPartial.Id && !parse.HasPartialMembers)
+                    context.ReportDiagnostic(info.ToDiagnostic(compilation));
+            }
             if (parse.Spec is not { } spec)
                 return;
 

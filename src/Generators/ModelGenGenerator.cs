@@ -1,6 +1,8 @@
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
+using ModelGen.Diagnostics;
 using ModelGen.Generators.Emit;
 using ModelGen.Parsing;
 using ModelGen.Specs;
@@ -8,9 +10,10 @@ using ModelGen.Specs;
 namespace ModelGen.Generators
 {
     /// <summary>
-    /// Emits a TorchSharp <c>Module&lt;Tensor, Tensor&gt;</c> for every <c>[Model]</c> and <c>[Layer]</c> partial class.
-    /// This file only wires the pipeline: parsing is <see cref="LayerParser"/>, emitting is <see cref="LayerEmitter"/>.
-    /// Diagnostics are reported by the analyzers (same parser); a class with errors gets no generated code.
+    /// Emits a TorchSharp <c>Module&lt;Tensor, Tensor&gt;</c> for every <c>[Model]</c> and <c>[Layer]</c> partial class, and a
+    /// throwing shell for every such class it cannot generate. It reports the parser's diagnostics itself: the command-line
+    /// compiler drops analyzer diagnostics once declarations have errors, but always prints a generator's (docs/diagnostics.md).
+    /// This file only wires the pipeline: parsing is <see cref="LayerParser"/>, emitting <see cref="LayerEmitter"/> and <see cref="ShellEmitter"/>.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
     public sealed class ModelGenGenerator : IIncrementalGenerator
@@ -19,27 +22,66 @@ namespace ModelGen.Generators
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
             var models = context.SyntaxProvider
-                .ForAttributeWithMetadataName(KnownNames.ModelAttribute, static (node, _) => node is ClassDeclarationSyntax, static (ctx, ct) => Parse(ctx, ct))
+                .ForAttributeWithMetadataName(KnownNames.ModelAttribute, static (node, _) => node is TypeDeclarationSyntax, static (ctx, ct) => Parse(ctx, ct, fromLayer: false))
                 .WithTrackingName(TrackingNames.Models);
             var layers = context.SyntaxProvider
-                .ForAttributeWithMetadataName(KnownNames.LayerAttribute, static (node, _) => node is ClassDeclarationSyntax, static (ctx, ct) => Parse(ctx, ct))
+                .ForAttributeWithMetadataName(KnownNames.LayerAttribute, static (node, _) => node is TypeDeclarationSyntax, static (ctx, ct) => Parse(ctx, ct, fromLayer: true))
                 .WithTrackingName(TrackingNames.Layers);
 
-            context.RegisterSourceOutput(models, static (spc, spec) => Emit(spc, spec));
-            context.RegisterSourceOutput(layers, static (spc, spec) => Emit(spc, spec));
+            // Code and diagnostics travel apart, so a changed message never regenerates code (and the reverse).
+            var modelUnits = models.Select(static (p, _) => p?.Unit).WithTrackingName(TrackingNames.ModelUnits);
+            var layerUnits = layers.Select(static (p, _) => p?.Unit).WithTrackingName(TrackingNames.LayerUnits);
+            var modelDiagnostics = models.Select(static (p, _) => p?.Diagnostics ?? default).WithTrackingName(TrackingNames.ModelDiagnostics);
+            var layerDiagnostics = layers.Select(static (p, _) => p?.Diagnostics ?? default).WithTrackingName(TrackingNames.LayerDiagnostics);
+
+            context.RegisterSourceOutput(modelUnits, static (spc, unit) => Emit(spc, unit));
+            context.RegisterSourceOutput(layerUnits, static (spc, unit) => Emit(spc, unit));
+            context.RegisterSourceOutput(modelDiagnostics, static (spc, diagnostics) => Report(spc, diagnostics));
+            context.RegisterSourceOutput(layerDiagnostics, static (spc, diagnostics) => Report(spc, diagnostics));
         }
 
-        private static LayerSpec? Parse(GeneratorAttributeSyntaxContext context, System.Threading.CancellationToken cancellationToken) =>
-            context.TargetSymbol is INamedTypeSymbol type
-                ? LayerParser.Parse(type, context.SemanticModel.Compilation, cancellationToken).Spec
-                : null;
-
-        private static void Emit(SourceProductionContext context, LayerSpec? spec)
+        private static ParsedClass? Parse(GeneratorAttributeSyntaxContext context, System.Threading.CancellationToken cancellationToken, bool fromLayer)
         {
-            if (spec is null)
+            if (context.TargetSymbol is not INamedTypeSymbol type)
+                return null;
+            // A class with both attributes is parsed (and reported) once, by the [Model] pipeline: MG0120.
+            if (fromLayer && type.GetAttributes().Any(a => AttributeReader.Is(a, KnownNames.ModelAttribute)))
+                return null;
+            // Parts of one class that each carry the attribute (CS0579) are each matched: only the part with the first one speaks,
+            // so no hint name is added twice.
+            var first = AttributeReader.Find(type, fromLayer ? KnownNames.LayerAttribute : KnownNames.ModelAttribute)?.ApplicationSyntaxReference;
+            if (first is not null && (first.SyntaxTree != context.TargetNode.SyntaxTree || !context.TargetNode.FullSpan.Contains(first.Span)))
+                return null;
+            var parse = LayerParser.Parse(type, context.SemanticModel.Compilation, cancellationToken);
+            var unit = parse.Spec is not null || parse.Shell is not null
+                ? new GenerationUnit(parse.HintName, parse.Spec, parse.FieldNames, parse.MemberAccessibility, parse.Shell)
+                : null;
+            var diagnostics = parse.Diagnostics.Where(d => ReportedHere(d, parse)).ToEquatableArray();
+            return new ParsedClass(unit, diagnostics);
+        }
+
+        /// <summary>
+        /// The generator reports every parser diagnostic, except MG0101 on a class without partial members: there the compiler has
+        /// no declaration error, the analyzers run, and <c>LayerAnalyzer</c> reports it with its code fix.
+        /// </summary>
+        private static bool ReportedHere(DiagnosticInfo diagnostic, LayerParse parse) =>
+            diagnostic.Id != Descriptors.NotPartial.Id || parse.HasPartialMembers;
+
+        private static void Emit(SourceProductionContext context, GenerationUnit? unit)
+        {
+            if (unit is null)
                 return;
             context.CancellationToken.ThrowIfCancellationRequested();
-            context.AddSource(LayerEmitter.FileName(spec), SourceText.From(LayerEmitter.Emit(spec), System.Text.Encoding.UTF8));
+            var text = unit.Spec is { } spec
+                ? LayerEmitter.Emit(spec, unit.FieldNames, unit.MemberAccessibility)
+                : ShellEmitter.Emit(unit.Shell!);
+            context.AddSource(unit.HintName, SourceText.From(text, System.Text.Encoding.UTF8));
+        }
+
+        private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)
+        {
+            foreach (var diagnostic in diagnostics)
+                context.ReportDiagnostic(diagnostic.ToDiagnostic(null));
         }
     }
 }

@@ -147,16 +147,6 @@ namespace ModelGen.Analyzers.Tests
         }
 
         [Fact]
-        public void Tied_weight_cannot_be_quantized()
-        {
-            var embed = new EmbeddingSpec("Embed", "embed", Dim.Literal(64), Hidden);
-            var head = Linear("Head") with { TiedTo = "Embed", Quant = new QuantSpec(QuantKind.Int8, 0, false) };
-            Assert.Equal("MG0304: Block 'Head' is tied to 'Embed', and 'Head' is quantized; one shared tensor cannot be both full precision and quantized",
-                Messages(Layer(embed, head)));
-            Assert.Equal("", Messages(Layer(embed, head with { Quant = null })));
-        }
-
-        [Fact]
         public void Duplicate_state_names()
         {
             Assert.Equal("MG0113: Blocks 'Up' and 'Proj' of 'Block' both use the state_dict key 'up'; give one of them another [StateName]",

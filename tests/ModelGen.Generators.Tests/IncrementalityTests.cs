@@ -8,7 +8,11 @@ namespace ModelGen.Generators.Tests;
 
 public class IncrementalityTests
 {
-    private static readonly string[] Steps = { TrackingNames.Models, TrackingNames.Layers };
+    private static readonly string[] Steps =
+    {
+        TrackingNames.Models, TrackingNames.Layers, TrackingNames.ModelUnits, TrackingNames.LayerUnits,
+        TrackingNames.ModelDiagnostics, TrackingNames.LayerDiagnostics,
+    };
 
     [Fact]
     public void An_unrelated_edit_leaves_every_step_cached()
@@ -45,6 +49,25 @@ public class IncrementalityTests
         var reasons = result.TrackedSteps[TrackingNames.Layers].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
         Assert.Contains(IncrementalStepRunReason.Modified, reasons);
         Assert.Contains(IncrementalStepRunReason.Unchanged, reasons);
+    }
+
+    [Fact]
+    public void Editing_a_layer_leaves_the_model_that_uses_it_unchanged()
+    {
+        // The model's generated code names the layer's type, not its sizes: a new size regenerates the layer's file only.
+        var source = Cases.Source("ModelWithStackTiedFrozen");
+        var compilation = GeneratorHarness.Compile(source);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var edited = compilation.ReplaceSyntaxTree(compilation.SyntaxTrees.Single(),
+            CSharpSyntaxTree.ParseText(source.Replace("[FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn))]", "[FeedForward(nameof(Cfg.Hidden), 96)]", System.StringComparison.Ordinal), GeneratorHarness.ParseOptions, path: "User0.cs"));
+        Assert.NotEqual(source, edited.SyntaxTrees.Single().ToString());
+        var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
+
+        var layers = result.TrackedSteps[TrackingNames.LayerUnits].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
+        var models = result.TrackedSteps[TrackingNames.ModelUnits].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
+        Assert.Equal(1, layers.Count(r => r == IncrementalStepRunReason.Modified));
+        Assert.Contains(layers, r => r is IncrementalStepRunReason.Unchanged or IncrementalStepRunReason.Cached);
+        Assert.All(models, r => Assert.True(r is IncrementalStepRunReason.Unchanged or IncrementalStepRunReason.Cached, r.ToString()));
     }
 
     [Fact]

@@ -38,25 +38,33 @@ internal sealed class ConsumerProject
     public string GeneratedFilesFolder => Path.Combine(Directory, "obj");
 
     /// <summary>Writes the project into <paramref name="workDirectory"/>/consumer, restores it and builds it.</summary>
-    public static ConsumerProject CreateAndBuild(string workDirectory, string feed, PackedPackage package)
+    public static ConsumerProject CreateAndBuild(string workDirectory, string feed, PackedPackage package) =>
+        CreateAndBuild(workDirectory, "consumer", feed, package, outputType: "Exe",
+            System.IO.Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Consumer"), "*.cs").Select(f => (Path.GetFileName(f), f)));
+
+    /// <summary>
+    /// Writes a project named <paramref name="name"/> with the given sources (file name in the project, path to copy) into
+    /// <paramref name="workDirectory"/>, restores it and builds it. Consumers share the packages folder, so only the first restore extracts.
+    /// </summary>
+    public static ConsumerProject CreateAndBuild(string workDirectory, string name, string feed, PackedPackage package, string outputType,
+        IEnumerable<(string Name, string Path)> sources)
     {
-        var directory = Path.Combine(workDirectory, "consumer");
+        var directory = Path.Combine(workDirectory, name);
         var packagesFolder = Path.Combine(workDirectory, "packages");
         System.IO.Directory.CreateDirectory(directory);
         var globalPackages = GlobalPackagesFolder();
 
         // Empty Directory.* files stop MSBuild from importing whatever lies above the temp folder.
-        foreach (var name in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
+        foreach (var file in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
         {
-            File.WriteAllText(Path.Combine(directory, name), "<Project />\n");
+            File.WriteAllText(Path.Combine(directory, file), "<Project />\n");
         }
 
         File.WriteAllText(Path.Combine(directory, "NuGet.config"), NuGetConfig(feed, globalPackages, packagesFolder));
-        File.WriteAllText(Path.Combine(directory, "Consumer.csproj"), ProjectFile(package.Version));
-        var sources = Path.Combine(AppContext.BaseDirectory, "Consumer");
-        foreach (var source in System.IO.Directory.GetFiles(sources, "*.cs"))
+        File.WriteAllText(Path.Combine(directory, "Consumer.csproj"), ProjectFile(package.Version, outputType));
+        foreach (var (fileName, source) in sources)
         {
-            File.Copy(source, Path.Combine(directory, Path.GetFileName(source)));
+            File.Copy(source, Path.Combine(directory, fileName));
         }
 
         // NUGET_PACKAGES outranks NuGet.config's globalPackagesFolder, and the root file system sets it.
@@ -68,10 +76,10 @@ internal sealed class ConsumerProject
         return new ConsumerProject(directory, packagesFolder, restore, build);
     }
 
-    /// <summary>The generated source files whose names end with <paramref name="suffix"/>.</summary>
-    public IReadOnlyList<string> GeneratedFiles(string suffix) =>
+    /// <summary>The generated source files whose names match <paramref name="pattern"/> (e.g. <c>Consumer.Mlp.*.g.cs</c>).</summary>
+    public IReadOnlyList<string> GeneratedFiles(string pattern) =>
         System.IO.Directory.Exists(GeneratedFilesFolder)
-            ? System.IO.Directory.GetFiles(GeneratedFilesFolder, "*" + suffix, SearchOption.AllDirectories)
+            ? System.IO.Directory.GetFiles(GeneratedFilesFolder, pattern, SearchOption.AllDirectories)
                 .Where(path => path.Contains($"{Path.DirectorySeparatorChar}generated{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
                 .ToList()
             : [];
@@ -118,10 +126,10 @@ internal sealed class ConsumerProject
 
     // TreatWarningsAsErrors=false: memory-budget warnings (MG0001) are for the user to see, not a failed build.
     // Symbolic links for copy-local files: TorchSharp-cpu would otherwise copy ~1 GB of native libraries into bin.
-    private static string ProjectFile(string modelGenVersion) => $"""
+    private static string ProjectFile(string modelGenVersion, string outputType) => $"""
         <Project Sdk="Microsoft.NET.Sdk">
           <PropertyGroup>
-            <OutputType>Exe</OutputType>
+            <OutputType>{outputType}</OutputType>
             <TargetFramework>net10.0</TargetFramework>
             <Nullable>enable</Nullable>
             <TreatWarningsAsErrors>false</TreatWarningsAsErrors>

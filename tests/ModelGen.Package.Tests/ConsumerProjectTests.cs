@@ -33,9 +33,9 @@ public sealed class ConsumerProjectTests(PackageFixture fixture)
     {
         var build = BuildResult();
 
-        var generated = fixture.Consumer.GeneratedFiles("Mlp.g.cs");
+        var generated = fixture.Consumer.GeneratedFiles("Consumer.Mlp.*.g.cs");
 
-        Assert.True(generated.Count == 1, $"Expected one generated file ending with Mlp.g.cs under {fixture.Consumer.GeneratedFilesFolder}, found {generated.Count}. {build}");
+        Assert.True(generated.Count == 1, $"Expected one generated file named Consumer.Mlp.*.g.cs under {fixture.Consumer.GeneratedFilesFolder}, found {generated.Count}. {build}");
     }
 
     [Fact]
@@ -45,7 +45,7 @@ public sealed class ConsumerProjectTests(PackageFixture fixture)
 
         // The generated part makes Mlp a TorchSharp module; without it Program's typeof(Mlp) would still compile,
         // so look for what only the generator writes: the config constructor.
-        var source = File.ReadAllText(Assert.Single(fixture.Consumer.GeneratedFiles("Mlp.g.cs")));
+        var source = File.ReadAllText(Assert.Single(fixture.Consumer.GeneratedFiles("Consumer.Mlp.*.g.cs")));
 
         Assert.Contains("partial class Mlp", source, StringComparison.Ordinal);
         Assert.Contains("Mlp(global::Consumer.TinyConfig", source, StringComparison.Ordinal);

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 
@@ -13,6 +14,7 @@ public sealed class PackageFixture : IDisposable
     private readonly string workDirectory;
     private readonly Lazy<PackedPackage> package;
     private readonly Lazy<ConsumerProject> consumer;
+    private readonly Dictionary<string, Lazy<ConsumerProject>> mistakes = new();
 
     /// <summary>Creates the temp folder; nothing runs until a test asks.</summary>
     public PackageFixture()
@@ -24,11 +26,20 @@ public sealed class PackageFixture : IDisposable
         consumer = new Lazy<ConsumerProject>(
             () => ConsumerProject.CreateAndBuild(workDirectory, feed, package.Value),
             LazyThreadSafetyMode.ExecutionAndPublication);
+        foreach (var group in MistakeSources.Groups)
+        {
+            mistakes[group] = new Lazy<ConsumerProject>(
+                () => ConsumerProject.CreateAndBuild(workDirectory, "mistakes-" + group.ToLowerInvariant(), feed, package.Value, "Library", MistakeSources.Files(group)),
+                LazyThreadSafetyMode.ExecutionAndPublication);
+        }
     }
 
     internal PackedPackage Package => package.Value;
 
     internal ConsumerProject Consumer => consumer.Value;
+
+    /// <summary>The consumer built from one group of deliberate mistakes (see <see cref="MistakeSources"/>).</summary>
+    internal ConsumerProject Mistakes(string group) => mistakes[group].Value;
 
     /// <summary>Deletes the temp folder (symbolic links in the consumer's bin are removed, not followed).</summary>
     public void Dispose()

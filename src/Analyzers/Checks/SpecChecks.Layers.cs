@@ -26,7 +26,6 @@ namespace ModelGen.Analyzers.Checks
                 CheckShardStyle(block, findings);
                 CheckQuantization(block, findings);
             }
-            CheckTiedQuantization(layer, findings);
             CheckStateNames(layer, findings);
             if (layer.Checkpoint == CheckpointMode.Selective && !layer.Blocks.Any(b => b is AttentionSpec))
                 findings.Add(SpecFinding.Create(Descriptors.SelectiveWithoutAttention, null, KnownNames.CheckpointAttribute, layer.Name));
@@ -114,8 +113,8 @@ namespace ModelGen.Analyzers.Checks
                 case AttentionSpec attention:
                     if (!IsProbability(attention.DropoutP))
                         Bad($"Attention Dropout = {Format(attention.DropoutP)} must be in [0, 1)");
-                    if (attention.Rotary && !(attention.RopeTheta > 0))
-                        Bad($"RopeTheta = {Format(attention.RopeTheta)} must be positive");
+                    if (attention.Rotary && !(attention.RopeTheta > 0 && !double.IsInfinity(attention.RopeTheta)))
+                        Bad($"RopeTheta = {Format(attention.RopeTheta)} must be a positive finite number");
                     break;
                 case LayerNormSpec { Eps: var eps } when !(eps > 0):
                     Bad($"LayerNorm Eps = {Format(eps)} must be positive");
@@ -178,21 +177,6 @@ namespace ModelGen.Analyzers.Checks
                 findings.Add(SpecFinding.Create(Descriptors.DoubleQuantNotNf4, block.Name, attribute, block.Name, quant.Kind));
         }
 
-        private static void CheckTiedQuantization(LayerSpec layer, List<SpecFinding> findings)
-        {
-            foreach (var block in layer.Blocks)
-            {
-                if (block.TiedTo is null)
-                    continue;
-                var target = layer.Blocks.FirstOrDefault(b => b.Name == block.TiedTo);
-                var quantized = block.Quant is not null ? $"'{block.Name}'"
-                    : target?.Quant is not null ? $"'{target.Name}'"
-                    : null;
-                if (quantized is not null)
-                    findings.Add(SpecFinding.Create(Descriptors.QuantizedTie, block.Name, KnownNames.TiedToAttribute, block.Name, block.TiedTo, quantized));
-            }
-        }
-
         private static void CheckStateNames(LayerSpec layer, List<SpecFinding> findings)
         {
             var owners = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -209,6 +193,9 @@ namespace ModelGen.Analyzers.Checks
         public static string Show(string label, Dim size) =>
             size.Member is null || size.Member == label ? $"{label} = {size.Value}" : $"{label} = {size.Member} ({size.Value})";
 
-        private static string Format(double value) => value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
+        private static string Format(double value) =>
+            double.IsNaN(value) || double.IsInfinity(value)
+                ? value.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
     }
 }

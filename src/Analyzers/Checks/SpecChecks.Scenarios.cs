@@ -19,7 +19,9 @@ namespace ModelGen.Analyzers.Checks
                 Bad($"SequenceLength = {scenario.SequenceLength} must be at least 1");
             if (scenario.Batch < 1)
                 Bad($"Batch = {scenario.Batch} must be at least 1");
-            if (!(scenario.Gigabytes >= 0))
+            if (double.IsNaN(scenario.Gigabytes) || double.IsInfinity(scenario.Gigabytes))
+                findings.Add(SpecFinding.Create(Descriptors.NonFiniteBudget, null, null, model, scenario.Gigabytes.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            else if (!(scenario.Gigabytes >= 0))
                 Bad($"the budget of {scenario.Gigabytes.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} GB must not be negative");
             if (scenario.TensorParallel < 1)
                 findings.Add(SpecFinding.Create(Descriptors.BadParallelDegree, null, null, model, "TensorParallel", scenario.TensorParallel));

@@ -52,11 +52,22 @@ namespace ModelGen.Memory
         /// <summary>Vocabulary columns of the logits per rank (0 when the model does not end in a Linear), and their element size.</summary>
         public (long Columns, int ElementBytes) Logits { get; private set; }
 
+        /// <summary>
+        /// The most block instances (steps) a walk visits one by one. Llama 3 70B has about 800; a model past this limit is
+        /// reported (MG0006) before any step is created, instead of exhausting the compiler's memory.
+        /// </summary>
+        public const long MaxSteps = 200_000;
+
         /// <summary>Walks <paramref name="model"/> for <paramref name="pass"/>.</summary>
         /// <exception cref="ArgumentException">A referenced layer is missing, layers recurse, or a size is not positive.</exception>
+        /// <exception cref="ModelTooLargeException">More than <see cref="MaxSteps"/> block instances, or a term overflows 64 bits.</exception>
         public static ModelWalk Run(ModelSpec model, Pass pass, bool sequenceParallel)
         {
             var walk = new ModelWalk(model, pass, sequenceParallel);
+            var instances = walk.CountSteps(model.Root, new Dictionary<string, long>(), new HashSet<string>());
+            if (instances > MaxSteps)
+                throw new ModelTooLargeException(
+                    $"'{model.Root.Name}' has {(instances == long.MaxValue ? "more than 9.2e18" : instances.ToString(System.Globalization.CultureInfo.InvariantCulture))} block instances through its stacks and sublayers; the memory model walks at most {MaxSteps}");
             var root = model.Root;
             var precision = root.Precision ?? DType.Float32;
             var steps = walk.Layer(root, precision, root.Name, 1);
@@ -68,6 +79,36 @@ namespace ModelGen.Memory
             }
             return walk;
         }
+
+        /// <summary>
+        /// Steps one instance of <paramref name="layer"/> contributes, computed once per layer type (memoized in
+        /// <paramref name="known"/>), so a diamond or a deep chain of layers costs time linear in the number of distinct layers.
+        /// Saturates at <see cref="long.MaxValue"/> instead of overflowing.
+        /// </summary>
+        private long CountSteps(LayerSpec layer, Dictionary<string, long> known, HashSet<string> visiting)
+        {
+            if (known.TryGetValue(layer.FullName, out var cached))
+                return cached;
+            if (!visiting.Add(layer.FullName))
+                throw new ArgumentException($"Layer '{layer.Name}' contains itself; a model must be a finite tree of layers.");
+            long total = 0;
+            foreach (var block in layer.Blocks)
+            {
+                var (type, repeats) = block switch
+                {
+                    LayerRefSpec r => (r.LayerType, 1L),
+                    StackSpec s => (s.LayerType, Math.Max(0, s.Count.Value)),
+                    _ => ((string?)null, 0L),
+                };
+                var steps = type is null ? 1 : SaturatingMultiply(repeats, CountSteps(Find(type, layer.Name + "." + block.Name), known, visiting));
+                total = steps > long.MaxValue - total ? long.MaxValue : total + steps;
+            }
+            visiting.Remove(layer.FullName);
+            known[layer.FullName] = total;
+            return total;
+        }
+
+        private static long SaturatingMultiply(long a, long b) => a == 0 || b == 0 ? 0 : a > long.MaxValue / b ? long.MaxValue : a * b;
 
         /// <summary>The steps of one instance of <paramref name="layer"/>, adding its totals <paramref name="count"/> times.</summary>
         private List<Step> Layer(LayerSpec layer, DType precision, string path, long count)

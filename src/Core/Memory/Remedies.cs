@@ -15,6 +15,14 @@ namespace ModelGen.Memory
         /// <summary>Tensor-parallel degrees tried (beyond the current one).</summary>
         public static IReadOnlyList<int> TensorParallelDegrees { get; } = new[] { 2, 4, 8 };
 
+        /// <summary>
+        /// Per-layer changes (checkpointing, quantization) are tried on this many layer types at most: those holding the most memory
+        /// (weights and kept activations over all their instances). Each candidate re-runs the memory model over every layer, so
+        /// trying all of a model of thousands of distinct layers would cost time quadratic in their number; a change to a layer
+        /// outside the largest few cannot move the peak as much as the same change to one inside.
+        /// </summary>
+        public const int LayersTried = 24;
+
         /// <summary>Finds the single changes that lower the peak of <paramref name="scenario"/>, best first.</summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
         public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null)
@@ -23,9 +31,17 @@ namespace ModelGen.Memory
                 throw new ArgumentNullException(nameof(model));
             if (scenario is null)
                 throw new ArgumentNullException(nameof(scenario));
-            var before = MemoryModel.Estimate(model, scenario, device).PeakBytes;
+            var estimate = MemoryModel.Estimate(model, scenario, device);
+            var before = estimate.PeakBytes;
+            var tried = new HashSet<string>(
+                estimate.Layers.GroupBy(l => l.LayerType)
+                    .OrderByDescending(g => g.Sum(l => (double)l.Count * (l.WeightBytes + l.ActivationBytes)))
+                    .ThenBy(g => g.Key, StringComparer.Ordinal)
+                    .Take(LayersTried)
+                    .Select(g => g.Key),
+                StringComparer.Ordinal) { model.Root.Name };
             var found = new List<Remedy>();
-            foreach (var (kind, layer, block, degree, text, newModel, newScenario) in Candidates(model, scenario))
+            foreach (var (kind, layer, block, degree, text, newModel, newScenario) in Candidates(model, scenario, tried))
             {
                 long peak;
                 try
@@ -42,10 +58,10 @@ namespace ModelGen.Memory
             return found.OrderByDescending(r => r.Fits).ThenBy(r => r.Kind).ThenByDescending(r => r.SavingBytes).ToList();
         }
 
-        private static IEnumerable<(RemedyKind, string?, string?, int, string, ModelSpec, ScenarioSpec)> Candidates(ModelSpec model, ScenarioSpec scenario)
+        private static IEnumerable<(RemedyKind, string?, string?, int, string, ModelSpec, ScenarioSpec)> Candidates(ModelSpec model, ScenarioSpec scenario, HashSet<string> tried)
         {
             var training = scenario.Workload == Workload.Training;
-            foreach (var layer in AllLayers(model))
+            foreach (var layer in AllLayers(model).Where(l => tried.Contains(l.Name)))
             {
                 if (training && layer.Checkpoint == CheckpointMode.None && layer.Blocks.Any(b => b is AttentionSpec { Fused: false }))
                     yield return (RemedyKind.SelectiveCheckpoint, layer.Name, null, 0, $"recompute the attention core of {layer.Name} ([Checkpoint(CheckpointMode.Selective)])",

@@ -25,8 +25,8 @@ namespace ModelGen.Specs
         /// <summary>The declared property type, fully qualified (<c>global::TorchSharp.Modules.Linear</c>); the generated field has this type.</summary>
         public string PropertyType { get; init; } = "";
 
-        /// <summary>The declared property's accessibility keywords (<c>public</c>, <c>private</c>, …), repeated by the implementation.</summary>
-        public string PropertyAccessibility { get; init; } = "";
+        /// <summary>The declared property's modifiers other than <c>partial</c> (<c>public</c>, <c>new</c>, <c>virtual</c>, …), repeated by the implementation.</summary>
+        public string PropertyModifiers { get; init; } = "";
 
         /// <summary>Name of the block whose weight this block shares (tied embeddings); its weight is not counted twice.</summary>
         public string? TiedTo { get; init; }

@@ -62,6 +62,13 @@ namespace ModelGen.Diagnostics
             Memory, DiagnosticSeverity.Info,
             "Every single change was tried with the memory model and none is enough on its own; combine the largest savings, or use more devices (see MG0004).");
 
+        /// <summary>MG0006: a size or a memory term does not fit 64-bit arithmetic.</summary>
+        public static readonly DiagnosticDescriptor SizeOverflow = Add(
+            "MG0006", "Too large to size",
+            "'{0}' is too large to size: {1} (ModelGen counts bytes and elements in checked 64-bit integers, up to 8 EiB)",
+            Memory, DiagnosticSeverity.Error,
+            "Sizes and memory terms are computed with checked 64-bit integers; a product that does not fit is reported instead of wrapping into a wrong (even negative) number.");
+
         /// <summary>MG0101: the class carrying [Model] or [Layer] is not partial.</summary>
         public static readonly DiagnosticDescriptor NotPartial = Add(
             "MG0101", "Model and layer classes must be partial",
@@ -187,6 +194,69 @@ namespace ModelGen.Diagnostics
             "'{0}' asks for selective checkpointing, which recomputes the attention core, but it has no Attention block; use [Checkpoint] (full) or remove it",
             Usage, DiagnosticSeverity.Warning,
             "Selective checkpointing keeps every activation except the attention core's (Korthikanti et al. 2022, §4.2); a layer without attention keeps everything.");
+
+        /// <summary>MG0119: a layer contains itself, directly or through other layers.</summary>
+        public static readonly DiagnosticDescriptor RecursiveLayer = Add(
+            "MG0119", "Layer contains itself",
+            "'{0}' contains itself: {1}; a model must be a finite tree of layers",
+            Usage, DiagnosticSeverity.Error,
+            "Building such a layer would build its own parts forever; break the cycle of [Sublayer] and [Stack] properties.");
+
+        /// <summary>MG0120: one class carries both [Model] and [Layer].</summary>
+        public static readonly DiagnosticDescriptor ModelAndLayer = Add(
+            "MG0120", "Both [Model] and [Layer]",
+            "'{0}' has both [Model] and [Layer]; keep [Model] on the root of a model and [Layer] on its parts",
+            Usage, DiagnosticSeverity.Error,
+            "A [Model] is a layer that also carries budgets and a model description; one attribute says which the class is.");
+
+        /// <summary>MG0121: the config type given to [Model]/[Layer] cannot hold sizes.</summary>
+        public static readonly DiagnosticDescriptor BadConfigType = Add(
+            "MG0121", "Invalid config type",
+            "'{0}' cannot be the config type of '{1}': {2}",
+            Usage, DiagnosticSeverity.Error,
+            "The config is a record or class whose integer properties are the sizes, e.g. 'public sealed record LlamaConfig { public int Hidden { get; init; } = 4096; }'.");
+
+        /// <summary>MG0122: a [StateName] that cannot be one level of a state_dict key.</summary>
+        public static readonly DiagnosticDescriptor BadStateName = Add(
+            "MG0122", "Invalid state_dict name",
+            "Block '{0}': [StateName({1})] {2}",
+            Usage, DiagnosticSeverity.Error,
+            "A state name is one level of a state_dict key; the dots between levels come from nesting (layers.0.attn.weight), so a name cannot contain one.");
+
+        /// <summary>MG0123: [VramBudget] on a layer, where nothing checks it.</summary>
+        public static readonly DiagnosticDescriptor BudgetOnLayer = Add(
+            "MG0123", "Budget on a layer",
+            "[VramBudget] on '{0}' has no effect: budgets are checked for [Model] classes; move it to the model that uses this layer",
+            Usage, DiagnosticSeverity.Error,
+            "A budget is the memory of a whole model for a scenario, so it belongs on the [Model] class.");
+
+        /// <summary>MG0124: a budget of NaN or infinite GB.</summary>
+        public static readonly DiagnosticDescriptor NonFiniteBudget = Add(
+            "MG0124", "Budget is not a finite number",
+            "[VramBudget] on '{0}': {1} GB is not a finite number",
+            Usage, DiagnosticSeverity.Error,
+            "A budget is a number of GB (2^30 bytes) such as 24 or 79.6; NaN and infinities cannot be compared with a need.");
+
+        /// <summary>MG0125: a user member with the name of a member ModelGen generates.</summary>
+        public static readonly DiagnosticDescriptor ReservedMemberName = Add(
+            "MG0125", "Member name taken by generated code",
+            "'{0}' declares '{1}', which ModelGen generates ({2}); rename yours",
+            Usage, DiagnosticSeverity.Error,
+            "The generated part of a module declares StoragePrecision, CheckpointActivations, forward, DescribeLayer, CollectLayers and DescribeModel.");
+
+        /// <summary>MG0126: a sublayer whose class cannot be generated as a module.</summary>
+        public static readonly DiagnosticDescriptor SublayerNotGeneratable = Add(
+            "MG0126", "Sublayer cannot be generated",
+            "Block '{0}' uses '{1}', which cannot be generated as a module: {2}",
+            Usage, DiagnosticSeverity.Error,
+            "A parent constructs its sublayers with their generated constructors, so each must be a partial, top-level, non-generic class.");
+
+        /// <summary>MG0127: a config member that generated code cannot read as a size.</summary>
+        public static readonly DiagnosticDescriptor ConfigMemberNotUsable = Add(
+            "MG0127", "Config member cannot be a size",
+            "Config member '{0}.{1}' cannot be a size: {2}",
+            Usage, DiagnosticSeverity.Error,
+            "The generated constructor reads each size from the config instance, so a size is a readable integer (int or long) property or field.");
 
         /// <summary>MG0201: a sharded size is not divisible by the tensor-parallel degree.</summary>
         public static readonly DiagnosticDescriptor ShardNotDivisible = Add(

@@ -1,4 +1,3 @@
-using System.Globalization;
 using ModelGen.Specs;
 
 namespace ModelGen.Generators.Emit
@@ -15,7 +14,7 @@ namespace ModelGen.Generators.Emit
             return block switch
             {
                 LinearSpec { Quant: { } q } l =>
-                    $"new global::ModelGen.Quantization.QuantizedLinear({Size(l.In)}, {Size(l.Out)}, {Literals.Bool(l.Bias)}, global::ModelGen.QuantKind.{q.Kind}, groupSize: {q.GroupSize}, doubleQuant: {Literals.Bool(q.DoubleQuant)}, computeDtype: {scalar}, device: {Device})",
+                    $"new global::ModelGen.Quantization.QuantizedLinear({Size(l.In)}, {Size(l.Out)}, {Literals.Bool(l.Bias)}, {Literals.Enum(q.Kind)}, groupSize: {q.GroupSize}, doubleQuant: {Literals.Bool(q.DoubleQuant)}, computeDtype: {scalar}, device: {Device})",
                 LinearSpec l =>
                     $"global::TorchSharp.torch.nn.Linear({Size(l.In)}, {Size(l.Out)}, hasBias: {Literals.Bool(l.Bias)}, device: {Device}, dtype: {scalar})",
                 EmbeddingSpec e =>
@@ -29,7 +28,7 @@ namespace ModelGen.Generators.Emit
                 AttentionSpec a =>
                     $"new global::ModelGen.Nn.Attention({Size(a.Hidden)}, {Size(a.Heads)}, {Size(a.KvHeads)}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, fused: {Literals.Bool(a.Fused)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {Device})",
                 FeedForwardSpec f =>
-                    $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, global::ModelGen.FeedForwardActivation.{f.Activation}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {Device})",
+                    $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, {Literals.Enum(f.Activation)}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {Device})",
                 LayerRefSpec r =>
                     $"new {r.LayerType}(config, {dtype}, {Device})",
                 _ => throw new System.ArgumentOutOfRangeException(nameof(block), block.GetType().Name),
@@ -37,8 +36,7 @@ namespace ModelGen.Generators.Emit
         }
 
         /// <summary>A size: <c>config.Hidden</c> or a literal.</summary>
-        public static string Size(Dim dim) => dim.Member is null ? dim.Value.ToString(CultureInfo.InvariantCulture) : "config." + dim.Member;
-
+        public static string Size(Dim dim) => dim.Member is null ? Literals.Long(dim.Value) : "config." + Literals.Identifier(dim.Member);
 
     }
 }

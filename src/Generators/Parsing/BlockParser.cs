@@ -19,16 +19,21 @@ namespace ModelGen.Parsing
             KnownNames.StackAttribute,
         };
 
+        private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
+            .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
         private readonly Compilation _compilation;
+        private readonly INamedTypeSymbol _owner;
         private readonly ConfigReader? _config;
         private readonly string _configType;
         private readonly List<DiagnosticInfo> _diagnostics;
         private readonly List<INamedTypeSymbol> _usedLayers;
         private string _property = "";
 
-        public BlockParser(Compilation compilation, ConfigReader? config, string configType, List<DiagnosticInfo> diagnostics, List<INamedTypeSymbol> usedLayers)
+        public BlockParser(Compilation compilation, INamedTypeSymbol owner, ConfigReader? config, string configType, List<DiagnosticInfo> diagnostics, List<INamedTypeSymbol> usedLayers)
         {
             _compilation = compilation;
+            _owner = owner;
             _config = config;
             _configType = configType;
             _diagnostics = diagnostics;
@@ -50,7 +55,8 @@ namespace ModelGen.Parsing
                 return null;
             }
             var syntax = property.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<PropertyDeclarationSyntax>().FirstOrDefault();
-            if (!property.IsPartialDefinition || property.IsStatic || property.SetMethod is not null || property.GetMethod is null)
+            if (!property.IsPartialDefinition || property.IsStatic || property.SetMethod is not null || property.GetMethod is null
+                || property.ReturnsByRef || property.ReturnsByRefReadonly || property.IsIndexer || property.ExplicitInterfaceImplementations.Length > 0)
             {
                 _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BlockNotPartialProperty, location, property.Name));
                 return null;
@@ -59,13 +65,26 @@ namespace ModelGen.Parsing
             var attribute = attributes[0];
             var name = property.Name;
             _property = name;
-            var stateName = AttributeReader.Find(property, KnownNames.StateNameAttribute) is { } stateAttribute
-                && AttributeReader.Argument(stateAttribute, 0).Value is string explicitName
-                ? explicitName
-                : Naming.ToSnakeCase(name);
-            var quant = ReadQuant(property);
+            var stateName = Naming.ToSnakeCase(name);
+            if (AttributeReader.Find(property, KnownNames.StateNameAttribute) is { } stateAttribute)
+            {
+                var explicitName = AttributeReader.Argument(stateAttribute, 0).Value as string;
+                var problem = explicitName is null or "" ? "must not be empty"
+                    : explicitName.IndexOf('.') >= 0 ? "must not contain '.': the dots of a state_dict key come from nesting (blocks.0.up.weight)"
+                    : null;
+                if (problem is not null)
+                {
+                    _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadStateName, LocationInfo.From(AttributeReader.LocationOf(stateAttribute)) ?? location,
+                        name, Generators.Emit.Literals.String(explicitName ?? ""), problem));
+                    return null;
+                }
+                stateName = explicitName!;
+            }
+            var quant = ReadQuant(property, location);
+            var precision = ReadEnum<DType>(property, KnownNames.PrecisionAttribute, location);
+            var shard = ReadEnum<ShardStyle>(property, KnownNames.ShardAttribute, location);
             var block = ReadKind(property, attribute, name, stateName, quant);
-            if (block is null)
+            if (block is null || quant is { Kind: < 0 } || precision is { Defined: false } || shard is { Defined: false })
                 return null;
 
             if (!CheckType(property, attribute, block, quant, location))
@@ -73,15 +92,13 @@ namespace ModelGen.Parsing
 
             return block with
             {
-                Precision = AttributeReader.Find(property, KnownNames.PrecisionAttribute) is { } precision
-                    && AttributeReader.Argument(precision, 0).Value is int dtype ? (DType)dtype : null,
-                Shard = AttributeReader.Find(property, KnownNames.ShardAttribute) is { } shard
-                    && AttributeReader.Argument(shard, 0).Value is int style ? (ShardStyle)style : ShardStyle.None,
+                Precision = precision?.Value,
+                Shard = shard?.Value ?? ShardStyle.None,
                 Quant = quant,
                 Frozen = AttributeReader.Find(property, KnownNames.FrozenAttribute) is not null,
                 TiedTo = AttributeReader.Find(property, KnownNames.TiedToAttribute) is { } tie ? AttributeReader.Argument(tie, 0).Value as string : null,
-                PropertyType = property.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
-                PropertyAccessibility = syntax is null ? "" : string.Join(" ", syntax.Modifiers.Where(IsAccessibility).Select(m => m.Text)),
+                PropertyType = property.Type.ToDisplayString(TypeFormat),
+                PropertyModifiers = syntax is null ? "" : string.Join(" ", syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text)),
             };
         }
 
@@ -135,10 +152,16 @@ namespace ModelGen.Parsing
                 {
                     var hidden = ReadDim(AttributeReader.Argument(attribute, 0), location);
                     var inner = ReadDim(AttributeReader.Argument(attribute, 1), location);
+                    var activation = AttributeReader.NamedEnum(attribute, "Activation", FeedForwardActivation.Gelu);
+                    if (!System.Enum.IsDefined(typeof(FeedForwardActivation), activation))
+                    {
+                        _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, LocationInfo.From(location), _property,
+                            $"{(int)activation} is not a FeedForwardActivation value"));
+                        return null;
+                    }
                     return hidden is null || inner is null
                         ? null
-                        : new FeedForwardSpec(name, stateName, hidden.Value, inner.Value,
-                            AttributeReader.NamedEnum(attribute, "Activation", FeedForwardActivation.Gelu), AttributeReader.Named(attribute, "Bias", true));
+                        : new FeedForwardSpec(name, stateName, hidden.Value, inner.Value, activation, AttributeReader.Named(attribute, "Bias", true));
                 }
                 case KnownNames.SublayerAttribute:
                 {
@@ -167,11 +190,29 @@ namespace ModelGen.Parsing
             }
         }
 
-        private QuantSpec? ReadQuant(IPropertySymbol property)
+        /// <summary>An enum attribute argument, with <c>Defined</c> false (and MG0112 reported) for a value the enum does not name.</summary>
+        private (TEnum Value, bool Defined)? ReadEnum<TEnum>(IPropertySymbol property, string attributeName, LocationInfo? location) where TEnum : struct, System.Enum
+        {
+            if (AttributeReader.Find(property, attributeName) is not { } attribute || AttributeReader.Argument(attribute, 0).Value is not int value)
+                return null;
+            if (System.Enum.IsDefined(typeof(TEnum), value))
+                return ((TEnum)(object)value, true);
+            _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, LocationInfo.From(AttributeReader.LocationOf(attribute)) ?? location,
+                property.Name, $"{value} is not a {typeof(TEnum).Name} value"));
+            return (default, false);
+        }
+
+        private QuantSpec? ReadQuant(IPropertySymbol property, LocationInfo? location)
         {
             if (AttributeReader.Find(property, KnownNames.QuantizeAttribute) is not { } attribute
                 || AttributeReader.Argument(attribute, 0).Value is not int kindValue)
                 return null;
+            if (!System.Enum.IsDefined(typeof(QuantKind), kindValue))
+            {
+                _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, LocationInfo.From(AttributeReader.LocationOf(attribute)) ?? location,
+                    property.Name, $"{kindValue} is not a QuantKind value"));
+                return new QuantSpec((QuantKind)(-1), 0, false);
+            }
             var kind = (QuantKind)kindValue;
             var group = AttributeReader.Named(attribute, "GroupSize", 0);
             if (group == 0)
@@ -185,6 +226,12 @@ namespace ModelGen.Parsing
             if (type is null || (AttributeReader.Find(type, KnownNames.LayerAttribute) ?? AttributeReader.Find(type, KnownNames.ModelAttribute)) is not { } layerAttribute)
             {
                 _diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotALayer, location, property.Name, type?.ToDisplayString() ?? property.Type.ToDisplayString()));
+                return null;
+            }
+            var problem = !ClassShape.IsPartial(type) ? "it is not partial" : ClassShape.ModuleProblem(type);
+            if (problem is not null)
+            {
+                _diagnostics.Add(DiagnosticInfo.Create(Descriptors.SublayerNotGeneratable, location, property.Name, type.ToDisplayString(), problem));
                 return null;
             }
             var childConfig = (AttributeReader.Argument(layerAttribute, 0).Value as ITypeSymbol)?.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
@@ -226,13 +273,21 @@ namespace ModelGen.Parsing
                 _diagnostics.Add(DiagnosticInfo.Create(Descriptors.UnknownConfigMember, LocationInfo.From(location), member, _config.Config.Name));
                 return null;
             }
+            if (_config.UnusableReason(member, _owner, out var isStatic) is { } reason)
+            {
+                _diagnostics.Add(DiagnosticInfo.Create(Descriptors.ConfigMemberNotUsable, LocationInfo.From(location), _config.Config.Name, member, reason));
+                return null;
+            }
             var value = _config.Value(member);
             if (value is null)
             {
-                _diagnostics.Add(DiagnosticInfo.Create(Descriptors.ConfigValueUnknown, LocationInfo.From(location), _config.Config.Name, member));
+                _diagnostics.Add(_config.Overflowed(member)
+                    ? DiagnosticInfo.Create(Descriptors.SizeOverflow, LocationInfo.From(location), _config.Config.Name + "." + member, "its default overflows 64-bit arithmetic")
+                    : DiagnosticInfo.Create(Descriptors.ConfigValueUnknown, LocationInfo.From(location), _config.Config.Name, member));
                 return null;
             }
-            return new Dim(member, value.Value);
+            // A constant or static member is the same for every config instance: the generated code uses its value.
+            return isStatic ? Dim.Literal(value.Value) : new Dim(member, value.Value);
         }
 
         private bool CheckType(IPropertySymbol property, AttributeData attribute, BlockSpec block, QuantSpec? quant, LocationInfo? location)
@@ -267,8 +322,5 @@ namespace ModelGen.Parsing
             _ => null,
         };
 
-        private static bool IsAccessibility(SyntaxToken token) =>
-            token.IsKind(SyntaxKind.PublicKeyword) || token.IsKind(SyntaxKind.PrivateKeyword)
-            || token.IsKind(SyntaxKind.InternalKeyword) || token.IsKind(SyntaxKind.ProtectedKeyword);
     }
 }

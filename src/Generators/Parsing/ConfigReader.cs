@@ -19,6 +19,15 @@ namespace ModelGen.Parsing
         private readonly CancellationToken _cancellationToken;
         private readonly Dictionary<string, long?> _values = new();
         private readonly HashSet<string> _evaluating = new();
+        private readonly HashSet<string> _overflowed = new();
+        private int _depth;
+
+        /// <summary>
+        /// How deep evaluation may nest (member references plus parenthesised or right-nested operands). A chain of additions
+        /// (<c>Base + 1 + 1 + …</c>) is folded in a loop and costs no depth, so thousands of terms are fine; beyond this depth the
+        /// value is reported as unknown instead of overflowing the compiler's stack.
+        /// </summary>
+        public const int MaxDepth = 200;
 
         /// <summary>Creates a reader for <paramref name="config"/>.</summary>
         public ConfigReader(INamedTypeSymbol config, Compilation compilation, CancellationToken cancellationToken)
@@ -34,15 +43,67 @@ namespace ModelGen.Parsing
         /// <summary>True when the config type declares (or inherits) a property or field named <paramref name="member"/>.</summary>
         public bool HasMember(string member) => FindMember(member) is not null;
 
+        /// <summary>True when evaluating <paramref name="member"/> overflowed 64-bit arithmetic.</summary>
+        public bool Overflowed(string member) => _overflowed.Contains(member);
+
+        /// <summary>
+        /// Why <paramref name="member"/> cannot be read from a config instance in generated code (<c>config.Member</c>), or null
+        /// when it can: it must be an instance property or field of an integer type that converts to <c>long</c>, readable from
+        /// <paramref name="within"/>. Constants and static members are read through the type instead: <paramref name="isStatic"/>.
+        /// </summary>
+        public string? UnusableReason(string member, INamedTypeSymbol within, out bool isStatic)
+        {
+            isStatic = false;
+            var symbol = FindMember(member);
+            ITypeSymbol? type;
+            switch (symbol)
+            {
+                case IPropertySymbol property:
+                    if (property.IsIndexer || property.GetMethod is null || property.ReturnsByRef || property.ReturnsByRefReadonly)
+                        return "it is not a readable property";
+                    if (!_compilation.IsSymbolAccessibleWithin(property.GetMethod, within))
+                        return "its getter is not accessible from the layer";
+                    type = property.Type;
+                    isStatic = property.IsStatic;
+                    break;
+                case IFieldSymbol field:
+                    if (!_compilation.IsSymbolAccessibleWithin(field, within))
+                        return "it is not accessible from the layer";
+                    type = field.Type;
+                    isStatic = field.IsStatic || field.IsConst;
+                    break;
+                default:
+                    return "it is not a property or field";
+            }
+            return type.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Int16
+                or SpecialType.System_UInt16 or SpecialType.System_Byte or SpecialType.System_SByte or SpecialType.System_UInt32
+                ? null
+                : $"its type is '{type.ToDisplayString()}', not an integer type (int or long)";
+        }
+
         /// <summary>The member's compile-time value, or null when it cannot be evaluated.</summary>
         public long? Value(string member)
         {
             if (_values.TryGetValue(member, out var known))
                 return known;
-            if (!_evaluating.Add(member))
-                return null; // a cycle: Hidden = Ffn / 4, Ffn = Hidden * 4
-            var value = Evaluate(member);
-            _evaluating.Remove(member);
+            if (!_evaluating.Add(member) || _depth >= MaxDepth)
+                return null; // a cycle (Hidden = Ffn / 4, Ffn = Hidden * 4), or nesting too deep to follow
+            _depth++;
+            long? value;
+            try
+            {
+                value = Evaluate(member);
+            }
+            catch (System.OverflowException)
+            {
+                _overflowed.Add(member);
+                value = null;
+            }
+            finally
+            {
+                _depth--;
+                _evaluating.Remove(member);
+            }
             _values[member] = value;
             return value;
         }
@@ -106,6 +167,21 @@ namespace ModelGen.Parsing
 
         private long? Evaluate(IOperation? operation)
         {
+            if (_depth >= MaxDepth)
+                return null;
+            _depth++;
+            try
+            {
+                return EvaluateOne(operation);
+            }
+            finally
+            {
+                _depth--;
+            }
+        }
+
+        private long? EvaluateOne(IOperation? operation)
+        {
             switch (operation)
             {
                 case null:
@@ -114,26 +190,54 @@ namespace ModelGen.Parsing
                     return ToLong(constant.Value);
                 case IConversionOperation conversion:
                     return Evaluate(conversion.Operand);
+                case IParenthesizedOperation parenthesized:
+                    return Evaluate(parenthesized.Operand);
                 case IPropertyReferenceOperation reference when SymbolEqualityComparer.Default.Equals(reference.Property.ContainingType, _config)
                                                              || IsBaseOfConfig(reference.Property.ContainingType):
                     return Value(reference.Property.Name);
+                case IFieldReferenceOperation reference when SymbolEqualityComparer.Default.Equals(reference.Field.ContainingType, _config)
+                                                          || IsBaseOfConfig(reference.Field.ContainingType):
+                    return Value(reference.Field.Name);
                 case IBinaryOperation binary:
-                    var left = Evaluate(binary.LeftOperand);
-                    var right = Evaluate(binary.RightOperand);
-                    if (left is null || right is null)
-                        return null;
-                    return binary.OperatorKind switch
-                    {
-                        BinaryOperatorKind.Add => left + right,
-                        BinaryOperatorKind.Subtract => left - right,
-                        BinaryOperatorKind.Multiply => left * right,
-                        BinaryOperatorKind.Divide when right != 0 => left / right,
-                        BinaryOperatorKind.Remainder when right != 0 => left % right,
-                        _ => null,
-                    };
+                    return EvaluateChain(binary);
                 default:
                     return null;
             }
+        }
+
+        /// <summary>
+        /// Folds a left-nested chain (<c>((a + b) - c) * d</c>, how C# parses <c>a + b - c * …</c> runs) in a loop: one level of
+        /// depth however many terms. Checked arithmetic: an overflow is reported, never wrapped into a wrong size.
+        /// </summary>
+        private long? EvaluateChain(IBinaryOperation top)
+        {
+            var chain = new Stack<IBinaryOperation>();
+            IOperation left = top;
+            while (left is IBinaryOperation binary && !binary.ConstantValue.HasValue)
+            {
+                chain.Push(binary);
+                left = binary.LeftOperand;
+            }
+            var value = Evaluate(left);
+            while (chain.Count > 0)
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+                var binary = chain.Pop();
+                var right = Evaluate(binary.RightOperand);
+                if (value is null || right is null)
+                    return null;
+                value = binary.OperatorKind switch
+                {
+                    BinaryOperatorKind.Add => checked(value + right),
+                    BinaryOperatorKind.Subtract => checked(value - right),
+                    BinaryOperatorKind.Multiply => checked(value * right),
+                    BinaryOperatorKind.Divide when right != 0 && !(value == long.MinValue && right == -1) => value / right,
+                    BinaryOperatorKind.Remainder when right != 0 && right != -1 => value % right,
+                    BinaryOperatorKind.Remainder when right == -1 => 0,
+                    _ => null,
+                };
+            }
+            return value;
         }
 
         private bool IsBaseOfConfig(INamedTypeSymbol type)
@@ -153,6 +257,8 @@ namespace ModelGen.Parsing
             short s => s,
             byte b => b,
             uint u => u,
+            ushort u => u,
+            sbyte b => b,
             _ => null,
         };
     }

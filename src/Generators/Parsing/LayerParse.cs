@@ -6,8 +6,9 @@ using ModelGen.Specs;
 namespace ModelGen.Parsing
 {
     /// <summary>
-    /// What the parser found in one class: its spec (null when the class cannot be generated), the diagnostics, and the
-    /// layer types it uses (symbols, for building a <see cref="ModelSpec"/>; never stored in a generator pipeline).
+    /// What the parser found in one class: its spec (null when the class cannot be generated), the shell written instead of a
+    /// spec that failed, the diagnostics, and the layer types it uses (symbols, for building a <see cref="ModelSpec"/>; never
+    /// stored in a generator pipeline).
     /// </summary>
     public sealed class LayerParse
     {
@@ -26,5 +27,20 @@ namespace ModelGen.Parsing
 
         /// <summary>Layer classes used through [Sublayer] or [Stack].</summary>
         public IReadOnlyList<INamedTypeSymbol> UsedLayers { get; }
+
+        /// <summary>The shell to generate when <see cref="Spec"/> is null and the class can carry one; null otherwise.</summary>
+        public ShellSpec? Shell { get; internal set; }
+
+        /// <summary>True when the class declares partial properties: if it is not partial, the compiler then reports a declaration error.</summary>
+        public bool HasPartialMembers { get; internal set; }
+
+        /// <summary>The generated file's hint name (unique by construction, see <see cref="Generators.Emit.HintNames"/>).</summary>
+        public string HintName { get; internal set; } = "";
+
+        /// <summary>Backing field of each block, in block order: names no member of the user's class has.</summary>
+        public EquatableArray<string> FieldNames { get; internal set; }
+
+        /// <summary>Accessibility of the generated members that take the config: no more visible than the config type.</summary>
+        public string MemberAccessibility { get; internal set; } = "public";
     }
 }

@@ -7,7 +7,7 @@ using ModelGen.Specs;
 
 namespace ModelGen.Parsing
 {
-    /// <summary>Builds a <see cref="ModelSpec"/>: the model's spec and the spec of every layer it reaches, each parsed once.</summary>
+    /// <summary>Builds a <see cref="ModelSpec"/>: the model's spec and the spec of every layer it reaches, each parsed once per compilation (<see cref="ParseCache"/>).</summary>
     public static class ModelSpecBuilder
     {
         /// <summary>
@@ -16,7 +16,7 @@ namespace ModelGen.Parsing
         /// </summary>
         public static ModelSpec? Build(INamedTypeSymbol model, Compilation compilation, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
         {
-            var root = LayerParser.Parse(model, compilation, cancellationToken);
+            var root = ParseCache.Parse(model, compilation, cancellationToken);
             diagnostics.AddRange(root.Diagnostics);
             if (root.Spec is null)
                 return null;
@@ -30,7 +30,7 @@ namespace ModelGen.Parsing
                 var type = pending.Dequeue();
                 if (!seen.Add(type))
                     continue;
-                var parse = LayerParser.Parse(type, compilation, cancellationToken);
+                var parse = ParseCache.Parse(type, compilation, cancellationToken);
                 if (parse.Spec is null)
                 {
                     complete = false; // the layer's own diagnostics are reported at the layer

@@ -1,0 +1,22 @@
+using ModelGen.Diagnostics;
+using ModelGen.Parsing;
+using ModelGen.Specs;
+
+namespace ModelGen.Generators
+{
+    /// <summary>
+    /// What the generator writes for one class: a module from <paramref name="Spec"/>, or else the <paramref name="Shell"/>.
+    /// Equality contract: value equality over every member; holds no Roslyn object.
+    /// </summary>
+    /// <param name="HintName">The generated file's name, unique by construction.</param>
+    /// <param name="Spec">The class's spec, null when it cannot be generated.</param>
+    /// <param name="FieldNames">Backing fields in block order.</param>
+    /// <param name="MemberAccessibility">Accessibility of the members that take the config.</param>
+    /// <param name="Shell">The throwing shell, when <paramref name="Spec"/> is null.</param>
+    public sealed record GenerationUnit(string HintName, LayerSpec? Spec, EquatableArray<string> FieldNames, string MemberAccessibility, ShellSpec? Shell);
+
+    /// <summary>A parsed class: what to write and what to report, kept apart downstream.</summary>
+    /// <param name="Unit">What to write; null when nothing can be written.</param>
+    /// <param name="Diagnostics">What to report.</param>
+    public sealed record ParsedClass(GenerationUnit? Unit, EquatableArray<DiagnosticInfo> Diagnostics);
+}

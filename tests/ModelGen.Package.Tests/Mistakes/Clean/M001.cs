@@ -1,0 +1,9 @@
+// Class not partial, no partial members: the analyzer reports MG0101
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.M001;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
+[Layer(typeof(Cfg))]
+public class Block //~ MG0101
+{
+    Tensor Forward(Tensor x) => x;
+}

@@ -1,0 +1,10 @@
+// Record as a layer
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.M005;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
+[Layer(typeof(Cfg))]
+public partial record Block //~ MG0108
+{
+    [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] partial Linear Up { get; }
+    Tensor Forward(Tensor x) => x;
+}

@@ -1,0 +1,10 @@
+// [Model] and [Layer] on one class
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.M009;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
+[Model(typeof(Cfg)), Layer(typeof(Cfg))]
+public partial class Block //~ MG0120
+{
+    [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] partial Linear Up { get; }
+    Tensor Forward(Tensor x) => x;
+}

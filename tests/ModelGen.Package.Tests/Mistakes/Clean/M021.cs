@@ -1,0 +1,10 @@
+// Layer contains itself
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.M021;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
+[Layer(typeof(Cfg))]
+public partial class Block //~ MG0119
+{
+    [Sublayer] partial Block Self { get; }
+    Tensor Forward(Tensor x) => x;
+}

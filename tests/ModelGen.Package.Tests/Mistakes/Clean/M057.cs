@@ -1,0 +1,10 @@
+// Quantized embedding
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.M057;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
+[Layer(typeof(Cfg))]
+public partial class Block
+{
+    [Embedding(8, 4), Quantize(QuantKind.Int8)] partial Embedding Table { get; } //~ MG0301
+    Tensor Forward(Tensor x) => x;
+}

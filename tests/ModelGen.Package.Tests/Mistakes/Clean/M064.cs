@@ -1,0 +1,16 @@
+// Negative stack count
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.M064;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
+[Layer(typeof(Cfg))]
+public partial class Child
+{
+    [Linear(4, 4)] partial Linear Up { get; }
+    Tensor Forward(Tensor x) => x;
+}
+[Layer(typeof(Cfg))]
+public partial class Block
+{
+    [Stack(-2)] partial ModuleList<Child> Blocks { get; } //~ MG0403
+    Tensor Forward(Tensor x) => x;
+}

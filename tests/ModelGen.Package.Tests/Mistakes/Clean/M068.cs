@@ -1,0 +1,10 @@
+// LayerNorm eps of 0
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.M068;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
+[Layer(typeof(Cfg))]
+public partial class Block
+{
+    [LayerNorm(4, Eps = 0)] partial LayerNorm Norm { get; } //~ MG0112
+    Tensor Forward(Tensor x) => x;
+}

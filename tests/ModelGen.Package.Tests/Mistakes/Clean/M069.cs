@@ -1,0 +1,10 @@
+// RopeTheta of infinity
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.M069;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
+[Layer(typeof(Cfg))]
+public partial class Block
+{
+    [Attention(16, 4, Rotary = true, RopeTheta = double.PositiveInfinity)] partial ModelGen.Nn.Attention Attn { get; } //~ MG0112
+    Tensor Forward(Tensor x) => x;
+}

@@ -1,0 +1,11 @@
+// Tensor parallel without shards
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.M082;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
+[Model(typeof(Cfg))]
+[VramBudget(24, TensorParallel = 2)] //~ MG0206
+public partial class Net
+{
+    [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] partial Linear Up { get; }
+    Tensor Forward(Tensor x) => x;
+}
