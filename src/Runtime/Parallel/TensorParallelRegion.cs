@@ -42,6 +42,13 @@ namespace ModelGen.Parallel
         {
             ArgumentNullException.ThrowIfNull(group);
             ArgumentNullException.ThrowIfNull(input);
+            // Checked here, before the autograd function runs, so the caller gets the message rather than a failed node.
+            if (op is RegionOp.ScatterSequence or RegionOp.SplitSequence && (input.dim() < 2 || input.shape[SequenceDim] % group.Size != 0))
+                throw new ArgumentException(
+                    $"Sequence parallelism splits [{string.Join(", ", input.shape)}] along the sequence (dimension {SequenceDim}) over {group.Size} ranks: " +
+                    $"the sequence length must be a multiple of the degree {group.Size}.", nameof(input));
+            if (op is RegionOp.SplitLastDim && input.shape[^1] % group.Size != 0)
+                throw new ArgumentException($"The last dimension of [{string.Join(", ", input.shape)}] does not split over {group.Size} ranks.", nameof(input));
             return RegionFunction.apply(op, group, dim, input);
         }
     }
