@@ -85,6 +85,7 @@ namespace ModelGen.Parallel.Worker
             Tensor SliceIn(Tensor full) => input is not null ? input(full) : sequenceParallel && inputSharded ? Compare.SequenceShard(full, group) : full;
             Tensor SliceOut(Tensor full) => output is not null ? output(full) : sequenceParallel && outputSharded ? Compare.SequenceShard(full, group) : full;
 
+            foreach (var p in reference.parameters()) p.grad = null;
             var xr = x.detach().clone().requires_grad_();
             var yr = reference.call(xr);
             manual_seed(99);

@@ -29,9 +29,9 @@ namespace ModelGen.Parallel.Worker
                     checks.Equal(full1[name], fullN[name], $"{flavor}: {name} initialized at degree {world.Size} equals degree 1");
                 }
 
-                // Train-like change at degree 2, gather ("save"), load at the world's degree ("resume").
-                using (no_grad())
-                    foreach (var p in two.parameters()) p.add_(0.01 * (grid.TensorParallelRank + 1));
+                // A train-like change (the same on every rank) at degree 2, gather ("save"), load at the world's degree ("resume").
+                var changed = full2.ToDictionary(kv => kv.Key, kv => kv.Value + 0.1 * randn(kv.Value.shape, generator: new Generator(77)));
+                TensorParallelState.LoadFull(two, changed);
                 var saved = TensorParallelState.GatherFull(two, grid.TensorParallel);
                 using var resumed = new ParallelLm(flavor, new TensorParallelOptions(world, seed: 123));
                 TensorParallelState.LoadFull(resumed, saved);

@@ -41,12 +41,12 @@ namespace ModelGen.Parallel
         internal long SeedFor(string name) => unchecked(Seed * 31 + StableHash(name));
 
         /// <summary>Throws a start-up error naming the quantity when <see cref="Degree"/> does not divide it.</summary>
-        internal void RequireDivisible(long count, string what)
+        internal void RequireDivisible(long count, string what, string remedy = "change the model")
         {
             if (count % Degree != 0)
                 throw new ArgumentException(
                     $"The tensor-parallel degree {Degree} does not divide {what} = {count}: each rank must hold an equal part. " +
-                    $"Choose a degree that divides {count}, or change the model.");
+                    $"Choose a degree that divides {count}, or {remedy}.");
         }
 
         private static long StableHash(string name)

@@ -35,7 +35,7 @@ namespace ModelGen.Parallel
             : base(nameof(VocabParallelEmbedding))
         {
             ArgumentNullException.ThrowIfNull(options);
-            options.RequireDivisible(vocabulary, $"the vocabulary of '{name}' (pad it to a multiple of the degree in the config)");
+            options.RequireDivisible(vocabulary, $"the vocabulary of '{name}'", $"pad the vocabulary to a multiple of {options.Degree} in the model's config");
             Options = options;
             Vocabulary = vocabulary;
             Hidden = hidden;
