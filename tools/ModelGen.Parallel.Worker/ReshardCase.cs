@@ -1,3 +1,5 @@
+using System;
+using System.IO;
 using System.Linq;
 using ModelGen.Distributed;
 using ModelGen.Distributed.Worker;
@@ -11,6 +13,14 @@ namespace ModelGen.Parallel.Worker
     /// </summary>
     internal static class ReshardCase
     {
+        /// <summary>A fresh folder under the temporary directory, the same name on every rank (rank 0 draws it).</summary>
+        private static string SharedDirectory(ProcessGroup world, string tag)
+        {
+            using var id = tensor(new long[] { Random.Shared.NextInt64(1, long.MaxValue) });
+            world.Broadcast(id);
+            return Path.Combine(Path.GetTempPath(), $"modelgen-tp-{id[0].item<long>():x}-{tag}");
+        }
+
         public static void Run(ProcessGroup world, Checks checks)
         {
             using var grid = ParallelGrid.Create(world, tensorParallel: 2, dataParallel: world.Size / 2);
@@ -38,6 +48,16 @@ namespace ModelGen.Parallel.Worker
                 var tokens = randint(TinySizes.Vocab, new long[] { 2, 8 }, generator: new Generator(5));
                 var targets = randint(TinySizes.Vocab, new long[] { 2, 8 }, generator: new Generator(6));
                 Compare.Close(checks, two.Loss(tokens, targets), resumed.Loss(tokens, targets), $"{flavor}: loss after moving from degree 2 to {world.Size}");
+                // The same move through files: each degree-2 rank writes its slices, every rank of the world reads them back.
+                var directory = SharedDirectory(world, flavor.ToString());
+                if (grid.DataParallelRank == 0) TensorParallelCheckpoint.Save(directory, two, grid.TensorParallel);
+                world.Barrier();
+                using var fromFiles = new ParallelLm(flavor, new TensorParallelOptions(world, seed: 321));
+                TensorParallelCheckpoint.Load(directory, fromFiles);
+                Compare.Close(checks, two.Loss(tokens, targets), fromFiles.Loss(tokens, targets), $"{flavor}: loss after a checkpoint written at degree 2 loads at {world.Size}");
+                world.Barrier();
+                if (world.Rank == 0) Directory.Delete(directory, recursive: true);
+
                 var again = TensorParallelState.GatherFull(resumed, world);
                 foreach (var name in saved.Keys.Where(n => !again.ContainsKey(n)))
                     checks.True(false, $"{flavor}: {name} lost when moving degrees");
