@@ -11,14 +11,14 @@ namespace ModelGen.Parallel.Worker
     internal static class Compare
     {
         /// <summary>|actual − expected| ≤ 2e-5 + 1e-4·|expected| (float32 sums in a different order).</summary>
-        public static void Close(Checks checks, Tensor expected, Tensor actual, string what, double atol = 2e-5)
+        public static void Close(Checks checks, Tensor expected, Tensor actual, string what, double atol = 2e-5, double rtol = 1e-4)
         {
-            using var bound = expected.abs().to(ScalarType.Float64) * 1e-4 + atol;
+            using var bound = expected.abs().to(ScalarType.Float64) * rtol + atol;
             checks.Within(expected.detach(), actual.detach(), bound, what);
         }
 
         /// <summary>Every parameter's gathered gradient equals the reference's gradient of the same name.</summary>
-        public static void Gradients(Checks checks, nn.Module reference, nn.Module sharded, ProcessGroup group, string what)
+        public static void Gradients(Checks checks, nn.Module reference, nn.Module sharded, ProcessGroup group, string what, double atol = 2e-5, double rtol = 1e-4)
         {
             var gathered = TensorParallelState.GatherFull(sharded, group, gradients: true);
             var expected = reference.named_parameters().ToDictionary(p => p.name, p => p.parameter);
@@ -26,7 +26,7 @@ namespace ModelGen.Parallel.Worker
             foreach (var (name, grad) in gathered)
             {
                 if (!expected.TryGetValue(name, out var parameter)) { checks.True(false, $"{what}: reference lacks '{name}'"); continue; }
-                Close(checks, parameter.grad ?? zeros_like(parameter), grad, $"{what}: grad of {name}");
+                Close(checks, parameter.grad ?? zeros_like(parameter), grad, $"{what}: grad of {name}", atol, rtol);
             }
         }
 
