@@ -40,6 +40,7 @@ namespace ModelGen.Parallel.Worker
                         case "rng": RngCase.Run(world, checks); break;
                         case "big": BigCase.Run(world, checks); break;
                         case "plans": PlanCases.Run(world, checks); break;
+                        case "bench": BenchCase.Run(world, checks); break;
                         default: Console.Error.WriteLine($"unknown case '{name}'"); return 2;
                     }
                 }

@@ -84,10 +84,22 @@ namespace ModelGen.Parallel
     /// <summary>Collectives along any dimension, built on <see cref="ProcessGroup"/>'s dimension-0 ones; none changes its input.</summary>
     internal static class Collective
     {
+        private static long s_ticks;
+
+        /// <summary>Time spent inside tensor-parallel collectives by this process since the last reset.</summary>
+        public static TimeSpan Elapsed => TimeSpan.FromTicks(System.Threading.Interlocked.Read(ref s_ticks) * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency);
+
+        public static void Reset() => System.Threading.Interlocked.Exchange(ref s_ticks, 0);
+
+        /// <summary>Adds the time since <paramref name="start"/> (a <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>).</summary>
+        public static void Count(long start) => System.Threading.Interlocked.Add(ref s_ticks, System.Diagnostics.Stopwatch.GetTimestamp() - start);
+
         public static Tensor AllReduce(Tensor input, ProcessGroup group)
         {
             var result = input.contiguous().clone();
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
             if (group.Size > 1) group.AllReduce(result);
+            Count(start);
             return result;
         }
 
@@ -96,7 +108,9 @@ namespace ModelGen.Parallel
             dim = Normalize(input, dim);
             if (group.Size == 1) return input.clone();
             using var front = input.transpose(dim, 0).contiguous();
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
             using var gathered = group.AllGather(front);
+            Count(start);
             return gathered.transpose(0, dim).contiguous();
         }
 
@@ -106,7 +120,9 @@ namespace ModelGen.Parallel
             CheckDivisible(input, dim, group);
             if (group.Size == 1) return input.clone();
             using var front = input.transpose(dim, 0).contiguous();
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
             using var mine = group.ReduceScatter(front);
+            Count(start);
             return mine.transpose(0, dim).contiguous();
         }
 

@@ -38,6 +38,16 @@ namespace ModelGen.Parallel
         /// <summary>Keep this rank's sequence shard of a replicated tensor forward, all-gather the gradient backward.</summary>
         public static Tensor SplitSequence(Tensor input, ProcessGroup group) => Apply(RegionOp.SplitSequence, group, SequenceDim, input);
 
+        /// <summary>
+        /// Wall time this process has spent inside tensor-parallel collectives (the regions' all-reduces, all-gathers and
+        /// reduce-scatters, and the vocab-parallel cross-entropy's all-reduces) since <see cref="ResetCommunicationTime"/>:
+        /// the communication share of a step is this over the step's time.
+        /// </summary>
+        public static TimeSpan CommunicationTime => Collective.Elapsed;
+
+        /// <summary>Starts <see cref="CommunicationTime"/> again from zero.</summary>
+        public static void ResetCommunicationTime() => Collective.Reset();
+
         private static Tensor Apply(RegionOp op, ProcessGroup group, long dim, Tensor input)
         {
             ArgumentNullException.ThrowIfNull(group);

@@ -45,18 +45,22 @@ namespace ModelGen.Parallel
             var z = logits.to(ScalarType.Float32);
             var localVocab = z.shape[^1];
             var max = z.amax(new long[] { -1 }, keepdim: true).contiguous();
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
             if (args.Group.Size > 1) args.Group.AllReduce(max, ReduceOp.Max);
+            Collective.Count(start);
             var shifted = z - max;
             var outside = args.Targets.lt(args.Start).logical_or(args.Targets.ge(args.Start + localVocab));
             var local = (args.Targets - args.Start).masked_fill(outside, 0);
             var predicted = shifted.gather(-1, local.unsqueeze(-1)).squeeze(-1).masked_fill(outside, 0).contiguous();
             var exp = shifted.exp();
             var sum = exp.sum(-1).contiguous();
+            start = System.Diagnostics.Stopwatch.GetTimestamp();
             if (args.Group.Size > 1)
             {
                 args.Group.AllReduce(predicted);
                 args.Group.AllReduce(sum);
             }
+            Collective.Count(start);
             var loss = sum.log() - predicted;
             var softmax = exp / sum.unsqueeze(-1);
             ctx.save_data("softmax", softmax.DetachFromDisposeScope());
