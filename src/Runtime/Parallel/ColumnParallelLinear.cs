@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using ModelGen.Distributed;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -90,7 +91,7 @@ namespace ModelGen.Parallel
         {
             ArgumentNullException.ThrowIfNull(input);
             using var scope = NewDisposeScope();
-            var local = ForwardLocal(Enter(input, Options));
+            var local = Options.SequenceParallel ? ProjectShards(input, this)[0] : ForwardLocal(Enter(input, Options));
             return scope.MoveToOuter(GatherOutput ? TensorParallelRegion.GatherLastDim(local, Options.Group) : local);
         }
 
@@ -102,11 +103,23 @@ namespace ModelGen.Parallel
             ArgumentNullException.ThrowIfNull(inputInRegion);
             if (inputInRegion.shape[^1] != InFeatures)
                 throw new ArgumentException($"ColumnParallelLinear({InFeatures} → {OutFeatures}) expects input [..., {InFeatures}] but got [{string.Join(", ", inputInRegion.shape)}].", nameof(inputInRegion));
-            // A slice several ranks hold (replicated key/value heads) gets its gradient summed over those ranks.
-            var w = _replicaGroup is null ? (Tensor)weight : TensorParallelRegion.CopyTo(weight, _replicaGroup);
-            var b = bias is null || _replicaGroup is null ? bias : TensorParallelRegion.CopyTo(bias, _replicaGroup);
-            return nn.functional.linear(inputInRegion, w, b);
+            return nn.functional.linear(inputInRegion, EffectiveWeight(), EffectiveBias());
         }
+
+        /// <summary>
+        /// With sequence parallelism: projects a sequence shard with several column-parallel layers that share it (q, k, v; gate, up)
+        /// through one all-gather, keeping only the shard for backward (<see cref="GatheredLinearFunction"/>).
+        /// </summary>
+        internal static Tensor[] ProjectShards(Tensor shard, params ColumnParallelLinear[] layers)
+        {
+            var output = GatheredLinearFunction.Apply(shard, layers.Select(l => l.EffectiveWeight()).ToArray(), layers.Select(l => l.EffectiveBias()).ToArray(), layers[0].Options.Group);
+            return layers.Length == 1 ? new[] { output } : output.split(layers.Select(l => l.weight.shape[0]).ToArray(), -1);
+        }
+
+        // A slice several ranks hold (replicated key/value heads) gets its gradient summed over those ranks.
+        private Tensor EffectiveWeight() => _replicaGroup is null ? weight : TensorParallelRegion.CopyTo(weight, _replicaGroup);
+
+        private Tensor? EffectiveBias() => bias is null || _replicaGroup is null ? bias : TensorParallelRegion.CopyTo(bias, _replicaGroup);
 
         /// <summary>How a replicated activation enters a region: copy, or all-gather of the sequence shards.</summary>
         internal static Tensor Enter(Tensor input, TensorParallelOptions options) => options.SequenceParallel

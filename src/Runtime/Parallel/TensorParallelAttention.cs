@@ -122,11 +122,14 @@ namespace ModelGen.Parallel
             if (input.dim() != 3 || input.shape[2] != Hidden)
                 throw new ArgumentException($"TensorParallelAttention(hidden {Hidden}) expects input [batch, seq, {Hidden}] but got [{string.Join(", ", input.shape)}].", nameof(input));
             using var scope = NewDisposeScope();
-            var x = ColumnParallelLinear.Enter(input, Options);
-            long batch = x.shape[0], seq = x.shape[1];
-            var q = q_proj.ForwardLocal(x).view(batch, seq, LocalHeads, HeadDim).transpose(1, 2);
-            var k = k_proj.ForwardLocal(x).view(batch, seq, LocalKvHeads, HeadDim).transpose(1, 2);
-            var v = v_proj.ForwardLocal(x).view(batch, seq, LocalKvHeads, HeadDim).transpose(1, 2);
+            // With sequence parallelism one all-gather feeds all three projections and only the shard is kept for backward.
+            var projected = Options.SequenceParallel
+                ? ColumnParallelLinear.ProjectShards(input, q_proj, k_proj, v_proj)
+                : Project(ColumnParallelLinear.Enter(input, Options));
+            long batch = projected[0].shape[0], seq = projected[0].shape[1];
+            var q = projected[0].view(batch, seq, LocalHeads, HeadDim).transpose(1, 2);
+            var k = projected[1].view(batch, seq, LocalKvHeads, HeadDim).transpose(1, 2);
+            var v = projected[2].view(batch, seq, LocalKvHeads, HeadDim).transpose(1, 2);
             if (_rotary is not null)
             {
                 q = _rotary.Apply(q);
@@ -148,6 +151,8 @@ namespace ModelGen.Parallel
             }
             base.Dispose(disposing);
         }
+
+        private Tensor[] Project(Tensor x) => new[] { q_proj.ForwardLocal(x), k_proj.ForwardLocal(x), v_proj.ForwardLocal(x) };
 
         private Tensor Core(Tensor q, Tensor k, Tensor v)
         {

@@ -65,11 +65,23 @@ namespace ModelGen.Parallel
         {
             ArgumentNullException.ThrowIfNull(input);
             using var scope = NewDisposeScope();
-            var x = ColumnParallelLinear.Enter(input, Options);
-            var up = up_proj.ForwardLocal(x);
+            Tensor up, gate = null!;
+            if (Options.SequenceParallel)
+            {
+                // One all-gather feeds gate and up; only the shard is kept for backward.
+                var projected = gate_proj is null ? ColumnParallelLinear.ProjectShards(input, up_proj) : ColumnParallelLinear.ProjectShards(input, gate_proj, up_proj);
+                up = projected[^1];
+                if (gate_proj is not null) gate = projected[0];
+            }
+            else
+            {
+                var x = ColumnParallelLinear.Enter(input, Options);
+                up = up_proj.ForwardLocal(x);
+                if (gate_proj is not null) gate = gate_proj.ForwardLocal(x);
+            }
             var activated = Activation switch
             {
-                FeedForwardActivation.SwiGlu => nn.functional.silu(gate_proj!.ForwardLocal(x)) * up,
+                FeedForwardActivation.SwiGlu => nn.functional.silu(gate) * up,
                 FeedForwardActivation.Silu => nn.functional.silu(up),
                 _ => nn.functional.gelu(up, TorchSharp.Modules.GELU.Approximate.tanh),
             };

@@ -94,7 +94,10 @@ namespace ModelGen.Parallel
         {
             ArgumentNullException.ThrowIfNull(hidden);
             using var scope = NewDisposeScope();
-            return scope.MoveToOuter(nn.functional.linear(ColumnParallelLinear.Enter(hidden, Options), weight));
+            var logits = Options.SequenceParallel
+                ? GatheredLinearFunction.Apply(hidden, new Tensor[] { weight }, new Tensor?[] { null }, Options.Group)
+                : nn.functional.linear(ColumnParallelLinear.Enter(hidden, Options), weight);
+            return scope.MoveToOuter(logits);
         }
     }
 }
