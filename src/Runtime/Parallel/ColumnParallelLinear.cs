@@ -15,7 +15,8 @@ namespace ModelGen.Parallel
     /// </summary>
     /// <remarks>
     /// The input enters through <see cref="TensorParallelRegion.CopyTo"/> (its gradient is summed over the ranks in backward), or
-    /// with sequence parallelism through <see cref="TensorParallelRegion.GatherSequence"/>. Only the slice is ever allocated.
+    /// with sequence parallelism as a sequence shard that is all-gathered for the product and again in backward, so only the shard
+    /// is kept between them (<see cref="GatheredLinearFunction"/>). Only the weight's slice is ever allocated.
     /// </remarks>
     public sealed class ColumnParallelLinear : nn.Module<Tensor, Tensor>, ITensorParallelModule
     {
