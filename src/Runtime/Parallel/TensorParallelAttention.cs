@@ -1,0 +1,177 @@
+using System;
+using ModelGen.Distributed;
+using ModelGen.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelGen.Parallel
+{
+    /// <summary>
+    /// <see cref="Attention"/> split by heads across the tensor-parallel ranks (Shoeybi et al. 2019, §3, Fig. 3b): each rank
+    /// projects, rotates and attends over <c>heads/t</c> query heads with <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c> column-parallel,
+    /// and <c>o_proj</c> row-parallel sums the ranks' contexts. State_dict names and head order are <see cref="Attention"/>'s, so its
+    /// full state_dict loads slice by slice (<see cref="TensorParallelState.LoadFull"/>).
+    /// </summary>
+    /// <remarks>
+    /// Key/value heads: with <c>kvHeads ≥ t</c> each rank holds <c>kvHeads/t</c> of them (the degree must divide kvHeads). With fewer
+    /// key/value heads than ranks (GQA with small kvHeads, MQA) each rank holds one, replicated on <c>t/kvHeads</c> consecutive ranks as
+    /// Megatron-LM does (the degree must be a multiple of kvHeads); rank <c>i</c> holds head <c>⌊i·kvHeads/t⌋</c>, which serves exactly its
+    /// query heads, and the replicas' gradients for it are summed over those ranks.
+    /// </remarks>
+    public sealed class TensorParallelAttention : nn.Module<Tensor, Tensor>
+    {
+        private readonly ColumnParallelLinear q_proj;
+        private readonly ColumnParallelLinear k_proj;
+        private readonly ColumnParallelLinear v_proj;
+        private readonly RowParallelLinear o_proj;
+        private readonly RotaryEmbedding? _rotary;
+        private readonly ProcessGroup? _replicaGroup;
+
+        /// <summary>Creates this rank's part of the block.</summary>
+        /// <param name="hidden">Model width.</param>
+        /// <param name="heads">Query heads; the degree must divide it.</param>
+        /// <param name="kvHeads">Key/value heads; divides <paramref name="heads"/>; the degree must divide it or be a multiple of it.</param>
+        /// <param name="options">Tensor-parallel group, sequence parallelism, seed.</param>
+        /// <param name="name">State_dict path of the block; seeds the projections' initialization.</param>
+        /// <param name="causal">Whether position i attends only to positions ≤ i.</param>
+        /// <param name="rotary">Whether queries and keys get rotary position embedding.</param>
+        /// <param name="ropeTheta">Rotary base.</param>
+        /// <param name="bias">Whether the projections have biases.</param>
+        /// <param name="dropout">Drop probability of the attention weights in training (per-rank streams, <see cref="TensorParallelRng"/>).</param>
+        /// <param name="dtype">Element type of the weights.</param>
+        /// <param name="device">Device of the weights.</param>
+        /// <exception cref="ArgumentException">A head count does not split across the degree; the message says which.</exception>
+        public TensorParallelAttention(long hidden, long heads, long kvHeads, TensorParallelOptions options, string name, bool causal = true,
+            bool rotary = false, double ropeTheta = 10000, bool bias = false, double dropout = 0, ScalarType? dtype = null, Device? device = null)
+            : base(nameof(TensorParallelAttention))
+        {
+            ArgumentNullException.ThrowIfNull(options);
+            if (hidden <= 0 || heads <= 0 || kvHeads <= 0 || hidden % heads != 0 || heads % kvHeads != 0)
+                throw new ArgumentException($"Attention needs positive sizes with heads dividing hidden and kvHeads dividing heads, but hidden = {hidden}, heads = {heads}, kvHeads = {kvHeads}.");
+            options.RequireDivisible(heads, $"the query heads of '{name}'");
+            int t = options.Degree, rank = options.Rank;
+            if (kvHeads < t && t % kvHeads != 0)
+                throw new ArgumentException($"The tensor-parallel degree {t} is neither a divisor nor a multiple of the key/value heads of '{name}' = {kvHeads}: " +
+                    "with fewer key/value heads than ranks each head is replicated on degree/kvHeads ranks, so the degree must be a multiple of kvHeads.");
+            if (kvHeads >= t) options.RequireDivisible(kvHeads, $"the key/value heads of '{name}'");
+            Options = options;
+            Hidden = hidden;
+            Heads = heads;
+            KvHeads = kvHeads;
+            HeadDim = hidden / heads;
+            Causal = causal;
+            Dropout = dropout;
+            LocalHeads = heads / t;
+            LocalKvHeads = kvHeads >= t ? kvHeads / t : 1;
+            KvReplicas = kvHeads >= t ? 1 : (int)(t / kvHeads);
+            if (rotary) _rotary = new RotaryEmbedding(HeadDim, ropeTheta);
+
+            var kvRows = kvHeads * HeadDim;
+            ShardSpec kvShard;
+            if (KvReplicas == 1)
+                kvShard = Shard.Even(0, kvRows, rank, t);
+            else
+            {
+                var head = rank / KvReplicas;
+                kvShard = new ShardSpec(0, head * HeadDim, HeadDim, kvRows, KvReplicas);
+                _replicaGroup = options.Group.Split(head, rank);
+            }
+            q_proj = new ColumnParallelLinear(hidden, heads * HeadDim, options, name + ".q_proj", bias, false, dtype, device);
+            k_proj = new ColumnParallelLinear(hidden, kvRows, options, name + ".k_proj", bias, false, kvShard, _replicaGroup, dtype, device);
+            v_proj = new ColumnParallelLinear(hidden, kvRows, options, name + ".v_proj", bias, false, kvShard, _replicaGroup, dtype, device);
+            o_proj = new RowParallelLinear(heads * HeadDim, hidden, options, name + ".o_proj", bias, true, dtype, device);
+            RegisterComponents();
+        }
+
+        /// <summary>The options the block was built with.</summary>
+        public TensorParallelOptions Options { get; }
+
+        /// <summary>Model width.</summary>
+        public long Hidden { get; }
+
+        /// <summary>Query heads of the full block.</summary>
+        public long Heads { get; }
+
+        /// <summary>Key/value heads of the full block.</summary>
+        public long KvHeads { get; }
+
+        /// <summary>Features per head.</summary>
+        public long HeadDim { get; }
+
+        /// <summary>Query heads on this rank, <c>heads/t</c>.</summary>
+        public long LocalHeads { get; }
+
+        /// <summary>Key/value heads on this rank: <c>kvHeads/t</c>, or 1 when they are replicated.</summary>
+        public long LocalKvHeads { get; }
+
+        /// <summary>Ranks holding each key/value head: 1, or <c>t/kvHeads</c> when there are fewer heads than ranks.</summary>
+        public int KvReplicas { get; }
+
+        /// <summary>Whether the causal mask applies.</summary>
+        public bool Causal { get; }
+
+        /// <summary>Drop probability of the attention weights in training.</summary>
+        public double Dropout { get; }
+
+        /// <summary>Attends over the sequence with this rank's heads and sums the ranks' outputs.</summary>
+        /// <param name="input"><c>[batch, seq, hidden]</c>, or <c>[batch, seq/t, hidden]</c> with sequence parallelism.</param>
+        /// <returns>The same shape as <paramref name="input"/>.</returns>
+        public override Tensor forward(Tensor input)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            if (input.dim() != 3 || input.shape[2] != Hidden)
+                throw new ArgumentException($"TensorParallelAttention(hidden {Hidden}) expects input [batch, seq, {Hidden}] but got [{string.Join(", ", input.shape)}].", nameof(input));
+            using var scope = NewDisposeScope();
+            // With sequence parallelism one all-gather feeds all three projections and only the shard is kept for backward.
+            var projected = Options.SequenceParallel
+                ? ColumnParallelLinear.ProjectShards(input, q_proj, k_proj, v_proj)
+                : Project(ColumnParallelLinear.Enter(input, Options));
+            long batch = projected[0].shape[0], seq = projected[0].shape[1];
+            var q = projected[0].view(batch, seq, LocalHeads, HeadDim).transpose(1, 2);
+            var k = projected[1].view(batch, seq, LocalKvHeads, HeadDim).transpose(1, 2);
+            var v = projected[2].view(batch, seq, LocalKvHeads, HeadDim).transpose(1, 2);
+            if (_rotary is not null)
+            {
+                q = _rotary.Apply(q);
+                k = _rotary.Apply(k);
+            }
+            k = RepeatKv(k);
+            v = RepeatKv(v);
+            var context = Core(q, k, v).transpose(1, 2).reshape(batch, seq, LocalHeads * HeadDim);
+            return scope.MoveToOuter(o_proj.call(context));
+        }
+
+        /// <inheritdoc/>
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _rotary?.Dispose();
+                _replicaGroup?.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+
+        private Tensor[] Project(Tensor x) => new[] { q_proj.ForwardLocal(x), k_proj.ForwardLocal(x), v_proj.ForwardLocal(x) };
+
+        private Tensor Core(Tensor q, Tensor k, Tensor v)
+        {
+            var dropout = training ? Dropout : 0.0;
+            if (dropout == 0)
+                return nn.functional.scaled_dot_product_attention(q, k, v, is_casual: Causal);
+            var scores = q.matmul(k.transpose(-2, -1)).to(ScalarType.Float32) * (1.0 / Math.Sqrt(HeadDim));
+            if (Causal)
+                scores = scores.masked_fill(ones(q.shape[2], k.shape[2], dtype: ScalarType.Bool, device: q.device).triu(1), double.NegativeInfinity);
+            var probabilities = TensorParallelRng.Dropout(scores.softmax(-1).to(v.dtype), dropout, true, Options, perRank: true);
+            return probabilities.matmul(v);
+        }
+
+        private Tensor RepeatKv(Tensor x)
+        {
+            var group = LocalHeads / LocalKvHeads;
+            if (group == 1) return x;
+            long batch = x.shape[0], seq = x.shape[2];
+            return x.unsqueeze(2).expand(batch, LocalKvHeads, group, seq, HeadDim).reshape(batch, LocalHeads, seq, HeadDim);
+        }
+    }
+}

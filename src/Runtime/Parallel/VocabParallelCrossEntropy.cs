@@ -1,0 +1,100 @@
+using System;
+using System.Collections.Generic;
+using ModelGen.Distributed;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelGen.Parallel
+{
+    /// <summary>
+    /// Cross-entropy over logits split along the vocabulary (Shoeybi et al. 2019, §3): each rank holds <c>V/t</c> logits per
+    /// position; the loss <c>log Σ exp(zⱼ − m) − (z_target − m)</c> needs only three all-reduces of one number per position (the
+    /// maximum <c>m</c>, the target's logit, the sum of exponentials), so no rank builds the full logits.
+    /// The gradient <c>softmax(z) − onehot(target)</c> is computed on each rank's slice with no communication.
+    /// </summary>
+    public static class VocabParallelCrossEntropy
+    {
+        /// <summary>Per-position loss.</summary>
+        /// <param name="localLogits">This rank's logits <c>[..., V/t]</c> for vocabulary rows from <paramref name="vocabularyStart"/>.</param>
+        /// <param name="targets">Target token ids <c>[...]</c> (int64), the same on every rank of <paramref name="group"/>.</param>
+        /// <param name="vocabularyStart">The first token id this rank's logits cover.</param>
+        /// <param name="group">The tensor-parallel group.</param>
+        /// <returns>The loss at each position, <c>[...]</c>, float32, the same on every rank.</returns>
+        public static Tensor Loss(Tensor localLogits, Tensor targets, long vocabularyStart, ProcessGroup group)
+        {
+            ArgumentNullException.ThrowIfNull(localLogits);
+            ArgumentNullException.ThrowIfNull(targets);
+            ArgumentNullException.ThrowIfNull(group);
+            if (!targets.shape.AsSpan().SequenceEqual(localLogits.shape.AsSpan(0, localLogits.shape.Length - 1)))
+                throw new ArgumentException($"Targets [{string.Join(", ", targets.shape)}] must match the logits' leading dimensions [{string.Join(", ", localLogits.shape)}].", nameof(targets));
+            return CrossEntropyFunction.apply(new CrossEntropyArgs(targets, vocabularyStart, group), localLogits);
+        }
+    }
+
+    internal sealed record CrossEntropyArgs(Tensor Targets, long Start, ProcessGroup Group);
+
+    internal sealed class CrossEntropyFunction : autograd.SingleTensorFunction<CrossEntropyFunction>
+    {
+        public override string Name => "ModelGen.VocabParallelCrossEntropy";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var args = (CrossEntropyArgs)vars[0];
+            var logits = (Tensor)vars[1];
+            using var scope = NewDisposeScope();
+            var z = logits.to(ScalarType.Float32);
+            var localVocab = z.shape[^1];
+            var max = z.amax(new long[] { -1 }, keepdim: true).contiguous();
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (args.Group.Size > 1) args.Group.AllReduce(max, ReduceOp.Max);
+            Collective.Count(start);
+            var shifted = z - max;
+            var outside = args.Targets.lt(args.Start).logical_or(args.Targets.ge(args.Start + localVocab));
+            var local = (args.Targets - args.Start).masked_fill(outside, 0);
+            var predicted = shifted.gather(-1, local.unsqueeze(-1)).squeeze(-1).masked_fill(outside, 0).contiguous();
+            var exp = shifted.exp();
+            var sum = exp.sum(-1).contiguous();
+            start = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (args.Group.Size > 1)
+            {
+                args.Group.AllReduce(predicted);
+                args.Group.AllReduce(sum);
+            }
+            Collective.Count(start);
+            var loss = sum.log() - predicted;
+            var softmax = exp / sum.unsqueeze(-1);
+            ctx.save_data("softmax", softmax.DetachFromDisposeScope());
+            ctx.save_data("local", local.DetachFromDisposeScope());
+            ctx.save_data("inside", outside.logical_not().DetachFromDisposeScope());
+            ctx.save_data("dtype", logits.dtype);
+            return scope.MoveToOuter(loss);
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+        {
+            var softmax = (Tensor)ctx.get_data("softmax");
+            var local = (Tensor)ctx.get_data("local");
+            var inside = (Tensor)ctx.get_data("inside");
+            try
+            {
+                using var scope = NewDisposeScope();
+                var onehot = nn.functional.one_hot(local, softmax.shape[^1]).to(ScalarType.Float32) * inside.unsqueeze(-1).to(ScalarType.Float32);
+                var grad = ((softmax - onehot) * grad_output.unsqueeze(-1)).to((ScalarType)ctx.get_data("dtype"));
+                return new List<Tensor> { null!, scope.MoveToOuter(grad) };
+            }
+#pragma warning disable CA1031 // an exception must not cross the native autograd engine
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                BackwardFailures.Record(e);
+                return new List<Tensor> { null!, null! };
+            }
+            finally
+            {
+                softmax.Dispose();
+                local.Dispose();
+                inside.Dispose();
+            }
+        }
+    }
+}
