@@ -66,21 +66,26 @@ namespace ModelGen.Memory
             var moments = scenario.Optimizer switch
             {
                 ModelGen.Optimizer.AdamW => 2 * Sizes.Fp32 * elements,
-                ModelGen.Optimizer.Adam8Bit => (2 * elements) + (2 * Sizes.Fp32 * ((elements + Adam8BitBlockSize - 1) / Adam8BitBlockSize)),
+                ModelGen.Optimizer.Adam8Bit => walk.EightBitStateBytes,
                 ModelGen.Optimizer.SgdMomentum => Sizes.Fp32 * elements,
                 _ => 0L,
             };
-            var optimizer = Partition(moments + (Sizes.Fp32 * walk.SixteenBitTrainableElements));
+            // AdamW8Bit updates each parameter in its own dtype: no fp32 master copy and no fp32 main gradient (docs/lora.md).
+            var eightBit = scenario.Optimizer == ModelGen.Optimizer.Adam8Bit;
+            // AdamW8Bit is a standalone optimizer, not ZeRO-sharded: its state stays whole on every rank.
+            var optimizer = eightBit ? moments : Partition(moments + (Sizes.Fp32 * walk.SixteenBitTrainableElements));
 
             // The fold: at stage 0 only 16-bit gradients become fp32 main gradients (fp32 parameters step their own gradient, which
             // the step reads in place); from stage 1 on every gradient is reduced into an fp32 main gradient of the rank's partition.
-            var folded = sharded
+            var folded = eightBit ? walk.GradientBytes
+                : sharded
                 ? Sizes.Share(Sizes.Fp32 * elements, nd)
                 : walk.GradientBytes + ((Sizes.Fp32 - 2) * walk.SixteenBitTrainableElements);
 
             // One parameter (its partition) at a time: AdamW's denominator is the only parameter-sized temporary; SGD updates in place.
             var slot = sharded ? Math.Min(largestTensor, Sizes.Share(elements, nd)) : largestTensor;
-            var stepTemporaries = scenario.Optimizer is ModelGen.Optimizer.AdamW or ModelGen.Optimizer.Adam8Bit ? Sizes.Fp32 * slot : 0;
+            var stepTemporaries = eightBit ? LoraTerms.EightBitStepCopies * Sizes.Fp32 * Math.Min(slot, LoraTerms.EightBitChunkElements)
+                : scenario.Optimizer == ModelGen.Optimizer.AdamW ? Sizes.Fp32 * slot : 0;
             var foldTemporaries = sharded && nd > 1 ? Sizes.Fp32 * (largestTensor + slot) : 0;
 
             if (scenario.OffloadOptimizer)

@@ -16,6 +16,8 @@ namespace ModelGen.Memory
         private readonly Pass _pass;
         private readonly bool _sequenceParallel;
         private readonly HashSet<string> _visiting = new();
+        private readonly bool _loraModel;
+        private LoraSpec? _lora;
 
         private ModelWalk(ModelSpec model, Pass pass, bool sequenceParallel)
         {
@@ -24,6 +26,7 @@ namespace ModelGen.Memory
                 _layers[layer.FullName] = layer;
             _pass = pass;
             _sequenceParallel = sequenceParallel;
+            _loraModel = model.Root.Lora is not null || model.Layers.Any(l => l.Lora is not null);
         }
 
         public List<Step> Steps { get; } = new();
@@ -45,6 +48,9 @@ namespace ModelGen.Memory
 
         /// <summary>Trainable 16-bit elements per rank: each gets an fp32 master weight and master gradient.</summary>
         public long SixteenBitTrainableElements { get; private set; }
+
+        /// <summary>AdamW8Bit state of the trainable tensors per rank, tensor by tensor (<see cref="LoraTerms.EightBitStateBytes"/>).</summary>
+        public long EightBitStateBytes { get; private set; }
 
         /// <summary>Keys and values of every attention block for <see cref="Pass.Keys"/> positions.</summary>
         public long KvCacheBytes { get; private set; }
@@ -120,6 +126,8 @@ namespace ModelGen.Memory
             long ownWeights = 0;
             var sharded = _pass.Ranks > 1 && layer.Blocks.Any(b => b.Shard != ShardStyle.None);
             var selective = layer.Checkpoint == CheckpointMode.Selective;
+            var outerLora = _lora;
+            _lora = layer.Lora ?? _lora; // the nearest [LoRA] wins
             for (var i = 0; i < layer.Blocks.Count; i++)
             {
                 var block = layer.Blocks[i];
@@ -143,6 +151,7 @@ namespace ModelGen.Memory
                 }
             }
             AddLayerMemory(path, layer.Name, count, ownWeights, saved);
+            _lora = outerLora;
             _visiting.Remove(layer.FullName);
             return steps;
         }
@@ -196,7 +205,7 @@ namespace ModelGen.Memory
         {
             var d = Sizes.Of(dtype);
             var step = new Step { Path = path };
-            foreach (var tensor in BlockParameters.Of(block, dtype, _pass.Ranks))
+            foreach (var tensor in LoraTerms.Parameters(block, _lora, _loraModel, BlockParameters.Of(block, dtype, _pass.Ranks), d))
             {
                 step.Weights += tensor.StoredBytes;
                 ParameterCount += tensor.Elements * count;
@@ -205,6 +214,7 @@ namespace ModelGen.Memory
                     continue;
                 TrainableParameterCount += tensor.Elements * count;
                 TrainableElements += tensor.RankElements * count;
+                EightBitStateBytes += LoraTerms.EightBitStateBytes(tensor.RankElements) * count;
                 step.Gradients += tensor.RankElements * tensor.ElementBytes;
                 GradientBytes += tensor.RankElements * tensor.ElementBytes * count;
                 if (tensor.ElementBytes < Sizes.Fp32)
@@ -220,7 +230,7 @@ namespace ModelGen.Memory
             }
 
             var width = Widths.DropoutWidth(layer, index, _layers);
-            foreach (var created in BlockForward.Of(block, d, _pass, width, selective))
+            foreach (var created in LoraTerms.Forward(block, _lora, _loraModel, d, _pass, BlockForward.Of(block, d, _pass, width, selective)))
             {
                 var bytes = created.Replicated && sharded && _sequenceParallel ? Sizes.Share(created.Bytes, _pass.Ranks) : created.Bytes;
                 if (created.Saved)

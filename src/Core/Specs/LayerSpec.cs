@@ -32,6 +32,9 @@ namespace ModelGen.Specs
 
         /// <summary>Memory budgets declared on the class (models only).</summary>
         public EquatableArray<ScenarioSpec> Budgets { get; init; }
+
+        /// <summary>Adapters from the layer's own <c>[LoRA]</c>; null inherits the parent's scope (docs/lora.md).</summary>
+        public LoraSpec? Lora { get; init; }
     }
 
     /// <summary>The user's forward method, <c>Tensor Forward(Tensor x)</c>.</summary>
