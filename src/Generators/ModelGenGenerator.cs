@@ -54,7 +54,7 @@ namespace ModelGen.Generators
                 return null;
             var parse = LayerParser.Parse(type, context.SemanticModel.Compilation, cancellationToken);
             var unit = parse.Spec is not null || parse.Shell is not null
-                ? new GenerationUnit(parse.HintName, parse.Spec, parse.FieldNames, parse.MemberAccessibility, parse.Shell)
+                ? new GenerationUnit(parse.HintName, parse.Spec, parse.FieldNames, parse.MemberAccessibility, parse.Shell, parse.AdaptersBelow)
                 : null;
             var diagnostics = parse.Diagnostics.Where(d => ReportedHere(d, parse)).ToEquatableArray();
             return new ParsedClass(unit, diagnostics);
@@ -73,7 +73,7 @@ namespace ModelGen.Generators
                 return;
             context.CancellationToken.ThrowIfCancellationRequested();
             var text = unit.Spec is { } spec
-                ? LayerEmitter.Emit(spec, unit.FieldNames, unit.MemberAccessibility)
+                ? LayerEmitter.Emit(spec, unit.FieldNames, unit.MemberAccessibility, unit.AdaptersBelow)
                 : ShellEmitter.Emit(unit.Shell!);
             context.AddSource(unit.HintName, SourceText.From(text, System.Text.Encoding.UTF8));
         }

@@ -67,6 +67,48 @@ internal static class Cases
                 private Tensor Forward(Tensor x) => Out.call(Down.call(nn.functional.silu(Up.call(x))));
             }
             """,
+        ["LoraQuantizedBlocks"] = """
+            [Model(typeof(Cfg))]
+            public partial class Tuned
+            {
+                [Embedding(nameof(Cfg.Vocab), nameof(Cfg.Hidden))] public partial Embedding Embed { get; }
+                [Stack(nameof(Cfg.Layers))] public partial ModuleList<QBlock> Blocks { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Vocab))] public partial Linear Head { get; }
+                private Tensor Forward(Tensor tokens)
+                {
+                    var x = Embed.call(tokens);
+                    foreach (var block in Blocks)
+                        x = block.call(x);
+                    return Head.call(x);
+                }
+            }
+
+            [Layer(typeof(Cfg)), Precision(DType.BFloat16), LoRA(16, "q_proj", "v_proj", "gate_proj", "up_proj", "down_proj", Alpha = 32, Dropout = 0.05)]
+            public partial class QBlock
+            {
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm AttnNorm { get; }
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), KvHeads = nameof(Cfg.KvHeads))] public partial Attention Attn { get; }
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm MlpNorm { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Bias = false), StateName("gate_proj"), Quantize(QuantKind.NF4)] public partial QuantizedLinear Gate { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Bias = false), StateName("up_proj"), Quantize(QuantKind.NF4)] public partial QuantizedLinear Up { get; }
+                [Linear(nameof(Cfg.Ffn), nameof(Cfg.Hidden), Bias = false), StateName("down_proj"), Quantize(QuantKind.NF4)] public partial QuantizedLinear Down { get; }
+                private Tensor Forward(Tensor x)
+                {
+                    x = x + Attn.call(AttnNorm.call(x));
+                    var h = MlpNorm.call(x);
+                    return x + Down.call(nn.functional.silu(Gate.call(h)) * Up.call(h));
+                }
+            }
+            """,
+        ["LoraOnModel"] = """
+            [Model(typeof(Cfg)), LoRA(8)]
+            public partial class Adapted
+            {
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn))] public partial Linear Up { get; }
+                [Linear(nameof(Cfg.Ffn), nameof(Cfg.Hidden))] public partial Linear Down { get; }
+                private Tensor Forward(Tensor x) => Down.call(nn.functional.gelu(Up.call(x)));
+            }
+            """,
         ["DecoderBlock"] = """
             [Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]
             public partial class DecoderBlock

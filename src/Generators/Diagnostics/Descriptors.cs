@@ -335,6 +335,13 @@ namespace ModelGen.Diagnostics
             Quantization, DiagnosticSeverity.Warning,
             "Double quantization compresses NF4's per-block absmax constants (Dettmers et al. 2023, §3).");
 
+        /// <summary>MG0306: [LoRA] settings the runtime refuses.</summary>
+        public static readonly DiagnosticDescriptor BadLora = Add(
+            "MG0306", "Invalid LoRA settings",
+            "[LoRA] on '{0}': {1}",
+            Quantization, DiagnosticSeverity.Error,
+            "The rank must be at least 1, Alpha positive and finite, Dropout in [0, 1), and each target a non-empty name (docs/lora.md).");
+
         /// <summary>MG0401: query heads not divisible by key/value heads.</summary>
         public static readonly DiagnosticDescriptor HeadsNotDivisibleByKvHeads = Add(
             "MG0401", "Heads not divisible by KV heads",

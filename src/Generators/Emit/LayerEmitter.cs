@@ -15,9 +15,10 @@ namespace ModelGen.Generators.Emit
         /// <summary>
         /// The generated source of <paramref name="spec"/>. <paramref name="fieldNames"/> are the backing fields in block order
         /// (names the user's class does not use); <paramref name="memberAccessibility"/> is the accessibility of the members that
-        /// take the config (never more visible than the config type).
+        /// take the config (never more visible than the config type). <paramref name="adaptersBelow"/>: a model whose layers carry
+        /// [LoRA] (it does not), whose constructor then freezes everything but the adapters.
         /// </summary>
-        public static string Emit(LayerSpec spec, EquatableArray<string> fieldNames, string memberAccessibility)
+        public static string Emit(LayerSpec spec, EquatableArray<string> fieldNames, string memberAccessibility, bool adaptersBelow = false)
         {
             var names = new Names(spec, fieldNames);
             var w = new CodeWriter();
@@ -31,7 +32,9 @@ namespace ModelGen.Generators.Emit
             w.Open($"partial class {Literals.Identifier(spec.Name)} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>");
             WriteFields(w, spec, names);
             WriteProperties(w, spec, names);
-            WriteConstructor(w, spec, names, memberAccessibility);
+            WriteConstructor(w, spec, names, memberAccessibility, adaptersBelow);
+            if (spec.Lora is not null || adaptersBelow)
+                AdapterEmitter.WriteMoves(w);
             WriteForward(w, spec);
             WriteDescription(w, spec, memberAccessibility);
             w.Close();
@@ -85,7 +88,7 @@ namespace ModelGen.Generators.Emit
             w.Line();
         }
 
-        private static void WriteConstructor(CodeWriter w, LayerSpec spec, Names names, string accessibility)
+        private static void WriteConstructor(CodeWriter w, LayerSpec spec, Names names, string accessibility, bool adaptersBelow)
         {
             w.Line($"/// <summary>Creates the {(spec.IsModel ? "model" : "layer")} with sizes from <paramref name=\"config\"/>.</summary>");
             w.Line("/// <param name=\"config\">The sizes.</param>");
@@ -125,6 +128,7 @@ namespace ModelGen.Generators.Emit
                 w.Close();
             }
             w.Line("this.RegisterComponents();");
+            AdapterEmitter.WriteScope(w, spec.Lora, adaptersBelow);
             w.Close();
             w.Line();
         }

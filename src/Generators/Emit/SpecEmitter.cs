@@ -22,6 +22,9 @@ namespace ModelGen.Generators.Emit
                  + $"            Precision = {Nullable(spec.Precision)},\n"
                  + $"            Checkpoint = {Literals.Enum(spec.Checkpoint)},\n"
                  + $"            Budgets = {Specs}EquatableArray.Create<{Specs}ScenarioSpec>({string.Join(", ", spec.Budgets.Select(Scenario))}),\n"
+                 + (spec.Lora is { } lora
+                     ? $"            Lora = new {Specs}LoraSpec({lora.Rank}, {Literals.Number(lora.Alpha)}, {Literals.Number(lora.Dropout)}, {Specs}EquatableArray.Create<string>({string.Join(", ", lora.Targets.Select(Literals.String))})),\n"
+                     : "")
                  + "        }";
         }
 

@@ -11,6 +11,8 @@ namespace ModelGen.Parsing
         public const string PrecisionAttribute = "ModelGen.PrecisionAttribute";
         /// <summary><c>[Checkpoint]</c>.</summary>
         public const string CheckpointAttribute = "ModelGen.CheckpointAttribute";
+        /// <summary><c>[LoRA]</c>.</summary>
+        public const string LoRAAttribute = "ModelGen.LoRAAttribute";
         /// <summary><c>[Frozen]</c>.</summary>
         public const string FrozenAttribute = "ModelGen.FrozenAttribute";
         /// <summary><c>[StateName]</c>.</summary>

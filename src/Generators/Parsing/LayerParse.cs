@@ -40,6 +40,9 @@ namespace ModelGen.Parsing
         /// <summary>Backing field of each block, in block order: names no member of the user's class has.</summary>
         public EquatableArray<string> FieldNames { get; internal set; }
 
+        /// <summary>A model without its own [LoRA] whose layers carry one: its constructor freezes everything but the adapters.</summary>
+        public bool AdaptersBelow { get; internal set; }
+
         /// <summary>Accessibility of the generated members that take the config: no more visible than the config type.</summary>
         public string MemberAccessibility { get; internal set; } = "public";
     }

@@ -88,6 +88,8 @@ namespace ModelGen.Parsing
                 ? CheckpointMode.None
                 : ReadClassEnum<CheckpointMode>(type, KnownNames.CheckpointAttribute, location, diagnostics, ref failed) ?? CheckpointMode.Full;
 
+            var lora = ReadLora(type, location, diagnostics);
+
             var config = configSymbol is null ? null : new ConfigReader(configSymbol, compilation, cancellationToken);
             var blockParser = new BlockParser(compilation, type, config, configType, diagnostics, usedLayers);
             var blocks = new List<BlockSpec>();
@@ -156,12 +158,14 @@ namespace ModelGen.Parsing
                 Precision = precision,
                 Checkpoint = checkpoint,
                 Budgets = ReadBudgets(type).ToEquatableArray(),
+                Lora = lora,
             };
             return new LayerParse(spec, diagnostics, usedLayers)
             {
                 HintName = hintName,
                 MemberAccessibility = memberAccessibility,
                 FieldNames = FieldNames(blocks, userMembers, type.Name).ToEquatableArray(),
+                AdaptersBelow = lora is null && modelAttribute is not null && AdaptersInside(type),
             };
         }
 
