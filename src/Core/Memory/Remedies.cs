@@ -10,7 +10,7 @@ namespace ModelGen.Memory
     /// copy of the specs and re-estimated. Those that lower the peak are returned: the ones that fit first, cheapest first
     /// (the <see cref="RemedyKind"/> order), then by the larger saving.
     /// </summary>
-    public static class Remedies
+    public static partial class Remedies
     {
         /// <summary>Tensor-parallel degrees tried (beyond the current one).</summary>
         public static IReadOnlyList<int> TensorParallelDegrees { get; } = new[] { 2, 4, 8 };
@@ -52,8 +52,11 @@ namespace ModelGen.Memory
                 {
                     continue; // the change is not valid for these sizes (e.g. a quantization group that does not divide)
                 }
+                var described = kind is RemedyKind.Lora or RemedyKind.QLora && peak <= budgetBytes
+                    ? $"{text} fits {Breakdown.Budget(Gigabytes.FromBytes(budgetBytes))} GB with {Breakdown.Gigabytes(budgetBytes - peak)} GB headroom"
+                    : text;
                 if (peak < before)
-                    found.Add(new Remedy(kind, layer, block, degree, text, peak, before - peak, peak <= budgetBytes, newModel, newScenario));
+                    found.Add(new Remedy(kind, layer, block, degree, described, peak, before - peak, peak <= budgetBytes, newModel, newScenario));
             }
             return found.OrderByDescending(r => r.Fits).ThenBy(r => r.Kind).ThenByDescending(r => r.SavingBytes).ToList();
         }
@@ -91,6 +94,8 @@ namespace ModelGen.Memory
                     Replace(model, model.Root, model.Root with { Precision = DType.BFloat16 }), scenario);
             if (training && !scenario.OffloadOptimizer && scenario.Optimizer != Optimizer.Sgd)
                 yield return (RemedyKind.OffloadOptimizer, null, null, 0, "keep the optimizer state in host RAM (OffloadOptimizer = true)", model, scenario with { OffloadOptimizer = true });
+            foreach (var adapter in AdapterCandidates(model, scenario, tried))
+                yield return adapter;
             if (scenario.Batch > 1)
                 yield return (RemedyKind.HalveBatch, null, null, (int)Math.Min(int.MaxValue, scenario.Batch / 2), $"batch {scenario.Batch / 2} instead of {scenario.Batch}", model, scenario with { Batch = scenario.Batch / 2 });
             if (AllLayers(model).Any(l => l.Blocks.Any(b => b.Shard != ShardStyle.None)))

@@ -38,8 +38,23 @@ namespace ModelGen.Memory
         /// <summary><c>[Quantize(QuantKind.NF4)]</c> on the Linear blocks of <see cref="Remedy.TargetLayer"/>: frozen weights, larger accuracy loss.</summary>
         QuantizeNF4 = 8,
 
+        /// <summary>AdamW with block-wise 8-bit states (<c>Optimizer = Optimizer.Adam8Bit</c>, the runtime's <c>AdamW8Bit</c>): close to fp32 AdamW (docs/lora.md).</summary>
+        Adam8BitStates = 9,
+
+        /// <summary>
+        /// <c>[LoRA(16, targets…, Alpha = 32)]</c> on the model <see cref="Remedy.TargetLayer"/>: the base is frozen and rank-16 adapters train
+        /// (fine-tuning instead of full training). <see cref="Remedy.TargetBlock"/> holds the target names, comma-separated.
+        /// </summary>
+        Lora = 10,
+
+        /// <summary>
+        /// QLoRA: <see cref="Lora"/> on the model plus <c>[Quantize(QuantKind.NF4)]</c> on the Linear blocks of <see cref="Remedy.TargetLayer"/>;
+        /// <see cref="Remedy.TargetBlock"/> holds the target names, comma-separated.
+        /// </summary>
+        QLora = 11,
+
         /// <summary>Tensor parallelism over <see cref="Remedy.Degree"/> devices for the sharded blocks: more GPUs.</summary>
-        TensorParallel = 9,
+        TensorParallel = 12,
     }
 
     /// <summary>One computed remedy: the change, the peak it gives, and whether that fits the budget.</summary>
