@@ -153,7 +153,7 @@ namespace ModelGen.Analyzers
             var type = layer is null ? null : compilation.GetTypeByMetadataName(BudgetEvaluator.MetadataName(layer));
             if (type is null || type.DeclaringSyntaxReferences.Length == 0)
                 return false;
-            if (remedy.Kind is not (RemedyKind.QuantizeInt8 or RemedyKind.QuantizeNF4))
+            if (remedy.Kind is not (RemedyKind.QuantizeInt8 or RemedyKind.QuantizeNF4 or RemedyKind.QLora))
                 return true;
             if (quantized is null)
                 return false;

@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using ModelGen.Analyzers.Budgets;
 using ModelGen.Diagnostics;
@@ -19,7 +20,8 @@ namespace ModelGen.CodeFixes
     /// <summary>
     /// MG0001: applies the cheapest computed remedy that fits (carried in the diagnostic's properties) by editing attributes only:
     /// <c>[Checkpoint]</c> / <c>[Checkpoint(CheckpointMode.Selective)]</c> on a layer class or a stack, <c>[Precision(DType.BFloat16)]</c>
-    /// on the model, <c>[Quantize]</c> on a layer's Linear blocks, or ZeroStage / OffloadOptimizer / Batch / TensorParallel on the budget.
+    /// on the model, <c>[Quantize]</c> on a layer's Linear blocks, <c>[LoRA]</c> on the model (with NF4 Linear blocks: QLoRA), or
+    /// ZeroStage / OffloadOptimizer / Batch / TensorParallel / Optimizer on the budget.
     /// </summary>
     [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(ApplyRemedyCodeFix)), Shared]
     public sealed class ApplyRemedyCodeFix : CodeFixProvider
@@ -81,15 +83,29 @@ namespace ModelGen.CodeFixes
                     foreach (var property in Properties(layer, p => p.Identifier.Text == block))
                         edits.Add((Host(property, KnownNames.StackAttribute), m => CheckpointStack(property, m)));
                     break;
+                case RemedyKind.Adam8BitStates:
+                    SetOnBudget("Optimizer", AttributeEdits.TypeName(model, budget.SpanStart, "Optimizer", "ModelGen.Optimizer") + ".Adam8Bit");
+                    break;
+                case RemedyKind.Lora or RemedyKind.QLora when properties.TryGetValue(BudgetProperties.RemedyBlock, out var targets) && targets is not null:
+                    var modelClass = budget.FirstAncestorOrSelf<ClassDeclarationSyntax>() is { } declaration ? model.GetDeclaredSymbol(declaration, cancellationToken) : null;
+                    OnClass(modelClass, edits, KnownNames.LoRAAttribute, "LoRA", _ => AdapterEdits.LoraArguments(targets));
+                    if (kind == RemedyKind.QLora)
+                        Quantize(layer, edits, "NF4");
+                    break;
                 case RemedyKind.QuantizeInt8 or RemedyKind.QuantizeNF4:
-                    var format = kind == RemedyKind.QuantizeInt8 ? "Int8" : "NF4";
-                    foreach (var property in Properties(layer, IsPlainLinear))
-                        edits.Add((Host(property, KnownNames.LinearAttribute), m => AttributeEdits.Append(Host(property, KnownNames.LinearAttribute),
-                            AttributeEdits.Create(AttributeEdits.TypeName(m, property.SpanStart, "Quantize", KnownNames.QuantizeAttribute),
-                                $"({AttributeEdits.TypeName(m, property.SpanStart, "QuantKind", "ModelGen.QuantKind")}.{format})"))));
+                    Quantize(layer, edits, kind == RemedyKind.QuantizeInt8 ? "Int8" : "NF4");
                     break;
             }
             return await ApplyEditsAsync(solution, edits, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>Appends <c>[Quantize(QuantKind.<paramref name="format"/>)]</c> to every plain Linear block of <paramref name="layer"/>.</summary>
+        private static void Quantize(INamedTypeSymbol? layer, List<(AttributeListSyntax, Func<SemanticModel, AttributeListSyntax>)> edits, string format)
+        {
+            foreach (var property in Properties(layer, IsPlainLinear))
+                edits.Add((Host(property, KnownNames.LinearAttribute), m => AttributeEdits.Append(Host(property, KnownNames.LinearAttribute),
+                    AttributeEdits.Create(AttributeEdits.TypeName(m, property.SpanStart, "Quantize", KnownNames.QuantizeAttribute),
+                        $"({AttributeEdits.TypeName(m, property.SpanStart, "QuantKind", "ModelGen.QuantKind")}.{format})"))));
         }
 
         /// <summary>Sets the class attribute <paramref name="metadataName"/> of <paramref name="layer"/>: replaces it when present, else appends it to the list holding [Model] or [Layer].</summary>

@@ -26,20 +26,20 @@ namespace ModelGen.Memory
         /// <summary><c>[Precision(DType.BFloat16)]</c> on the model: 16-bit storage and activations (fp32 master weights kept).</summary>
         BFloat16 = 4,
 
+        /// <summary>AdamW with block-wise 8-bit states (<c>Optimizer = Optimizer.Adam8Bit</c>, the runtime's <c>AdamW8Bit</c>): close to fp32 AdamW (docs/lora.md).</summary>
+        Adam8BitStates = 5,
+
         /// <summary>Optimizer state in host RAM: the step runs on the CPU and gradients cross PCIe every step.</summary>
-        OffloadOptimizer = 5,
+        OffloadOptimizer = 6,
 
         /// <summary>Half the batch (<see cref="Remedy.Degree"/> = new batch): fewer samples per step, or gradient accumulation.</summary>
-        HalveBatch = 6,
+        HalveBatch = 7,
 
         /// <summary><c>[Quantize(QuantKind.Int8)]</c> on the Linear blocks of <see cref="Remedy.TargetLayer"/>: frozen weights, small accuracy loss.</summary>
-        QuantizeInt8 = 7,
+        QuantizeInt8 = 8,
 
         /// <summary><c>[Quantize(QuantKind.NF4)]</c> on the Linear blocks of <see cref="Remedy.TargetLayer"/>: frozen weights, larger accuracy loss.</summary>
-        QuantizeNF4 = 8,
-
-        /// <summary>AdamW with block-wise 8-bit states (<c>Optimizer = Optimizer.Adam8Bit</c>, the runtime's <c>AdamW8Bit</c>): close to fp32 AdamW (docs/lora.md).</summary>
-        Adam8BitStates = 9,
+        QuantizeNF4 = 9,
 
         /// <summary>
         /// <c>[LoRA(16, targets…, Alpha = 32)]</c> on the model <see cref="Remedy.TargetLayer"/>: the base is frozen and rank-16 adapters train
