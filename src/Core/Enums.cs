@@ -25,7 +25,7 @@ namespace ModelGen
     {
         /// <summary>AdamW: two fp32 moments per trainable parameter.</summary>
         AdamW = 0,
-        /// <summary>Adam with 8-bit moments (2 bytes per trainable parameter).</summary>
+        /// <summary>AdamW with block-wise 8-bit moments: the runtime's <c>ModelGen.Optimizers.AdamW8Bit</c> (2 bytes per element plus block constants, docs/lora.md).</summary>
         Adam8Bit = 1,
         /// <summary>SGD with momentum: one fp32 buffer per trainable parameter.</summary>
         SgdMomentum = 2,

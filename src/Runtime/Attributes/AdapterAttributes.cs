@@ -8,11 +8,10 @@ namespace ModelGen
     /// The nearest attribute wins (model → layer → block), as for the other policies.
     /// </summary>
     /// <remarks>
-    /// <para>State of this release: the runtime half exists (<c>ModelGen.Adapters.LoRA.Apply</c> / <c>LoRA.Attach</c>,
-    /// <c>LoraLinear</c>, PEFT-compatible save and load, <c>ModelGen.Optimizers.AdamW8Bit</c>), but the source generator does not yet
-    /// read this attribute: it emits no adapters and the memory analyzers do not count them. Until it does, call
-    /// <c>LoRA.Apply(model, new LoraOptions { Rank = …, Alpha = …, Dropout = …, TargetModules = … })</c> after building the model
-    /// (see docs/lora.md).</para>
+    /// <para>On a model or layer class, the generated constructor ends with <c>ModelGen.Adapters.LoRA.ApplyScope(this, …)</c>
+    /// (adapters on the matching projections not inside a sublayer with its own <c>[LoRA]</c>, the rest frozen), and the memory
+    /// analyzers count the adapters, the frozen base and 8-bit states. On a single property it is not read in this version: put it on
+    /// the class with that Linear's state name as a target (see docs/lora.md).</para>
     /// <para>Targets are PEFT's <c>target_modules</c> names, matched as suffixes of module paths: <c>q_proj</c>, <c>k_proj</c>,
     /// <c>v_proj</c>, <c>o_proj</c> inside Attention, <c>gate_proj</c>, <c>up_proj</c>, <c>down_proj</c> inside FeedForward, or the
     /// state_dict name of any <c>[Linear]</c> property.</para>
