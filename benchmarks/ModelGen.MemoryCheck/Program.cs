@@ -14,12 +14,12 @@ using static TorchSharp.torch;
 // Peak CPU memory of real TorchSharp training steps against the memory model's prediction for the CPU device.
 // Each configuration runs in its own process, so one run's allocator state cannot flatter the next. See docs/memory-check.md.
 //   ModelGen.MemoryCheck [all]                      all configurations, a Markdown table
-//   ModelGen.MemoryCheck plain|checkpointed|quantized [trace]   one configuration; trace prints the resident set after each stage
+//   ModelGen.MemoryCheck plain|checkpointed|quantized|lora|qlora [trace]   one configuration; trace prints the resident set after each stage
 //   mpirun -np 2 ModelGen.MemoryCheck zero1-dp2|zero2-dp2   data parallel with ModelGen's AdamW partitioned (ZeRO 1 or 2), one row per rank
 //   ModelGen.MemoryCheck step-peak                  resident peak of one optimizer step: TorchSharp's AdamW against ModelGen's
 // MEMORYCHECK_DEFAULT_MALLOC=1 keeps glibc's dynamic mmap threshold (see HeapSettings) to show what it adds.
 const int Seq = 256, Batch = 8, Steps = 3;
-var configurations = new[] { "plain", "checkpointed", "quantized" };
+var configurations = new[] { "plain", "checkpointed", "quantized", "lora", "qlora" };
 // Data parallel over 2 ranks under mpirun (the plain probe, ModelGen's AdamW with its state partitioned): one row per rank.
 var distributed = new[] { "zero1-dp2", "zero2-dp2" };
 
@@ -90,6 +90,8 @@ var spec = probe switch
     "plain" => PlainProbe.DescribeModel(config),
     "checkpointed" => CheckpointedProbe.DescribeModel(config),
     "quantized" => QuantizedProbe.DescribeModel(config),
+    "lora" => LoraProbe.DescribeModel(config),
+    "qlora" => QloraProbe.DescribeModel(config),
     _ => throw new ArgumentException($"unknown configuration '{args[0]}'; expected one of: all, {string.Join(", ", configurations)}"),
 };
 var estimate = MemoryModel.Estimate(spec,
@@ -116,6 +118,8 @@ static nn.Module<Tensor, Tensor> CreateModel(string name, ProbeConfig config) =>
 {
     "plain" => new PlainProbe(config),
     "checkpointed" => new CheckpointedProbe(config),
+    "lora" => new LoraProbe(config),
+    "qlora" => new QloraProbe(config),
     _ => new QuantizedProbe(config),
 };
 
@@ -135,7 +139,8 @@ static void Step(nn.Module<Tensor, Tensor> model, int vocab, int batch, int seq,
     Mark("model");
     torch.manual_seed(0);
     // ModelGen's optimizer, as generated training code uses it: gradients are freed when each step ends (set to none).
-    var optimizer = new ModelGen.Optimizers.AdamW(model.parameters(), learningRate: 1e-4, settings: settings);
+    // Frozen parameters (a LoRA base) get no state: only what trains goes to the optimizer, as the memory model counts it.
+    var optimizer = new ModelGen.Optimizers.AdamW(model.parameters().Where(p => p.requires_grad), learningRate: 1e-4, settings: settings);
     Mark("optimizer");
     for (var step = 0; step < Steps; step++)
     {
