@@ -165,9 +165,10 @@ namespace ModelGen.Parsing
             };
         }
 
-        /// <summary>Reads every <c>[VramBudget]</c> on the class, in source order.</summary>
+        /// <summary>Reads every <c>[VramBudget]</c> on the class, in source order, with the parallel settings of its <c>[ParallelPlan]</c>.</summary>
         public static IEnumerable<ScenarioSpec> ReadBudgets(INamedTypeSymbol type) =>
-            type.GetAttributes().Where(a => AttributeReader.Is(a, KnownNames.VramBudgetAttribute)).Select(ReadBudget);
+            type.GetAttributes().Where(a => AttributeReader.Is(a, KnownNames.VramBudgetAttribute))
+                .Select(a => PlanParser.Apply(PlanParser.Find(type), ReadBudget(a)));
 
         /// <summary>Reads one <c>[VramBudget]</c>.</summary>
         public static ScenarioSpec ReadBudget(AttributeData attribute) =>
