@@ -225,7 +225,7 @@ namespace ModelGen.Parsing
         /// <c>public</c> when the config type is visible everywhere, <c>internal</c> when only inside the assembly, otherwise
         /// <c>private</c>: the generated constructor must not be more visible than its parameter's type (CS0051).
         /// </summary>
-        private static string EffectiveAccessibility(INamedTypeSymbol config)
+        internal static string EffectiveAccessibility(INamedTypeSymbol config)
         {
             var result = "public";
             for (var type = config; type is not null; type = type.ContainingType)

@@ -61,13 +61,22 @@ namespace ModelGen.Training
             MicroBatches = microBatches;
             Loss = loss;
             Grid = ParallelGrid.Create(world, plan.TensorParallel, plan.DataParallel);
-            Model = buildModel(Grid) ?? throw new InvalidOperationException("The model factory returned null.");
-            Model.train();
-            var settings = new OptimizerSettings { DataParallel = Grid.DataParallel, ZeroStage = plan.ZeroStage, OffloadToHost = plan.OffloadOptimizer };
-            // ZeRO 1/2 reduce the gradients inside the optimizer step; plain data parallelism averages them with DDP's buckets.
-            if (plan.ZeroStage == 0 && plan.DataParallel > 1)
-                _ddp = new DistributedDataParallel(Model, Grid.DataParallel);
-            Optimizer = createOptimizer(Model.parameters(), settings) ?? throw new InvalidOperationException("The optimizer factory returned null.");
+            try
+            {
+                Model = buildModel(Grid) ?? throw new InvalidOperationException("The model factory returned null.");
+                Model.train();
+                var settings = new OptimizerSettings { DataParallel = Grid.DataParallel, ZeroStage = plan.ZeroStage, OffloadToHost = plan.OffloadOptimizer };
+                // ZeRO 1/2 reduce the gradients inside the optimizer step; plain data parallelism averages them with DDP's buckets.
+                if (plan.ZeroStage == 0 && plan.DataParallel > 1)
+                    _ddp = new DistributedDataParallel(Model, Grid.DataParallel);
+                Optimizer = createOptimizer(Model.parameters(), settings) ?? throw new InvalidOperationException("The optimizer factory returned null.");
+            }
+            catch
+            {
+                _ddp?.Dispose();
+                Grid.Dispose();
+                throw;
+            }
             if (progress is not null)
                 _tracker = new TrainingProgressTracker(progress, totalSteps, monitor, world.Rank);
         }
