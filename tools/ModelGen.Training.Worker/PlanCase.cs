@@ -66,6 +66,46 @@ namespace ModelGen.Training.Worker
             }
         }
 
+        /// <summary>
+        /// The generated <c>PlannedModel.CreateTraining</c> (its plan: 2 data-parallel ranks, ZeRO 1) against the same generated
+        /// model trained in one process on the whole batch, from the same initial weights.
+        /// </summary>
+        public static void RunGenerated(ProcessGroup world, Checks checks)
+        {
+            var config = new PlannedConfig();
+            var rows = RowsPerRank * world.Size;
+            manual_seed(3);
+            var expected = new PlannedModel(config);
+            var initial = expected.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+            Tensor Mse(Tensor output, Tensor target) => (output - target).pow(2).mean();
+            var expectedLosses = new List<double>();
+            using (var reference = new AdamW(expected.parameters(), learningRate: 0.01))
+                for (var s = 0; s < Steps; s++) {
+                    using var scope = NewDisposeScope();
+                    var (input, target) = (WorkerModel.Draw(3000 + s, rows, config.Hidden), WorkerModel.Draw(4000 + s, rows, config.Hidden));
+                    var loss = Mse(expected.call(input), target);
+                    expectedLosses.Add(loss.item<float>());
+                    loss.backward();
+                    reference.Step();
+                }
+
+            checks.True(PlannedModel.TrainingPlan == new TrainingPlan(DataParallel: 2, ZeroStage: 1), $"the generated plan is {PlannedModel.TrainingPlan}");
+            using var training = PlannedModel.CreateTraining(config, world,
+                (parameters, settings) => new AdamW(parameters, learningRate: 0.01, settings: settings), Mse, microBatches: 2);
+            using (no_grad())
+                foreach (var (name, value) in training.Model.state_dict())
+                    value.copy_(initial[name]);
+            for (var s = 0; s < Steps; s++) {
+                using var scope = NewDisposeScope();
+                var (input, target) = (WorkerModel.Draw(3000 + s, rows, config.Hidden), WorkerModel.Draw(4000 + s, rows, config.Hidden));
+                var loss = training.Step(input.narrow(0, RowsPerRank * world.Rank, RowsPerRank), target.narrow(0, RowsPerRank * world.Rank, RowsPerRank));
+                checks.True(Math.Abs(loss - expectedLosses[s]) <= 1e-5 * Math.Max(1, Math.Abs(expectedLosses[s])),
+                    $"generated plan: step {s} loss {loss} equals one process on the whole batch ({expectedLosses[s]})");
+            }
+            foreach (var ((name, e), (_, a)) in expected.named_parameters().Zip(training.Model.named_parameters()))
+                checks.Within(e.detach(), a.detach(), e.detach().abs() * 2e-6 + 2e-6, $"generated plan: {name} after {Steps} steps");
+        }
+
         /// <summary>Reports synchronously (System.Progress posts to the thread pool, so the count would race).</summary>
         private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
         {

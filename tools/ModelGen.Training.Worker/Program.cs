@@ -37,7 +37,7 @@ namespace ModelGen.Training.Worker
                 case "offload-fold": Compare(world, checks, stage: 2, offload: true, foldDuringBackward: true); break;
                 case "zero3": Compare(world, checks, stage: 3, offload: false); break;
                 case "zero3-offload": Compare(world, checks, stage: 3, offload: true); break;
-                case "plan": PlanCase.Run(world, checks); break;
+                case "plan": PlanCase.Run(world, checks); PlanCase.RunGenerated(world, checks); break;
                 case "save": Save(world, args[1]); break;
                 case "load": Load(world, checks, args[1]); break;
                 default: Console.Error.WriteLine($"unknown case '{args[0]}'"); return 2;
