@@ -98,7 +98,8 @@ namespace ModelGen.Analyzers
                 try
                 {
                     results = BudgetEvaluator.Evaluate(model, scenario, reports, remedy => AppliesByAttributes(remedy, model, context.Compilation, quantized)
-                        && (remedy.Kind != RemedyKind.TensorParallel || SplitsEvenly(model, scenario with { TensorParallel = remedy.Degree })));
+                        && (remedy.Kind != RemedyKind.TensorParallel || SplitsEvenly(model, scenario with { TensorParallel = remedy.Degree }))
+                        && (plan is null || RunsFromThePlan(remedy)));
                 }
                 catch (ArgumentException)
                 {
@@ -120,6 +121,13 @@ namespace ModelGen.Analyzers
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.ById(result.Id), location, result.Properties, result.Arguments.Cast<object>().ToArray()));
             }
         }
+
+        /// <summary>
+        /// With a [ParallelPlan] the code fix writes the remedy on the plan, so it must be a plan the generated <c>CreateTraining</c>
+        /// runs: not ZeRO stage 3 and not tensor parallelism, which it refuses (docs/distributed.md, "Generated training set-up").
+        /// </summary>
+        private static bool RunsFromThePlan(Remedy remedy) =>
+            remedy.Kind != RemedyKind.TensorParallel && !(remedy.Kind == RemedyKind.ZeroStage && remedy.Degree >= 3);
 
         /// <summary>
         /// True when the generated tensor-parallel modules can split every sharded block at the scenario's degree (no MG0201):

@@ -35,6 +35,16 @@ namespace ModelGen.Analyzers.Tests.Budgets
             "[ParallelPlan(TensorParallel = 2, DataParallel = 2, ZeroStage = 1)]\n[{|MG0207:VramBudget(80, SequenceLength = 1024, TensorParallel = 4, ZeroStage = 1, OffloadParameters = true)|}]"));
 
         [Fact]
+        public Task Without_a_plan_the_same_budget_is_fixed_with_zero_stage_3_on_the_budget()
+        {
+            var test = new CodeFixTest<BudgetAnalyzer, ApplyRemedyCodeFix>(
+                TinySource.Model("[{|MG0001:VramBudget(1.5, SequenceLength = 16, DataParallel = 8)|}]"),
+                TinySource.Model("[VramBudget(1.5, SequenceLength = 16, DataParallel = 8, ZeroStage = 3)]"));
+            test.DisabledDiagnostics.AddRange(Companions);
+            return test.RunAsync();
+        }
+
+        [Fact]
         public Task Plan_values_out_of_range_are_reported_at_each_budget() => Verify(LlamaSource.Model(
             "[ParallelPlan(DataParallel = 0, ZeroStage = 4)]\n[{|MG0203:{|MG0204:VramBudget(24)|}|}]"));
 
@@ -61,12 +71,16 @@ namespace ModelGen.Analyzers.Tests.Budgets
             Assert.Equal("MG0201", Check(kvHeads: 6, ranks: 4));
         }
 
+        /// <summary>
+        /// Without a plan, ZeRO stage 3 is the cheapest change that fits this budget; with one it is not proposed (the generated
+        /// CreateTraining refuses stage 3), so the fix writes the next, optimizer offload, on the plan.
+        /// </summary>
         [Fact]
-        public Task The_zero_remedy_edits_the_plan_not_the_budget()
+        public Task The_remedy_edits_the_plan_and_is_one_the_generated_training_runs()
         {
             var test = new CodeFixTest<BudgetAnalyzer, ApplyRemedyCodeFix>(
                 TinySource.Model("[ParallelPlan(DataParallel = 8)]\n[{|MG0001:VramBudget(1.5, SequenceLength = 16)|}]"),
-                TinySource.Model("[ParallelPlan(DataParallel = 8, ZeroStage = 3)]\n[VramBudget(1.5, SequenceLength = 16)]"));
+                TinySource.Model("[ParallelPlan(DataParallel = 8, OffloadOptimizer = true)]\n[VramBudget(1.5, SequenceLength = 16)]"));
             test.DisabledDiagnostics.AddRange(Companions);
             return test.RunAsync();
         }
