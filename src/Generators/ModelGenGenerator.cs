@@ -55,6 +55,9 @@ namespace ModelGen.Generators
             var parse = LayerParser.Parse(type, context.SemanticModel.Compilation, cancellationToken);
             var unit = parse.Spec is not null || parse.Shell is not null
                 ? new GenerationUnit(parse.HintName, parse.Spec, parse.FieldNames, parse.MemberAccessibility, parse.Shell)
+                {
+                    Decoder = !fromLayer && parse.Spec is { IsModel: true } && DecoderDetector.HasCausalAttention(type),
+                }
                 : null;
             var diagnostics = parse.Diagnostics.Where(d => ReportedHere(d, parse)).ToEquatableArray();
             return new ParsedClass(unit, diagnostics);
@@ -76,6 +79,8 @@ namespace ModelGen.Generators
                 ? LayerEmitter.Emit(spec, unit.FieldNames, unit.MemberAccessibility)
                 : ShellEmitter.Emit(unit.Shell!);
             context.AddSource(unit.HintName, SourceText.From(text, System.Text.Encoding.UTF8));
+            if (unit.Decoder && unit.Spec is { } decoder)
+                context.AddSource(InferenceEmitter.HintName(unit.HintName), SourceText.From(InferenceEmitter.Emit(decoder), System.Text.Encoding.UTF8));
         }
 
         private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)
