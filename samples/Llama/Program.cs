@@ -5,6 +5,7 @@ using LlamaSample;
 using ModelGen;
 using ModelGen.Distributed;
 using ModelGen.Optimizers;
+using ModelGen.Tool.Progress;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,6 +41,10 @@ if (GlobalBatch % world.Size != 0)
 var local = GlobalBatch / world.Size;
 using var optimizer = new AdamW(model.parameters(), learningRate: 3e-3, weightDecay: 0,
     settings: new OptimizerSettings { DataParallel = world, ZeroStage = world.Size > 1 ? 1 : 0 });
+// Progress as the modelgen tool shows it: tokens per second, loss and this process's measured peak memory (NVML on a GPU
+// machine, resident memory here), every 10 steps, from rank 0.
+using var monitor = MemoryMonitor.Open();
+var tracker = new TrainingProgressTracker(new EveryTenthStep(new TrainingProgressView()), Steps, monitor, world.Rank);
 for (var step = 1; step <= Steps; step++)
 {
     using var scope = torch.NewDisposeScope();
@@ -56,8 +61,8 @@ for (var step = 1; step <= Steps; step++)
     optimizer.Step();
     var shown = loss.detach().clone();
     world.AllReduce(shown, ReduceOp.Average);
-    if (lead && (step == 1 || step % 10 == 0))
-        Console.WriteLine($"step {step,3}: loss {shown.item<float>():F3}");
+    if (lead)
+        tracker.StepCompleted(inputs.numel(), shown.item<float>());
 }
 
 if (!lead)
@@ -77,3 +82,13 @@ using (torch.no_grad())
     Console.WriteLine($"saved and reloaded {model.state_dict().Count} tensors ({string.Join(", ", model.state_dict().Keys.Take(4))}, ...): outputs equal = {same}");
 }
 File.Delete(path);
+
+/// <summary>Passes on the first step's report and every tenth.</summary>
+internal sealed class EveryTenthStep(IProgress<TrainingProgress> inner) : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress value)
+    {
+        if (value.Step == 1 || value.Step % 10 == 0)
+            inner.Report(value);
+    }
+}

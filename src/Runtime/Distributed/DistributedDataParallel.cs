@@ -168,8 +168,7 @@ namespace ModelGen.Distributed
                 if (own.Length == 0 || layer is not nn.Module<Tensor, Tensor> hookable) continue;
                 var index = _layerParameters.Count;
                 _layerParameters.Add(own);
-                var use = new LayerUse(OnLayerBackwardDone, index);
-                var remover = hookable.register_forward_pre_hook((_, input) => OnLayerForward(index, use, input));
+                var remover = hookable.register_forward_pre_hook((_, input) => OnLayerForward(index, input));
                 _hooks.Add(remover.remove);
             }
             foreach (var group in _layerParameters.SelectMany((parameters, layer) => parameters.Select(p => (p, layer))).GroupBy(x => x.p, ReferenceEqualityComparer.Instance))
@@ -178,7 +177,7 @@ namespace ModelGen.Distributed
         }
 
         // Forward: count the use and route the input through the marker, unless gradients stay local or none will flow.
-        private Tensor OnLayerForward(int layer, LayerUse use, Tensor input)
+        private Tensor OnLayerForward(int layer, Tensor input)
         {
             if (_noSyncDepth > 0 || !torch.is_grad_enabled() || !input.requires_grad) return input;
             lock (_roundLock)
@@ -187,7 +186,8 @@ namespace ModelGen.Distributed
                     throw new InvalidOperationException("A forward pass started before SynchronizeGradients was called for the previous backward; call it after every backward outside NoSync().");
                 _outstandingUses[layer]++;
             }
-            return GradientReadyMarker.apply(use, input);
+            // The owner stashes its own failures in the callback and rethrows them from SynchronizeGradients.
+            return GradientsReady.Mark(input, () => OnLayerBackwardDone(layer));
         }
 
         // Backward (inside the autograd engine): must not throw.

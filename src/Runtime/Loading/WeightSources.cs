@@ -26,7 +26,7 @@ namespace ModelGen.Loading
             }
 
             if (path.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase))
-                return ShardedCheckpoint.Open(path);
+                return ShardedWeightFiles.Open(path);
             return OpenFile(path);
         }
 

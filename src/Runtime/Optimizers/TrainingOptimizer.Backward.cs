@@ -41,9 +41,8 @@ namespace ModelGen.Optimizers
                     .Where(p => slotOf.ContainsKey(p)).Select(p => slotOf[p]).ToArray();
                 if (owned.Length == 0 || module is not nn.Module<Tensor, Tensor> hookable)
                     continue;
-                var request = new FoldRequest(this, owned);
                 var remover = hookable.register_forward_pre_hook((_, input) =>
-                    is_grad_enabled() && input.requires_grad ? FoldMarker.apply(request, input) : input);
+                    is_grad_enabled() && input.requires_grad ? GradientsReady.Mark(input, () => FoldFromBackward(owned)) : input);
                 removers.Add(remover.remove);
             }
             return new HookRemovers(removers);
@@ -73,34 +72,6 @@ namespace ModelGen.Optimizers
                     remove();
                 removers.Clear();
             }
-        }
-    }
-
-    /// <summary>The slots one hooked module's marker folds.</summary>
-    internal sealed record FoldRequest(TrainingOptimizer Optimizer, ParameterSlot[] Slots);
-
-    /// <summary>Identity on a module's input; its backward runs after the module's parameter gradients are accumulated and folds them.</summary>
-    internal sealed class FoldMarker : autograd.SingleTensorFunction<FoldMarker>
-    {
-        private const string RequestKey = "ModelGen.FoldRequest";
-
-        /// <inheritdoc/>
-        public override string Name => "ModelGen.FoldGradients";
-
-        /// <inheritdoc/>
-        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
-        {
-            ctx.save_data(RequestKey, vars[0]);
-            var input = (Tensor)vars[1];
-            return input.view_as(input);
-        }
-
-        /// <inheritdoc/>
-        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
-        {
-            var request = (FoldRequest)ctx.get_data(RequestKey);
-            request.Optimizer.FoldFromBackward(request.Slots);
-            return [null!, grad_output];
         }
     }
 }

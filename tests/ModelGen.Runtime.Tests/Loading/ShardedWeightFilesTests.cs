@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace ModelGen.Runtime.Tests.Loading
 {
-    public class ShardedCheckpointTests : IDisposable
+    public class ShardedWeightFilesTests : IDisposable
     {
         private readonly string _folder = Directory.CreateTempSubdirectory("modelgen-shards-").FullName;
 
@@ -19,7 +19,7 @@ namespace ModelGen.Runtime.Tests.Loading
         {
             WriteShards();
             using var source = WeightSources.Open(_folder);
-            Assert.IsType<ShardedCheckpoint>(source);
+            Assert.IsType<ShardedWeightFiles>(source);
             Assert.Equal(new[] { "a", "b", "c" }, source.Tensors.Select(t => t.Name).OrderBy(n => n));
             using var c = source.Read("c");
             Assert.Equal(new long[] { 2, 2 }, c.shape);

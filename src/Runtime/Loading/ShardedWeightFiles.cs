@@ -13,13 +13,13 @@ namespace ModelGen.Loading
     /// Every shard is opened (headers only) up front, so a missing shard, a tensor the index names but its shard lacks, or a
     /// tensor in a shard the index does not list is reported before anything is loaded.
     /// </summary>
-    public sealed class ShardedCheckpoint : IWeightSource
+    public sealed class ShardedWeightFiles : IWeightSource
     {
         private readonly List<IWeightSource> _shards;
         private readonly Dictionary<string, IWeightSource> _owner;
         private readonly List<CheckpointTensor> _tensors;
 
-        private ShardedCheckpoint(string path, List<IWeightSource> shards, Dictionary<string, IWeightSource> owner, List<CheckpointTensor> tensors)
+        private ShardedWeightFiles(string path, List<IWeightSource> shards, Dictionary<string, IWeightSource> owner, List<CheckpointTensor> tensors)
         {
             Description = path;
             _shards = shards;
@@ -36,7 +36,7 @@ namespace ModelGen.Loading
         /// <summary>Opens an index file and every shard it names (from the index's folder).</summary>
         /// <exception cref="FileNotFoundException">No index file.</exception>
         /// <exception cref="CheckpointFormatException">A bad index, a missing shard, or a shard that disagrees with the index.</exception>
-        public static ShardedCheckpoint Open(string indexPath)
+        public static ShardedWeightFiles Open(string indexPath)
         {
             ArgumentNullException.ThrowIfNull(indexPath);
             indexPath = Path.GetFullPath(indexPath);
@@ -79,7 +79,7 @@ namespace ModelGen.Loading
                 throw;
             }
 
-            return new ShardedCheckpoint(indexPath, shards, owner, tensors);
+            return new ShardedWeightFiles(indexPath, shards, owner, tensors);
         }
 
         /// <inheritdoc/>
