@@ -91,6 +91,41 @@ public class CachedDecodingTests
     }
 
     [Fact]
+    public void Batched_left_padded_generation_equals_one_prompt_at_a_time_with_learned_positions()
+    {
+        torch.manual_seed(14);
+        using var model = new Gpt2(Gpt2Config.Tiny);
+        model.InitializeWeights();
+        model.eval();
+        var prompts = new[] { new long[] { 3, 17, 40, 8, 22, 9 }, new long[] { 51, 2 } };
+        var options = new GenerationOptions { MaxNewTokens = 5, PadToken = 0 };
+        var batched = model.Generate(prompts, options);
+        for (var row = 0; row < prompts.Length; row++)
+            Assert.Equal(model.Generate(new[] { prompts[row] }, options).Tokens[0], batched.Tokens[row]);
+    }
+
+    [Fact]
+    public void An_int8_cache_stays_close_to_the_float_cache()
+    {
+        torch.manual_seed(15);
+        using var model = new HuggingFaceLlama(LlamaConfig.Tiny);
+        model.eval();
+        var tokens = torch.randint(0, LlamaConfig.Tiny.Vocab, new long[] { 1, 8 }, ScalarType.Int64);
+        var positions = torch.arange(8, dtype: ScalarType.Int64).unsqueeze(0);
+        Tensor Run(bool int8)
+        {
+            model.KvCacheInt8 = int8;
+            using var cache = new KvCache(model.CacheOptions(1, 8));
+            Assert.Equal(int8, cache.Options.Int8);
+            return ((ICachedLanguageModel)model).Forward(tokens, cache, positions, torch.ones_like(tokens));
+        }
+        var full = Run(false);
+        var quantized = Run(true);
+        var relative = ((quantized - full).abs().max() / full.abs().max()).item<float>();
+        Assert.True(relative > 0 && relative < 0.005f, $"int8 cache logits differ by {relative:P3} of the largest logit");
+    }
+
+    [Fact]
     public void Only_decoders_get_a_cache()
     {
         Assert.True(typeof(ICachedLanguageModel).IsAssignableFrom(typeof(Gpt2)));
