@@ -27,7 +27,7 @@ namespace ModelGen.Analyzers
             Descriptors.BudgetExceeded, Descriptors.BudgetFits, Descriptors.BudgetRemedies, Descriptors.FittingCards, Descriptors.NoSingleRemedy,
             Descriptors.BudgetWithoutSize, Descriptors.UnknownGpu, Descriptors.BadScenario, Descriptors.InferenceWithTrainingSetting,
             Descriptors.ShardNotDivisible, Descriptors.BadParallelDegree, Descriptors.BadZeroStage, Descriptors.ZeroWithoutDataParallel,
-            Descriptors.TensorParallelWithoutShards, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow);
+            Descriptors.TensorParallelWithoutShards, Descriptors.BudgetContradictsPlan, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow);
 
         private static readonly string KnownCards = string.Join(", ", GpuCatalog.All.Select(g => g.Name));
 
@@ -68,12 +68,18 @@ namespace ModelGen.Analyzers
             if (model is null)
                 return; // LayerAnalyzer reports why
 
+            var plan = PlanParser.Find(type);
             foreach (var attribute in attributes)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var location = attribute.ApplicationSyntaxReference!.GetSyntax(cancellationToken).GetLocation();
                 var tree = location.SourceTree!;
-                var declared = LayerParser.ReadBudget(attribute);
+                if (PlanParser.Conflicts(plan, attribute) is { Count: > 0 } conflicts)
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.BudgetContradictsPlan, location, type.Name, string.Join(", ", conflicts)));
+                    continue; // estimating it would report memory for a program that does not exist
+                }
+                var declared = PlanParser.Apply(plan, LayerParser.ReadBudget(attribute));
                 var named = attribute.NamedArguments.Select(n => n.Key).ToList();
                 var findings = SpecChecks.CheckScenario(type.Name, declared).Concat(SpecChecks.CheckInferenceSettings(type.Name, declared, named)).ToList();
                 if (Report(context, location, findings))
@@ -91,7 +97,9 @@ namespace ModelGen.Analyzers
                 IReadOnlyList<BudgetFinding> results;
                 try
                 {
-                    results = BudgetEvaluator.Evaluate(model, scenario, reports, remedy => AppliesByAttributes(remedy, model, context.Compilation, quantized));
+                    results = BudgetEvaluator.Evaluate(model, scenario, reports, remedy => AppliesByAttributes(remedy, model, context.Compilation, quantized)
+                        && (remedy.Kind != RemedyKind.TensorParallel || SplitsEvenly(model, scenario with { TensorParallel = remedy.Degree }))
+                        && (plan is null || RunsFromThePlan(remedy)));
                 }
                 catch (ArgumentException)
                 {
@@ -113,6 +121,20 @@ namespace ModelGen.Analyzers
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.ById(result.Id), location, result.Properties, result.Arguments.Cast<object>().ToArray()));
             }
         }
+
+        /// <summary>
+        /// With a [ParallelPlan] the code fix writes the remedy on the plan, so it must be a plan the generated <c>CreateTraining</c>
+        /// runs: not ZeRO stage 3 and not tensor parallelism, which it refuses (docs/distributed.md, "Generated training set-up").
+        /// </summary>
+        private static bool RunsFromThePlan(Remedy remedy) =>
+            remedy.Kind != RemedyKind.TensorParallel && !(remedy.Kind == RemedyKind.ZeroStage && remedy.Degree >= 3);
+
+        /// <summary>
+        /// True when the generated tensor-parallel modules can split every sharded block at the scenario's degree (no MG0201):
+        /// a degree the code fix writes must build and run.
+        /// </summary>
+        private static bool SplitsEvenly(ModelSpec model, ScenarioSpec scenario) =>
+            SpecChecks.CheckSharding(model, scenario).All(f => Descriptors.ById(f.Id).DefaultSeverity != DiagnosticSeverity.Error);
 
         /// <summary>Reports <paramref name="findings"/>; true when one of them is an error, so the budget cannot be evaluated.</summary>
         private static bool Report(SymbolAnalysisContext context, Location location, IReadOnlyList<SpecFinding> findings)

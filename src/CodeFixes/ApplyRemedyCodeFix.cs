@@ -59,15 +59,24 @@ namespace ModelGen.CodeFixes
             var properties = diagnostic.Properties;
             var degree = properties.TryGetValue(BudgetProperties.RemedyDegree, out var d) ? d ?? "0" : "0";
             var edits = new List<(AttributeListSyntax Old, Func<SemanticModel, AttributeListSyntax> New)>();
+            // With [ParallelPlan] on the model the parallel remedies change the plan: it is what runs, and every budget follows it.
+            var plan = (budgetList.Parent as ClassDeclarationSyntax)?.AttributeLists.SelectMany(l => l.Attributes).FirstOrDefault(a => IsNamed(a, "ParallelPlan"));
             void SetOnBudget(string name, string value) => edits.Add((budgetList, _ => budgetList.ReplaceNode(budget, AttributeEdits.SetNamed(budget, name, value))));
+            void SetOnPlan(string name, string value)
+            {
+                if (plan is not { Parent: AttributeListSyntax planList })
+                    SetOnBudget(name, value);
+                else
+                    edits.Add((planList, _ => planList.ReplaceNode(plan, AttributeEdits.SetNamed(plan, name, value))));
+            }
 
             var layer = properties.TryGetValue(BudgetProperties.RemedyLayer, out var l) && l is not null ? model.Compilation.GetTypeByMetadataName(l) : null;
             switch (kind)
             {
-                case RemedyKind.ZeroStage: SetOnBudget("ZeroStage", degree); break;
-                case RemedyKind.OffloadOptimizer: SetOnBudget("OffloadOptimizer", "true"); break;
+                case RemedyKind.ZeroStage: SetOnPlan("ZeroStage", degree); break;
+                case RemedyKind.OffloadOptimizer: SetOnPlan("OffloadOptimizer", "true"); break;
                 case RemedyKind.HalveBatch: SetOnBudget("Batch", degree); break;
-                case RemedyKind.TensorParallel: SetOnBudget("TensorParallel", degree); break;
+                case RemedyKind.TensorParallel: SetOnPlan("TensorParallel", degree); break;
                 case RemedyKind.SelectiveCheckpoint:
                     OnClass(layer, edits, KnownNames.CheckpointAttribute, "Checkpoint", m => $"({AttributeEdits.TypeName(m.Model, m.Position, "CheckpointMode", "ModelGen.CheckpointMode")}.Selective)");
                     break;

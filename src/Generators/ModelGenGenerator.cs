@@ -36,6 +36,16 @@ namespace ModelGen.Generators
 
             context.RegisterSourceOutput(modelUnits, static (spc, unit) => Emit(spc, unit));
             context.RegisterSourceOutput(layerUnits, static (spc, unit) => Emit(spc, unit));
+            // [ParallelPlan]: the plan's values and the training factory, in a file of their own (see ParallelEmitter).
+            var plans = context.SyntaxProvider
+                .ForAttributeWithMetadataName(PlanParser.ParallelPlanAttribute, static (node, _) => node is TypeDeclarationSyntax,
+                    static (ctx, _) => ctx.TargetSymbol is INamedTypeSymbol type ? PlanUnit.For(type, ctx.TargetNode) : null)
+                .WithTrackingName(TrackingNames.Plans);
+            context.RegisterSourceOutput(plans, static (spc, unit) =>
+            {
+                if (unit is not null)
+                    spc.AddSource(unit.HintName, SourceText.From(ParallelEmitter.Emit(unit), System.Text.Encoding.UTF8));
+            });
             context.RegisterSourceOutput(modelDiagnostics, static (spc, diagnostics) => Report(spc, diagnostics));
             context.RegisterSourceOutput(layerDiagnostics, static (spc, diagnostics) => Report(spc, diagnostics));
         }

@@ -20,5 +20,8 @@ namespace ModelGen.Generators
 
         /// <summary>What to report for each [Layer] class.</summary>
         public const string LayerDiagnostics = nameof(LayerDiagnostics);
+
+        /// <summary>The [ParallelPlan] units.</summary>
+        public const string Plans = nameof(Plans);
     }
 }

@@ -23,7 +23,7 @@ namespace ModelGen.Training.Worker
         private static int Main(string[] args)
         {
             if (args.Length == 0) {
-                Console.Error.WriteLine("usage: ModelGen.Training.Worker zero1|zero2|zero2-fold|offload|offload-fold|zero3|zero3-offload|save DIR|load DIR");
+                Console.Error.WriteLine("usage: ModelGen.Training.Worker zero1|zero2|zero2-fold|offload|offload-fold|zero3|zero3-offload|plan|save DIR|load DIR");
                 return 2;
             }
             var world = World.Initialize();
@@ -37,6 +37,7 @@ namespace ModelGen.Training.Worker
                 case "offload-fold": Compare(world, checks, stage: 2, offload: true, foldDuringBackward: true); break;
                 case "zero3": Compare(world, checks, stage: 3, offload: false); break;
                 case "zero3-offload": Compare(world, checks, stage: 3, offload: true); break;
+                case "plan": PlanCase.Run(world, checks); PlanCase.RunGenerated(world, checks); break;
                 case "save": Save(world, args[1]); break;
                 case "load": Load(world, checks, args[1]); break;
                 default: Console.Error.WriteLine($"unknown case '{args[0]}'"); return 2;

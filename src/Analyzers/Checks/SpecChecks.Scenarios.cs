@@ -74,6 +74,10 @@ namespace ModelGen.Analyzers.Checks
                         continue;
                     foreach (var (label, size) in SplitSizes(block))
                     {
+                        // Fewer key/value heads than ranks is fine when the degree is a multiple of them: TensorParallelAttention
+                        // gives each rank one key/value head, replicated on ranks / kvHeads ranks (docs/tensor-parallel.md).
+                        if (label == "KvHeads" && size.Value > 0 && size.Value < ranks && ranks % size.Value == 0)
+                            continue;
                         if (size.Value > 0 && size.Value % ranks != 0)
                             findings.Add(SpecFinding.Create(Descriptors.ShardNotDivisible, null, null, ranks, layer.Name, block.Name, block.Shard, Show(label, size)));
                     }

@@ -38,6 +38,19 @@ namespace ModelGen.Memory
         /// <summary>Device temporaries of the step itself: the largest parameter partition's (AdamW: one fp32 denominator; SGD: none).</summary>
         public long StepTemporaries { get; private set; }
 
+        /// <summary>
+        /// Plain data parallelism (Nd &gt; 1, ZeRO stage 0): DistributedDataParallel makes every gradient a view of a flat bucket
+        /// (gradient_as_bucket_view) and the buckets stay allocated for the whole step, so the gradients' bytes are on the device in
+        /// the forward too, not only from backward on. 0 otherwise.
+        /// </summary>
+        public long BucketGradients { get; private set; }
+
+        /// <summary>
+        /// Bucket bytes still on the device after the fold, beside <see cref="FoldedGradients"/>: the 16-bit gradients the optimizer
+        /// released (the bucket keeps their storage), and with the optimizer offloaded every gradient (the host has the copies).
+        /// </summary>
+        public long BucketAfterFold { get; private set; }
+
         /// <summary>Host bytes: offloaded parameters, optimizer state, main gradients and the host step's temporaries.</summary>
         public long Host { get; private set; }
 
@@ -82,6 +95,13 @@ namespace ModelGen.Memory
             var slot = sharded ? Math.Min(largestTensor, Sizes.Share(elements, nd)) : largestTensor;
             var stepTemporaries = scenario.Optimizer is ModelGen.Optimizer.AdamW or ModelGen.Optimizer.Adam8Bit ? Sizes.Fp32 * slot : 0;
             var foldTemporaries = sharded && nd > 1 ? Sizes.Fp32 * (largestTensor + slot) : 0;
+            if (!sharded && nd > 1)
+            {
+                // DDP's buckets (src/Runtime/Distributed/GradientBucket.cs): the fp32 parameters' gradients stay the bucket's views
+                // through the step; the 16-bit ones are folded and released, but the bucket keeps their bytes.
+                states.BucketGradients = walk.GradientBytes;
+                states.BucketAfterFold = scenario.OffloadOptimizer ? walk.GradientBytes : 2L * walk.SixteenBitTrainableElements;
+            }
 
             if (scenario.OffloadOptimizer)
             {

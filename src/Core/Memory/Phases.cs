@@ -37,36 +37,38 @@ namespace ModelGen.Memory
             var held = firstRegion < 0 ? 0 : walk.Steps[firstRegion].ReturnedGradients;
 
             var kept = 0L;
-            var forward = At(0, 0, held);
+            // Data parallel without ZeRO: DDP's gradient buckets hold the gradients' bytes from the step's start (0 otherwise).
+            var buckets = states.BucketGradients;
+            var forward = At(buckets, 0, held);
             for (var i = 0; i < walk.Steps.Count; i++)
             {
                 var step = walk.Steps[i];
-                forward = Max(forward, At(0, kept, step.Temporary + (i < firstRegion ? held : 0)));
+                forward = Max(forward, At(buckets, kept, step.Temporary + (i < firstRegion ? held : 0)));
                 kept += step.Kept;
             }
-            forward = Max(forward, At(0, kept, lossForward));
+            forward = Max(forward, At(buckets, kept, lossForward));
 
-            var backward = At(0, kept, lossBackward);
+            var backward = At(buckets, kept, lossBackward);
             var produced = 0L;
             for (var i = walk.Steps.Count - 1; i >= 0; i--)
             {
                 var step = walk.Steps[i];
                 // The step's parameter gradients are new tensors (transients) until the engine makes them the parameters' gradients.
-                backward = Max(backward, At(produced, kept + step.Recompute, step.Temporary + step.Gradients));
+                backward = Max(backward, At(System.Math.Max(produced, buckets), kept + step.Recompute, step.Temporary + step.Gradients));
                 kept -= step.Kept;
                 produced += step.Gradients;
                 // After a checkpointed region returns, the engine copies its gradients into the parameters' while the region's
                 // wrappers still hold the originals.
                 if (step.ReturnedGradients > 0)
-                    backward = Max(backward, At(produced, kept, step.ReturnedGradients));
+                    backward = Max(backward, At(System.Math.Max(produced, buckets), kept, step.ReturnedGradients));
             }
 
             // The optimizer step: the fold starts from every gradient backward produced and ends with the fp32 main gradients; the loop
             // still holds the logits until its per-step dispose scope ends.
             var loopHeld = (logits * d) + held;
             var optimizerStep = Max(
-                At(produced, 0, states.FoldTemporaries + loopHeld),
-                At(states.FoldedGradients, 0, System.Math.Max(states.StepTemporaries, states.FoldTemporaries) + loopHeld));
+                At(System.Math.Max(produced, buckets), 0, states.FoldTemporaries + loopHeld),
+                At(states.FoldedGradients + states.BucketAfterFold, 0, System.Math.Max(states.StepTemporaries, states.FoldTemporaries) + loopHeld));
             return new List<(string, Point)>
             {
                 (MemoryPhases.Forward, forward),

@@ -300,6 +300,13 @@ namespace ModelGen.Diagnostics
             Sharding, DiagnosticSeverity.Warning,
             "Only blocks marked [Shard] are split across tensor-parallel ranks.");
 
+        /// <summary>MG0207: a budget sets a parallel value the model's [ParallelPlan] does not run.</summary>
+        public static readonly DiagnosticDescriptor BudgetContradictsPlan = Add(
+            "MG0207", "Budget contradicts the parallel plan",
+            "[VramBudget] on '{0}' describes a plan the program does not run: {1}; remove these settings from the budget (it takes them from [ParallelPlan]) or change the plan",
+            Sharding, DiagnosticSeverity.Error,
+            "With [ParallelPlan] on the model, the plan is what the training set-up runs; a budget estimating other parallel settings would report memory for a program that does not exist.");
+
         /// <summary>MG0301: [Quantize] on a block that cannot be quantized.</summary>
         public static readonly DiagnosticDescriptor QuantizeNotSupported = Add(
             "MG0301", "Block cannot be quantized",

@@ -165,9 +165,10 @@ namespace ModelGen.Parsing
             };
         }
 
-        /// <summary>Reads every <c>[VramBudget]</c> on the class, in source order.</summary>
+        /// <summary>Reads every <c>[VramBudget]</c> on the class, in source order, with the parallel settings of its <c>[ParallelPlan]</c>.</summary>
         public static IEnumerable<ScenarioSpec> ReadBudgets(INamedTypeSymbol type) =>
-            type.GetAttributes().Where(a => AttributeReader.Is(a, KnownNames.VramBudgetAttribute)).Select(ReadBudget);
+            type.GetAttributes().Where(a => AttributeReader.Is(a, KnownNames.VramBudgetAttribute))
+                .Select(a => PlanParser.Apply(PlanParser.Find(type), ReadBudget(a)));
 
         /// <summary>Reads one <c>[VramBudget]</c>.</summary>
         public static ScenarioSpec ReadBudget(AttributeData attribute) =>
@@ -224,7 +225,7 @@ namespace ModelGen.Parsing
         /// <c>public</c> when the config type is visible everywhere, <c>internal</c> when only inside the assembly, otherwise
         /// <c>private</c>: the generated constructor must not be more visible than its parameter's type (CS0051).
         /// </summary>
-        private static string EffectiveAccessibility(INamedTypeSymbol config)
+        internal static string EffectiveAccessibility(INamedTypeSymbol config)
         {
             var result = "public";
             for (var type = config; type is not null; type = type.ContainingType)

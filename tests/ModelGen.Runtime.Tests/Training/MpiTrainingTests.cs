@@ -27,6 +27,13 @@ public sealed class MpiTrainingTests
     }
 
     [Fact]
+    public void The_plan_training_step_on_2_ranks_equals_one_process_on_the_whole_batch()
+    {
+        var job = MpiJob.Launch(2, ["plan"]);
+        JobAssert.EveryRankPassed(job, 2, "plan");
+    }
+
+    [Fact]
     public void A_checkpoint_saved_by_4_ranks_loads_on_2_and_on_1()
     {
         var directory = Path.Combine(Path.GetTempPath(), "modelgen-mpi-ckpt-" + Guid.NewGuid().ToString("N"));

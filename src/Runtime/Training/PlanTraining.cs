@@ -1,0 +1,152 @@
+using System;
+using System.Collections.Generic;
+using ModelGen.Distributed;
+using ModelGen.Optimizers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelGen.Training
+{
+    /// <summary>
+    /// Trains this rank's part of a model as a <see cref="TrainingPlan"/> says: builds the <see cref="ParallelGrid"/> (which
+    /// refuses a world that is not tensor-parallel × data-parallel ranks), the model through the caller's factory, the optimizer with
+    /// the plan's ZeRO stage and offload, and <see cref="DistributedDataParallel"/> for plain data parallelism. Each
+    /// <see cref="Step"/> splits this rank's batch into micro-batches, accumulates their gradients (communicating once), computes
+    /// the loss in fp32, runs backward through <see cref="BackwardFailures.Backward"/>, steps, and reports a
+    /// <see cref="TrainingProgress"/> (tokens/s, loss averaged over the data-parallel ranks, measured peak memory).
+    /// </summary>
+    /// <remarks>
+    /// ZeRO stage 3 and <see cref="TrainingPlan.OffloadParameters"/> are refused: <see cref="ZeroStage3"/> gathers each layer's
+    /// weights only when the layer runs through <see cref="ZeroStage3.Forward"/>, and a model's own forward does not route its
+    /// layers there. Use <see cref="ZeroStage3"/> directly for them (docs/distributed.md).
+    /// </remarks>
+    public sealed class PlanTraining : IDisposable
+    {
+        private readonly DistributedDataParallel? _ddp;
+        private readonly TrainingProgressTracker? _tracker;
+        private bool _disposed;
+
+        /// <summary>
+        /// Sets up training for <paramref name="plan"/> on <paramref name="world"/>.
+        /// </summary>
+        /// <param name="plan">The parallel settings (the model's <c>[ParallelPlan]</c>).</param>
+        /// <param name="world">All ranks of the job (<see cref="World.Group"/>).</param>
+        /// <param name="buildModel">Builds this rank's shard of the model for the grid (a generated model: <c>new M(config, grid: grid)</c>).</param>
+        /// <param name="createOptimizer">Creates the optimizer over the parameters with the settings this class derives from the plan.</param>
+        /// <param name="loss">The loss of fp32 outputs against targets (mean over the rows it is given).</param>
+        /// <param name="microBatches">Micro-batches per step (gradient accumulation); the batch's rows must divide by it.</param>
+        /// <param name="progress">Where each step's report goes; null for none.</param>
+        /// <param name="totalSteps">Steps planned, for the reports' fraction; 0 when open-ended.</param>
+        /// <param name="monitor">Measures peak memory for the reports; null for none.</param>
+        /// <exception cref="ArgumentException">A bad plan value or a micro-batch count below 1.</exception>
+        /// <exception cref="InvalidOperationException">The world's size is not the plan's (from <see cref="ParallelGrid.Create"/>).</exception>
+        /// <exception cref="NotSupportedException">ZeRO stage 3 or parameter offload (see remarks).</exception>
+        public PlanTraining(TrainingPlan plan, ProcessGroup world, Func<ParallelGrid, nn.Module<Tensor, Tensor>> buildModel,
+            Func<IEnumerable<Parameter>, OptimizerSettings, TrainingOptimizer> createOptimizer, Func<Tensor, Tensor, Tensor> loss,
+            int microBatches = 1, IProgress<TrainingProgress>? progress = null, long totalSteps = 0, MemoryMonitor? monitor = null)
+        {
+            ArgumentNullException.ThrowIfNull(plan);
+            ArgumentNullException.ThrowIfNull(world);
+            ArgumentNullException.ThrowIfNull(buildModel);
+            ArgumentNullException.ThrowIfNull(createOptimizer);
+            ArgumentNullException.ThrowIfNull(loss);
+            plan.Validate();
+            if (microBatches < 1) throw new ArgumentException($"The number of micro-batches must be at least 1, not {microBatches}.", nameof(microBatches));
+            if (plan.ZeroStage == 3 || plan.OffloadParameters)
+                throw new NotSupportedException(
+                    $"The plan asks for {(plan.ZeroStage == 3 ? "ZeRO stage 3" : "OffloadParameters")}, which needs each layer to run through " +
+                    "ZeroStage3.Forward; PlanTraining does not route a model's layers there. Use ModelGen.Training.ZeroStage3 directly.");
+            Plan = plan;
+            MicroBatches = microBatches;
+            Loss = loss;
+            Grid = ParallelGrid.Create(world, plan.TensorParallel, plan.DataParallel);
+            try
+            {
+                Model = buildModel(Grid) ?? throw new InvalidOperationException("The model factory returned null.");
+                Model.train();
+                var settings = new OptimizerSettings { DataParallel = Grid.DataParallel, ZeroStage = plan.ZeroStage, OffloadToHost = plan.OffloadOptimizer };
+                // ZeRO 1/2 reduce the gradients inside the optimizer step; plain data parallelism averages them with DDP's buckets.
+                if (plan.ZeroStage == 0 && plan.DataParallel > 1)
+                    _ddp = new DistributedDataParallel(Model, Grid.DataParallel);
+                Optimizer = createOptimizer(Model.parameters(), settings) ?? throw new InvalidOperationException("The optimizer factory returned null.");
+            }
+            catch
+            {
+                _ddp?.Dispose();
+                Grid.Dispose();
+                throw;
+            }
+            if (progress is not null)
+                _tracker = new TrainingProgressTracker(progress, totalSteps, monitor, world.Rank);
+        }
+
+        /// <summary>The plan this run follows.</summary>
+        public TrainingPlan Plan { get; }
+
+        /// <summary>The tensor- and data-parallel groups of this rank.</summary>
+        public ParallelGrid Grid { get; }
+
+        /// <summary>This rank's shard of the model.</summary>
+        public nn.Module<Tensor, Tensor> Model { get; }
+
+        /// <summary>The optimizer, with the plan's ZeRO stage and offload.</summary>
+        public TrainingOptimizer Optimizer { get; }
+
+        /// <summary>Micro-batches per step.</summary>
+        public int MicroBatches { get; }
+
+        private Func<Tensor, Tensor, Tensor> Loss { get; }
+
+        /// <summary>
+        /// One optimizer step on this data-parallel rank's batch (rows along dimension 0; tensor-parallel ranks of one group pass
+        /// the same rows). Returns the step's loss averaged over the micro-batches and the data-parallel ranks.
+        /// </summary>
+        /// <param name="input">This rank's batch.</param>
+        /// <param name="target">Its targets, rows matching <paramref name="input"/>.</param>
+        /// <param name="tokens">Tokens in this rank's batch, for the progress report (default: the input's element count).</param>
+        /// <exception cref="ArgumentException">The rows do not divide into the micro-batches, or input and target rows differ.</exception>
+        public double Step(Tensor input, Tensor target, long? tokens = null)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(input);
+            ArgumentNullException.ThrowIfNull(target);
+            var rows = input.shape[0];
+            if (target.shape[0] != rows)
+                throw new ArgumentException($"The input has {rows} rows but the target {target.shape[0]}.", nameof(target));
+            if (rows % MicroBatches != 0)
+                throw new ArgumentException($"The batch's {rows} rows do not split into {MicroBatches} equal micro-batches.", nameof(input));
+            var size = rows / MicroBatches;
+            using var scope = NewDisposeScope();
+            var total = zeros(1, dtype: ScalarType.Float64);
+            for (var i = 0; i < MicroBatches; i++)
+            {
+                // All micro-batches but the last accumulate locally; the last one's backward starts the gradient exchange.
+                using (i < MicroBatches - 1 ? _ddp?.NoSync() : null)
+                {
+                    var output = Model.call(input.narrow(0, i * size, size));
+                    var value = Loss(output.to_type(ScalarType.Float32), target.narrow(0, i * size, size));
+                    BackwardFailures.Backward(value / MicroBatches);
+                    total.add_(value.detach().to_type(ScalarType.Float64).reshape(1).cpu());
+                }
+            }
+            _ddp?.SynchronizeGradients();
+            Optimizer.Step(); // frees every gradient, so the next step accumulates from zero
+            total.div_(MicroBatches);
+            Grid.DataParallel.AllReduce(total, ReduceOp.Average);
+            var loss = total.item<double>();
+            _tracker?.StepCompleted(tokens ?? input.numel(), loss);
+            return loss;
+        }
+
+        /// <summary>Releases the data-parallel buckets, the optimizer and the grid's groups (not the model).</summary>
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _ddp?.Dispose();
+            Optimizer.Dispose();
+            Grid.Dispose();
+        }
+    }
+}

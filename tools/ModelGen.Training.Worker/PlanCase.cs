@@ -1,0 +1,115 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ModelGen.Distributed;
+using ModelGen.Distributed.Worker;
+using ModelGen.Optimizers;
+using static TorchSharp.torch;
+
+namespace ModelGen.Training.Worker
+{
+    /// <summary>
+    /// The <c>plan</c> case: <see cref="PlanTraining"/> on every data-parallel plan it runs (DDP, ZeRO 1, ZeRO 2 with optimizer
+    /// offload), 2 micro-batches per step, against plain AdamW on the whole batch in one process: same losses, same weights; every
+    /// rank's progress reports count the steps and this rank's tokens. A plan for another world size is refused by the grid.
+    /// </summary>
+    internal static class PlanCase
+    {
+        private const int Steps = 4;
+        private const int RowsPerRank = 4;
+
+        public static void Run(ProcessGroup world, Checks checks)
+        {
+            var rows = RowsPerRank * world.Size;
+            var expected = new WorkerModel(5);
+            var expectedLosses = new List<double>();
+            using (var reference = new AdamW(expected.parameters(), learningRate: 0.01, weightDecay: 0.1))
+                for (var s = 0; s < Steps; s++) {
+                    using var scope = NewDisposeScope();
+                    var (input, target) = WorkerModel.Batch(s, rows);
+                    var loss = WorkerModel.Loss(expected, input, target);
+                    expectedLosses.Add(loss.item<float>());
+                    loss.backward();
+                    reference.Step();
+                }
+
+            foreach (var plan in new[] {
+                new TrainingPlan(DataParallel: world.Size),
+                new TrainingPlan(DataParallel: world.Size, ZeroStage: 1),
+                new TrainingPlan(DataParallel: world.Size, ZeroStage: 2, OffloadOptimizer: true) }) {
+                var reports = new List<TrainingProgress>();
+                var progress = new Progress(reports.Add);
+                WorkerModel? model = null;
+                using var training = new PlanTraining(plan, world, _ => model = new WorkerModel(5),
+                    (parameters, settings) => new AdamW(parameters, learningRate: 0.01, weightDecay: 0.1, settings: settings),
+                    (output, target) => (output - target).pow(2).mean(), microBatches: 2, progress: progress, totalSteps: Steps);
+                for (var s = 0; s < Steps; s++) {
+                    using var scope = NewDisposeScope();
+                    var (input, target) = WorkerModel.Batch(s, rows);
+                    var mine = (input.narrow(0, RowsPerRank * world.Rank, RowsPerRank), target.narrow(0, RowsPerRank * world.Rank, RowsPerRank));
+                    var loss = training.Step(mine.Item1, mine.Item2);
+                    checks.True(Math.Abs(loss - expectedLosses[s]) <= 1e-5 * Math.Max(1, Math.Abs(expectedLosses[s])),
+                        $"{plan}: step {s} loss {loss} equals one process on the whole batch ({expectedLosses[s]})");
+                }
+                foreach (var ((name, e), (_, a)) in expected.named_parameters().Zip(model!.named_parameters()))
+                    checks.Within(e.detach(), a.detach(), e.detach().abs() * 2e-6 + 2e-6, $"{plan}: {name} after {Steps} steps");
+                checks.True(reports.Count == Steps && reports[^1].Step == Steps && reports[^1].Tokens == Steps * RowsPerRank * 6L && reports[^1].Rank == world.Rank,
+                    $"{plan}: {reports.Count} progress reports, the last at step {reports.LastOrDefault()?.Step} with {reports.LastOrDefault()?.Tokens} tokens");
+            }
+
+            try {
+                using var wrong = new PlanTraining(new TrainingPlan(TensorParallel: 2, DataParallel: world.Size), world, _ => new WorkerModel(5),
+                    (parameters, settings) => new AdamW(parameters, settings: settings), (o, t) => o.sum(), progress: null);
+                checks.True(false, "a plan for twice the world's ranks was accepted");
+            } catch (InvalidOperationException e) {
+                checks.True(e.Message.Contains($"mpirun -np {2 * world.Size}", StringComparison.Ordinal), $"the wrong world's message names the launch: {e.Message}");
+            }
+        }
+
+        /// <summary>
+        /// The generated <c>PlannedModel.CreateTraining</c> (its plan: 2 data-parallel ranks, ZeRO 1) against the same generated
+        /// model trained in one process on the whole batch, from the same initial weights.
+        /// </summary>
+        public static void RunGenerated(ProcessGroup world, Checks checks)
+        {
+            var config = new PlannedConfig();
+            var rows = RowsPerRank * world.Size;
+            manual_seed(3);
+            var expected = new PlannedModel(config);
+            var initial = expected.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+            Tensor Mse(Tensor output, Tensor target) => (output - target).pow(2).mean();
+            var expectedLosses = new List<double>();
+            using (var reference = new AdamW(expected.parameters(), learningRate: 0.01))
+                for (var s = 0; s < Steps; s++) {
+                    using var scope = NewDisposeScope();
+                    var (input, target) = (WorkerModel.Draw(3000 + s, rows, config.Hidden), WorkerModel.Draw(4000 + s, rows, config.Hidden));
+                    var loss = Mse(expected.call(input), target);
+                    expectedLosses.Add(loss.item<float>());
+                    loss.backward();
+                    reference.Step();
+                }
+
+            checks.True(PlannedModel.TrainingPlan == new TrainingPlan(DataParallel: 2, ZeroStage: 1), $"the generated plan is {PlannedModel.TrainingPlan}");
+            using var training = PlannedModel.CreateTraining(config, world,
+                (parameters, settings) => new AdamW(parameters, learningRate: 0.01, settings: settings), Mse, microBatches: 2);
+            using (no_grad())
+                foreach (var (name, value) in training.Model.state_dict())
+                    value.copy_(initial[name]);
+            for (var s = 0; s < Steps; s++) {
+                using var scope = NewDisposeScope();
+                var (input, target) = (WorkerModel.Draw(3000 + s, rows, config.Hidden), WorkerModel.Draw(4000 + s, rows, config.Hidden));
+                var loss = training.Step(input.narrow(0, RowsPerRank * world.Rank, RowsPerRank), target.narrow(0, RowsPerRank * world.Rank, RowsPerRank));
+                checks.True(Math.Abs(loss - expectedLosses[s]) <= 1e-5 * Math.Max(1, Math.Abs(expectedLosses[s])),
+                    $"generated plan: step {s} loss {loss} equals one process on the whole batch ({expectedLosses[s]})");
+            }
+            foreach (var ((name, e), (_, a)) in expected.named_parameters().Zip(training.Model.named_parameters()))
+                checks.Within(e.detach(), a.detach(), e.detach().abs() * 2e-6 + 2e-6, $"generated plan: {name} after {Steps} steps");
+        }
+
+        /// <summary>Reports synchronously (System.Progress posts to the thread pool, so the count would race).</summary>
+        private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+        {
+            public void Report(TrainingProgress value) => report(value);
+        }
+    }
+}
