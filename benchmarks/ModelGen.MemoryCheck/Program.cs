@@ -65,6 +65,36 @@ if (args.Length == 0 || args[0] == "all")
     return;
 }
 
+if (args[0] == "infer-all")
+{
+    Console.WriteLine($"Prefill + decode through Generate (KV cache) on the CPU: seq {Seq} (prompt + 4 new tokens), batch {Batch}, fp32; peak resident set above the baseline.");
+    Console.WriteLine();
+    Console.WriteLine("| configuration | predicted (MiB) | measured (MiB) | measured / predicted | peak phase | predicted terms (MiB) |");
+    Console.WriteLine("|---|---:|---:|---:|---|---|");
+    foreach (var name in new[] { "infer-plain", "infer-quantized", "infer-plain-small", "infer-quantized-small" })
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+            start.ArgumentList.Add(typeof(ProbeConfig).Assembly.Location);
+        start.ArgumentList.Add(name);
+        using var child = Process.Start(start)!;
+        var output = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        var row = output.Split('\n').FirstOrDefault(l => l.StartsWith("| " + name + " ", StringComparison.Ordinal));
+        if (child.ExitCode != 0 || row is null)
+            throw new InvalidOperationException($"the '{name}' run failed (exit {child.ExitCode}): {output}");
+        Console.WriteLine(row);
+    }
+    return;
+}
+
+if (args[0].StartsWith("infer-", StringComparison.Ordinal))
+{
+    HeapSettings.Apply();
+    InferenceCheck.Run(args[0], Seq, Batch);
+    return;
+}
+
 if (args[0] == "step-peak")
 {
     HeapSettings.Apply();

@@ -60,7 +60,8 @@ public partial class Gpt2
 
     private Tensor Forward(Tensor tokens)
     {
-        var positions = torch.arange(tokens.shape[^1], dtype: ScalarType.Int64, device: tokens.device);
+        // 0 … s−1; during cached decoding, the positions of the new tokens, so the learned table continues across calls.
+        var positions = TokenPositions(tokens);
         var x = Drop.call(Wte.call(tokens) + Wpe.call(positions));
         foreach (var block in H)
             x = block.call(x);

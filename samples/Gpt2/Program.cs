@@ -69,3 +69,6 @@ finally
 {
     File.Delete(path);
 }
+
+// Text: GPT-2's tokenizer, a short text shipped with the sample, then generation with the KV cache (TextDemo.cs).
+TextDemo.Run();

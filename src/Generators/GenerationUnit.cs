@@ -14,7 +14,11 @@ namespace ModelGen.Generators
     /// <param name="MemberAccessibility">Accessibility of the members that take the config.</param>
     /// <param name="Shell">The throwing shell, when <paramref name="Spec"/> is null.</param>
     /// <param name="AdaptersBelow">A model whose layers carry [LoRA] (and it does not): its constructor freezes all but the adapters.</param>
-    public sealed record GenerationUnit(string HintName, LayerSpec? Spec, EquatableArray<string> FieldNames, string MemberAccessibility, ShellSpec? Shell, bool AdaptersBelow = false);
+    public sealed record GenerationUnit(string HintName, LayerSpec? Spec, EquatableArray<string> FieldNames, string MemberAccessibility, ShellSpec? Shell, bool AdaptersBelow = false)
+    {
+        /// <summary>A [Model] with a causal [Attention] inside: it also gets the KV-cache and Generate members (InferenceEmitter).</summary>
+        public bool Decoder { get; init; }
+    }
 
     /// <summary>A parsed class: what to write and what to report, kept apart downstream.</summary>
     /// <param name="Unit">What to write; null when nothing can be written.</param>

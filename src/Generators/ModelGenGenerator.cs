@@ -65,6 +65,9 @@ namespace ModelGen.Generators
             var parse = LayerParser.Parse(type, context.SemanticModel.Compilation, cancellationToken);
             var unit = parse.Spec is not null || parse.Shell is not null
                 ? new GenerationUnit(parse.HintName, parse.Spec, parse.FieldNames, parse.MemberAccessibility, parse.Shell, parse.AdaptersBelow)
+                {
+                    Decoder = !fromLayer && parse.Spec is { IsModel: true } && DecoderDetector.HasCausalAttention(type),
+                }
                 : null;
             var diagnostics = parse.Diagnostics.Where(d => ReportedHere(d, parse)).ToEquatableArray();
             return new ParsedClass(unit, diagnostics);
@@ -86,6 +89,8 @@ namespace ModelGen.Generators
                 ? LayerEmitter.Emit(spec, unit.FieldNames, unit.MemberAccessibility, unit.AdaptersBelow)
                 : ShellEmitter.Emit(unit.Shell!);
             context.AddSource(unit.HintName, SourceText.From(text, System.Text.Encoding.UTF8));
+            if (unit.Decoder && unit.Spec is { } decoder)
+                context.AddSource(InferenceEmitter.HintName(unit.HintName), SourceText.From(InferenceEmitter.Emit(decoder), System.Text.Encoding.UTF8));
         }
 
         private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)

@@ -187,6 +187,17 @@ namespace ModelGen.Analyzers.Checks
                 else
                     owners.Add(block.StateName, block.Name);
             }
+            // A dotted name makes each of its prefixes a container (attention.self.query needs attention and attention.self):
+            // a block named like one of those prefixes would take the container's key.
+            foreach (var block in layer.Blocks)
+            {
+                var name = block.StateName;
+                for (var dot = name.IndexOf('.'); dot > 0; dot = name.IndexOf('.', dot + 1))
+                {
+                    if (owners.TryGetValue(name.Substring(0, dot), out var prefixOwner) && prefixOwner != block.Name)
+                        findings.Add(SpecFinding.Create(Descriptors.DuplicateStateName, block.Name, null, prefixOwner, block.Name, layer.Name, name.Substring(0, dot)));
+                }
+            }
         }
 
         /// <summary>A size with its label: <c>Heads = 32</c>, or <c>In = Ffn (14336)</c> when a config member gives it.</summary>

@@ -224,7 +224,7 @@ namespace ModelGen.Memory
             {
                 var headDim = attention.Hidden.Value / attention.Heads.Value;
                 var kvHeads = Sizes.Share(attention.KvHeads.Value, block.Shard == ShardStyle.None ? 1 : _pass.Ranks);
-                KvCacheBytes += 2 * _pass.Batch * _pass.Keys * kvHeads * headDim * d * count;
+                KvCacheBytes += KvCacheSize.Bytes(count, _pass.Batch, kvHeads, headDim, _pass.Keys, d, int8: false); // what KvCache allocates
                 if (attention.Rotary)
                     WeightBytes += 2 * _pass.Keys * headDim * Sizes.Fp32 * count; // RotaryEmbedding caches fp32 cos and sin tables
             }

@@ -216,12 +216,12 @@ namespace ModelGen.Diagnostics
             Usage, DiagnosticSeverity.Error,
             "The config is a record or class whose integer properties are the sizes, e.g. 'public sealed record LlamaConfig { public int Hidden { get; init; } = 4096; }'.");
 
-        /// <summary>MG0122: a [StateName] that cannot be one level of a state_dict key.</summary>
+        /// <summary>MG0122: a [StateName] that cannot be a state_dict key path (empty, an empty level).</summary>
         public static readonly DiagnosticDescriptor BadStateName = Add(
             "MG0122", "Invalid state_dict name",
             "Block '{0}': [StateName({1})] {2}",
             Usage, DiagnosticSeverity.Error,
-            "A state name is one level of a state_dict key; the dots between levels come from nesting (layers.0.attn.weight), so a name cannot contain one.");
+            "A state name is one level of a state_dict key or a dotted path of levels (attention.self.query); every level needs text, so it cannot be empty, start or end with '.', or contain '..'.");
 
         /// <summary>MG0123: [VramBudget] on a layer, where nothing checks it.</summary>
         public static readonly DiagnosticDescriptor BudgetOnLayer = Add(

@@ -63,7 +63,7 @@ namespace ModelGen.Generators.Emit
         {
             foreach (var block in spec.Blocks)
             {
-                w.Line($"[global::TorchSharp.Utils.ComponentName(Name = {Literals.String(block.StateName)})]");
+                w.Line($"[global::TorchSharp.Utils.ComponentName(Name = {Literals.String(DottedStateNames.RegisteredName(block))})]");
                 w.Line($"private readonly {block.PropertyType} {names.Declared(block)};");
                 w.Line();
             }
@@ -128,6 +128,7 @@ namespace ModelGen.Generators.Emit
                 w.Close();
             }
             w.Line("this.RegisterComponents();");
+            DottedStateNames.WriteAttach(w, spec, names.Field);
             AdapterEmitter.WriteScope(w, spec.Lora, adaptersBelow);
             w.Close();
             w.Line();

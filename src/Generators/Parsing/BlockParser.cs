@@ -70,7 +70,9 @@ namespace ModelGen.Parsing
             {
                 var explicitName = AttributeReader.Argument(stateAttribute, 0).Value as string;
                 var problem = explicitName is null or "" ? "must not be empty"
-                    : explicitName.IndexOf('.') >= 0 ? "must not contain '.': the dots of a state_dict key come from nesting (blocks.0.up.weight)"
+                    : explicitName.StartsWith(".", System.StringComparison.Ordinal) || explicitName.EndsWith(".", System.StringComparison.Ordinal)
+                        ? "must not start or end with '.': each level of a dotted name (attention.self.query) needs text"
+                    : explicitName.IndexOf("..", System.StringComparison.Ordinal) >= 0 ? "must not contain '..': each level of a dotted name (attention.self.query) needs text"
                     : null;
                 if (problem is not null)
                 {

@@ -59,12 +59,9 @@ namespace ModelGen.Inference
         public static long Bytes(KvCacheOptions options)
         {
             ArgumentNullException.ThrowIfNull(options);
-            long capacity = options.Capacity;
-            long element = options.Int8 ? 1 : ElementSize(options.DType);
-            long perLayer = checked(2 * options.Batch * options.KvHeads * capacity * options.HeadDim * element
-                + (options.Int8 ? 2 * options.Batch * options.KvHeads * capacity * 4 : 0)
-                + options.Batch * capacity);
-            return checked(perLayer * options.Layers);
+            // One formula for the runtime and the memory model's "kv cache" term (src/Core/Memory/KvCacheSize.cs).
+            return ModelGen.Memory.KvCacheSize.Bytes(options.Layers, options.Batch, options.KvHeads, options.HeadDim,
+                options.Capacity, ElementSize(options.DType), options.Int8);
         }
 
         /// <summary>Forgets every token (the storage stays allocated).</summary>

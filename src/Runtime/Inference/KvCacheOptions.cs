@@ -36,6 +36,6 @@ namespace ModelGen.Inference
         public Device? Device { get; init; }
 
         /// <summary>Token slots per layer: the window when one is set (and shorter than the maximum length), else the maximum length.</summary>
-        public long Capacity => SlidingWindow is { } w && w < MaxLength ? w : MaxLength;
+        public long Capacity => ModelGen.Memory.KvCacheSize.Capacity(MaxLength, SlidingWindow);
     }
 }

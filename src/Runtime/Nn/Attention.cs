@@ -127,6 +127,8 @@ namespace ModelGen.Nn
             if (input.dim() != 3 || input.shape[2] != Hidden)
                 throw new ArgumentException(
                     $"Attention(hidden {Hidden}) expects input [batch, seq, {Hidden}] but got [{string.Join(", ", input.shape)}].", nameof(input));
+            if (Binding is { } bound) // a generated model's cached forward (Attention.Binding.cs)
+                return forward(input, bound.Cache, bound.Positions, bound.Padding);
 
             using var scope = torch.NewDisposeScope();
             long batch = input.shape[0], seq = input.shape[1];

@@ -14,15 +14,18 @@ namespace ModelGen.Core.Tests.Memory
         public void Kv_cache_is_2_layers_kvheads_headdim_seq_batch_bytes(long seq, long batch)
         {
             var estimate = MemoryModel.Estimate(Llama3_8B(), Inference(seq, batch));
-            var expected = 2L * 32 * 8 * 128 * seq * batch * 2;
+            // the design's 2 · layers · kvHeads · headDim · seq · batch · bytes, plus KvCache's validity byte per (layer, sequence, slot)
+            var expected = (2L * 32 * 8 * 128 * seq * batch * 2) + (32L * seq * batch);
             Assert.All(estimate.Phases, p => Assert.Equal(expected, ModelStateTests.Term(p, MemoryTerms.KvCache)));
             Assert.Equal(expected, estimate.Term(MemoryTerms.KvCache));
         }
 
         [Fact]
-        public void Kv_cache_of_llama3_8b_at_8192_tokens_is_one_gigabyte()
+        public void Kv_cache_of_llama3_8b_at_8192_tokens_is_one_gigabyte_plus_the_validity_bytes()
         {
-            Assert.Equal(Gigabytes.Bytes, MemoryModel.Estimate(Llama3_8B(), Inference(8192)).Term(MemoryTerms.KvCache));
+            // docs/inference.md: 32 · 8192 · (8 · 2 · 128 · 2 + 1) = 1 GiB + 256 KiB, what the runtime's KvCache allocates
+            Assert.Equal(1_074_003_968L, MemoryModel.Estimate(Llama3_8B(), Inference(8192)).Term(MemoryTerms.KvCache));
+            Assert.Equal(Gigabytes.Bytes + (32L * 8192), KvCacheSize.Bytes(32, 1, 8, 128, 8192, 2, int8: false));
         }
 
         [Fact]
