@@ -21,8 +21,8 @@ MG_SUITE=trixie
 MG_PACKAGES=libicu76,libssl3t64,ca-certificates
 # Installed with apt-get inside the new tree (apt resolves their large dependency trees; debootstrap's --include
 # does not always): Open MPI for the distributed runtime's tests (mpirun, libmpi.so.40, mpicc for the C reference
-# benchmark) and PyTorch with NumPy for the cross-implementation tests.
-MG_APT_PACKAGES="openmpi-bin libopenmpi-dev gcc libc6-dev python3-torch python3-numpy"
+# benchmark), PyTorch with NumPy for the cross-implementation tests, and a font for the tool's charts.
+MG_APT_PACKAGES="openmpi-bin libopenmpi-dev gcc libc6-dev python3-torch python3-numpy fonts-dejavu-core"
 MG_STAMP_NAME=.modelgen-rootfs
 # The recipe is the stamp's first line: changing the suite or packages makes old trees rebuild themselves.
 MG_RECIPE="modelgen-rootfs suite=$MG_SUITE variant=minbase include=$MG_PACKAGES apt=${MG_APT_PACKAGES// /,}"
