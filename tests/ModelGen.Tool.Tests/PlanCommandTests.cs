@@ -115,6 +115,17 @@ public sealed class PlanCommandTests
     }
 
     [Fact]
+    public void Lora_at_the_prompt_trains_only_the_adapters_the_remedy_would_add()
+    {
+        var (exit, output, error) = ToolRun.Run("plan", ToolRun.Sample("Llama"), "--lora", "16", "--quantize", "nf4", "--json");
+        Assert.True(exit == 0, error);
+        var model = JsonNode.Parse(output)!["models"]![0]!;
+        // Llama-3-8B, r = 16 on q/k/v/o and gate/up/down of 32 layers: 41,943,040 adapter parameters (docs/lora.md).
+        Assert.Equal(41_943_040L, (long)model["trainableParameterCount"]!);
+        Assert.True((long)model["parameterCount"]! > 8_000_000_000L);
+    }
+
+    [Fact]
     public void Command_line_overrides_change_the_scenario_and_the_budget()
     {
         var (exit, output, error) = ToolRun.Run("plan", ToolRun.Sample("Llama"), "--gpu", "h200", "--workload", "inference", "--seq", "4096",

@@ -46,6 +46,9 @@ namespace ModelGen.Memory
             }
         }
 
+        /// <summary>The projections a default LoRA adapts in <paramref name="model"/> (what the LoRA remedies and the tool's <c>--lora</c> use).</summary>
+        public static IReadOnlyList<string> DefaultLoraTargets(ModelSpec model) => LoraTargets(model);
+
         /// <summary>
         /// The projections the LoRA remedies adapt: every Attention / FeedForward projection and [Linear] block of the model's layers;
         /// for a model without layers, its own Linear blocks but the last (the output head). Names as the runtime matches them.

@@ -41,6 +41,7 @@ namespace ModelGen.Tool.Commands
             var sequenceParallel = new Option<bool?>("--sequence-parallel") { Description = "Sequence parallelism with tensor parallelism (true/false)." };
             var precision = new Option<DType?>("--precision") { Description = "Storage precision: fp32, bf16 or fp16.", CustomParser = Parsers.Precision };
             var quantize = new Option<QuantKind?>("--quantize") { Description = "Quantize every untied Linear: none, int8, int4 (group 128) or nf4 (block 64).", CustomParser = Parsers.Quantize };
+            var lora = new Option<int?>("--lora") { Description = "Train only LoRA adapters of this rank (alpha 2·rank) on every attention and MLP projection; with --quantize nf4, QLoRA." };
             var checkpoint = new Option<CheckpointMode?>("--checkpoint") { Description = "Checkpoint every layer class: none, full or selective.", CustomParser = Parsers.Checkpoint };
             var json = new Option<bool>("--json") { Description = "Write the plan as JSON (schema: `modelgen schema`) instead of tables." };
             var chart = new Option<string?>("--chart") { Description = "Also draw the plan to this .svg or .png file." };
@@ -50,7 +51,7 @@ namespace ModelGen.Tool.Commands
             var command = new Command("plan", "Memory per phase, peak, fitting GPUs, largest sequence and batch, and remedies, for every model and [VramBudget].")
             {
                 input, model, preset, configuration, build, noBuild, gpu, gigabytes, seq, batch, workload, optimizer, tp, dp, zero,
-                offloadOptimizer, offloadParameters, sequenceParallel, precision, quantize, checkpoint, json, chart, font, fail,
+                offloadOptimizer, offloadParameters, sequenceParallel, precision, quantize, lora, checkpoint, json, chart, font, fail,
             };
             command.SetAction(parse =>
             {
@@ -70,6 +71,7 @@ namespace ModelGen.Tool.Commands
                     SequenceParallel = parse.GetValue(sequenceParallel),
                     Precision = parse.GetValue(precision),
                     Quantize = parse.GetValue(quantize),
+                    LoraRank = parse.GetValue(lora),
                     Checkpoint = parse.GetValue(checkpoint),
                 };
                 return context.Guard(() => Run(context, parse.GetValue(input)!, options, new RunSettings(

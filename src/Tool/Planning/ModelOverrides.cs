@@ -12,7 +12,7 @@ namespace ModelGen.Tool.Planning
         /// <summary>NF4 block size (QLoRA's, Dettmers et al. 2023, §3).</summary>
         public const int NF4BlockSize = 64;
 
-        /// <summary>The model with <paramref name="options"/>' precision, quantization and checkpointing.</summary>
+        /// <summary>The model with <paramref name="options"/>' precision, quantization, checkpointing and LoRA.</summary>
         public static ModelSpec Apply(ModelSpec model, PlanOptions options)
         {
             LayerSpec Change(LayerSpec layer)
@@ -33,7 +33,13 @@ namespace ModelGen.Tool.Planning
                 return layer;
             }
 
-            return new ModelSpec(Change(model.Root), model.Layers.Select(Change).ToEquatableArray());
+            var changed = new ModelSpec(Change(model.Root), model.Layers.Select(Change).ToEquatableArray());
+            if (options.LoraRank is { } rank)
+            {
+                var lora = new LoraSpec(rank, 2.0 * rank, 0, Memory.Remedies.DefaultLoraTargets(changed).ToEquatableArray());
+                changed = changed with { Root = changed.Root with { Lora = lora } };
+            }
+            return changed;
         }
 
         /// <summary>The scenario with <paramref name="options"/>' shapes, workload, optimizer, parallel plan and offload.</summary>

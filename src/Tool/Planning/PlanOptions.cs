@@ -48,6 +48,12 @@ namespace ModelGen.Tool.Planning
         /// <summary>Weight-only quantization of every Linear block that is not tied (<c>--quantize int8|int4|nf4</c>).</summary>
         public QuantKind? Quantize { get; init; }
 
+        /// <summary>
+        /// LoRA adapters of this rank (alpha 2·rank, no dropout) on every attention and MLP projection, as the LoRA remedy
+        /// proposes them (<c>--lora 16</c>); with <see cref="Quantize"/> NF4 this is QLoRA.
+        /// </summary>
+        public int? LoraRank { get; init; }
+
         /// <summary>Checkpointing of every layer class other than the model (<c>--checkpoint none|full|selective</c>).</summary>
         public CheckpointMode? Checkpoint { get; init; }
 
