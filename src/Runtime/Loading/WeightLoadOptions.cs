@@ -13,6 +13,16 @@ namespace ModelGen.Loading
 
         /// <summary>Load even when the checkpoint has tensors the model lacks (they are ignored); listed in the report. Off by default.</summary>
         public bool AllowUnexpected { get; init; }
+
+        /// <summary>
+        /// Receives one report per checkpoint tensor loaded (tensors and bytes done, bytes per second, time left), through
+        /// <see cref="LoadingProgressTracker"/>; none when null. The library writes to no console: the samples and the
+        /// <c>modelgen</c> tool render it with Spectre.Console.
+        /// </summary>
+        public System.IProgress<LoadingProgress>? Progress { get; init; }
+
+        /// <summary>What the progress reports call the checkpoint; the path when loading from one, else <c>weights</c>.</summary>
+        public string? ProgressName { get; init; }
     }
 
     /// <summary>What a load did.</summary>

@@ -29,7 +29,8 @@ namespace ModelGen.Loading
         {
             ArgumentNullException.ThrowIfNull(path);
             using var source = WeightSources.Open(path);
-            return Load(module, source, options);
+            options ??= new WeightLoadOptions();
+            return Load(module, source, options.ProgressName is null ? options with { ProgressName = path } : options);
         }
 
         /// <summary>Loads an opened checkpoint into <paramref name="module"/>.</summary>
@@ -45,34 +46,45 @@ namespace ModelGen.Loading
 
             long largest = 0;
             int copied = 0, quantized = 0;
+            var groups = plan.GroupBy(p => p.Source.Name).ToList();
+            var tracker = options.Progress is { } progress
+                ? new LoadingProgressTracker(progress, options.ProgressName ?? "weights", groups.Count, groups.Sum(g => g.First().Source.ByteLength))
+                : null;
             using (no_grad())
             {
-                foreach (var group in plan.GroupBy(p => p.Source.Name))
+                foreach (var group in groups)
                 {
-                    var stored = group.First().Source;
-                    var only = group.Count() == 1 ? group.First() : null;
-                    // The common case (same dtype, no transpose or split, a CPU parameter) streams straight into the parameter.
-                    if (only is { Target.Tensor: { } direct, Mapped.Steps.Length: 0 } && source.TryReadInto(stored.Name, direct))
-                    {
-                        copied++;
-                        continue;
-                    }
+                    LoadOne(group);
+                    tracker?.TensorLoaded(group.First().Source.ByteLength);
+                }
+            }
 
-                    largest = Math.Max(largest, stored.ByteLength);
-                    using var data = source.Read(stored.Name);
-                    foreach (var step in group)
+            // One checkpoint tensor into every model key it fills (a split fills several).
+            void LoadOne(IGrouping<string, Step> group)
+            {
+                var stored = group.First().Source;
+                var only = group.Count() == 1 ? group.First() : null;
+                // The common case (same dtype, no transpose or split, a CPU parameter) streams straight into the parameter.
+                if (only is { Target.Tensor: { } direct, Mapped.Steps.Length: 0 } && source.TryReadInto(stored.Name, direct))
+                {
+                    copied++;
+                    return;
+                }
+
+                largest = Math.Max(largest, stored.ByteLength);
+                using var data = source.Read(stored.Name);
+                foreach (var step in group)
+                {
+                    using var value = step.Mapped.Select(data);
+                    if (step.Target.Quantized is { } layer)
                     {
-                        using var value = step.Mapped.Select(data);
-                        if (step.Target.Quantized is { } layer)
-                        {
-                            layer.QuantizeFrom(value);
-                            quantized++;
-                        }
-                        else
-                        {
-                            step.Target.Tensor!.copy_(value);
-                            copied++;
-                        }
+                        layer.QuantizeFrom(value);
+                        quantized++;
+                    }
+                    else
+                    {
+                        step.Target.Tensor!.copy_(value);
+                        copied++;
                     }
                 }
             }

@@ -22,6 +22,29 @@ namespace ModelGen.Runtime.Tests.Loading
             ("norm", nn.LayerNorm(4, dtype: dtype)));
 
         [Fact]
+        public void Loading_reports_progress_tensor_by_tensor_to_the_last_byte()
+        {
+            torch.manual_seed(4);
+            using var source = Net();
+            string path = Save("progress.safetensors", source.state_dict());
+            using var target = Net();
+            var reports = new List<LoadingProgress>();
+            WeightLoader.Load(target, path, new WeightLoadOptions { Progress = new Collect(reports) });
+
+            Assert.Equal(4, reports.Count);
+            Assert.Equal(new long[] { 1, 2, 3, 4 }, reports.Select(r => r.TensorsLoaded).ToArray());
+            Assert.All(reports, r => Assert.Equal(path, r.Source));
+            // proj.weight 6×4, proj.bias 4, norm.weight 4, norm.bias 4: 36 fp32 values.
+            Assert.Equal(36 * sizeof(float), reports[^1].TotalBytes);
+            Assert.Equal(reports[^1].TotalBytes, reports[^1].BytesLoaded);
+        }
+
+        private sealed class Collect(List<LoadingProgress> reports) : IProgress<LoadingProgress>
+        {
+            public void Report(LoadingProgress value) => reports.Add(value);
+        }
+
+        [Fact]
         public void A_saved_state_dict_loads_into_a_fresh_model()
         {
             torch.manual_seed(1);
