@@ -4,6 +4,7 @@ using System.Linq;
 using LlamaSample;
 using ModelGen;
 using ModelGen.Distributed;
+using ModelGen.Loading;
 using ModelGen.Optimizers;
 using ModelGen.Tool.Progress;
 using TorchSharp;
@@ -69,10 +70,12 @@ if (!lead)
     return;
 
 // state_dict keys follow the documented layout: blocks.{i}.attn.q_proj.weight, blocks.{i}.mlp.gate_proj.weight, ...
-var path = Path.Combine(Path.GetTempPath(), "modelgen-llama-tiny.bin");
-model.save(path);
+// Saved as safetensors (what Hugging Face tools read) and loaded back with ModelGen's loader, which checks every key, shape
+// and dtype before it copies anything and reports its progress as it goes.
+var path = Path.Combine(Path.GetTempPath(), $"modelgen-llama-tiny-{Environment.ProcessId}.safetensors");
+SafetensorsWriter.Save(path, model.state_dict());
 using var reloaded = new Llama(config);
-reloaded.load(path);
+WeightLoader.Load(reloaded, path, new WeightLoadOptions { Progress = new WhenDone(new LoadingProgressView()) });
 model.eval();
 reloaded.eval();
 using (torch.no_grad())
@@ -89,6 +92,16 @@ internal sealed class EveryTenthStep(IProgress<TrainingProgress> inner) : IProgr
     public void Report(TrainingProgress value)
     {
         if (value.Step == 1 || value.Step % 10 == 0)
+            inner.Report(value);
+    }
+}
+
+/// <summary>Passes on the report of the last tensor only (a tiny model loads in a blink; a large one would show them all).</summary>
+internal sealed class WhenDone(IProgress<LoadingProgress> inner) : IProgress<LoadingProgress>
+{
+    public void Report(LoadingProgress value)
+    {
+        if (value.TensorsLoaded == value.TotalTensors)
             inner.Report(value);
     }
 }
