@@ -3,6 +3,9 @@
 # (-p:ReportAnalyzer=true), next to the time of the compiler task that ran them. Usage: benchmarks/analyzer-build-time.sh
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# shellcheck source=eng/common.sh
+. "$repo/eng/common.sh"
+mg_report_failures
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dotnet build -c Release "$repo/benchmarks/ModelGen.Benchmarks" -v:q -nologo >/dev/null
@@ -19,7 +22,9 @@ cat > "$work/Deep.csproj" <<PROJ
 </Project>
 PROJ
 dotnet restore "$work/Deep.csproj" -v:q -nologo >/dev/null
-# Build once to warm the referenced projects, then time a rebuild of the model project alone.
+# Build once to warm the referenced projects, then time a rebuild of the model project alone, on an idle machine only.
 dotnet build "$work/Deep.csproj" -c Release -v:q -nologo >/dev/null
+mg_require_idle before
 dotnet build "$work/Deep.csproj" -c Release --no-dependencies --no-incremental -nologo -v:d -p:ReportAnalyzer=true -clp:PerformanceSummary > "$work/build.log"
+mg_require_idle after
 grep -E "Total analyzer execution time|Total generator execution time|ModelGen\.(Analyzers|Generators)\.[A-Za-z]+ *\(|^ +[0-9]+ ms +Csc +[0-9]+ calls" "$work/build.log" | sed 's/^ *//' | sort -u

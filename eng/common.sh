@@ -68,3 +68,23 @@ mg_on_error() {
   [ "$1" -ne 141 ] || meaning=' (SIGPIPE: a pipe was closed while it was written)'
   printf '%s: error: `%s` exited with %s%s at %s\n' "${MG_SAY_PREFIX:-build.sh}" "$2" "$1" "$meaning" "$3" >&2
 }
+
+# The load line benchmarks record beside a result: "load average 0.12 0.30 0.41 on 2 cores".
+mg_load_average() {
+  local one five fifteen rest
+  read -r one five fifteen rest </proc/loadavg
+  printf 'load average %s %s %s on %s cores' "$one" "$five" "$fifteen" "$(nproc)"
+}
+
+# mg_require_idle WHEN: a timing taken while other work competes for the cores is not a result. Prints the load line, or
+# says why nothing is written and exits 3 when the 1-minute load average is at or above the number of cores.
+mg_require_idle() {
+  [ -r /proc/loadavg ] || return 0
+  local one rest
+  read -r one rest </proc/loadavg
+  if awk -v load="$one" -v cores="$(nproc)" 'BEGIN { exit !(load >= cores) }'; then
+    mg_say "$1: $(mg_load_average): the machine is busy, so no result is written; stop the other work and run again"
+    exit 3
+  fi
+  mg_say "$1: $(mg_load_average)"
+}

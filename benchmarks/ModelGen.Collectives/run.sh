@@ -11,15 +11,14 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 . "$repo/eng/host.sh"
 mg_report_failures
 
+# shellcheck source=eng/runner.sh
+MG_ENG="$repo/eng"
+. "$repo/eng/runner.sh"
+
 dotnet build "$repo/benchmarks/ModelGen.Collectives" -c Release >&2
-mg_decide_run_mode
-if [ "$MG_RUN_MODE" = native ]; then
-  exec bash "$repo/benchmarks/ModelGen.Collectives/measure.sh" "$@"
-fi
-rootfs=${MODELGEN_ROOTFS:-${XDG_CACHE_HOME:-$HOME/.cache}/modelgen/rootfs-trixie}
-sdk=$(mg_dotnet_root)
-nuget=$(mg_nuget_packages)
-mg_as_root "$repo/eng/chroot-run.sh" --rootfs "$rootfs" --bind "$sdk" --bind "$nuget" --bind "$repo" --bind /tmp \
-  --env HOME=/root --env "PATH=$sdk:/usr/local/bin:/usr/bin:/bin" --env "DOTNET_ROOT=$sdk" --env "NUGET_PACKAGES=$nuget" \
-  --env DOTNET_CLI_TELEMETRY_OPTOUT=1 --env DOTNET_NOLOGO=1 \
-  --cwd "$repo" -- bash "$repo/benchmarks/ModelGen.Collectives/measure.sh" "$@"
+mg_prepare_runner
+mg_require_idle before
+# The tables are printed only if the machine was still idle at the end.
+results=$(mg_run_command "$repo" -- bash "$repo/benchmarks/ModelGen.Collectives/measure.sh" "$@")
+mg_require_idle after
+printf '%s\n' "$results"
