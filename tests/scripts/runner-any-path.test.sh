@@ -42,4 +42,4 @@ result=$(cat "$work/result.txt")
   exit 1
 }
 printf 'runner test: a project at %s built and ran where TorchSharp loads (%s)\n' "$work" \
-  "$(grep -o 'running [^:]*' "$work/log.txt" | head -n 1 || true)"
+  "$(awk 'match($0, /running [^:]*/) && !found { found = substr($0, RSTART, RLENGTH) } END { print found }' "$work/log.txt")"

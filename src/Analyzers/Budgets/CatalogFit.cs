@@ -48,7 +48,9 @@ namespace ModelGen.Analyzers.Budgets
             {
                 (1, Spread.Single, MemoryModel.Estimate(model, single, DeviceProfile.Cuda).PeakBytes),
             };
-            var sharded = new[] { model.Root }.Concat(model.Layers).Any(l => l.Blocks.Any(b => b.Shard != ShardStyle.None));
+            // Tensor parallelism only once the generated modules split their [Shard] blocks (RuntimeSupport).
+            var sharded = RuntimeSupport.GeneratedTensorParallel
+                && new[] { model.Root }.Concat(model.Layers).Any(l => l.Blocks.Any(b => b.Shard != ShardStyle.None));
             foreach (var devices in DeviceCounts.Where(d => d > 1))
             {
                 var tensorParallel = single with { TensorParallel = devices };

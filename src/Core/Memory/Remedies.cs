@@ -98,7 +98,7 @@ namespace ModelGen.Memory
                 yield return adapter;
             if (scenario.Batch > 1)
                 yield return (RemedyKind.HalveBatch, null, null, (int)Math.Min(int.MaxValue, scenario.Batch / 2), $"batch {scenario.Batch / 2} instead of {scenario.Batch}", model, scenario with { Batch = scenario.Batch / 2 });
-            if (AllLayers(model).Any(l => l.Blocks.Any(b => b.Shard != ShardStyle.None)))
+            if (RuntimeSupport.GeneratedTensorParallel && AllLayers(model).Any(l => l.Blocks.Any(b => b.Shard != ShardStyle.None)))
             {
                 foreach (var degree in TensorParallelDegrees.Where(d => d > scenario.TensorParallel))
                     yield return (RemedyKind.TensorParallel, null, null, degree, $"tensor parallelism over {degree} devices (TensorParallel = {degree})", model, scenario with { TensorParallel = degree });
