@@ -21,6 +21,13 @@ public sealed class PlanTrainingTests
         return nn.Sequential(nn.Linear(6, 8), nn.GELU(), nn.Linear(8, 3));
     }
 
+    private static nn.Module<Tensor, Tensor> CopyOf(nn.Module<Tensor, Tensor> model)
+    {
+        var copy = Model();
+        copy.load_state_dict(model.state_dict());
+        return copy;
+    }
+
     private static Tensor Mse(Tensor output, Tensor target) => (output - target).pow(2).mean();
 
     private static TrainingOptimizer Adam(IEnumerable<Parameter> parameters, OptimizerSettings settings) =>
@@ -32,7 +39,8 @@ public sealed class PlanTrainingTests
         var expected = Model();
         var reports = new List<TrainingProgress>();
         nn.Module<Tensor, Tensor>? actual = null;
-        using var training = new PlanTraining(new TrainingPlan(), SingleProcessGroup.Instance, _ => actual = Model(), Adam, Mse,
+        // The same weights by copy, not by reseeding: other test classes draw from the global generator in parallel.
+        using var training = new PlanTraining(new TrainingPlan(), SingleProcessGroup.Instance, _ => actual = CopyOf(expected), Adam, Mse,
             microBatches: 4, progress: new Sync(reports.Add), totalSteps: 3);
         using var reference = Adam(expected.parameters(), new OptimizerSettings());
         for (var step = 0; step < 3; step++)
