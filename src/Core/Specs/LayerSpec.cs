@@ -35,6 +35,12 @@ namespace ModelGen.Specs
 
         /// <summary>Adapters from the layer's own <c>[LoRA]</c>; null inherits the parent's scope (docs/lora.md).</summary>
         public LoraSpec? Lora { get; init; }
+
+        /// <summary>
+        /// The analysis of the user's <c>Forward</c> body (docs/forward-analysis.md): block calls and ops in the order they run;
+        /// null when it is not analyzed, and the memory model assumes the blocks run once each in declaration order.
+        /// </summary>
+        public ModelGen.Memory.ForwardBody? Body { get; init; }
     }
 
     /// <summary>The user's forward method, <c>Tensor Forward(Tensor x)</c>.</summary>
