@@ -6,8 +6,9 @@ namespace ModelGen.Memory
     /// <summary>
     /// Turns a layer's analyzed <see cref="ForwardBody"/> into the walker's order and steps: block calls in the order the body
     /// makes them (a primitive block called again counts its activations again, never its weights), the body's own ops as steps
-    /// of their own, and blocks the body never calls visibly appended in declaration order (their weights exist; counting their
-    /// activations too keeps the estimate on the safe side). Without a body: every block once, in declaration order.
+    /// of their own, and a block the body never calls visibly at its declared place, right after the block declared before it
+    /// (its weights exist; counting its activations too keeps the estimate on the safe side). Without a body: every block once,
+    /// in declaration order.
     /// </summary>
     internal static class ForwardSteps
     {
@@ -42,10 +43,13 @@ namespace ModelGen.Memory
                     }
                 }
             }
+            // A block the body does not visibly call keeps its declared place: right after the block declared before it.
             for (var i = 0; i < called.Length; i++)
             {
-                if (!called[i])
-                    order.Add(new Entry(i, false, null));
+                if (called[i])
+                    continue;
+                var at = i == 0 ? 0 : order.FindIndex(e => e.Op is null && !e.Repeat && e.Block == i - 1) + 1;
+                order.Insert(at, new Entry(i, false, null));
             }
             return order;
         }
