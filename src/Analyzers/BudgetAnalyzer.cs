@@ -67,7 +67,6 @@ namespace ModelGen.Analyzers
             var model = ModelSpecBuilder.Build(type, context.Compilation, new List<DiagnosticInfo>(), cancellationToken);
             if (model is null)
                 return; // LayerAnalyzer reports why
-            model = ForwardAnalysis.ForwardBodies.Attach(model, context.Compilation, cancellationToken); // the ops and order Forward really runs
 
             var plan = PlanParser.Find(type);
             foreach (var attribute in attributes)

@@ -4,6 +4,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using ModelGen.Diagnostics;
 using ModelGen.Parsing;
+using ModelGen.Parsing.ForwardAnalysis;
 
 namespace ModelGen.Analyzers.ForwardAnalysis
 {
@@ -44,15 +45,14 @@ namespace ModelGen.Analyzers.ForwardAnalysis
 
         private static void Analyze(SymbolAnalysisContext context, INamedTypeSymbol type)
         {
-            if (ForwardBodies.Analyze(type, context.Compilation, context.CancellationToken) is not { } result)
+            var compilation = context.Compilation;
+            if (ParseCache.Parse(type, compilation, context.CancellationToken).Spec is not { } spec
+                || ForwardBodies.Analyze(type, spec, compilation, context.CancellationToken) is not { } result)
                 return;
             foreach (var finding in result.Findings)
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.ById(finding.Id), finding.Location, finding.Arguments.Cast<object>().ToArray()));
             foreach (var op in result.Estimated)
-            {
-                var saved = string.Join(", ", op.Saved.Select(s => s.Tensor.Shape.ToString()));
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ForwardOpEstimated, op.Location, op.Call, result.LayerName, "saved: " + saved));
-            }
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ForwardOpEstimated, op.Location, op.Call, spec.Name, "saved: " + op.Saved));
         }
     }
 }

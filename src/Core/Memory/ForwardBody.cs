@@ -23,17 +23,19 @@ namespace ModelGen.Memory
     }
 
     /// <summary>
-    /// One tensor of a <c>Forward</c> body, sized symbolically: <see cref="Elements"/> × batch^<see cref="BatchPower"/> ×
-    /// seq^<see cref="SequencePower"/> elements, where <see cref="Elements"/> is the product of the config's sizes (and literals)
-    /// at their compile-time values. Equality contract: value equality over every member.
+    /// One tensor of a <c>Forward</c> body, sized symbolically: the product of <see cref="Factors"/> divided by the product of
+    /// <see cref="Divisors"/> (config sizes or literals, so a generated <c>DescribeModel(config)</c> rebuilds it with the sizes the
+    /// program runs with), times batch^<see cref="BatchPower"/> × seq^<see cref="SequencePower"/>. Equality contract: value
+    /// equality over every member.
     /// </summary>
-    /// <param name="Name">What it is, e.g. <c>gelu input [batch, seq, Ffn (14336)]</c>.</param>
-    /// <param name="Elements">The constant factor of its element count.</param>
+    /// <param name="Name">What it is, e.g. <c>functional.gelu input [batch, seq, Ffn (14336)]</c>.</param>
+    /// <param name="Factors">Sizes whose product is the constant part of its element count.</param>
+    /// <param name="Divisors">Sizes the product is divided by (a head dimension is Hidden / Heads).</param>
     /// <param name="BatchPower">Power of the batch size in its element count.</param>
     /// <param name="SequencePower">Power of the sequence length (the pass's positions) in its element count.</param>
     /// <param name="Element">Bytes per element.</param>
     /// <param name="Sharded">It descends from a tensor-parallel (column-sharded) block output: each rank holds 1/t of it.</param>
-    public sealed record ForwardTensor(string Name, long Elements, int BatchPower, int SequencePower, ForwardElement Element, bool Sharded)
+    public sealed record ForwardTensor(string Name, EquatableArray<Dim> Factors, EquatableArray<Dim> Divisors, int BatchPower, int SequencePower, ForwardElement Element, bool Sharded)
     {
         /// <summary>Its bytes on one rank for <paramref name="batch"/> sequences of <paramref name="positions"/> positions.</summary>
         /// <param name="batch">Sequences per rank.</param>
@@ -43,7 +45,11 @@ namespace ModelGen.Memory
         /// <param name="booleanMask">The device keeps dropout masks as 1-byte booleans (CUDA).</param>
         public long Bytes(long batch, long positions, int d, int ranks, bool booleanMask)
         {
-            var elements = Elements;
+            long elements = 1;
+            foreach (var factor in Factors)
+                elements = checked(elements * factor.Value);
+            foreach (var divisor in Divisors)
+                elements = divisor.Value > 0 ? elements / divisor.Value : elements;
             for (var i = 0; i < BatchPower; i++)
                 elements = checked(elements * batch);
             for (var i = 0; i < SequencePower; i++)
@@ -71,8 +77,21 @@ namespace ModelGen.Memory
     /// <param name="Saved">Tensors kept from the forward until the op's backward (none in inference).</param>
     /// <param name="Temporaries">Tensors it creates that autograd does not keep (its output when nothing saves it).</param>
     /// <param name="Estimated">True when the analysis does not know the op: a conservative estimate (every tensor operand and the output saved).</param>
-    /// <param name="Repeats">How many times it runs per call of the layer (inside a loop over a stack: the stack's count).</param>
-    public sealed record ForwardOp(string Call, EquatableArray<ForwardTensor> Saved, EquatableArray<ForwardTensor> Temporaries, bool Estimated, long Repeats = 1);
+    /// <param name="Repeats">Sizes whose product is how many times it runs per call of the layer (inside a loop over a stack: the stack's count); empty: once.</param>
+    public sealed record ForwardOp(string Call, EquatableArray<ForwardTensor> Saved, EquatableArray<ForwardTensor> Temporaries, bool Estimated, EquatableArray<Dim> Repeats)
+    {
+        /// <summary>How many times it runs per call of the layer.</summary>
+        public long Times
+        {
+            get
+            {
+                long times = 1;
+                foreach (var repeat in Repeats)
+                    times = checked(times * System.Math.Max(0, repeat.Value));
+                return times;
+            }
+        }
+    }
 
     /// <summary>
     /// One entry of a <c>Forward</c> body, in the order it runs: a call of the block <see cref="Block"/> (a primitive block, a

@@ -76,7 +76,7 @@ namespace ModelGen.Memory
             {
                 foreach (var tensor in op.Saved)
                 {
-                    var bytes = checked(Bytes(tensor) * op.Repeats);
+                    var bytes = checked(Bytes(tensor) * op.Times);
                     step.Kept = checked(step.Kept + bytes);
                     saved.Add(new SavedTensor(op.Call, tensor.Name, bytes));
                 }

@@ -25,6 +25,7 @@ namespace ModelGen.Generators.Emit
                  + (spec.Lora is { } lora
                      ? $"            Lora = new {Specs}LoraSpec({lora.Rank}, {Literals.Number(lora.Alpha)}, {Literals.Number(lora.Dropout)}, {Specs}EquatableArray.Create<string>({string.Join(", ", lora.Targets.Select(Literals.String))})),\n"
                      : "")
+                 + ForwardBodyEmitter.Initializer(spec)
                  + "        }";
         }
 

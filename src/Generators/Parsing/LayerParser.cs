@@ -160,6 +160,7 @@ namespace ModelGen.Parsing
                 Budgets = ReadBudgets(type).ToEquatableArray(),
                 Lora = lora,
             };
+            spec = spec with { Body = ForwardAnalysis.ForwardBodies.Analyze(type, spec, compilation, cancellationToken)?.Body }; // docs/forward-analysis.md
             return new LayerParse(spec, diagnostics, usedLayers)
             {
                 HintName = hintName,

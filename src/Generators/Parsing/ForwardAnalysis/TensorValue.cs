@@ -1,8 +1,9 @@
 using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 using ModelGen.Memory;
+using ModelGen.Specs;
 
-namespace ModelGen.Analyzers.ForwardAnalysis
+namespace ModelGen.Parsing.ForwardAnalysis
 {
     /// <summary>One tensor the body computes (identity matters: a tensor two ops save is counted once).</summary>
     internal sealed class TensorValue
@@ -37,7 +38,7 @@ namespace ModelGen.Analyzers.ForwardAnalysis
     /// <summary>One op as the walker records it, before saved tensors shared with other ops or blocks are removed.</summary>
     internal sealed class OpRecord
     {
-        public OpRecord(string call, Location location, bool estimated, long repeats)
+        public OpRecord(string call, Location location, bool estimated, EquatableArray<Dim> repeats)
         {
             Call = call;
             Location = location;
@@ -51,7 +52,7 @@ namespace ModelGen.Analyzers.ForwardAnalysis
 
         public bool Estimated { get; }
 
-        public long Repeats { get; }
+        public EquatableArray<Dim> Repeats { get; }
 
         /// <summary>Tensors autograd keeps for the op's backward, with what the saved-tensor list calls them.</summary>
         public List<(TensorValue Tensor, string Name)> Saved { get; } = new();
@@ -59,7 +60,4 @@ namespace ModelGen.Analyzers.ForwardAnalysis
         /// <summary>New tensors the op creates (its output).</summary>
         public List<TensorValue> Created { get; } = new();
     }
-
-    /// <summary>A shape error found in the body: a descriptor id, its message arguments, and the op's location.</summary>
-    internal sealed record ShapeFinding(string Id, Location Location, string[] Arguments);
 }

@@ -4,7 +4,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis;
 using ModelGen.Memory;
 
-namespace ModelGen.Analyzers.ForwardAnalysis
+namespace ModelGen.Parsing.ForwardAnalysis
 {
     /// <summary>Shape rules of matmul, masks, reshapes, layout changes, cat and chunk, with their shape errors.</summary>
     internal sealed partial class BodyWalker
@@ -205,9 +205,12 @@ namespace ModelGen.Analyzers.ForwardAnalysis
                     var dims = first.Dims!.ToList();
                     var along = parts.Select(p => p.Shape.Dims![axis]).ToList();
                     var same = along.All(d => d.Known && d.Batch == along[0].Batch && d.Sequence == along[0].Sequence);
-                    dims[axis] = same ? SymbolicDim.Literal(along.Sum(d => d.Value)) : SymbolicDim.Unknown;
-                    if (same && along[0].Batch + along[0].Sequence > 0)
-                        dims[axis] = SymbolicDim.Unknown; // a sum of batch- or seq-sized parts is not a monomial
+                    // Equal parts: n times the part (exact for any config); else the sum at the default sizes.
+                    dims[axis] = !same ? SymbolicDim.Unknown
+                        : along.All(d => d.SameAs(along[0])) ? along[0].Times(SymbolicDim.Literal(along.Count))
+                        : SymbolicDim.Literal(along.Sum(d => d.Value));
+                    if (same && along[0].Batch + along[0].Sequence > 0 && !along.All(d => d.SameAs(along[0])))
+                        dims[axis] = SymbolicDim.Unknown; // a sum of unequal batch- or seq-sized parts is not a monomial
                     shape = new TensorShape(dims);
                 }
             }

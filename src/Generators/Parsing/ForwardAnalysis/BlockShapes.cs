@@ -1,7 +1,7 @@
 using System;
 using ModelGen.Specs;
 
-namespace ModelGen.Analyzers.ForwardAnalysis
+namespace ModelGen.Parsing.ForwardAnalysis
 {
     /// <summary>
     /// What a block call does to a tensor, from its declaration: the last dimension it expects and the one it returns, whether it

@@ -4,7 +4,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 using ModelGen.Memory;
 
-namespace ModelGen.Analyzers.ForwardAnalysis
+namespace ModelGen.Parsing.ForwardAnalysis
 {
     /// <summary>TorchSharp calls: shapes, saved tensors and shape errors per <see cref="OpRule"/>.</summary>
     internal sealed partial class BodyWalker

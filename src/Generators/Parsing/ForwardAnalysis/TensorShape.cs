@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 
-namespace ModelGen.Analyzers.ForwardAnalysis
+namespace ModelGen.Parsing.ForwardAnalysis
 {
     /// <summary>The symbolic shape of a tensor; <see cref="Dims"/> null when even its rank is unknown.</summary>
     internal sealed class TensorShape

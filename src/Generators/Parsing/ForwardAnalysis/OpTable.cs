@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace ModelGen.Analyzers.ForwardAnalysis
+namespace ModelGen.Parsing.ForwardAnalysis
 {
     /// <summary>How the walker treats a TorchSharp op: its result's shape and what autograd saves (docs/forward-analysis.md).</summary>
     internal enum OpRule

@@ -7,7 +7,7 @@ using Microsoft.CodeAnalysis.Operations;
 using ModelGen.Memory;
 using ModelGen.Specs;
 
-namespace ModelGen.Analyzers.ForwardAnalysis
+namespace ModelGen.Parsing.ForwardAnalysis
 {
     /// <summary>
     /// Follows the tensors of one <c>Forward</c> body through its IOperation tree, once, statement by statement: block calls,
@@ -25,7 +25,7 @@ namespace ModelGen.Analyzers.ForwardAnalysis
         private readonly List<object> _calls = new(); // a block name or an OpRecord, in the order they run
         private readonly CancellationToken _cancellationToken;
         private readonly TensorShape _fallback;
-        private long _repeats = 1;
+        private EquatableArray<Dim> _repeats = EquatableArray<Dim>.Empty;
 
         private BodyWalker(LayerSpec spec, Func<string, LayerSpec?> layers, CancellationToken cancellationToken)
         {
@@ -90,7 +90,8 @@ namespace ModelGen.Analyzers.ForwardAnalysis
             var shape = tensor.Shape.Elements.Known ? tensor.Shape : _fallback;
             var elements = shape.Elements;
             var text = tensor.Shape.Elements.Known ? shape.ToString() : shape + " (shape not followed: the layer's widest activation)";
-            return new ForwardTensor(name + " " + text, elements.Value, elements.Batch, elements.Sequence, tensor.Element, tensor.Sharded);
+            return new ForwardTensor(name + " " + text, new EquatableArray<Dim>(elements.Factors), new EquatableArray<Dim>(elements.Divisors),
+                elements.Batch, elements.Sequence, tensor.Element, tensor.Sharded);
         }
 
         /// <summary>
@@ -161,7 +162,7 @@ namespace ModelGen.Analyzers.ForwardAnalysis
             {
                 _stackVariables[variable.Symbol] = stack;
                 var outer = _repeats;
-                _repeats = Math.Max(1, spec.Count.Value) * outer; // ops in the loop run once per repeat
+                _repeats = new EquatableArray<Dim>(outer.Concat(new[] { spec.Count })); // ops in the loop run once per repeat
                 Statement(loop.Body);
                 _repeats = outer;
                 return;

@@ -4,7 +4,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 using ModelGen.Memory;
 
-namespace ModelGen.Analyzers.ForwardAnalysis
+namespace ModelGen.Parsing.ForwardAnalysis
 {
     /// <summary>Expressions: what each evaluates to (a tensor, chunk parts, a size, or nothing the walker follows).</summary>
     internal sealed partial class BodyWalker
