@@ -19,8 +19,10 @@ namespace ModelGen.Generators.Emit
         public static string Initializer(LayerSpec spec) =>
             spec.Body is { } body ? $"            Body = {Body(body)},\n" : "";
 
+        // One call per line: a reviewer reads the body's order and each op's saved tensors in the generated file.
         private static string Body(ForwardBody body) =>
-            $"new {Memory}ForwardBody({Array("ForwardCall", body.Calls.Select(Call), Memory)})";
+            $"new {Memory}ForwardBody({Specs}EquatableArray.Create<{Memory}ForwardCall>(\n                "
+            + string.Join(",\n                ", body.Calls.Select(Call)) + "))";
 
         private static string Call(ForwardCall call) => call.Op is { } op
             ? $"new {Memory}ForwardCall(null, new {Memory}ForwardOp({Literals.String(op.Call)}, {Array("ForwardTensor", op.Saved.Select(Tensor), Memory)}, "

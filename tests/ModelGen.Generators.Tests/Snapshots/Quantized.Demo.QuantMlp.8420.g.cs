@@ -67,6 +67,11 @@ namespace Demo
             Precision = null,
             Checkpoint = global::ModelGen.CheckpointMode.None,
             Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
+            Body = new global::ModelGen.Memory.ForwardBody(global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardCall>(
+                new global::ModelGen.Memory.ForwardCall("Up", null),
+                new global::ModelGen.Memory.ForwardCall(null, new global::ModelGen.Memory.ForwardOp("functional.silu", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("functional.silu input [batch, seq, Ffn]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(new global::ModelGen.Specs.Dim("Ffn", config.Ffn)), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 1, 1, global::ModelGen.Memory.ForwardElement.Compute, false)), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("functional.silu output [batch, seq, Ffn]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(new global::ModelGen.Specs.Dim("Ffn", config.Ffn)), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 1, 1, global::ModelGen.Memory.ForwardElement.Compute, false)), false, global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>())),
+                new global::ModelGen.Memory.ForwardCall("Down", null),
+                new global::ModelGen.Memory.ForwardCall("Out", null))),
         };
 
         /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>
