@@ -83,9 +83,6 @@ namespace Demo
             Precision = null,
             Checkpoint = global::ModelGen.CheckpointMode.None,
             Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
-            Body = new global::ModelGen.Memory.ForwardBody(global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardCall>(
-                new global::ModelGen.Memory.ForwardCall("Embed", null),
-                new global::ModelGen.Memory.ForwardCall("Head", null))),
         };
 
         /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>

@@ -66,8 +66,6 @@ namespace Demo
             Precision = null,
             Checkpoint = global::ModelGen.CheckpointMode.None,
             Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(new global::ModelGen.Specs.ScenarioSpec(0.0, global::ModelGen.Workload.Inference, 4096, 1, global::ModelGen.Optimizer.AdamW) { Gpu = "RTX 4090" }, new global::ModelGen.Specs.ScenarioSpec(80.0, global::ModelGen.Workload.Training, 2048, 4, global::ModelGen.Optimizer.Sgd) { TensorParallel = 2, DataParallel = 4, ZeroStage = 3, OffloadOptimizer = true, SequenceParallel = true }),
-            Body = new global::ModelGen.Memory.ForwardBody(global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardCall>(
-                new global::ModelGen.Memory.ForwardCall("Embed", null))),
         };
 
         /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>

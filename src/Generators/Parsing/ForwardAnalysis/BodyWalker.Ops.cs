@@ -13,7 +13,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
         {
             var method = call.TargetMethod;
             if (method.Name is "call" or "forward" && BlockName(call.Instance) is { } block)
-                return BlockCall(block, call);
+                return BlockCall(block, call.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).Select(a => a.Value).ToList(), call);
             var self = call.Instance is null ? null : Value(call.Instance);
             var arguments = call.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).Select(Items).ToList();
             var torch = IsTorchMethod(method);
@@ -27,7 +27,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
 
             if (torch && method.Name == "size" && self is TensorValue sized)
                 return arguments.Count == 1 && arguments[0].FirstOrDefault() is SymbolicDim axis && sized.Shape.Axis(axis.Value) is var a && a >= 0 ? sized.Shape.Dims![a] : SymbolicDim.Unknown;
-            if (torch && OpTable.Find(method.Name) is { } rule && (tensors.Count > 0 || rule == OpRule.Cat))
+            if (torch && OpTable.Find(method.Name) is { } rule && (tensors.Count > 0 || rule is OpRule.Cat or OpRule.Create))
                 return Op(rule, name, call, tensors, arguments);
             if (IsTensor(method.ReturnType))
                 return Unknown(call, name, tensors);
@@ -153,6 +153,17 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 }
                 case OpRule.Attention:
                     return Attention(call, operation, tensors);
+                case OpRule.Create:
+                {
+                    // A new tensor that needs no gradient: nothing saved. Its size is counted when its dimensions are known.
+                    var record = Record(call, operation);
+                    var known = ints.Count > 0 && ints.All(d => d.Known) && call is not "arange";
+                    var shape = call == "arange" && ints.Count == 1 && ints[0].Known ? new TensorShape(new[] { ints[0] }) : known ? new TensorShape(ints) : TensorShape.Unknown;
+                    var output = new TensorValue(shape, ForwardElement.Compute, false, call + " output");
+                    if (shape.Elements.Known)
+                        record.Created.Add(output);
+                    return output;
+                }
                 default: // Select: a view of unknown shape
                     return Derived(x!, TensorShape.Unknown, call + " view");
             }

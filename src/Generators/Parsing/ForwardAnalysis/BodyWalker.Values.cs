@@ -71,6 +71,8 @@ namespace ModelGen.Parsing.ForwardAnalysis
                     foreach (var argument in indexer.Arguments)
                         Value(argument.Value);
                     return Derived(Tensor(indexer.Instance!)!, TensorShape.Unknown, "indexed");
+                case IInvalidOperation invalid when InvalidBlockCall(invalid) is { } blockCall:
+                    return BlockCall(blockCall.Block, blockCall.Arguments, invalid);
                 case IFieldReferenceOperation or IPropertyReferenceOperation when IsTensor(operation.Type):
                     return Lost(); // a tensor the layer holds (a buffer, a cached mask): no new memory here
                 default:
@@ -80,6 +82,22 @@ namespace ModelGen.Parsing.ForwardAnalysis
                         return Unknown(operation, operation.Syntax.ToString(), new List<TensorValue>());
                     return null;
             }
+        }
+
+        /// <summary>
+        /// <c>Sub.call(x)</c> on a sublayer before the generator gave it <c>call</c> (the parser runs on the user's code alone):
+        /// the block and the argument expressions, or null for any other invalid operation.
+        /// </summary>
+        private (string Block, IReadOnlyList<IOperation> Arguments)? InvalidBlockCall(IInvalidOperation invalid)
+        {
+            if (invalid.Syntax is not Microsoft.CodeAnalysis.CSharp.Syntax.InvocationExpressionSyntax
+                { Expression: Microsoft.CodeAnalysis.CSharp.Syntax.MemberAccessExpressionSyntax { Name.Identifier.ValueText: "call" or "forward" } member })
+                return null;
+            var children = invalid.ChildOperations.ToList();
+            var receiver = children.FirstOrDefault(c => c.Syntax == member.Expression);
+            if (BlockName(receiver) is not { } block)
+                return null;
+            return (block, children.Where(c => c != receiver).ToList());
         }
 
         /// <summary>A tensor operator, or integer arithmetic on sizes (<c>x.shape[0] * x.shape[1]</c>).</summary>

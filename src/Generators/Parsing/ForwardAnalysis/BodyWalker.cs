@@ -187,24 +187,28 @@ namespace ModelGen.Parsing.ForwardAnalysis
             };
         }
 
-        private object? BlockCall(string name, IInvocationOperation call)
+        /// <summary>
+        /// A call of a block: <paramref name="arguments"/> are its argument expressions (the first is the tensor it transforms).
+        /// Before the generator has run, a sublayer has no <c>call</c> yet and the call is an invalid operation; it is read the same.
+        /// </summary>
+        private object? BlockCall(string name, IReadOnlyList<IOperation> arguments, IOperation call)
         {
             var block = _blocks[name];
             var shape = BlockShape.Of(block, _layers);
-            var argument = call.Arguments.Length > 0 ? Tensor(call.Arguments[0].Value) : null;
+            var argument = arguments.Count > 0 ? Tensor(arguments[0]) : null;
             if (argument is not null && !shape.ReadsIds && shape.In.Known && argument.Shape.Last.Differs(shape.In))
                 Findings.Add(new ShapeFinding("MG0505", call.Syntax.GetLocation(), new[] { name, shape.In.Text, argument.Shape.ToString() }));
             if (argument is not null && shape.SavesInput)
                 _savedByBlocks.Add(argument);
-            foreach (var extra in call.Arguments.Skip(1))
-                Value(extra.Value);
+            foreach (var extra in arguments.Skip(1))
+                Value(extra);
             _calls.Add(name);
 
             TensorShape output;
             if (BlockShape.KeepsShape(block))
                 output = argument?.Shape ?? TensorShape.Unknown;
-            else if (shape.ReadsIds)
-                output = argument?.Shape.Dims is { } ids && shape.Out.Known ? new TensorShape(ids.Concat(new[] { shape.Out }).ToList()) : TensorShape.Unknown;
+            else if (shape.ReadsIds && argument?.Shape.Dims is { } ids && shape.Out.Known)
+                output = new TensorShape(ids.Concat(new[] { shape.Out }).ToList());
             else if (argument?.Shape.Dims is { Count: > 0 } && shape.Out.Known)
                 output = argument.Shape.WithLast(shape.Out);
             else

@@ -73,6 +73,9 @@ namespace ModelGen.Parsing.ForwardAnalysis
 
         /// <summary>Index / slice selection: saves nothing (indices are integers), shape not followed.</summary>
         Select,
+
+        /// <summary>arange, ones, zeros, full, empty, rand, randn: a new tensor without gradient; saves nothing.</summary>
+        Create,
     }
 
     /// <summary>The ops the walker knows, by TorchSharp method name (instance methods of Tensor, torch.*, torch.nn.functional.*).</summary>
@@ -103,6 +106,9 @@ namespace ModelGen.Parsing.ForwardAnalysis
             ["mean"] = OpRule.Reduce, ["sum"] = OpRule.Reduce,
             ["layer_norm"] = OpRule.LayerNorm,
             ["scaled_dot_product_attention"] = OpRule.Attention,
+            ["arange"] = OpRule.Create, ["ones"] = OpRule.Create, ["zeros"] = OpRule.Create, ["full"] = OpRule.Create,
+            ["empty"] = OpRule.Create, ["rand"] = OpRule.Create, ["randn"] = OpRule.Create, ["ones_like"] = OpRule.SameShape,
+            ["zeros_like"] = OpRule.SameShape,
             ["index"] = OpRule.Select, ["select"] = OpRule.Select, ["narrow"] = OpRule.Select, ["slice"] = OpRule.Select,
         };
 

@@ -53,8 +53,9 @@ namespace ModelGen.Parsing.ForwardAnalysis
         /// </summary>
         public static TensorShape? Broadcast(TensorShape a, TensorShape b)
         {
+            // An operand whose shape was lost: the result is at least the other's shape (the memory counted is not less).
             if (a.Dims is null || b.Dims is null)
-                return Unknown;
+                return a.Dims is null ? b : a;
             var rank = System.Math.Max(a.Dims.Count, b.Dims.Count);
             var result = new SymbolicDim[rank];
             for (var i = 1; i <= rank; i++)
