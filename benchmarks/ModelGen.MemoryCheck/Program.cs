@@ -95,6 +95,8 @@ if (args[0].StartsWith("infer-", StringComparison.Ordinal))
     return;
 }
 
+if (args[0] == "forward-ops") { HeapSettings.Apply(); ForwardOpsCheck.Run(Seq, Batch, Steps); return; } // docs/forward-analysis.md
+
 if (args[0] == "step-peak")
 {
     HeapSettings.Apply();
