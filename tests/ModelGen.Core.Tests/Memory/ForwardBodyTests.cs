@@ -105,5 +105,23 @@ namespace ModelGen.Core.Tests.Memory
             Assert.Equal(declared.PeakBytes, onlyDown.PeakBytes);
             Assert.Equal(declared.Layers[0].SavedTensors, onlyDown.Layers[0].SavedTensors);
         }
+    
+
+        [Fact]
+        public void Under_tensor_parallelism_a_sharded_tensor_divides_and_sequence_parallelism_divides_the_replicated_ones_too()
+        {
+            var layer = Layer("Net", true,
+                new LinearSpec("Up", "up", D("Hidden", Hidden), D("Ffn", Ffn), true) { Shard = ShardStyle.Column },
+                new LinearSpec("Down", "down", D("Ffn", Ffn), D("Hidden", Hidden), true) { Shard = ShardStyle.Row });
+            var sharded = new ForwardTensor("gelu input", new[] { D("Ffn", Ffn) }.ToEquatableArray(), EquatableArray<Dim>.Empty, 1, 1, ForwardElement.Compute, true);
+            var replicated = Tensor("residual", ForwardElement.Compute, D("Hidden", Hidden));
+            var body = WithBody(layer, Call("Up"), Op("gelu", new[] { sharded }, new ForwardTensor[0]), Call("Down"), Op("mask", new[] { replicated }, new ForwardTensor[0]));
+            SavedTensor Saved(ScenarioSpec scenario, string name) =>
+                MemoryModel.Estimate(Model(body), scenario, DeviceProfile.Cpu).Layers[0].SavedTensors.Single(t => t.Tensor == name);
+            var tp = Training with { TensorParallel = 2 };
+            Assert.Equal(Batch * Seq * Ffn * 4 / 2, Saved(tp, "gelu input").Bytes);
+            Assert.Equal(Batch * Seq * Hidden * 4, Saved(tp, "residual").Bytes);
+            Assert.Equal(Batch * Seq * Hidden * 4 / 2, Saved(tp with { SequenceParallel = true }, "residual").Bytes);
+        }
     }
 }
