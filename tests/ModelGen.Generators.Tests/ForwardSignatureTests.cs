@@ -63,9 +63,41 @@ public class ForwardSignatureTests
         }
         """;
 
-    public static IEnumerable<object[]> CaseNames => new[] { new object[] { "ForwardRecordMultiInput" }, new object[] { "ForwardTuple" } };
+    private const string Decoders = """
 
-    private static string Source(string name) => Cases.Usings + (name == "ForwardTuple" ? Tuple : Encoder);
+        [Model(typeof(Cfg))]
+        public partial class MaskedDecoder
+        {
+            [Embedding(nameof(Cfg.Vocab), nameof(Cfg.Hidden))] public partial Embedding Embed { get; }
+            [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads))] public partial Attention Attn { get; }
+            [Linear(nameof(Cfg.Hidden), nameof(Cfg.Vocab))] public partial Linear Head { get; }
+            private Tensor Forward(Tensor tokens, [Input(InputShape.Tokens)] Tensor? mask = null)
+            {
+                var x = Embed.call(tokens);
+                if (mask is not null)
+                    x = x * mask.unsqueeze(-1).to_type(x.dtype);
+                return Head.call(x + Attn.call(x));
+            }
+        }
+
+        [Model(typeof(Cfg))]
+        public partial class TupleDecoder
+        {
+            [Embedding(nameof(Cfg.Vocab), nameof(Cfg.Hidden))] public partial Embedding Embed { get; }
+            [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads))] public partial Attention Attn { get; }
+            [Linear(nameof(Cfg.Hidden), nameof(Cfg.Vocab))] public partial Linear Head { get; }
+            private (Tensor Logits, Tensor Hidden) Forward(Tensor tokens)
+            {
+                var x = Embed.call(tokens);
+                x = x + Attn.call(x);
+                return (Head.call(x), x);
+            }
+        }
+        """;
+
+    public static IEnumerable<object[]> CaseNames => new[] { new object[] { "ForwardRecordMultiInput" }, new object[] { "ForwardTuple" }, new object[] { "ForwardDecoders" } };
+
+    private static string Source(string name) => Cases.Usings + name switch { "ForwardTuple" => Tuple, "ForwardDecoders" => Decoders, _ => Encoder };
 
     [Theory]
     [MemberData(nameof(CaseNames))]
