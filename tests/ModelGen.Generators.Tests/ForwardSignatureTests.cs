@@ -168,6 +168,30 @@ public class ForwardSignatureTests
     }
 
     [Fact]
+    public void A_shell_keeps_the_module_type_of_its_forward_so_callers_compile()
+    {
+        // The block has an unknown config member (MG0111-family error): its shell must still be a Module<Tensor, Tensor?, Tensor>.
+        var source = Cases.Usings + """
+
+            [Layer(typeof(Cfg))]
+            public partial class Broken
+            {
+                [Linear("Missing", nameof(Cfg.Hidden))] public partial Linear Up { get; }
+                private Tensor Forward(Tensor x, [Input(InputShape.Tokens)] Tensor? mask = null) => Up.call(x);
+            }
+
+            public static class Caller
+            {
+                public static Tensor Run(Broken block, Tensor x, Tensor mask) => block.call(x, mask);
+            }
+            """;
+        var compilation = GeneratorHarness.Compile(source);
+        GeneratorHarness.CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+        Assert.Contains(diagnostics, d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("MG", System.StringComparison.Ordinal));
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+    }
+
+    [Fact]
     public void The_spec_carries_inputs_sizes_and_result_members()
     {
         var compilation = GeneratorHarness.Compile(Source("ForwardRecordMultiInput"));

@@ -20,6 +20,10 @@ namespace ModelGen.Generators.Emit
         /// <summary>The result type of the module's forward.</summary>
         public static string ResultType(ForwardSpec forward) => forward.Result?.Type ?? Tensor;
 
+        /// <summary>The parameter list of the module's forward, optional inputs defaulting to null.</summary>
+        public static string Parameters(ForwardSpec forward) =>
+            string.Join(", ", forward.AllInputs.Select(input => $"{InputType(input)} {Literals.Identifier(input.Name)}" + (input.Optional ? " = null" : "")));
+
         private static string InputType(ForwardInput input) => input.Nullable ? Tensor + "?" : Tensor;
 
         /// <summary>Writes <c>forward</c> for a signature other than <c>Tensor Forward(Tensor)</c>.</summary>
@@ -41,7 +45,7 @@ namespace ModelGen.Generators.Emit
             var outputs = Fresh("outputs");
             var ignored = Fresh("ignored");
             var method = "this." + Literals.Identifier(forward.MethodName);
-            var parameters = string.Join(", ", inputs.Select((input, i) => $"{InputType(input)} {names[i]}" + (input.Optional ? " = null" : "")));
+            var parameters = Parameters(forward);
             string Cast(int i) => inputs[i].Nullable
                 ? $"({names[i]} is null ? null : global::ModelGen.Precision.CastFloatingInput({names[i]}, this.StoragePrecision))"
                 : $"global::ModelGen.Precision.CastFloatingInput({names[i]}, this.StoragePrecision)";

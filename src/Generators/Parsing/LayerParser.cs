@@ -142,7 +142,8 @@ namespace ModelGen.Parsing
                     HintName = hintName,
                     MemberAccessibility = memberAccessibility,
                     Shell = BuildShell(type, diagnostics, moduleAllowed ? new ShellModule(type.Name, configType, memberAccessibility, modelAttribute is not null,
-                        GeneratedMembers.Where(name => userMembers.Contains(name) && (name != "forward" || DeclaresForwardOverride(type))).ToEquatableArray()) : null,
+                        GeneratedMembers.Where(name => userMembers.Contains(name) && (name != "forward" || DeclaresForwardOverride(type))).ToEquatableArray())
+                        { Forward = forward is { IsSingleTensor: false } ? forward : null } : null,
                         cancellationToken),
                 };
             }
