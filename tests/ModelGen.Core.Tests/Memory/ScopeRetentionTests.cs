@@ -51,6 +51,17 @@ namespace ModelGen.Core.Tests.Memory
         }
 
         [Fact]
+        public void Inference_attention_counts_the_cached_key_mask_and_training_the_causal_mask()
+        {
+            var attention = GptBlock(H, A, dropout: 0).Blocks.OfType<AttentionSpec>().Single();
+            var inference = BlockForward.Of(attention, 4, new Pass(B, S, S, 1, false, DeviceProfile.Cpu), 0, false);
+            Assert.Equal(3 * B * S * S, inference.Single(c => c.Name.StartsWith("key mask", System.StringComparison.Ordinal)).Bytes);
+            Assert.DoesNotContain(inference, c => c.Name.StartsWith("causal mask", System.StringComparison.Ordinal));
+            var training = BlockForward.Of(attention, 4, new Pass(B, S, S, 1, true, DeviceProfile.Cpu), 0, false);
+            Assert.Equal(S * S, training.Single(c => c.Name.StartsWith("causal mask", System.StringComparison.Ordinal)).Bytes);
+        }
+
+        [Fact]
         public void Held_is_linear_in_the_steps()
         {
             // 10,000 single-block layers: a quadratic walk would take seconds; this one is instant.
