@@ -42,9 +42,4 @@ namespace ModelGen.Specs
         /// </summary>
         public ModelGen.Memory.ForwardBody? Body { get; init; }
     }
-
-    /// <summary>The user's forward method, <c>Tensor Forward(Tensor x)</c>.</summary>
-    /// <param name="MethodName">Its name.</param>
-    /// <param name="ParameterName">Name of its tensor parameter.</param>
-    public sealed record ForwardSpec(string MethodName, string ParameterName);
 }

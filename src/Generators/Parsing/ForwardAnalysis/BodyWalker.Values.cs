@@ -71,6 +71,13 @@ namespace ModelGen.Parsing.ForwardAnalysis
                     foreach (var argument in indexer.Arguments)
                         Value(argument.Value);
                     return Derived(Tensor(indexer.Instance!)!, TensorShape.Unknown, "indexed");
+                case ICoalesceOperation coalesce:
+                {
+                    // `mask ?? ones_like(x)`: either operand, no op of its own.
+                    var value = Value(coalesce.Value);
+                    var whenNull = Value(coalesce.WhenNull);
+                    return value as TensorValue ?? whenNull;
+                }
                 case IInvalidOperation invalid when InvalidBlockCall(invalid) is { } blockCall:
                     return BlockCall(blockCall.Block, blockCall.Arguments, invalid);
                 case IFieldReferenceOperation or IPropertyReferenceOperation when IsTensor(operation.Type):

@@ -27,16 +27,16 @@ namespace ModelGen.Parsing.ForwardAnalysis
     /// <param name="Body">What the memory model walks; null when the body is the declared blocks once each in order with no op of its own.</param>
     /// <param name="Findings">Shape errors.</param>
     /// <param name="Estimated">Ops estimated conservatively.</param>
-    public sealed record ForwardResult(ForwardBody? Body, IReadOnlyList<ShapeFinding> Findings, IReadOnlyList<EstimatedOp> Estimated);
+    public sealed record ForwardBodyAnalysis(ForwardBody? Body, IReadOnlyList<ShapeFinding> Findings, IReadOnlyList<EstimatedOp> Estimated);
 
     /// <summary>
-    /// One analysis per layer class per compilation, shared by the parser (which puts <see cref="ForwardResult.Body"/> in the
+    /// One analysis per layer class per compilation, shared by the parser (which puts <see cref="ForwardBodyAnalysis.Body"/> in the
     /// spec, so the analyzers, the generated <c>DescribeModel</c> and the runtime planner walk the same body) and the
     /// <c>ForwardAnalyzer</c> (which reports the findings).
     /// </summary>
     public static class ForwardBodies
     {
-        private static readonly ConditionalWeakTable<Compilation, ConcurrentDictionary<INamedTypeSymbol, ForwardResult?>> PerCompilation = new();
+        private static readonly ConditionalWeakTable<Compilation, ConcurrentDictionary<INamedTypeSymbol, ForwardBodyAnalysis?>> PerCompilation = new();
 
         // Layers whose body is being walked on this thread: a sublayer's width lookup parses the sublayer, which must not walk a
         // layer that contains itself again (the memory model reports such a cycle).
@@ -44,9 +44,9 @@ namespace ModelGen.Parsing.ForwardAnalysis
         private static HashSet<INamedTypeSymbol>? _walking;
 
         /// <summary>The analysis of <paramref name="type"/>'s Forward (parsed as <paramref name="spec"/>); null without a Forward body in source.</summary>
-        public static ForwardResult? Analyze(INamedTypeSymbol type, LayerSpec spec, Compilation compilation, CancellationToken cancellationToken)
+        public static ForwardBodyAnalysis? Analyze(INamedTypeSymbol type, LayerSpec spec, Compilation compilation, CancellationToken cancellationToken)
         {
-            var results = PerCompilation.GetValue(compilation, static _ => new ConcurrentDictionary<INamedTypeSymbol, ForwardResult?>(SymbolEqualityComparer.Default));
+            var results = PerCompilation.GetValue(compilation, static _ => new ConcurrentDictionary<INamedTypeSymbol, ForwardBodyAnalysis?>(SymbolEqualityComparer.Default));
             if (results.TryGetValue(type, out var known))
                 return known;
             _walking ??= new HashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
@@ -62,7 +62,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             }
         }
 
-        private static ForwardResult? Compute(INamedTypeSymbol type, LayerSpec spec, Compilation compilation, CancellationToken cancellationToken)
+        private static ForwardBodyAnalysis? Compute(INamedTypeSymbol type, LayerSpec spec, Compilation compilation, CancellationToken cancellationToken)
         {
             var method = type.GetMembers(spec.Forward.MethodName).OfType<IMethodSymbol>()
                 .FirstOrDefault(m => m.Parameters.Length >= 1 && BodyWalker.IsTensor(m.Parameters[0].Type) && m.DeclaringSyntaxReferences.Length > 0);
@@ -79,7 +79,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             var walker = BodyWalker.Walk(body, method.Parameters[0], spec, Layer, cancellationToken);
             var forward = walker.Body();
             var estimated = walker.Estimated.Select(op => new EstimatedOp(op.Call, op.Location, string.Join(", ", op.Saved.Select(s => s.Tensor.Shape.ToString())))).ToList();
-            return new ForwardResult(IsDeclarationOrder(forward, spec) ? null : forward, walker.Findings, estimated);
+            return new ForwardBodyAnalysis(IsDeclarationOrder(forward, spec) ? null : forward, walker.Findings, estimated);
         }
 
         /// <summary>Each block called once, in declaration order, and no op: the walk without a body is the same.</summary>
