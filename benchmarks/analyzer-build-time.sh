@@ -41,7 +41,7 @@ fi
 dotnet build "$project" -c Release -v:q -nologo >/dev/null
 mg_require_idle before
 dotnet build "$project" -c Release --no-dependencies --no-incremental -nologo -v:d -p:ReportAnalyzer=true -clp:PerformanceSummary > "$work/build.log"
-reported=$(grep -E "Total analyzer execution time|Total generator execution time|^ *[0-9.]+ +[0-9]+ +ModelGen\.(Analyzers|Generators)\.[A-Za-z]+|^ +[0-9]+ ms +Csc +[0-9]+ calls" "$work/build.log" | sed 's/^ *//' | sort -u)
+reported=$(grep -E "Total analyzer execution time|Total generator execution time|^ *[0-9.]+ +[<0-9]+ +ModelGen\.(Analyzers|Generators)\.[A-Za-z]+|^ +[0-9]+ ms +Csc +[0-9]+ calls" "$work/build.log" | sed 's/^ *//' | sort -u)
 
 # The compiler command of that build (the detailed log prints it), run directly: with ModelGen, and without it.
 sdk_csc=$(grep -m1 -oE '[^ ]*/Roslyn/bincore/csc ' "$work/build.log" | sed 's/ $//')
