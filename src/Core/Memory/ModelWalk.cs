@@ -81,10 +81,11 @@ namespace ModelGen.Memory
         public static ModelWalk Run(ModelSpec model, Pass pass, bool sequenceParallel)
         {
             var walk = new ModelWalk(model, pass, sequenceParallel);
-            var steps = walk.CountSteps(model.Root, new Dictionary<string, long>(), new HashSet<string>());
+            // Training walks a stack as one run; inference walks every instance (see Child), so there the stacks' counts multiply.
+            var steps = walk.CountSteps(model.Root, new Dictionary<string, long>(), new HashSet<string>(), perInstance: !pass.Training);
             if (steps > MaxSteps)
                 throw new ModelTooLargeException(
-                    $"'{model.Root.Name}' has {(steps == long.MaxValue ? "more than 9.2e18" : steps.ToString(System.Globalization.CultureInfo.InvariantCulture))} blocks to walk through its sublayers (a stack counts once); the memory model walks at most {MaxSteps}");
+                    $"'{model.Root.Name}' has {(steps == long.MaxValue ? "more than 9.2e18" : steps.ToString(System.Globalization.CultureInfo.InvariantCulture))} blocks to walk through its sublayers {(pass.Training ? " (a stack counts once)" : ", one per instance in inference")}; the memory model walks at most {MaxSteps}");
             var root = model.Root;
             var precision = root.Precision ?? DType.Float32;
             var rootSteps = walk.Layer(root, precision, root.Name, 1);
@@ -101,9 +102,9 @@ namespace ModelGen.Memory
         /// Steps the walk creates for one instance of <paramref name="layer"/>, computed once per layer type (memoized in
         /// <paramref name="known"/>), so counting costs time linear in the number of distinct layers. A stack counts its layer's
         /// steps once plus its runs (at most four: a period, the plain instances inside it, and a shorter last period), whatever its
-        /// count. Saturates at <see cref="long.MaxValue"/> instead of overflowing.
+        /// count; <paramref name="perInstance"/> (inference) counts every instance. Saturates at <see cref="long.MaxValue"/> instead of overflowing.
         /// </summary>
-        private long CountSteps(LayerSpec layer, Dictionary<string, long> known, HashSet<string> visiting)
+        private long CountSteps(LayerSpec layer, Dictionary<string, long> known, HashSet<string> visiting, bool perInstance)
         {
             if (known.TryGetValue(layer.FullName, out var cached))
                 return cached;
@@ -112,13 +113,14 @@ namespace ModelGen.Memory
             long total = 0;
             foreach (var block in layer.Blocks)
             {
-                var (type, runs) = block switch
+                var (type, runs, repeats) = block switch
                 {
-                    LayerRefSpec r => (r.LayerType, 1L),
-                    StackSpec s => (s.LayerType, 4L),
-                    _ => ((string?)null, 0L),
+                    LayerRefSpec r => (r.LayerType, 1L, 1L),
+                    StackSpec s => (s.LayerType, 4L, Math.Max(0, s.Count.Value)),
+                    _ => ((string?)null, 0L, 0L),
                 };
-                var steps = type is null ? 1 : SaturatingAdd(runs, CountSteps(Find(type, layer.Name + "." + block.Name), known, visiting));
+                var child = type is null ? 0 : CountSteps(Find(type, layer.Name + "." + block.Name), known, visiting, perInstance);
+                var steps = type is null ? 1 : perInstance ? SaturatingMultiply(repeats, child) : SaturatingAdd(runs, child);
                 total = SaturatingAdd(total, steps);
             }
             visiting.Remove(layer.FullName);
@@ -127,6 +129,8 @@ namespace ModelGen.Memory
         }
 
         private static long SaturatingAdd(long a, long b) => b > long.MaxValue - a ? long.MaxValue : a + b;
+
+        private static long SaturatingMultiply(long a, long b) => a == 0 || b == 0 ? 0 : a > long.MaxValue / b ? long.MaxValue : a * b;
 
         /// <summary>The steps of one instance of <paramref name="layer"/>, adding its totals <paramref name="count"/> times.</summary>
         private List<Step> Layer(LayerSpec layer, DType precision, string path, long count)
@@ -172,7 +176,7 @@ namespace ModelGen.Memory
         {
             var precision = child.Precision ?? inherited;
             var inner = Layer(child, precision, path, count * repeats);
-            var input = Widths.LayerInputBytes(child, precision, _pass, _layers);
+            var input = ForwardInputs.KeptBytes(child, precision, _pass, Widths.LayerInputBytes(child, precision, _pass, _layers));
             if (_sequenceParallel && _pass.Ranks > 1 && child.Blocks.Any(b => b.Shard != ShardStyle.None))
                 input = Sizes.Share(input, _pass.Ranks);
 
@@ -188,7 +192,22 @@ namespace ModelGen.Memory
             }
             var result = new List<Step>();
             long checkpointedCount;
-            if (!_pass.Training || (every == 0 && child.Checkpoint != CheckpointMode.Full))
+            if (!_pass.Training)
+            {
+                // Inference keeps one step per instance, each at its own path: what the dispose scopes hold depends on the
+                // instance's place (ScopeRetention). Run limits this to MaxSteps instances.
+                checkpointedCount = 0;
+                for (var i = 0L; i < repeats; i++)
+                {
+                    var instancePath = repeats == 1 && every == 0 ? path : $"{path}[{i}]";
+                    foreach (var step in inner)
+                    {
+                        StepsCreated++;
+                        result.Add(step.Clone(instancePath + step.Path.Substring(path.Length)));
+                    }
+                }
+            }
+            else if (every == 0 && child.Checkpoint != CheckpointMode.Full)
             {
                 checkpointedCount = 0;
                 result.AddRange(Repeat(inner, repeats, path));

@@ -65,23 +65,17 @@ namespace ModelGen.Memory
         {
             var (columns, d) = walk.Logits;
             var best = new Point(states.Weights, 0, 0, 0, 0, kvCache);
-            // Every repetition of a run is alike here (nothing accumulates between steps), so each run is visited once.
-            void Visit(List<Step> steps)
+            // Inference walks are flat, one step per block instance (ModelWalk keeps runs for training only), because what the
+            // dispose scopes hold depends on each instance's place (ScopeRetention).
+            var last = 0L;
+            var held = ScopeRetention.Held(walk.Steps); // outputs the generated forwards' dispose scopes still hold
+            for (var k = 0; k < walk.Steps.Count; k++)
             {
-                foreach (var step in steps)
-                {
-                    if (step.Body is { } body)
-                    {
-                        if (step.Count > 0)
-                            Visit(body);
-                        continue;
-                    }
-                    walk.StepsVisited++;
-                    best = Max(best, new Point(states.Weights, 0, 0, step.Input, step.Temporary, kvCache));
-                }
+                var step = walk.Steps[k];
+                walk.StepsVisited++;
+                best = Max(best, new Point(states.Weights, 0, 0, step.Input + held[k], step.Temporary, kvCache));
+                last = step.Input;
             }
-            Visit(walk.Steps);
-            var last = Step.Last(walk.Steps)?.Input ?? 0;
             // The model returns logits for every position computed in this pass.
             best = Max(best, new Point(states.Weights, 0, 0, last, pass.Tokens * columns * d, kvCache));
             return (phase, best);

@@ -45,6 +45,13 @@ namespace ModelGen.Memory
         /// </summary>
         public long ReturnedGradients { get; set; }
 
+        /// <summary>A copy of this single step at another path (an instance of a stack in an inference walk).</summary>
+        public Step Clone(string path) => new()
+        {
+            Path = path, Weights = Weights, Gradients = Gradients, Kept = Kept, Recompute = Recompute, Temporary = Temporary, Input = Input,
+            ReturnedGradients = ReturnedGradients,
+        };
+
         /// <summary>The sum of <paramref name="term"/> over every step <paramref name="steps"/> stand for, runs counted as often as they repeat.</summary>
         public static long Sum(List<Step> steps, Func<Step, long> term)
         {
