@@ -99,17 +99,5 @@ namespace ModelGen.Memory
             }
             return null;
         }
-
-        /// <summary>The last single step in execution order, or null.</summary>
-        public static Step? Last(List<Step> steps)
-        {
-            for (var i = steps.Count - 1; i >= 0; i--)
-            {
-                var last = steps[i].Body is { } body ? (steps[i].Count > 0 ? Last(body) : null) : steps[i];
-                if (last is not null)
-                    return last;
-            }
-            return null;
-        }
     }
 }
