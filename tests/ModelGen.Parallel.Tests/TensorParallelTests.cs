@@ -12,7 +12,7 @@ namespace ModelGen.Parallel.Tests;
 /// </summary>
 public sealed class TensorParallelTests
 {
-    private static readonly string[] Cases = { "big", "blocks", "stacks", "rng", "plans", "reshard" };
+    private static readonly string[] Cases = { "big", "blocks", "stacks", "rng", "plans", "reshard", "generated", "generated-big" };
 
     [Fact]
     public void Degree_2_equals_the_unsharded_model()
