@@ -107,6 +107,8 @@ namespace ModelGen.Generators.Emit
             foreach (var block in spec.Blocks)
             {
                 var dtype = block.Precision is { } p ? DType(p) : "this.StoragePrecision";
+                if (block is StackSpec replicated && sharded && !spec.ShardedLayers.Contains(replicated.Name))
+                    w.Line(ShardEmitter.UnshardedStack(spec, replicated));
                 if (block is StackSpec stack)
                     WriteStack(w, stack, dtype, names, stackIndex++, sharded && spec.ShardedLayers.Contains(stack.Name));
                 else if (!sharded)

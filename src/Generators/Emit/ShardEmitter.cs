@@ -19,6 +19,7 @@ namespace ModelGen.Generators.Emit
         public const string Path = "statePath";
 
         private const string Parallel = "global::ModelGen.Parallel.";
+        private const string SequenceParallel = Options + " is { SequenceParallel: true, Degree: > 1 }";
         private const string ModuleOfTensors = "global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>";
 
         /// <summary>The extra constructor parameters of a layer that takes tensor-parallel options.</summary>
@@ -84,7 +85,15 @@ namespace ModelGen.Generators.Emit
                             ? $"new {Parallel}ColumnParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Options}, {name}, hasBias: {Literals.Bool(l.Bias)}, gatherOutput: {Literals.Bool(gather)}, dtype: {scalar}, device: {BlockEmitter.Device})"
                             : $"new {Parallel}RowParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Options}, {name}, hasBias: {Literals.Bool(l.Bias)}, inputIsParallel: {Literals.Bool(parallelInput)}, dtype: {scalar}, device: {BlockEmitter.Device})";
                     }
-                    return Guarded(block, plain, $"{Options} is not null", created, $"{what} is [Shard(ShardStyle.{l.Shard})]");
+                    var guarded = Guarded(block, plain, $"{Options} is not null", created, $"{what} is [Shard(ShardStyle.{l.Shard})]");
+                    // With sequence parallelism the activations between regions are sequence shards: a row-parallel layer must
+                    // take a column-parallel partner's split output, and a gathered column layer gives the whole sequence, which
+                    // only a model's head may return (Korthikanti et al. 2022, §4.2.2 pairs every region's entry with its exit).
+                    if (!column && !parallelInput)
+                        return Refused(guarded, SequenceParallel, $"{what} is row-parallel without a column-parallel Linear of Out = {l.In.Value} in its layer, so with sequence parallelism it would split a sequence shard; pair it with one, or plan SequenceParallel = false");
+                    if (gather && !spec.IsModel)
+                        return Refused(guarded, SequenceParallel, $"{what} is column-parallel without a row-parallel Linear of In = {l.Out.Value} in its layer, so with sequence parallelism it would return the whole sequence into the sequence-sharded stream; pair it with one, or plan SequenceParallel = false");
+                    return guarded;
                 }
                 case EmbeddingSpec e when e.Shard == ShardStyle.Vocab:
                     return Guarded(block, plain, $"{Options} is not null",
@@ -100,20 +109,33 @@ namespace ModelGen.Generators.Emit
                         $"{what} is [Shard(ShardStyle.Column)]");
                 // Norms on sequence shards sum their weight gradients over the group (Korthikanti et al. 2022, §4.2.2).
                 case RmsNormSpec n:
-                    return Guarded(block, plain, $"{Options} is {{ SequenceParallel: true, Degree: > 1 }}",
+                    return Guarded(block, plain, SequenceParallel,
                         $"new {Parallel}ParallelRmsNorm({BlockEmitter.Size(n.Hidden)}, {Options}, eps: {Literals.Number(n.Eps)}, dtype: {scalar}, device: {BlockEmitter.Device})",
                         $"{what} runs on sequence shards, so it becomes ParallelRmsNorm");
                 case LayerNormSpec n when n.Bias:
-                    return Guarded(block, plain, $"{Options} is {{ SequenceParallel: true, Degree: > 1 }}",
+                    return Guarded(block, plain, SequenceParallel,
                         $"new {Parallel}ParallelLayerNorm({BlockEmitter.Size(n.Hidden)}, {Options}, eps: {Literals.Number(n.Eps)}, dtype: {scalar}, device: {BlockEmitter.Device})",
                         $"{what} runs on sequence shards, so it becomes ParallelLayerNorm");
                 case LayerNormSpec:
-                    return Refused(plain, $"{Options} is {{ SequenceParallel: true, Degree: > 1 }}",
+                    return Refused(plain, SequenceParallel,
                         $"{what} is a LayerNorm without bias, which has no sequence-parallel form (ParallelLayerNorm has a bias); plan SequenceParallel = false");
+                // A replicated weight used on sequence shards would get only its shard's gradient on each rank.
+                case LinearSpec or EmbeddingSpec or AttentionSpec or FeedForwardSpec:
+                    return Refused(plain, SequenceParallel, $"{what} is not sharded, so with sequence parallelism it would run whole on this rank's sequence shard{(block is AttentionSpec ? " (attending over part of the sequence)" : " and its weight would get only that shard's gradient")}; shard it with [Shard], or plan SequenceParallel = false");
+                case LayerRefSpec r when !spec.ShardedLayers.Contains(r.Name):
+                    return Refused(plain, SequenceParallel, UnshardedLayer(spec, r.Name, r.LayerType));
                 default:
                     return plain;
             }
         }
+
+        /// <summary>The refusal of a sublayer or stack without [Shard] blocks under sequence parallelism: it is not given the options.</summary>
+        public static string UnshardedLayer(LayerSpec spec, string block, string layerType) =>
+            $"'{spec.Name}.{block}' ({Short(layerType)}) has no [Shard] block, so it is not given the tensor-parallel options and would run whole on sequence shards; shard its blocks, or plan SequenceParallel = false";
+
+        /// <summary>The statement that refuses a stack of layers without [Shard] blocks under sequence parallelism.</summary>
+        public static string UnshardedStack(LayerSpec spec, StackSpec stack) =>
+            $"if ({SequenceParallel}) throw new global::System.NotSupportedException({Literals.String(UnshardedLayer(spec, stack.Name, stack.LayerType) + " (docs/tensor-parallel.md).")});";
 
         /// <summary>The stack element's creation in a layer that takes options: a sharded child gets them and its path.</summary>
         public static string StackElement(StackSpec stack, string dtype, string index) =>
@@ -144,7 +166,7 @@ namespace ModelGen.Generators.Emit
             Holds(block)
                 ? $"{condition}\n    ? {sharded}\n    : {plain}"
                 : Refused(plain, condition.Replace(" is not null", " is { Degree: > 1 }"),
-                    $"{why}, but it is declared as {Short(block.PropertyType)}, which the tensor-parallel module is not: declare the property as Module<Tensor, Tensor> to split it across ranks");
+                    $"{why}, but it is declared as {Short(block.PropertyType)}, which the ModelGen.Parallel module is not: declare the property as Module<Tensor, Tensor>");
 
         private static string Refused(string plain, string condition, string message) =>
             $"{condition}\n    ? throw new global::System.NotSupportedException({Literals.String(message + " (docs/tensor-parallel.md).")})\n    : {plain}";
