@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using ModelGen.Memory;
 using ModelGen.Specs;
 
 namespace ModelGen.Generators.Emit
@@ -32,18 +33,11 @@ namespace ModelGen.Generators.Emit
             "/// <param name=\"statePath\">This layer's state_dict path with a trailing dot (empty for the model); it seeds the sharded initialization.</param>",
         };
 
-        /// <summary>
-        /// True when the declared property type can hold the tensor-parallel module (they derive only from <c>Module&lt;Tensor, Tensor&gt;</c>).
-        /// </summary>
-        public static bool Holds(BlockSpec block)
-        {
-            var type = block.PropertyType.TrimEnd('?');
-            return type == ModuleOfTensors || type == "global::TorchSharp.torch.nn.Module";
-        }
+        /// <summary>True when the declared property type can hold the ModelGen.Parallel module.</summary>
+        public static bool Holds(BlockSpec block) => TensorParallelSupport.Holds(block);
 
         /// <summary>A tied head whose owner is vocab-sharded: with options it becomes a <c>VocabParallelHead</c> over the owner, built last.</summary>
-        public static bool IsVocabHead(BlockSpec block, LayerSpec spec) =>
-            block is LinearSpec { TiedTo: { } owner } && spec.Blocks.Any(b => b.Name == owner && b is EmbeddingSpec { Shard: ShardStyle.Vocab });
+        public static bool IsVocabHead(BlockSpec block, LayerSpec spec) => TensorParallelSupport.IsVocabHead(block, spec);
 
         /// <summary>The expression creating <paramref name="block"/> in a layer that takes tensor-parallel options.</summary>
         public static string Create(BlockSpec block, string dtype, LayerSpec spec, Func<BlockSpec, string> field)
@@ -54,88 +48,57 @@ namespace ModelGen.Generators.Emit
                     $"new {r.LayerType}(config, {dtype}, {BlockEmitter.Device}, {Options}, {Path} + {Literals.String(r.StateName + ".")})",
                 _ => BlockEmitter.Create(block, dtype),
             };
+            var what = $"'{spec.Name}.{block.Name}'";
+            var created = plain;
+            if (TensorParallelSupport.IsSharded(block, spec))
+            {
+                created = TensorParallelSupport.TypeProblem(block, spec) is { } problem
+                    ? Refused(plain, $"{Options} is {{ Degree: > 1 }}", $"{what} is sharded, but {problem}")
+                    : $"{Options} is not null\n    ? {Sharded(block, dtype, spec, field)}\n    : {plain}";
+            }
+            else if (block is RmsNormSpec or LayerNormSpec && TensorParallelSupport.SequenceProblem(block, spec) is null)
+            {
+                // Norms on sequence shards sum their weight gradients over the group (Korthikanti et al. 2022, §4.2.2).
+                created = $"{SequenceParallel}\n    ? {Sharded(block, dtype, spec, field)}\n    : {plain}";
+            }
+            return TensorParallelSupport.SequenceProblem(block, spec) is { } sequence
+                ? Refused(created, SequenceParallel, $"{what} cannot run with sequence parallelism: {sequence}; or plan SequenceParallel = false")
+                : created;
+        }
+
+        private static string Sharded(BlockSpec block, string dtype, LayerSpec spec, Func<BlockSpec, string> field)
+        {
             var scalar = $"global::ModelGen.Precision.ToScalarType({dtype})";
             var name = $"{Path} + {Literals.String(block.StateName)}";
-            var what = $"'{spec.Name}.{block.Name}'";
-            if (IsVocabHead(block, spec))
-            {
-                var owner = spec.Blocks.First(b => b.Name == block.TiedTo);
-                return Guarded(block, plain, $"{Options} is not null",
-                    $"new {Parallel}VocabParallelHead(({Parallel}VocabParallelEmbedding)(object){field(owner)}, gatherOutput: true)",
-                    $"{what} is tied to the vocab-parallel '{owner.Name}', so it becomes VocabParallelHead");
-            }
+            var device = BlockEmitter.Device;
+            if (TensorParallelSupport.IsVocabHead(block, spec))
+                return $"new {Parallel}VocabParallelHead(({Parallel}VocabParallelEmbedding)(object){field(spec.Blocks.First(b => b.Name == block.TiedTo))}, gatherOutput: true)";
             switch (block)
             {
-                case LinearSpec l when l.TiedTo is null && l.Shard is ShardStyle.Column or ShardStyle.Row:
-                {
-                    var column = l.Shard == ShardStyle.Column;
-                    var gather = column && !spec.Blocks.Any(b => b is LinearSpec { Shard: ShardStyle.Row } r && r.In == l.Out);
-                    var parallelInput = !column && spec.Blocks.Any(b => b is LinearSpec { Shard: ShardStyle.Column, TiedTo: null } c && c.Out == l.In);
-                    string created;
-                    if (l.Quant is { } q)
-                    {
-                        if (!column && !parallelInput)
-                            return Refused(plain, $"{Options} is {{ Degree: > 1 }}",
-                                $"{what} is a quantized row-parallel Linear whose input is not the output of a column-parallel Linear of the same layer; QuantizedParallelLinear takes its input already split");
-                        created = $"new {Parallel}QuantizedParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Parallel}ParallelLinearStyle.{(column ? "Column" : "Row")}, {Options}, {name}, {Literals.Bool(l.Bias)}, {Literals.Enum(q.Kind)}, groupSize: {q.GroupSize}, doubleQuant: {Literals.Bool(q.DoubleQuant)}, computeDtype: {scalar}, gatherOutput: {Literals.Bool(gather)}, device: {BlockEmitter.Device})";
-                    }
-                    else
-                    {
-                        created = column
-                            ? $"new {Parallel}ColumnParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Options}, {name}, hasBias: {Literals.Bool(l.Bias)}, gatherOutput: {Literals.Bool(gather)}, dtype: {scalar}, device: {BlockEmitter.Device})"
-                            : $"new {Parallel}RowParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Options}, {name}, hasBias: {Literals.Bool(l.Bias)}, inputIsParallel: {Literals.Bool(parallelInput)}, dtype: {scalar}, device: {BlockEmitter.Device})";
-                    }
-                    var guarded = Guarded(block, plain, $"{Options} is not null", created, $"{what} is [Shard(ShardStyle.{l.Shard})]");
-                    // With sequence parallelism the activations between regions are sequence shards: a row-parallel layer must
-                    // take a column-parallel partner's split output, and a gathered column layer gives the whole sequence, which
-                    // only a model's head may return (Korthikanti et al. 2022, §4.2.2 pairs every region's entry with its exit).
-                    if (!column && !parallelInput)
-                        return Refused(guarded, SequenceParallel, $"{what} is row-parallel without a column-parallel Linear of Out = {l.In.Value} in its layer, so with sequence parallelism it would split a sequence shard; pair it with one, or plan SequenceParallel = false");
-                    if (gather && !spec.IsModel)
-                        return Refused(guarded, SequenceParallel, $"{what} is column-parallel without a row-parallel Linear of In = {l.Out.Value} in its layer, so with sequence parallelism it would return the whole sequence into the sequence-sharded stream; pair it with one, or plan SequenceParallel = false");
-                    return guarded;
-                }
-                case EmbeddingSpec e when e.Shard == ShardStyle.Vocab:
-                    return Guarded(block, plain, $"{Options} is not null",
-                        $"new {Parallel}VocabParallelEmbedding({BlockEmitter.Size(e.Count)}, {BlockEmitter.Size(e.Width)}, {Options}, {name}, {scalar}, {BlockEmitter.Device})",
-                        $"{what} is [Shard(ShardStyle.Vocab)]");
-                case AttentionSpec a when a.Shard == ShardStyle.Column:
-                    return Guarded(block, plain, $"{Options} is not null",
-                        $"new {Parallel}TensorParallelAttention({BlockEmitter.Size(a.Hidden)}, {BlockEmitter.Size(a.Heads)}, {BlockEmitter.Size(a.KvHeads)}, {Options}, {name}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {BlockEmitter.Device})",
-                        $"{what} is [Shard(ShardStyle.Column)]");
-                case FeedForwardSpec f when f.Shard == ShardStyle.Column:
-                    return Guarded(block, plain, $"{Options} is not null",
-                        $"new {Parallel}TensorParallelFeedForward({BlockEmitter.Size(f.Hidden)}, {BlockEmitter.Size(f.Inner)}, {Literals.Enum(f.Activation)}, {Options}, {name}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {BlockEmitter.Device})",
-                        $"{what} is [Shard(ShardStyle.Column)]");
-                // Norms on sequence shards sum their weight gradients over the group (Korthikanti et al. 2022, §4.2.2).
+                case LinearSpec { Quant: { } q } l:
+                    return $"new {Parallel}QuantizedParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Parallel}ParallelLinearStyle.{l.Shard}, {Options}, {name}, {Literals.Bool(l.Bias)}, {Literals.Enum(q.Kind)}, groupSize: {q.GroupSize}, doubleQuant: {Literals.Bool(q.DoubleQuant)}, computeDtype: {scalar}, gatherOutput: {Literals.Bool(TensorParallelSupport.GathersOutput(l, spec))}, device: {device})";
+                case LinearSpec { Shard: ShardStyle.Column } l:
+                    return $"new {Parallel}ColumnParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Options}, {name}, hasBias: {Literals.Bool(l.Bias)}, gatherOutput: {Literals.Bool(TensorParallelSupport.GathersOutput(l, spec))}, dtype: {scalar}, device: {device})";
+                case LinearSpec l:
+                    return $"new {Parallel}RowParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Options}, {name}, hasBias: {Literals.Bool(l.Bias)}, inputIsParallel: {Literals.Bool(TensorParallelSupport.InputIsParallel(l, spec))}, dtype: {scalar}, device: {device})";
+                case EmbeddingSpec e:
+                    return $"new {Parallel}VocabParallelEmbedding({BlockEmitter.Size(e.Count)}, {BlockEmitter.Size(e.Width)}, {Options}, {name}, {scalar}, {device})";
+                case AttentionSpec a:
+                    return $"new {Parallel}TensorParallelAttention({BlockEmitter.Size(a.Hidden)}, {BlockEmitter.Size(a.Heads)}, {BlockEmitter.Size(a.KvHeads)}, {Options}, {name}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {device})";
+                case FeedForwardSpec f:
+                    return $"new {Parallel}TensorParallelFeedForward({BlockEmitter.Size(f.Hidden)}, {BlockEmitter.Size(f.Inner)}, {Literals.Enum(f.Activation)}, {Options}, {name}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {device})";
                 case RmsNormSpec n:
-                    return Guarded(block, plain, SequenceParallel,
-                        $"new {Parallel}ParallelRmsNorm({BlockEmitter.Size(n.Hidden)}, {Options}, eps: {Literals.Number(n.Eps)}, dtype: {scalar}, device: {BlockEmitter.Device})",
-                        $"{what} runs on sequence shards, so it becomes ParallelRmsNorm");
-                case LayerNormSpec n when n.Bias:
-                    return Guarded(block, plain, SequenceParallel,
-                        $"new {Parallel}ParallelLayerNorm({BlockEmitter.Size(n.Hidden)}, {Options}, eps: {Literals.Number(n.Eps)}, dtype: {scalar}, device: {BlockEmitter.Device})",
-                        $"{what} runs on sequence shards, so it becomes ParallelLayerNorm");
-                case LayerNormSpec:
-                    return Refused(plain, SequenceParallel,
-                        $"{what} is a LayerNorm without bias, which has no sequence-parallel form (ParallelLayerNorm has a bias); plan SequenceParallel = false");
-                // A replicated weight used on sequence shards would get only its shard's gradient on each rank.
-                case LinearSpec or EmbeddingSpec or AttentionSpec or FeedForwardSpec:
-                    return Refused(plain, SequenceParallel, $"{what} is not sharded, so with sequence parallelism it would run whole on this rank's sequence shard{(block is AttentionSpec ? " (attending over part of the sequence)" : " and its weight would get only that shard's gradient")}; shard it with [Shard], or plan SequenceParallel = false");
-                case LayerRefSpec r when !spec.ShardedLayers.Contains(r.Name):
-                    return Refused(plain, SequenceParallel, UnshardedLayer(spec, r.Name, r.LayerType));
+                    return $"new {Parallel}ParallelRmsNorm({BlockEmitter.Size(n.Hidden)}, {Options}, eps: {Literals.Number(n.Eps)}, dtype: {scalar}, device: {device})";
+                case LayerNormSpec n:
+                    return $"new {Parallel}ParallelLayerNorm({BlockEmitter.Size(n.Hidden)}, {Options}, eps: {Literals.Number(n.Eps)}, dtype: {scalar}, device: {device})";
                 default:
-                    return plain;
+                    throw new ArgumentOutOfRangeException(nameof(block), block.GetType().Name);
             }
         }
 
-        /// <summary>The refusal of a sublayer or stack without [Shard] blocks under sequence parallelism: it is not given the options.</summary>
-        public static string UnshardedLayer(LayerSpec spec, string block, string layerType) =>
-            $"'{spec.Name}.{block}' ({Short(layerType)}) has no [Shard] block, so it is not given the tensor-parallel options and would run whole on sequence shards; shard its blocks, or plan SequenceParallel = false";
-
         /// <summary>The statement that refuses a stack of layers without [Shard] blocks under sequence parallelism.</summary>
         public static string UnshardedStack(LayerSpec spec, StackSpec stack) =>
-            $"if ({SequenceParallel}) throw new global::System.NotSupportedException({Literals.String(UnshardedLayer(spec, stack.Name, stack.LayerType) + " (docs/tensor-parallel.md).")});";
+            $"if ({SequenceParallel}) throw new global::System.NotSupportedException({Literals.String($"'{spec.Name}.{stack.Name}' cannot run with sequence parallelism: {TensorParallelSupport.SequenceProblem(stack, spec)}; or plan SequenceParallel = false (docs/tensor-parallel.md).")});";
 
         /// <summary>The stack element's creation in a layer that takes options: a sharded child gets them and its path.</summary>
         public static string StackElement(StackSpec stack, string dtype, string index) =>
@@ -162,21 +125,7 @@ namespace ModelGen.Generators.Emit
         public static string SelectiveCore(string field) =>
             $"if ({field} is global::ModelGen.Nn.Attention mgSelective) mgSelective.CheckpointCore = true; // [Checkpoint(CheckpointMode.Selective)]; TensorParallelAttention recomputes nothing itself";
 
-        private static string Guarded(BlockSpec block, string plain, string condition, string sharded, string why) =>
-            Holds(block)
-                ? $"{condition}\n    ? {sharded}\n    : {plain}"
-                : Refused(plain, condition.Replace(" is not null", " is { Degree: > 1 }"),
-                    $"{why}, but it is declared as {Short(block.PropertyType)}, which the ModelGen.Parallel module is not: declare the property as Module<Tensor, Tensor>");
-
         private static string Refused(string plain, string condition, string message) =>
             $"{condition}\n    ? throw new global::System.NotSupportedException({Literals.String(message + " (docs/tensor-parallel.md).")})\n    : {plain}";
-
-        private static string Short(string type)
-        {
-            var name = type.TrimEnd('?');
-            var generic = name.IndexOf('<');
-            var head = generic < 0 ? name : name.Substring(0, generic);
-            return head.Substring(head.LastIndexOf('.') + 1);
-        }
     }
 }

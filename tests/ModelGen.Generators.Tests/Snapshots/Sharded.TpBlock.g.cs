@@ -91,7 +91,7 @@ namespace Demo
                 ? new global::ModelGen.Parallel.QuantizedParallelLinear(config.Ffn, config.Hidden, global::ModelGen.Parallel.ParallelLinearStyle.Row, tensorParallel, statePath + "down", true, global::ModelGen.QuantKind.Int4, groupSize: 64, doubleQuant: false, computeDtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), gatherOutput: false, device: device)
                 : new global::ModelGen.Quantization.QuantizedLinear(config.Ffn, config.Hidden, true, global::ModelGen.QuantKind.Int4, groupSize: 64, doubleQuant: false, computeDtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
             this._Proj = tensorParallel is { SequenceParallel: true, Degree: > 1 }
-                ? throw new global::System.NotSupportedException("'TpBlock.Proj' is row-parallel without a column-parallel Linear of Out = 64 in its layer, so with sequence parallelism it would split a sequence shard; pair it with one, or plan SequenceParallel = false (docs/tensor-parallel.md).")
+                ? throw new global::System.NotSupportedException("'TpBlock.Proj' cannot run with sequence parallelism: it is row-parallel without a column-parallel Linear of Out = 64 in its layer, so it would split a sequence shard; pair it with one; or plan SequenceParallel = false (docs/tensor-parallel.md).")
                 : tensorParallel is not null
                 ? new global::ModelGen.Parallel.RowParallelLinear(config.Hidden, config.Hidden, tensorParallel, statePath + "proj", hasBias: true, inputIsParallel: false, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device)
                 : global::TorchSharp.torch.nn.Linear(config.Hidden, config.Hidden, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
@@ -99,7 +99,7 @@ namespace Demo
                 ? new global::ModelGen.Parallel.TensorParallelFeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.SwiGlu, tensorParallel, statePath + "mlp", bias: true, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device)
                 : new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.SwiGlu, bias: true, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
             this._Plain = tensorParallel is { SequenceParallel: true, Degree: > 1 }
-                ? throw new global::System.NotSupportedException("'TpBlock.Plain' is a LayerNorm without bias, which has no sequence-parallel form (ParallelLayerNorm has a bias); plan SequenceParallel = false (docs/tensor-parallel.md).")
+                ? throw new global::System.NotSupportedException("'TpBlock.Plain' cannot run with sequence parallelism: it is a LayerNorm without bias, which has no sequence-parallel form (ParallelLayerNorm has a bias); or plan SequenceParallel = false (docs/tensor-parallel.md).")
                 : global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: false, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
             if (this._Attn is global::ModelGen.Nn.Attention mgSelective) mgSelective.CheckpointCore = true; // [Checkpoint(CheckpointMode.Selective)]; TensorParallelAttention recomputes nothing itself
             this.RegisterComponents();

@@ -69,10 +69,10 @@ namespace Demo
             this._Blocks = global::TorchSharp.torch.nn.ModuleList(stack0);
             this._Last = new global::Demo.TpBlock(config, this.StoragePrecision, device, tensorParallel, statePath + "last.");
             this._Mixer = tensorParallel is { SequenceParallel: true, Degree: > 1 }
-                ? throw new global::System.NotSupportedException("'TpModel.Mixer' (Replicated) has no [Shard] block, so it is not given the tensor-parallel options and would run whole on sequence shards; shard its blocks, or plan SequenceParallel = false (docs/tensor-parallel.md).")
+                ? throw new global::System.NotSupportedException("'TpModel.Mixer' cannot run with sequence parallelism: its layer (Replicated) has no [Shard] block, so it is not given the tensor-parallel options and would run whole on sequence shards; shard its blocks; or plan SequenceParallel = false (docs/tensor-parallel.md).")
                 : new global::Demo.Replicated(config, this.StoragePrecision, device);
             this._Norm = tensorParallel is { SequenceParallel: true, Degree: > 1 }
-                ? throw new global::System.NotSupportedException("'TpModel.Norm' runs on sequence shards, so it becomes ParallelRmsNorm, but it is declared as RmsNorm, which the ModelGen.Parallel module is not: declare the property as Module<Tensor, Tensor> (docs/tensor-parallel.md).")
+                ? throw new global::System.NotSupportedException("'TpModel.Norm' cannot run with sequence parallelism: it runs on sequence shards as ParallelRmsNorm, which a RmsNorm property cannot hold: declare it as Module<Tensor, Tensor>; or plan SequenceParallel = false (docs/tensor-parallel.md).")
                 : new global::ModelGen.Nn.RmsNorm(config.Hidden, eps: 1E-06, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
             this._Head = tensorParallel is not null
                 ? new global::ModelGen.Parallel.VocabParallelHead((global::ModelGen.Parallel.VocabParallelEmbedding)(object)this._Embed, gatherOutput: true)

@@ -53,16 +53,16 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(config);
             this.StoragePrecision = global::ModelGen.DType.Float16;
             this._Attn = tensorParallel is { SequenceParallel: true, Degree: > 1 }
-                ? throw new global::System.NotSupportedException("'ShardedBlock.Attn' is not sharded, so with sequence parallelism it would run whole on this rank's sequence shard (attending over part of the sequence); shard it with [Shard], or plan SequenceParallel = false (docs/tensor-parallel.md).")
+                ? throw new global::System.NotSupportedException("'ShardedBlock.Attn' cannot run with sequence parallelism: it is not sharded, so it would attend over this rank's sequence shard only; shard it with [Shard(ShardStyle.Column)]; or plan SequenceParallel = false (docs/tensor-parallel.md).")
                 : new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, 1, causal: false, rotary: false, ropeTheta: 10000.0, fused: true, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
             this._Up = tensorParallel is { Degree: > 1 }
-                ? throw new global::System.NotSupportedException("'ShardedBlock.Up' is [Shard(ShardStyle.Column)], but it is declared as Linear, which the ModelGen.Parallel module is not: declare the property as Module<Tensor, Tensor> (docs/tensor-parallel.md).")
+                ? throw new global::System.NotSupportedException("'ShardedBlock.Up' is sharded, but it is declared as Linear, which its ModelGen.Parallel module (ColumnParallelLinear) is not: declare the property as Module<Tensor, Tensor> (docs/tensor-parallel.md).")
                 : global::TorchSharp.torch.nn.Linear(config.Hidden, config.Ffn, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
             this._Down = tensorParallel is { Degree: > 1 }
-                ? throw new global::System.NotSupportedException("'ShardedBlock.Down' is [Shard(ShardStyle.Row)], but it is declared as Linear, which the ModelGen.Parallel module is not: declare the property as Module<Tensor, Tensor> (docs/tensor-parallel.md).")
+                ? throw new global::System.NotSupportedException("'ShardedBlock.Down' is sharded, but it is declared as Linear, which its ModelGen.Parallel module (RowParallelLinear) is not: declare the property as Module<Tensor, Tensor> (docs/tensor-parallel.md).")
                 : global::TorchSharp.torch.nn.Linear(config.Ffn, config.Hidden, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
             this._Mlp = tensorParallel is { SequenceParallel: true, Degree: > 1 }
-                ? throw new global::System.NotSupportedException("'ShardedBlock.Mlp' is not sharded, so with sequence parallelism it would run whole on this rank's sequence shard and its weight would get only that shard's gradient; shard it with [Shard], or plan SequenceParallel = false (docs/tensor-parallel.md).")
+                ? throw new global::System.NotSupportedException("'ShardedBlock.Mlp' cannot run with sequence parallelism: it is not sharded, so it would run on this rank's sequence shard and its weight would get only that shard's gradient; shard it with [Shard]; or plan SequenceParallel = false (docs/tensor-parallel.md).")
                 : new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.Silu, bias: true, dtype: global::ModelGen.Precision.ToScalarType(global::ModelGen.DType.BFloat16), device: device);
             this._Drop = global::TorchSharp.torch.nn.Dropout(0.2);
             this.RegisterComponents();

@@ -38,7 +38,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(config);
             this.StoragePrecision = precision ?? global::ModelGen.DType.Float32;
             this._Embed = tensorParallel is { Degree: > 1 }
-                ? throw new global::System.NotSupportedException("'ShardedModel.Embed' is [Shard(ShardStyle.Vocab)], but it is declared as Embedding, which the ModelGen.Parallel module is not: declare the property as Module<Tensor, Tensor> (docs/tensor-parallel.md).")
+                ? throw new global::System.NotSupportedException("'ShardedModel.Embed' is sharded, but it is declared as Embedding, which its ModelGen.Parallel module (VocabParallelEmbedding) is not: declare the property as Module<Tensor, Tensor> (docs/tensor-parallel.md).")
                 : global::TorchSharp.torch.nn.Embedding(config.Vocab, config.Hidden, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
             long stack0Count = config.Layers;
             var stack0 = new global::Demo.ShardedBlock[stack0Count];
