@@ -72,19 +72,19 @@ namespace ModelGen.Generators.Emit
             var name = $"{Path} + {Literals.String(block.StateName)}";
             var device = BlockEmitter.Device;
             if (TensorParallelSupport.IsVocabHead(block, spec))
-                return $"new {Parallel}VocabParallelHead(({Parallel}VocabParallelEmbedding)(object){field(spec.Blocks.First(b => b.Name == block.TiedTo))}, gatherOutput: true)";
+                return $"new {Parallel}VocabParallelHead(({Parallel}VocabParallelEmbedding)(object){field(spec.Blocks.First(b => b.Name == block.TiedTo))}, gatherOutput: {Gather(block, spec)})";
             switch (block)
             {
                 case LinearSpec { Quant: { } q } l:
-                    return $"new {Parallel}QuantizedParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Parallel}ParallelLinearStyle.{l.Shard}, {Options}, {name}, {Literals.Bool(l.Bias)}, {Literals.Enum(q.Kind)}, groupSize: {q.GroupSize}, doubleQuant: {Literals.Bool(q.DoubleQuant)}, computeDtype: {scalar}, gatherOutput: {Literals.Bool(TensorParallelSupport.GathersOutput(l, spec))}, device: {device})";
+                    return $"new {Parallel}QuantizedParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Parallel}ParallelLinearStyle.{l.Shard}, {Options}, {name}, {Literals.Bool(l.Bias)}, {Literals.Enum(q.Kind)}, groupSize: {q.GroupSize}, doubleQuant: {Literals.Bool(q.DoubleQuant)}, computeDtype: {scalar}, gatherOutput: {Gather(l, spec)}, device: {device})";
                 case LinearSpec { Shard: ShardStyle.Column } l:
-                    return $"new {Parallel}ColumnParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Options}, {name}, hasBias: {Literals.Bool(l.Bias)}, gatherOutput: {Literals.Bool(TensorParallelSupport.GathersOutput(l, spec))}, dtype: {scalar}, device: {device})";
+                    return $"new {Parallel}ColumnParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Options}, {name}, hasBias: {Literals.Bool(l.Bias)}, gatherOutput: {Gather(l, spec)}, dtype: {scalar}, device: {device})";
                 case LinearSpec l:
                     return $"new {Parallel}RowParallelLinear({BlockEmitter.Size(l.In)}, {BlockEmitter.Size(l.Out)}, {Options}, {name}, hasBias: {Literals.Bool(l.Bias)}, inputIsParallel: {Literals.Bool(TensorParallelSupport.InputIsParallel(l, spec))}, dtype: {scalar}, device: {device})";
                 case EmbeddingSpec e:
                     return $"new {Parallel}VocabParallelEmbedding({BlockEmitter.Size(e.Count)}, {BlockEmitter.Size(e.Width)}, {Options}, {name}, {scalar}, {device})";
                 case AttentionSpec a:
-                    return $"new {Parallel}TensorParallelAttention({BlockEmitter.Size(a.Hidden)}, {BlockEmitter.Size(a.Heads)}, {BlockEmitter.Size(a.KvHeads)}, {Options}, {name}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {device})";
+                    return $"new {Parallel}TensorParallelAttention({BlockEmitter.Size(a.Hidden)}, {BlockEmitter.Size(a.Heads)}, {BlockEmitter.Size(a.KvHeads)}, {Options}, {name}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {device}, fused: {Literals.Bool(a.Fused)})";
                 case FeedForwardSpec f:
                     return $"new {Parallel}TensorParallelFeedForward({BlockEmitter.Size(f.Hidden)}, {BlockEmitter.Size(f.Inner)}, {Literals.Enum(f.Activation)}, {Options}, {name}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {device})";
                 case RmsNormSpec n:
@@ -124,6 +124,12 @@ namespace ModelGen.Generators.Emit
         /// <summary><c>[Checkpoint(CheckpointMode.Selective)]</c> on an attention block declared as a module: only the plain block has the switch.</summary>
         public static string SelectiveCore(string field) =>
             $"if ({field} is global::ModelGen.Nn.Attention mgSelective) mgSelective.CheckpointCore = true; // [Checkpoint(CheckpointMode.Selective)]; TensorParallelAttention recomputes nothing itself";
+
+        // A model's own gathered head keeps its V/t logits when the options ask for the vocab-parallel loss.
+        private static string Gather(BlockSpec block, LayerSpec spec) =>
+            TensorParallelSupport.IsVocabHead(block, spec) || (spec.IsModel && block is LinearSpec l && TensorParallelSupport.GathersOutput(l, spec))
+                ? $"!{Options}.VocabParallelLogits"
+                : Literals.Bool(block is LinearSpec linear && TensorParallelSupport.GathersOutput(linear, spec));
 
         private static string Refused(string plain, string condition, string message) =>
             $"{condition}\n    ? throw new global::System.NotSupportedException({Literals.String(message + " (docs/tensor-parallel.md).")})\n    : {plain}";
