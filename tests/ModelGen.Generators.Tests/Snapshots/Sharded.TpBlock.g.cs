@@ -76,7 +76,7 @@ namespace Demo
                 ? new global::ModelGen.Parallel.ParallelRmsNorm(config.Hidden, tensorParallel, eps: 1E-06, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device)
                 : new global::ModelGen.Nn.RmsNorm(config.Hidden, eps: 1E-06, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
             this._Attn = tensorParallel is not null
-                ? new global::ModelGen.Parallel.TensorParallelAttention(config.Hidden, config.Heads, config.KvHeads, tensorParallel, statePath + "attn", causal: true, rotary: true, ropeTheta: 10000.0, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device)
+                ? new global::ModelGen.Parallel.TensorParallelAttention(config.Hidden, config.Heads, config.KvHeads, tensorParallel, statePath + "attn", causal: true, rotary: true, ropeTheta: 10000.0, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device, fused: false)
                 : new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, config.KvHeads, causal: true, rotary: true, ropeTheta: 10000.0, fused: false, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
             this._MlpNorm = tensorParallel is { SequenceParallel: true, Degree: > 1 }
                 ? new global::ModelGen.Parallel.ParallelLayerNorm(config.Hidden, tensorParallel, eps: 1E-05, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device)

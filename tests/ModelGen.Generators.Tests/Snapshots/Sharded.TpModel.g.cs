@@ -75,7 +75,7 @@ namespace Demo
                 ? throw new global::System.NotSupportedException("'TpModel.Norm' cannot run with sequence parallelism: it runs on sequence shards as ParallelRmsNorm, which a RmsNorm property cannot hold: declare it as Module<Tensor, Tensor>; or plan SequenceParallel = false (docs/tensor-parallel.md).")
                 : new global::ModelGen.Nn.RmsNorm(config.Hidden, eps: 1E-06, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
             this._Head = tensorParallel is not null
-                ? new global::ModelGen.Parallel.VocabParallelHead((global::ModelGen.Parallel.VocabParallelEmbedding)(object)this._Embed, gatherOutput: true)
+                ? new global::ModelGen.Parallel.VocabParallelHead((global::ModelGen.Parallel.VocabParallelEmbedding)(object)this._Embed, gatherOutput: !tensorParallel.VocabParallelLogits)
                 : global::TorchSharp.torch.nn.Linear(config.Hidden, config.Vocab, hasBias: false, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
             if (tensorParallel is null)
             {
