@@ -30,6 +30,8 @@ namespace ModelGen.Parallel.Worker
                 Check(world, checks, config, "generated Llama" + what, sequenceParallel, () => new TpLlama(config), o => new TpLlama(config, tensorParallel: o));
                 Check(world, checks, config, "generated GPT-2 (checkpointed, tied head)" + what, sequenceParallel, () => new TpGpt(config), o => new TpGpt(config, tensorParallel: o));
             }
+            VocabParallelLoss(world, checks, config, "generated Llama", () => new TpLlama(config), o => new TpLlama(config, tensorParallel: o));
+            VocabParallelLoss(world, checks, config, "generated GPT-2 (tied head)", () => new TpGpt(config), o => new TpGpt(config, tensorParallel: o));
             if (world.Size == TpPlannedLlama.TrainingPlan.TensorParallel)
                 Train(world, checks, config);
         }
@@ -52,6 +54,30 @@ namespace ModelGen.Parallel.Worker
             var local = model.parameters().Sum(p => p.numel());
             var full = reference.parameters().Sum(p => p.numel());
             checks.True(world.Size == 1 || local < full, $"{what}: this rank holds {local} of the {full} parameters");
+        }
+
+        /// <summary>
+        /// With <see cref="TensorParallelOptions.VocabParallelLogits"/> the model's head keeps this rank's V/t logits: the
+        /// vocab-parallel cross-entropy on them gives the whole model's loss and gradients.
+        /// </summary>
+        private static void VocabParallelLoss(ProcessGroup world, Checks checks, TpConfig config, string what,
+            Func<Module> whole, Func<TensorParallelOptions, Module> sharded)
+        {
+            using var scope = NewDisposeScope();
+            manual_seed(37);
+            var reference = whole();
+            var options = new TensorParallelOptions(world, seed: 7) { VocabParallelLogits = true };
+            var model = sharded(options);
+            TensorParallelState.LoadFull(model, Compare.State(reference));
+            var (tokens, targets) = Tokens(config, 9);
+            var expected = Loss(reference.call(tokens), targets, config);
+            expected.backward();
+            var logits = model.call(tokens);
+            checks.True(logits.shape[^1] == config.Vocab / world.Size, $"{what}: the head returns {logits.shape[^1]} logits per position, V/t = {config.Vocab / world.Size}");
+            var loss = VocabParallelCrossEntropy.Loss(logits, targets, options.Rank * (config.Vocab / options.Degree), options.Group).mean();
+            Compare.Close(checks, expected, loss, $"{what}: vocab-parallel loss");
+            BackwardFailures.Backward(loss);
+            Compare.Gradients(checks, reference, model, world, what + " (vocab-parallel loss)");
         }
 
         private static void Train(ProcessGroup world, Checks checks, TpConfig config)
