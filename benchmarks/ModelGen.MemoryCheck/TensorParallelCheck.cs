@@ -69,7 +69,11 @@ internal static class TensorParallelCheck
         GC.WaitForPendingFinalizers();
         var baseline = ResidentMemory.Current;
         ResidentMemory.ResetPeak();
-        Train(new TensorParallelProbe(config, tensorParallel: options), options, config.Vocab, batch, seq, steps, trace && world.Rank == 0);
+        var model = new TensorParallelProbe(config, tensorParallel: options);
+        if (trace && world.Rank == 0)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  model built              rss {(ResidentMemory.Current - baseline) / (double)(1 << 20),8:F1}  peak {(ResidentMemory.Peak - baseline) / (double)(1 << 20),8:F1} MiB (parameters {model.parameters().Sum(p => p.numel() * p.element_size()) / (double)(1 << 20):F1} MiB)"));
+        Train(model, options, config.Vocab, batch, seq, steps, trace && world.Rank == 0);
         var measured = ResidentMemory.Peak - baseline;
 
         const double MiB = 1 << 20;
