@@ -45,9 +45,4 @@ namespace ModelGen.Specs
         /// <summary>The <c>[Sublayer]</c> and <c>[Stack]</c> blocks whose layer takes tensor-parallel options (see <see cref="TakesTensorParallel"/>).</summary>
         public EquatableArray<string> ShardedLayers { get; init; }
     }
-
-    /// <summary>The user's forward method, <c>Tensor Forward(Tensor x)</c>.</summary>
-    /// <param name="MethodName">Its name.</param>
-    /// <param name="ParameterName">Name of its tensor parameter.</param>
-    public sealed record ForwardSpec(string MethodName, string ParameterName);
 }
