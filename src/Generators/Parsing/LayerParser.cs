@@ -166,6 +166,8 @@ namespace ModelGen.Parsing
                 Checkpoint = checkpoint,
                 Budgets = ReadBudgets(type).ToEquatableArray(),
                 Lora = lora,
+                TakesTensorParallel = ShardedInside(type),
+                ShardedLayers = ShardedChildren(type).ToEquatableArray(),
             };
             return new LayerParse(spec, diagnostics, usedLayers)
             {
