@@ -37,6 +37,15 @@ namespace ModelGen.Specs
         public LoraSpec? Lora { get; init; }
 
         /// <summary>
+        /// True when this layer or a layer it uses has <c>[Shard]</c> blocks: its generated constructor then also takes
+        /// <c>ModelGen.Parallel.TensorParallelOptions</c> and builds only this rank's shards (docs/tensor-parallel.md).
+        /// </summary>
+        public bool TakesTensorParallel { get; init; }
+
+        /// <summary>The <c>[Sublayer]</c> and <c>[Stack]</c> blocks whose layer takes tensor-parallel options (see <see cref="TakesTensorParallel"/>).</summary>
+        public EquatableArray<string> ShardedLayers { get; init; }
+
+        /// <summary>
         /// The analysis of the user's <c>Forward</c> body (docs/forward-analysis.md): block calls and ops in the order they run;
         /// null when it is not analyzed, and the memory model assumes the blocks run once each in declaration order.
         /// </summary>
