@@ -310,9 +310,9 @@ namespace ModelGen.Diagnostics
         /// <summary>MG0301: [Quantize] on a block that cannot be quantized.</summary>
         public static readonly DiagnosticDescriptor QuantizeNotSupported = Add(
             "MG0301", "Block cannot be quantized",
-            "Block '{0}' is {1}; only Linear blocks can be quantized in this version",
+            "Block '{0}' is {1}; only Linear, Attention and FeedForward blocks can be quantized",
             Quantization, DiagnosticSeverity.Error,
-            "Weight-only quantization replaces a Linear with a QuantizedLinear; other blocks keep their weights.");
+            "Weight-only quantization replaces a Linear (or the projections of an Attention or FeedForward block) with QuantizedLinear; other blocks keep their weights.");
 
         /// <summary>MG0302: a group size the quantization format does not support.</summary>
         public static readonly DiagnosticDescriptor BadGroupSize = Add(
@@ -348,6 +348,15 @@ namespace ModelGen.Diagnostics
             "[LoRA] on '{0}': {1}",
             Quantization, DiagnosticSeverity.Error,
             "The rank must be at least 1, Alpha positive and finite, Dropout in [0, 1), and each target a non-empty name (docs/lora.md).");
+
+        // quant (issue 13): MG0307–MG0315.
+
+        /// <summary>MG0307: [Quantize] and [Shard] together on an Attention or FeedForward block.</summary>
+        public static readonly DiagnosticDescriptor QuantizedParallelBlock = Add(
+            "MG0307", "Quantized block cannot be sharded",
+            "Block '{0}' is {1} with both [Quantize] and [Shard]; its tensor-parallel form keeps dense projections, so quantize it or shard it",
+            Quantization, DiagnosticSeverity.Error,
+            "Tensor-parallel Attention and FeedForward split dense Linear projections across ranks; quantized projections are built whole (docs/quantization.md).");
 
         /// <summary>MG0401: query heads not divisible by key/value heads.</summary>
         public static readonly DiagnosticDescriptor HeadsNotDivisibleByKvHeads = Add(
