@@ -100,6 +100,21 @@ internal static class Cases
                 }
             }
             """,
+        ["QuantizedAttentionMlp"] = """
+            [Layer(typeof(Cfg)), LoRA(8, "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")]
+            public partial class QloraBlock
+            {
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm AttnNorm { get; }
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), KvHeads = nameof(Cfg.KvHeads)), Quantize(QuantKind.NF4, DoubleQuant = true)] public partial Attention Attn { get; }
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm MlpNorm { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.SwiGlu, Bias = false), Quantize(QuantKind.Int4, GroupSize = 32)] public partial FeedForward Mlp { get; }
+                private Tensor Forward(Tensor x)
+                {
+                    x = x + Attn.call(AttnNorm.call(x));
+                    return x + Mlp.call(MlpNorm.call(x));
+                }
+            }
+            """,
         ["LoraOnModel"] = """
             [Model(typeof(Cfg)), LoRA(8)]
             public partial class Adapted
