@@ -95,7 +95,7 @@ namespace ModelGen.Memory
             var list = created.Where(c => !(pass.Training && block is LinearSpec { Quant: null } && adapted.Count == 0 && c.Saved && c.Name == "input")).ToList();
             var tokens = pass.Tokens;
             // A quantized base saves no input, so A keeps its own: one tensor for the adapters that read the same input (q, k, v).
-            if (pass.Training && scope!.Dropout == 0 && block.Quant is not null && block is LinearSpec or AttentionSpec or FeedForwardSpec)
+            if (pass.Training && scope is { Dropout: 0 } && block.Quant is not null && block is LinearSpec or AttentionSpec or FeedForwardSpec)
             {
                 foreach (var (input, width) in QuantizedProjections.Inputs(block, adapted.Select(p => p.Name)))
                     list.Add(new Created(block.Name, input + " (saved by lora_A)", tokens * width * d, true, true));
