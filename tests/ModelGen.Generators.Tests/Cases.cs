@@ -115,6 +115,17 @@ internal static class Cases
                 }
             }
             """,
+        ["LoraOnProperties"] = """
+            [Layer(typeof(Cfg)), LoRA(4, "up")]
+            public partial class PropertyAdapted
+            {
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads)), LoRA(8, "q_proj", "v_proj", Alpha = 16), Quantize(QuantKind.NF4)] public partial Attention Attn { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn)), LoRA(2)] public partial FeedForward Mlp { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), LoRA(16, Dropout = 0.1)] public partial Linear Out { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] public partial Linear Up { get; }
+                private Tensor Forward(Tensor x) => Up.call(Out.call(Mlp.call(x + Attn.call(x))));
+            }
+            """,
         ["LoraOnModel"] = """
             [Model(typeof(Cfg)), LoRA(8)]
             public partial class Adapted

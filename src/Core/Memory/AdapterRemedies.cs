@@ -26,7 +26,7 @@ namespace ModelGen.Memory
                 yield break;
             if (scenario.Optimizer == Optimizer.AdamW && !scenario.OffloadOptimizer)
                 yield return (RemedyKind.Adam8BitStates, null, null, 0, "8-bit AdamW states (Optimizer = Optimizer.Adam8Bit)", model, scenario with { Optimizer = Optimizer.Adam8Bit });
-            if (AllLayers(model).Any(l => l.Lora is not null))
+            if (LoraTerms.HasAdapters(model))
                 yield break;
             var targets = LoraTargets(model);
             if (targets.Count == 0)

@@ -358,6 +358,20 @@ namespace ModelGen.Diagnostics
             Quantization, DiagnosticSeverity.Error,
             "Tensor-parallel Attention and FeedForward split dense Linear projections across ranks; quantized projections are built whole (docs/quantization.md).");
 
+        /// <summary>MG0308: [LoRA] on a property whose block has no projections.</summary>
+        public static readonly DiagnosticDescriptor LoraOnBlockWithoutProjections = Add(
+            "MG0308", "LoRA needs a block with projections",
+            "[LoRA] on '{0}': {1} has no Linear projection to adapt; put it on a Linear, Attention or FeedForward block, or on the class",
+            Quantization, DiagnosticSeverity.Error,
+            "Adapters attach to Linear / QuantizedLinear projections: a [Linear] block itself, q/k/v/o_proj of an Attention, gate/up/down_proj of a FeedForward (docs/lora.md).");
+
+        /// <summary>MG0309: a target of a property's [LoRA] that the block does not have.</summary>
+        public static readonly DiagnosticDescriptor LoraTargetNotInBlock = Add(
+            "MG0309", "LoRA target is not a projection of the block",
+            "[LoRA] on '{0}': '{1}' is not one of its projections ({2})",
+            Quantization, DiagnosticSeverity.Error,
+            "On a property, [LoRA]'s targets choose among that block's own projections; leave them out to adapt every projection of the block (docs/lora.md).");
+
         /// <summary>MG0401: query heads not divisible by key/value heads.</summary>
         public static readonly DiagnosticDescriptor HeadsNotDivisibleByKvHeads = Add(
             "MG0401", "Heads not divisible by KV heads",
