@@ -13,6 +13,9 @@ namespace ModelGen.Quantization
         /// </summary>
         public const long Int8KernelMaxRows = 32;
 
+        /// <summary>Up to this many rows an NF4 layer on the CPU computes from its codes in place (ModelGen's own kernel, <c>Nf4MatmulKernel</c>); above it, row tiles are dequantized.</summary>
+        public const long Nf4KernelMaxRows = Nf4MatmulKernel.MaxRows;
+
         /// <summary>Up to this many rows an Int4 layer on the CPU calls <c>_weight_int4pack_mm_for_cpu</c>; above it, row tiles are dequantized.</summary>
         public const long Int4KernelMaxRows = 64;
 
@@ -76,6 +79,12 @@ namespace ModelGen.Quantization
                 y = QuantizedKernels.Int8WeightMatmul(rows.contiguous(), buffers[0], buffers[1].to(x.dtype));
             else if (kernel && Kind == QuantKind.Int4 && m <= Int4KernelMaxRows && Int4KernelFits())
                 y = Int4KernelMatmul(rows.contiguous(), buffers);
+            else if (kernel && Kind == QuantKind.NF4 && m <= Nf4MatmulKernel.MaxRows && Nf4MatmulKernel.Fits(in_features, GroupSize))
+            {
+                // Double quantization's second level is undone once (1/blocksize of the elements); the codes are read in place.
+                var (_, prepared, _) = _format.PrepareRowTiles(buffers);
+                y = Nf4MatmulKernel.Matmul(rows, prepared[0], prepared[1], out_features, GroupSize, x.dtype);
+            }
             else if (Kind == QuantKind.Int8)
             {
                 // (x·qᵀ)·s equals x·(q·s)ᵀ: the per-row scale moves to the output, saving one weight-sized multiply.
