@@ -85,6 +85,9 @@ namespace ModelGen.Quantization
                 var (_, prepared, _) = _format.PrepareRowTiles(buffers);
                 y = Nf4MatmulKernel.Matmul(rows, prepared[0], prepared[1], out_features, GroupSize, x.dtype);
             }
+            else if (UsePackedKernels && x.device_type == DeviceType.CPU && x.dtype == ScalarType.BFloat16 && Bf16TileDequantizer.Available
+                && Bf16TileDequantizer.Fits(in_features, Kind == QuantKind.Int8 ? 32 : GroupSize))
+                y = Bf16TiledLinear(rows.contiguous(), buffers);
             else if (Kind == QuantKind.Int8)
             {
                 // (x·qᵀ)·s equals x·(q·s)ᵀ: the per-row scale moves to the output, saving one weight-sized multiply.
@@ -129,6 +132,39 @@ namespace ModelGen.Quantization
             var scalesAndZeros = stack(new[] { scale, zero }, -1).transpose(0, 1).contiguous().to(dtype);
             _int4Packed = packed.DetachFromDisposeScope();
             _int4ScalesAndZeros = scalesAndZeros.DetachFromDisposeScope();
+        }
+
+        /// <summary>
+        /// The bf16 prefill path: x·Wᵀ with W rebuilt a tile of rows at a time in registers (<see cref="Bf16TileDequantizer"/>, the
+        /// same values as <see cref="Dequantize"/>) into one reused bf16 tile of about 2^21 elements, each tile multiplied by libtorch's
+        /// bf16 GEMM. Int8's per-row scale is applied to the output, as the ATen path does.
+        /// </summary>
+        private Tensor Bf16TiledLinear(Tensor rows, Tensor[] buffers)
+        {
+            var (_, prepared, _) = Kind == QuantKind.NF4 ? _format.PrepareRowTiles(buffers) : (_format, buffers, 1L);
+            using var owned = new DisposeList(prepared, buffers);
+            long tile = Math.Min(out_features, Math.Max(1, (2 * TileElements) / in_features));
+            using var weight = empty(new[] { tile, in_features }, ScalarType.BFloat16, rows.device);
+            var y = empty(new[] { rows.shape[0], out_features }, ScalarType.BFloat16, rows.device);
+            for (long start = 0; start < out_features; start += tile)
+            {
+                long count = Math.Min(tile, out_features - start);
+                using var view = weight.narrow(0, 0, count);
+                if (Kind == QuantKind.Int8)
+                    Bf16TileDequantizer.Int8(prepared[0], start, count, view);
+                else if (Kind == QuantKind.Int4)
+                    Bf16TileDequantizer.Int4(prepared[0], prepared[1], prepared[2], GroupSize, start, count, view);
+                else
+                    Bf16TileDequantizer.NF4(prepared[0], prepared[1], GroupSize, start, count, view);
+                using var part = nn.functional.linear(rows, view);
+                y.narrow(1, start, count).copy_(part);
+            }
+            if (Kind == QuantKind.Int8)
+            {
+                using var scale = buffers[1].to(ScalarType.BFloat16);
+                y.mul_(scale);
+            }
+            return y;
         }
 
         /// <summary>x·Wᵀ with W dequantized a tile of rows at a time: the transient is one tile, never the whole weight.</summary>
