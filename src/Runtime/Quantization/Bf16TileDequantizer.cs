@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -9,12 +10,14 @@ namespace ModelGen.Quantization
 {
     /// <summary>
     /// Rebuilds rows of a quantized weight as bf16 into a reused tile, with AVX-512, for the prefill path (many rows): the tile then
-    /// goes through libtorch's bf16 GEMM, which uses the CPU's bf16 matrix units. libtorch's own casts (int8 → bf16, the pair-table
-    /// gather) cost more than that GEMM at 256 rows (docs/benchmarks-quantization.md); this does the same arithmetic in registers.
+    /// goes through libtorch's bf16 GEMM, which uses the CPU's bf16 matrix units. libtorch's 4-bit unpacking (nibble shifts, the
+    /// pair-table gather) costs more than that GEMM at 256 rows (docs/benchmarks-quantization.md); this does the same arithmetic in
+    /// registers. Int8 keeps libtorch's cast, which is vectorized and was faster than this path in a first (loaded) trial.
     /// </summary>
     /// <remarks>
-    /// Bit-for-bit the values of <see cref="WeightFormat.Dequantize"/> in bf16: Int8 codes are exact in bf16 (the per-row scale is
-    /// applied to the output, as the ATen path does); Int4 is <c>bf16((q − zero)·scale)</c> and NF4 <c>bf16(bf16(value)·bf16(absmax))</c>,
+    /// The loops are compiled fully optimized at once (<c>AggressiveOptimization</c>): tiered compilation would otherwise run the first
+    /// calls' intrinsics unoptimized, many times slower.
+    /// Bit-for-bit the values of <see cref="WeightFormat.Dequantize"/> in bf16: Int4 is <c>bf16((q − zero)·scale)</c> and NF4 <c>bf16(bf16(value)·bf16(absmax))</c>,
     /// each product exact in fp32 and rounded once to nearest-even, as libtorch's bf16 multiply rounds. A bf16 pair is written as one
     /// 32-bit lane (first element in the low half, little-endian), so each byte's two codes land in order without a shuffle.
     /// </remarks>
@@ -26,24 +29,9 @@ namespace ModelGen.Quantization
         /// <summary>Tests turn the vector path off to compare against the ATen path.</summary>
         internal static bool AllowVectors { get; set; } = true;
 
-        /// <summary>Rows [start, start + count) of an Int8 weight (int8 [N, K]) as bf16 codes (no scale) into <paramref name="tile"/> [count, K].</summary>
-        public static void Int8(Tensor codes, long start, long count, Tensor tile) =>
-            Run(count, codes.shape[1], (row, k, dst) =>
-            {
-                var src = MemoryMarshal.Cast<byte, sbyte>(codes.bytes).Slice(checked((int)((start + row) * k)), (int)k);
-                ref sbyte s = ref MemoryMarshal.GetReference(src);
-                ref ushort d = ref MemoryMarshal.GetReference(dst);
-                for (int i = 0; i < k; i += 16)
-                {
-                    var wide = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref s, (nuint)i)));
-                    // |q| ≤ 127 is exact in bf16: the upper 16 bits of the fp32 value are its bf16 value.
-                    Avx512F.ConvertToVector256UInt16(Vector512.ShiftRightLogical(wide.AsUInt32(), 16)).StoreUnsafe(ref d, (nuint)i);
-                }
-            }, tile);
-
         /// <summary>Rows of an Int4 weight (uint8 [N, K/2] low nibble first, bf16 scale and zero [N, K/g]) as bf16 values.</summary>
         public static void Int4(Tensor codes, Tensor scale, Tensor zero, int groupSize, long start, long count, Tensor tile) =>
-            Run(count, codes.shape[1] * 2, (row, k, dst) =>
+            Run(count, codes.shape[1] * 2, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (row, k, dst) =>
             {
                 long groups = k / groupSize;
                 var src = codes.bytes.Slice(checked((int)((start + row) * (k / 2))), (int)(k / 2));
@@ -71,7 +59,7 @@ namespace ModelGen.Quantization
             using var table = NormalFloat4.ValuesTensor().to(ScalarType.BFloat16).to(ScalarType.Float32).contiguous();
             using var scales = absmax.to(ScalarType.BFloat16).to(ScalarType.Float32).contiguous();
             var values = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, float>(table.bytes)));
-            Run(count, tile.shape[1], (row, k, dst) =>
+            Run(count, tile.shape[1], [MethodImpl(MethodImplOptions.AggressiveOptimization)] (row, k, dst) =>
             {
                 long blocks = k / blockSize;
                 var src = codes.bytes.Slice(checked((int)((start + row) * (k / 2))), (int)(k / 2));
@@ -104,9 +92,11 @@ namespace ModelGen.Quantization
         }
 
         /// <summary>Two fp32 vectors rounded to bf16 (nearest, ties to even) and paired: lane i = first[i] | second[i] &lt;&lt; 16.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector512<uint> Pack(Vector512<float> first, Vector512<float> second) =>
             RoundToBf16(first) | Vector512.ShiftLeft(RoundToBf16(second), 16);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector512<uint> RoundToBf16(Vector512<float> value)
         {
             var bits = value.AsUInt32();

@@ -63,6 +63,7 @@ namespace ModelGen.Quantization
         /// <summary>One call's tensors; each worker takes spans over their memory (Span cannot be captured by a lambda).</summary>
         private sealed record Work(Tensor Codes, Tensor Absmax, Tensor Even, Tensor Odd, Tensor Table, Tensor Output, int M, int HalfK, long N, int BlockSize)
         {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Rows(int task)
             {
                 long first = (long)task * RowsPerTask, last = Math.Min(N, first + RowsPerTask);
@@ -91,6 +92,7 @@ namespace ModelGen.Quantization
         }
 
         /// <summary>One output element, scalar: Σ over blocks of absmax · Σ value[code]·x.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static float RowScalar(ReadOnlySpan<byte> codes, ReadOnlySpan<float> absmax, ReadOnlySpan<float> even, ReadOnlySpan<float> odd,
             ReadOnlySpan<float> table, int blockBytes)
         {
@@ -110,6 +112,7 @@ namespace ModelGen.Quantization
         }
 
         /// <summary>One output element with AVX-512: 16 bytes (32 codes) per step, table lookups by <c>vpermps</c>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static float RowVector512(ReadOnlySpan<byte> codes, ReadOnlySpan<float> absmax, ReadOnlySpan<float> even, ReadOnlySpan<float> odd,
             ReadOnlySpan<float> table, int blockBytes)
         {

@@ -85,8 +85,8 @@ namespace ModelGen.Quantization
                 var (_, prepared, _) = _format.PrepareRowTiles(buffers);
                 y = Nf4MatmulKernel.Matmul(rows, prepared[0], prepared[1], out_features, GroupSize, x.dtype);
             }
-            else if (UsePackedKernels && x.device_type == DeviceType.CPU && x.dtype == ScalarType.BFloat16 && Bf16TileDequantizer.Available
-                && Bf16TileDequantizer.Fits(in_features, Kind == QuantKind.Int8 ? 32 : GroupSize))
+            else if (Kind != QuantKind.Int8 && UsePackedKernels && x.device_type == DeviceType.CPU && x.dtype == ScalarType.BFloat16
+                && Bf16TileDequantizer.Available && Bf16TileDequantizer.Fits(in_features, GroupSize))
                 y = Bf16TiledLinear(rows.contiguous(), buffers);
             else if (Kind == QuantKind.Int8)
             {
@@ -135,13 +135,13 @@ namespace ModelGen.Quantization
         }
 
         /// <summary>
-        /// The bf16 prefill path: x·Wᵀ with W rebuilt a tile of rows at a time in registers (<see cref="Bf16TileDequantizer"/>, the
-        /// same values as <see cref="Dequantize"/>) into one reused bf16 tile of about 2^21 elements, each tile multiplied by libtorch's
-        /// bf16 GEMM. Int8's per-row scale is applied to the output, as the ATen path does.
+        /// The bf16 prefill path of Int4 and NF4: x·Wᵀ with W rebuilt a tile of rows at a time in registers
+        /// (<see cref="Bf16TileDequantizer"/>, the same values as <see cref="Dequantize"/>) into one reused bf16 tile of about 2^21
+        /// elements, each tile multiplied by libtorch's bf16 GEMM.
         /// </summary>
         private Tensor Bf16TiledLinear(Tensor rows, Tensor[] buffers)
         {
-            var (_, prepared, _) = Kind == QuantKind.NF4 ? _format.PrepareRowTiles(buffers) : (_format, buffers, 1L);
+            var (_, prepared, _) = _format.PrepareRowTiles(buffers);
             using var owned = new DisposeList(prepared, buffers);
             long tile = Math.Min(out_features, Math.Max(1, (2 * TileElements) / in_features));
             using var weight = empty(new[] { tile, in_features }, ScalarType.BFloat16, rows.device);
@@ -150,19 +150,12 @@ namespace ModelGen.Quantization
             {
                 long count = Math.Min(tile, out_features - start);
                 using var view = weight.narrow(0, 0, count);
-                if (Kind == QuantKind.Int8)
-                    Bf16TileDequantizer.Int8(prepared[0], start, count, view);
-                else if (Kind == QuantKind.Int4)
+                if (Kind == QuantKind.Int4)
                     Bf16TileDequantizer.Int4(prepared[0], prepared[1], prepared[2], GroupSize, start, count, view);
                 else
                     Bf16TileDequantizer.NF4(prepared[0], prepared[1], GroupSize, start, count, view);
                 using var part = nn.functional.linear(rows, view);
                 y.narrow(1, start, count).copy_(part);
-            }
-            if (Kind == QuantKind.Int8)
-            {
-                using var scale = buffers[1].to(ScalarType.BFloat16);
-                y.mul_(scale);
             }
             return y;
         }

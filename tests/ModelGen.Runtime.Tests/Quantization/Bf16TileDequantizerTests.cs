@@ -13,7 +13,7 @@ public sealed class Bf16TileDequantizerTests
 {
     public static TheoryData<QuantKind, int, bool> Formats => new()
     {
-        { QuantKind.Int8, 0, false }, { QuantKind.Int4, 32, false }, { QuantKind.Int4, 128, false },
+        { QuantKind.Int4, 32, false }, { QuantKind.Int4, 128, false },
         { QuantKind.NF4, 64, false }, { QuantKind.NF4, 32, true }, { QuantKind.NF4, 256, false },
     };
 
@@ -28,10 +28,6 @@ public sealed class Bf16TileDequantizerTests
         const long start = 50;
         switch (kind)
         {
-            case QuantKind.Int8:
-                Bf16TileDequantizer.Int8(state["weight"], start, 40, tile);
-                Assert.True(Identical(state["weight"].narrow(0, start, 40).to(ScalarType.BFloat16), tile));
-                return;
             case QuantKind.Int4:
                 Bf16TileDequantizer.Int4(state["weight"], state["weight_scale"], state["weight_zero"], group, start, 40, tile);
                 break;
