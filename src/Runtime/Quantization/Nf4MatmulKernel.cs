@@ -39,10 +39,12 @@ namespace ModelGen.Quantization
         public static bool Fits(long inFeatures, int blockSize) => inFeatures % blockSize == 0 && blockSize % 32 == 0;
 
         /// <summary>
-        /// y [M, N] in <paramref name="dtype"/> from x [M, K] (any float dtype), the packed codes (uint8 [N·K/2], high nibble first),
-        /// and the fp32 absmax per block ([N·K/b], double quantization already undone).
+        /// y [M, N] in <paramref name="dtype"/> (bf16 or fp32) from x [M, K] (any float dtype), the packed codes (uint8 [N·K/2], high
+        /// nibble first) and the layer's absmax buffers: <c>[absmax fp32]</c>, or with double quantization
+        /// <c>[absmax_q uint8, scale fp32 per 256 blocks, offset fp32]</c>, undone per row inside the kernel
+        /// (<c>(q − 128)·scale + offset</c> in fp32, as <see cref="NF4WeightFormat"/> does), so no per-call tensor of the absmax is built.
         /// </summary>
-        public static Tensor Matmul(Tensor x, Tensor codes, Tensor absmax, long outFeatures, int blockSize, ScalarType dtype)
+        public static Tensor Matmul(Tensor x, Tensor codes, Tensor[] absmax, long outFeatures, int blockSize, ScalarType dtype)
         {
             using var scope = NewDisposeScope();
             long m = x.shape[0], k = x.shape[1];
@@ -51,34 +53,61 @@ namespace ModelGen.Quantization
             var odd = pairs.select(2, 1).contiguous();  // x[:, 2p + 1]: the low-nibble codes' inputs
             // The values and the constants as the dequantizing path sees them: rounded to the compute dtype.
             var table = NormalFloat4.ValuesTensor(x.device).to(dtype).to(ScalarType.Float32).contiguous();
-            var scales = absmax.to(dtype).to(ScalarType.Float32).contiguous();
             var codeBytes = codes.contiguous();
             var y = zeros(new[] { m, outFeatures }, ScalarType.Float32);
-            var work = new Work(codeBytes, scales, even, odd, table, y, (int)m, (int)(k / 2), outFeatures, blockSize);
+            var scales = Array.ConvertAll(absmax, a => a.contiguous());
+            var work = new Work(codeBytes, scales, dtype == ScalarType.BFloat16, even, odd, table, y, (int)m, (int)(k / 2), outFeatures, blockSize);
             int tasks = (int)((outFeatures + RowsPerTask - 1) / RowsPerTask);
             System.Threading.Tasks.Parallel.For(0, tasks, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, torch.get_num_threads()) }, work.Rows);
             return y.to(dtype).MoveToOuterDisposeScope();
         }
 
         /// <summary>One call's tensors; each worker takes spans over their memory (Span cannot be captured by a lambda).</summary>
-        private sealed record Work(Tensor Codes, Tensor Absmax, Tensor Even, Tensor Odd, Tensor Table, Tensor Output, int M, int HalfK, long N, int BlockSize)
+        private sealed record Work(Tensor Codes, Tensor[] Absmax, bool Bf16, Tensor Even, Tensor Odd, Tensor Table, Tensor Output, int M, int HalfK, long N, int BlockSize)
         {
+            /// <summary>Row <paramref name="n"/>'s absmax values, double quantization undone, rounded to the compute dtype.</summary>
+            private void RowScales(long n, Span<float> row)
+            {
+                long first = n * row.Length;
+                if (Absmax.Length == 1)
+                {
+                    MemoryMarshal.Cast<byte, float>(Absmax[0].bytes).Slice(checked((int)first), row.Length).CopyTo(row);
+                }
+                else
+                {
+                    ReadOnlySpan<byte> q = Absmax[0].bytes;
+                    var scale = MemoryMarshal.Cast<byte, float>(Absmax[1].bytes);
+                    float offset = MemoryMarshal.Cast<byte, float>(Absmax[2].bytes)[0];
+                    for (int i = 0; i < row.Length; i++)
+                    {
+                        long block = first + i;
+                        float centred = (q[checked((int)block)] - 128f) * scale[checked((int)(block / QuantLayout.DoubleQuantBlockSize))];
+                        row[i] = centred + offset;
+                    }
+                }
+                if (Bf16)
+                {
+                    for (int i = 0; i < row.Length; i++)
+                        row[i] = RoundToBf16(row[i]);
+                }
+            }
+
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Rows(int task)
             {
                 long first = (long)task * RowsPerTask, last = Math.Min(N, first + RowsPerTask);
                 ReadOnlySpan<byte> codes = Codes.bytes;
-                var absmax = MemoryMarshal.Cast<byte, float>(Absmax.bytes);
                 var even = MemoryMarshal.Cast<byte, float>(Even.bytes);
                 var odd = MemoryMarshal.Cast<byte, float>(Odd.bytes);
                 var table = MemoryMarshal.Cast<byte, float>(Table.bytes);
                 var output = MemoryMarshal.Cast<byte, float>(Output.bytes);
                 int blockBytes = BlockSize / 2, blocksPerRow = HalfK / blockBytes;
                 bool vectors = AllowVectors && Avx512F.IsSupported;
+                Span<float> rowAbsmax = blocksPerRow <= 1024 ? stackalloc float[blocksPerRow] : new float[blocksPerRow];
                 for (long n = first; n < last; n++)
                 {
                     var rowCodes = codes.Slice(checked((int)(n * HalfK)), HalfK);
-                    var rowAbsmax = absmax.Slice(checked((int)(n * blocksPerRow)), blocksPerRow);
+                    RowScales(n, rowAbsmax);
                     for (int r = 0; r < M; r++)
                     {
                         var xe = even.Slice(r * HalfK, HalfK);
@@ -89,6 +118,14 @@ namespace ModelGen.Quantization
                     }
                 }
             }
+        }
+
+        /// <summary>fp32 → bf16 → fp32, rounding to nearest, ties to even (what <c>.to(bfloat16)</c> does for finite values).</summary>
+        private static float RoundToBf16(float value)
+        {
+            uint bits = BitConverter.SingleToUInt32Bits(value);
+            bits = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+            return BitConverter.UInt32BitsToSingle(bits);
         }
 
         /// <summary>One output element, scalar: Σ over blocks of absmax · Σ value[code]·x.</summary>

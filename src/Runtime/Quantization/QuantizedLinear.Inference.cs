@@ -80,11 +80,7 @@ namespace ModelGen.Quantization
             else if (kernel && Kind == QuantKind.Int4 && m <= Int4KernelMaxRows && Int4KernelFits())
                 y = Int4KernelMatmul(rows.contiguous(), buffers);
             else if (kernel && Kind == QuantKind.NF4 && m <= Nf4MatmulKernel.MaxRows && Nf4MatmulKernel.Fits(in_features, GroupSize))
-            {
-                // Double quantization's second level is undone once (1/blocksize of the elements); the codes are read in place.
-                var (_, prepared, _) = _format.PrepareRowTiles(buffers);
-                y = Nf4MatmulKernel.Matmul(rows, prepared[0], prepared[1], out_features, GroupSize, x.dtype);
-            }
+                y = Nf4MatmulKernel.Matmul(rows, buffers[0], buffers[1..], out_features, GroupSize, x.dtype); // codes and absmax read in place
             else if (Kind != QuantKind.Int8 && UsePackedKernels && x.device_type == DeviceType.CPU && x.dtype == ScalarType.BFloat16
                 && Bf16TileDequantizer.Available && Bf16TileDequantizer.Fits(in_features, GroupSize))
                 y = Bf16TiledLinear(rows.contiguous(), buffers);
