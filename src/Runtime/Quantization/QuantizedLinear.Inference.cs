@@ -22,6 +22,11 @@ namespace ModelGen.Quantization
         // Elements of one dequantized row tile: about 1 Mi, a few MB in any compute dtype, so the transient stays in cache-sized pieces.
         private const long TileElements = 1 << 20;
 
+        // Elements of one bf16 prefill tile (16 MiB): libtorch's bf16 GEMM loses speed on narrower weights (a first trial: eight
+        // 512-row tiles of a 4096² weight took 2–3× one whole GEMM), so few large tiles; still at most the dequantized weight the
+        // memory model counts for a quantized layer.
+        private const long PrefillTileElements = 1 << 23;
+
         private Tensor? _int4Packed;
         private Tensor? _int4ScalesAndZeros;
 
@@ -132,14 +137,14 @@ namespace ModelGen.Quantization
 
         /// <summary>
         /// The bf16 prefill path of Int4 and NF4: x·Wᵀ with W rebuilt a tile of rows at a time in registers
-        /// (<see cref="Bf16TileDequantizer"/>, the same values as <see cref="Dequantize"/>) into one reused bf16 tile of about 2^21
+        /// (<see cref="Bf16TileDequantizer"/>, the same values as <see cref="Dequantize"/>) into one reused bf16 tile of about 2^23
         /// elements, each tile multiplied by libtorch's bf16 GEMM.
         /// </summary>
         private Tensor Bf16TiledLinear(Tensor rows, Tensor[] buffers)
         {
             var (_, prepared, _) = _format.PrepareRowTiles(buffers);
             using var owned = new DisposeList(prepared, buffers);
-            long tile = Math.Min(out_features, Math.Max(1, (2 * TileElements) / in_features));
+            long tile = Math.Min(out_features, Math.Max(1, PrefillTileElements / in_features));
             using var weight = empty(new[] { tile, in_features }, ScalarType.BFloat16, rows.device);
             var y = empty(new[] { rows.shape[0], out_features }, ScalarType.BFloat16, rows.device);
             for (long start = 0; start < out_features; start += tile)
