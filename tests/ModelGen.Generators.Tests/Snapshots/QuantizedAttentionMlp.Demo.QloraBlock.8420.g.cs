@@ -85,6 +85,13 @@ namespace Demo
             Checkpoint = global::ModelGen.CheckpointMode.None,
             Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
             Lora = new global::ModelGen.Specs.LoraSpec(8, 16.0, 0.0, global::ModelGen.Specs.EquatableArray.Create<string>("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")),
+            Body = new global::ModelGen.Memory.ForwardBody(global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardCall>(
+                new global::ModelGen.Memory.ForwardCall("AttnNorm", null),
+                new global::ModelGen.Memory.ForwardCall("Attn", null),
+                new global::ModelGen.Memory.ForwardCall(null, new global::ModelGen.Memory.ForwardOp("operator +", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("operator + output [batch, seq, Hidden]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(new global::ModelGen.Specs.Dim("Hidden", config.Hidden)), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 1, 1, global::ModelGen.Memory.ForwardElement.Compute, false)), false, global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>())),
+                new global::ModelGen.Memory.ForwardCall("MlpNorm", null),
+                new global::ModelGen.Memory.ForwardCall("Mlp", null),
+                new global::ModelGen.Memory.ForwardCall(null, new global::ModelGen.Memory.ForwardOp("operator +", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("operator + output [batch, seq, Hidden]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(new global::ModelGen.Specs.Dim("Hidden", config.Hidden)), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 1, 1, global::ModelGen.Memory.ForwardElement.Compute, false)), false, global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>())))),
         };
 
         /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>
