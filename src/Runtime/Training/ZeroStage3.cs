@@ -26,7 +26,7 @@ namespace ModelGen.Training
     /// optimizer.Step();
     /// </code>
     /// </example>
-    public sealed class ZeroStage3 : IDisposable
+    public sealed partial class ZeroStage3 : IDisposable
     {
         private readonly Dictionary<nn.Module, PartitionedParameters> _layers = new(ReferenceEqualityComparer.Instance);
         private readonly PartitionedParameters _rest;
@@ -53,6 +53,7 @@ namespace ModelGen.Training
             var all = model.parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
             var claimed = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
             foreach (var layer in layers) {
+                ZeroRouting.ThrowIfOwned(layer);
                 var own = layer.parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
                 foreach (var parameter in own) {
                     if (!all.Contains(parameter, ReferenceEqualityComparer.Instance))
@@ -62,6 +63,7 @@ namespace ModelGen.Training
                 }
                 _layers[layer] = new PartitionedParameters(own, dataParallel, offloadParameters);
             }
+            AttachLayers();
             _rest = new PartitionedParameters(all.Where(p => !claimed.Contains(p)).ToList(), dataParallel, offloadParameters);
         }
 
@@ -89,18 +91,20 @@ namespace ModelGen.Training
                 throw new ArgumentException($"Layer {layer.GetName()} was not given to this ZeroStage3.", nameof(layer));
             ReturnedGradients.Release();
             BackwardFailures.ThrowIfAny();
+            _called.Add(layer);
+            Func<Tensor, Tensor> body = x => ZeroRouting.RunBody(layer, x);
             var partitions = parameters.Partitions.ToArray();
             if (!is_grad_enabled() || (!input.requires_grad && !partitions.Any(p => p.requires_grad))) {
                 parameters.Gather();
                 try {
                     using var _ = no_grad();
-                    return layer.call(input);
+                    return body(input);
                 } finally {
                     parameters.Release();
                 }
             }
             var arguments = new object[2 + partitions.Length];
-            arguments[0] = new ZeroLayerCall(layer.call, parameters, input.requires_grad);
+            arguments[0] = new ZeroLayerCall(body, parameters, input.requires_grad);
             arguments[1] = input;
             partitions.CopyTo(arguments, 2);
             using var scope = NewDisposeScope();
@@ -184,6 +188,7 @@ namespace ModelGen.Training
             if (_disposed)
                 return;
             _disposed = true;
+            DetachLayers();
             foreach (var layer in _layers.Values)
                 layer.Dispose();
             _rest.Dispose();
