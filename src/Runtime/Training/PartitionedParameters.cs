@@ -23,6 +23,7 @@ namespace ModelGen.Training
         private readonly Device _computeDevice;
         private readonly List<Group> _groups = [];
         private bool _gathered;
+        private LayerPrefetcher.Pending? _pending;
 
         public PartitionedParameters(IReadOnlyList<Parameter> parameters, ProcessGroup group, bool offloadToHost)
         {
@@ -56,20 +57,31 @@ namespace ModelGen.Training
         /// <summary>True for a partition made by a <see cref="PartitionedParameters"/>.</summary>
         public static bool IsPartition(Parameter parameter) => s_partitions.TryGetValue(parameter, out _);
 
-        /// <summary>All-gathers every rank's range and points the model's parameters at the whole values (on the compute device).</summary>
+        /// <summary>Where this unit's gathers are counted (set by its <see cref="ZeroStage3"/>); null: not counted.</summary>
+        public ZeroGatherCounters? Counters { get; set; }
+
+        /// <summary>
+        /// All-gathers every rank's range and points the model's parameters at the whole values (on the compute device); takes the
+        /// prefetched values when <see cref="BeginPrefetch"/> queued them.
+        /// </summary>
         public void Gather()
         {
             if (_gathered)
                 return;
             using var _ = no_grad();
-            foreach (var group in _groups) {
-                var whole = _group.AllGather(group.Partition.detach());
-                if (whole.device_type != _computeDevice.type || whole.device_index != _computeDevice.index) {
-                    var moved = whole.to(_computeDevice);
-                    whole.Dispose();
-                    whole = moved;
-                }
-                whole.DetachFromDisposeScope();
+            Tensor[] wholes;
+            if (_pending is { } pending) {
+                _pending = null;
+                (wholes, var waited) = pending.Wait();
+                Counters?.Prefetched(pending.GatherSeconds, waited);
+            } else {
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                wholes = GatherWholes(_group);
+                Counters?.Blocking(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+            for (var g = 0; g < _groups.Count; g++) {
+                var group = _groups[g];
+                var whole = wholes[g];
                 var offset = 0L;
                 foreach (var member in group.Members) {
                     var shape = group.Shape(member);
@@ -80,6 +92,40 @@ namespace ModelGen.Training
                 group.Whole = whole;
             }
             _gathered = true;
+        }
+
+        /// <summary>Queues this unit's gather on <paramref name="prefetcher"/>'s thread unless it is gathered or queued already.</summary>
+        public void BeginPrefetch(LayerPrefetcher prefetcher)
+        {
+            if (!_gathered && _pending is null && _groups.Count > 0)
+                _pending = prefetcher.Start(this);
+        }
+
+        /// <summary>Waits for a queued prefetch that will not be used (the step ended first) and frees it.</summary>
+        public void DropPrefetch()
+        {
+            if (_pending is not { } pending)
+                return;
+            _pending = null;
+            foreach (var whole in pending.Wait().Wholes)
+                whole.Dispose();
+        }
+
+        /// <summary>The whole flat values of each dtype group, gathered over <paramref name="group"/>, on the compute device, outside any dispose scope.</summary>
+        internal Tensor[] GatherWholes(ProcessGroup group)
+        {
+            using var _ = no_grad();
+            var wholes = new Tensor[_groups.Count];
+            for (var g = 0; g < _groups.Count; g++) {
+                var whole = group.AllGather(_groups[g].Partition.detach());
+                if (whole.device_type != _computeDevice.type || whole.device_index != _computeDevice.index) {
+                    var moved = whole.to(_computeDevice);
+                    whole.Dispose();
+                    whole = moved;
+                }
+                wholes[g] = whole.DetachFromDisposeScope();
+            }
+            return wholes;
         }
 
         /// <summary>Empties the model's parameters: their memory is freed, the partitions keep this rank's values.</summary>
@@ -140,6 +186,7 @@ namespace ModelGen.Training
         /// <summary>Frees the partitions. The model's parameters keep what they hold: the whole values if gathered, else nothing.</summary>
         public void Dispose()
         {
+            DropPrefetch();
             foreach (var group in _groups) {
                 group.Whole?.Dispose(); // the parameters share its storage and keep it alive
                 group.Whole = null;

@@ -40,8 +40,10 @@ namespace ModelGen.Training
         /// <param name="layers">Its layers (e.g. the decoder blocks); each is gathered around its own forward and backward.</param>
         /// <param name="dataParallel">The ranks that share the parameters.</param>
         /// <param name="offloadParameters">Keep the partitions in host memory; a layer is copied to the device when gathered.</param>
+        /// <param name="prefetch">Gather the next layer on a thread of its own while the current one computes (with more than one
+        /// rank and MPI_THREAD_MULTIPLE); the device then holds two gathered layers instead of one.</param>
         /// <exception cref="ArgumentException">A layer is not part of the model, or two layers share a parameter.</exception>
-        public ZeroStage3(nn.Module model, IEnumerable<nn.Module> layers, ProcessGroup dataParallel, bool offloadParameters = false)
+        public ZeroStage3(nn.Module model, IEnumerable<nn.Module> layers, ProcessGroup dataParallel, bool offloadParameters = false, bool prefetch = true)
         {
             ArgumentNullException.ThrowIfNull(model);
             ArgumentNullException.ThrowIfNull(layers);
@@ -61,10 +63,14 @@ namespace ModelGen.Training
                     if (!claimed.Add(parameter))
                         throw new ArgumentException($"Two layers given to ZeroStage3 share a parameter (in {layer.GetName()}); a tied weight must live outside the layers.", nameof(layers));
                 }
-                _layers[layer] = new PartitionedParameters(own, dataParallel, offloadParameters);
+                _layers[layer] = new PartitionedParameters(own, dataParallel, offloadParameters) { Counters = _counters };
+                _order.Add(_layers[layer]);
             }
             AttachLayers();
-            _rest = new PartitionedParameters(all.Where(p => !claimed.Contains(p)).ToList(), dataParallel, offloadParameters);
+            _rest = new PartitionedParameters(all.Where(p => !claimed.Contains(p)).ToList(), dataParallel, offloadParameters) { Counters = _counters };
+            // Duplicating the communicator is collective: every rank takes the same branch (same size, same MPI thread level).
+            if (prefetch && dataParallel is MpiProcessGroup mpi && mpi.Size > 1 && World.ThreadSupport >= 3)
+                _prefetcher = new LayerPrefetcher(mpi.Duplicate());
         }
 
         /// <summary>This rank's partitions of every parameter: give them to the optimizer (with <c>ZeroStage = 3</c>).</summary>
@@ -74,6 +80,7 @@ namespace ModelGen.Training
         public void BeginForward()
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            _previous = null;
             _rest.Gather();
         }
 
@@ -93,9 +100,11 @@ namespace ModelGen.Training
             BackwardFailures.ThrowIfAny();
             _called.Add(layer);
             Func<Tensor, Tensor> body = x => ZeroRouting.RunBody(layer, x);
+            var (next, previous) = Neighbours(parameters);
             var partitions = parameters.Partitions.ToArray();
             if (!is_grad_enabled() || (!input.requires_grad && !partitions.Any(p => p.requires_grad))) {
                 parameters.Gather();
+                next?.Invoke();
                 try {
                     using var _ = no_grad();
                     return body(input);
@@ -104,7 +113,7 @@ namespace ModelGen.Training
                 }
             }
             var arguments = new object[2 + partitions.Length];
-            arguments[0] = new ZeroLayerCall(body, parameters, input.requires_grad);
+            arguments[0] = new ZeroLayerCall(body, parameters, input.requires_grad) { PrefetchNext = next, PrefetchPrevious = previous };
             arguments[1] = input;
             partitions.CopyTo(arguments, 2);
             using var scope = NewDisposeScope();
@@ -139,6 +148,9 @@ namespace ModelGen.Training
                     member.grad = null;
             } finally {
                 _rest.Release();
+                foreach (var layer in _order)
+                    layer.DropPrefetch(); // a prediction that did not come true must not outlive the step's parameters
+                LastStep = _counters.TakeReport();
             }
             BackwardFailures.ThrowIfAny();
         }
@@ -189,6 +201,9 @@ namespace ModelGen.Training
                 return;
             _disposed = true;
             DetachLayers();
+            foreach (var layer in _order)
+                layer.DropPrefetch();
+            _prefetcher?.Dispose();
             foreach (var layer in _layers.Values)
                 layer.Dispose();
             _rest.Dispose();
