@@ -124,10 +124,10 @@ namespace ModelGen.Analyzers
 
         /// <summary>
         /// With a [ParallelPlan] the code fix writes the remedy on the plan, so it must be a plan the generated <c>CreateTraining</c>
-        /// runs: not ZeRO stage 3 and not tensor parallelism, which it refuses (docs/distributed.md, "Generated training set-up").
+        /// runs: not tensor parallelism, which it refuses (docs/distributed.md, "Generated training set-up"). ZeRO stage 3 runs:
+        /// generated layers route through the ZeRO-3 engine.
         /// </summary>
-        private static bool RunsFromThePlan(Remedy remedy) =>
-            remedy.Kind != RemedyKind.TensorParallel && !(remedy.Kind == RemedyKind.ZeroStage && remedy.Degree >= 3);
+        private static bool RunsFromThePlan(Remedy remedy) => remedy.Kind != RemedyKind.TensorParallel;
 
         /// <summary>
         /// True when the generated tensor-parallel modules can split every sharded block at the scenario's degree (no MG0201):

@@ -58,16 +58,21 @@ namespace ModelGen.Memory
         {
             var states = new ModelStates();
             var nd = (long)scenario.DataParallel;
-            var largestStep = walk.Steps.Count == 0 ? 0 : walk.Steps.Max(s => s.Weights);
-            if (scenario.OffloadParameters)
+            if (scenario.ZeroStage >= 3 || scenario.OffloadParameters)
             {
-                // Streamed layer by layer: the step computing now and the next one being copied in.
-                states.Weights = 2 * largestStep;
-                states.Host += walk.WeightBytes;
+                // The ZeRO-3 engine (src/Runtime/Training/ZeroStage3.cs): each repeated layer is a unit, gathered whole while it runs,
+                // with the next one gathered ahead (prefetch, Nd > 1); the model's other parameters are gathered for the whole step.
+                var (rest, largestUnit) = ZeroThreeUnits(walk);
+                var gathered = rest + ((nd > 1 ? 2 : 1) * largestUnit);
+                var partitions = Sizes.Share(walk.WeightBytes, nd);
+                // Offloaded parameters keep the rank's partition on the host and stream each unit to the device when gathered.
+                states.Weights = scenario.OffloadParameters ? gathered : partitions + gathered;
+                if (scenario.OffloadParameters)
+                    states.Host += partitions;
             }
             else
             {
-                states.Weights = scenario.ZeroStage >= 3 ? Sizes.Share(walk.WeightBytes, nd) + largestStep : walk.WeightBytes;
+                states.Weights = walk.WeightBytes;
             }
             if (scenario.Workload != Workload.Training)
                 return states;
@@ -121,6 +126,25 @@ namespace ModelGen.Memory
             states.StepTemporaries = stepTemporaries;
             states.FoldTemporaries = foldTemporaries;
             return states;
+        }
+
+        /// <summary>
+        /// The ZeRO-3 units: bytes of the parameters outside every stack instance (gathered all step) and of the largest stack
+        /// instance (a step path's first <c>[i]</c> names it, e.g. <c>Llama.Blocks[3]</c>), as ZeroStage3.RepeatedLayers splits a model.
+        /// </summary>
+        private static (long Outside, long LargestUnit) ZeroThreeUnits(ModelWalk walk)
+        {
+            var units = new System.Collections.Generic.Dictionary<string, long>(StringComparer.Ordinal);
+            var rest = 0L;
+            foreach (var step in walk.Steps)
+            {
+                var end = step.Path.IndexOf(']');
+                if (end < 0)
+                    rest += step.Weights;
+                else
+                    units[step.Path.Substring(0, end + 1)] = (units.TryGetValue(step.Path.Substring(0, end + 1), out var bytes) ? bytes : 0) + step.Weights;
+            }
+            return (rest, units.Count == 0 ? 0 : units.Values.Max());
         }
     }
 }
