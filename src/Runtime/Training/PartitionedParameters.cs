@@ -30,6 +30,8 @@ namespace ModelGen.Training
             _group = group;
             _computeDevice = parameters.Count > 0 ? parameters[0].device : CPU;
             using var _ = no_grad();
+            // The views made here (detach, reshape) would keep the whole parameters' storage alive until the garbage collector ran.
+            using var scope = NewDisposeScope();
             foreach (var byType in parameters.GroupBy(p => p.dtype)) {
                 var members = byType.ToArray();
                 var layout = new ShardLayout([members.Sum(p => p.numel())], group.Size);
@@ -69,6 +71,8 @@ namespace ModelGen.Training
             if (_gathered)
                 return;
             using var _ = no_grad();
+            // The narrowed views are only the path to set_: each would otherwise hold the gathered storage until collected.
+            using var scope = NewDisposeScope();
             Tensor[] wholes;
             if (_pending is { } pending) {
                 _pending = null;
@@ -115,6 +119,7 @@ namespace ModelGen.Training
         internal Tensor[] GatherWholes(ProcessGroup group)
         {
             using var _ = no_grad();
+            using var scope = NewDisposeScope();
             var wholes = new Tensor[_groups.Count];
             for (var g = 0; g < _groups.Count; g++) {
                 var whole = group.AllGather(_groups[g].Partition.detach());
@@ -132,6 +137,7 @@ namespace ModelGen.Training
         public void Release()
         {
             using var _ = no_grad();
+            using var scope = NewDisposeScope();
             foreach (var group in _groups) {
                 foreach (var member in group.Members)
                     member.set_(empty(0, member.dtype, _computeDevice));

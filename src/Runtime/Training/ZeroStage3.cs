@@ -142,7 +142,7 @@ namespace ModelGen.Training
                     if (partitions[i].grad is { } existing)
                         existing.add_(mine[i]);
                     else
-                        partitions[i].grad = mine[i].detach().clone().DetachFromDisposeScope();
+                        partitions[i].grad = mine[i]; // the parameter holds its own reference; the scope frees this handle
                 }
                 foreach (var member in members)
                     member.grad = null;
