@@ -54,10 +54,22 @@ namespace ModelGen.Memory
         /// <summary>Host bytes: offloaded parameters, optimizer state, main gradients and the host step's temporaries.</summary>
         public long Host { get; private set; }
 
+        /// <summary>
+        /// Gradient bytes <paramref name="step"/> leaves on the device once its backward is done: under ZeRO stage 3 a stack
+        /// instance's gradients are reduce-scattered into the rank's partition (1/Nd) at the end of its backward (ZeroLayerFunction);
+        /// otherwise all of them stay until the optimizer step.
+        /// </summary>
+        public long GradientsAfterBackward(Step step) =>
+            _zeroThreeRanks > 1 && step.Path.IndexOf(']') >= 0 ? Sizes.Share(step.Gradients, _zeroThreeRanks) : step.Gradients;
+
+        private long _zeroThreeRanks = 1;
+
         public static ModelStates Of(ModelWalk walk, ScenarioSpec scenario, long largestTensor)
         {
             var states = new ModelStates();
             var nd = (long)scenario.DataParallel;
+            if (scenario.ZeroStage >= 3)
+                states._zeroThreeRanks = nd;
             if (scenario.ZeroStage >= 3 || scenario.OffloadParameters)
             {
                 // The ZeRO-3 engine (src/Runtime/Training/ZeroStage3.cs): each repeated layer is a unit, gathered whole while it runs,

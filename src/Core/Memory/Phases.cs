@@ -56,7 +56,7 @@ namespace ModelGen.Memory
                 // The step's parameter gradients are new tensors (transients) until the engine makes them the parameters' gradients.
                 backward = Max(backward, At(System.Math.Max(produced, buckets), kept + step.Recompute, step.Temporary + step.Gradients));
                 kept -= step.Kept;
-                produced += step.Gradients;
+                produced += states.GradientsAfterBackward(step);
                 // After a checkpointed region returns, the engine copies its gradients into the parameters' while the region's
                 // wrappers still hold the originals.
                 if (step.ReturnedGradients > 0)
