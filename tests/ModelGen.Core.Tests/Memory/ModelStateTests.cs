@@ -64,6 +64,9 @@ namespace ModelGen.Core.Tests.Memory
             var gathered = unit + ((ranks > 1 ? 2 : 1) * unit);
             Assert.Equal(offload ? gathered : (7 * unit / ranks) + gathered, states.Weights);
             Assert.Equal(offload ? 7 * unit / ranks : 0, states.Host);
+            // A block's gradients are reduce-scattered into the rank's partition when its backward ends; the head's stay whole.
+            Assert.Equal(unit / ranks, states.GradientsAfterBackward(walk.Steps.First(s => s.Path.Contains("[0]", System.StringComparison.Ordinal))));
+            Assert.Equal(unit, states.GradientsAfterBackward(walk.Steps.Single(s => s.Path.EndsWith("Head", System.StringComparison.Ordinal))));
         }
 
         [Fact]
