@@ -20,6 +20,13 @@ namespace ModelGen.Training
         /// <summary>True when the next layer is gathered on a thread of its own while the current one computes.</summary>
         public bool Prefetches => _prefetcher is not null;
 
+        /// <summary>Waits for every queued prefetch and frees it (every rank queued the same, so every rank can wait).</summary>
+        private void DropPrefetches()
+        {
+            foreach (var layer in _order)
+                layer.DropPrefetch();
+        }
+
         /// <summary>
         /// What to prefetch around a call of <paramref name="current"/>: in the forward, the layer that followed it last time (at
         /// first, the next one in the constructor's order); in backward, which runs the layers in reverse, the layer that ran just

@@ -81,6 +81,7 @@ namespace ModelGen.Training
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             _previous = null;
+            DropPrefetches(); // left by a forward without Backward (evaluation): the optimizer may have changed the partitions since
             _rest.Gather();
         }
 
@@ -148,8 +149,7 @@ namespace ModelGen.Training
                     member.grad = null;
             } finally {
                 _rest.Release();
-                foreach (var layer in _order)
-                    layer.DropPrefetch(); // a prediction that did not come true must not outlive the step's parameters
+                DropPrefetches(); // a prediction that did not come true must not outlive the step's parameters
                 LastStep = _counters.TakeReport();
             }
             BackwardFailures.ThrowIfAny();
@@ -162,6 +162,7 @@ namespace ModelGen.Training
         public void GatherAll()
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            DropPrefetches();
             foreach (var layer in _layers.Values)
                 layer.Gather();
             _rest.Gather();
@@ -201,8 +202,7 @@ namespace ModelGen.Training
                 return;
             _disposed = true;
             DetachLayers();
-            foreach (var layer in _order)
-                layer.DropPrefetch();
+            DropPrefetches();
             _prefetcher?.Dispose();
             foreach (var layer in _layers.Values)
                 layer.Dispose();
