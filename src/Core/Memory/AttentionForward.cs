@@ -79,7 +79,10 @@ namespace ModelGen.Memory
             temp("scaled scores (fp32)", scores * Sizes.Fp32);
             if (attention.Causal)
             {
-                core("causal mask (bool, s×s)", pass.Queries * pass.Keys);
+                if (pass.Training)
+                    core("causal mask (bool, s×s)", pass.Queries * pass.Keys);
+                else // inference runs the KV-cached forward: its key mask is [b, q, k] bool, built as three tensors (docs/memory-check.md)
+                    temp("key mask (bool, 3 × b×q×k: padding and, sees-nothing or, not)", 3 * pass.Batch * pass.Queries * pass.Keys);
                 temp("masked scores (fp32)", scores * Sizes.Fp32);
             }
             core("softmax output (fp32)", scores * Sizes.Fp32);
