@@ -70,7 +70,8 @@ namespace ModelGen.Memory
             var nd = (long)scenario.DataParallel;
             if (scenario.ZeroStage >= 3)
                 states._zeroThreeRanks = nd;
-            if (scenario.ZeroStage >= 3 || scenario.OffloadParameters)
+            // ZeRO-3 over one rank partitions nothing (MG0205: no effect); PlanTraining runs it as a plain model then.
+            if ((scenario.ZeroStage >= 3 && nd > 1) || scenario.OffloadParameters)
             {
                 // The ZeRO-3 engine (src/Runtime/Training/ZeroStage3.cs): each repeated layer is a unit, gathered whole while it runs,
                 // with the next one gathered ahead (prefetch, Nd > 1); the model's other parameters are gathered for the whole step.

@@ -67,12 +67,18 @@ namespace ModelGen.Training
             {
                 Model = buildModel(Grid) ?? throw new InvalidOperationException("The model factory returned null.");
                 Model.train();
-                var settings = new OptimizerSettings { DataParallel = Grid.DataParallel, ZeroStage = plan.ZeroStage, OffloadToHost = plan.OffloadOptimizer };
+                // ZeRO 3 over one data-parallel rank partitions nothing (the analyzers' MG0205): the model trains whole, unless its
+                // parameters are offloaded, which only the ZeRO-3 engine streams.
+                var zeroThree = plan.ZeroStage == 3 && (plan.DataParallel > 1 || plan.OffloadParameters);
+                var settings = new OptimizerSettings
+                {
+                    DataParallel = Grid.DataParallel, ZeroStage = plan.ZeroStage == 3 && !zeroThree ? 0 : plan.ZeroStage, OffloadToHost = plan.OffloadOptimizer,
+                };
                 // ZeRO 1/2 reduce the gradients inside the optimizer step; plain data parallelism averages them with DDP's buckets.
                 if (plan.ZeroStage == 0 && plan.DataParallel > 1)
                     _ddp = new DistributedDataParallel(Model, Grid.DataParallel);
                 // ZeRO 3 partitions the parameters themselves; the optimizer steps this rank's partitions.
-                if (plan.ZeroStage == 3)
+                if (zeroThree)
                     Zero = new ZeroStage3(Model, ZeroStage3.RepeatedLayers(Model), Grid.DataParallel, plan.OffloadParameters);
                 Optimizer = createOptimizer(Zero?.Partitions ?? Model.parameters(), settings) ?? throw new InvalidOperationException("The optimizer factory returned null.");
             }

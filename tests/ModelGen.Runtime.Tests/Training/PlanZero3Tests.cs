@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace ModelGen.Runtime.Tests.Training;
 
 /// <summary>
-/// A ZeRO stage 3 plan in one process: the repeated layers route their forward through the engine the way generated layers do
+/// A ZeRO stage 3 plan in one process (with parameter offload: over one rank ZeRO-3 alone partitions nothing): the repeated layers route their forward through the engine the way generated layers do
 /// (<see cref="ZeroRouting"/>), the step equals plain AdamW's on the whole model, the parameters are empty between steps, and a model
 /// whose layers do not route fails with a message naming them. On 2 ranks with the generated models: MpiTrainingTests' plan case.
 /// </summary>
@@ -24,13 +24,13 @@ public sealed class PlanZero3Tests
         new ModelGen.Optimizers.AdamW(parameters, learningRate: 0.01, settings: settings);
 
     [Theory]
-    [InlineData(false, false)]
-    [InlineData(true, true)]
-    public void A_zero_3_plan_steps_as_plain_AdamW_with_the_layers_routed_through_the_engine(bool offloadParameters, bool checkpointed)
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_zero_3_plan_with_parameter_offload_steps_as_plain_AdamW_with_the_layers_routed_through_the_engine(bool checkpointed)
     {
         var expected = new RoutedModel(21, checkpointed);
         RoutedModel? actual = null;
-        using var training = new PlanTraining(new TrainingPlan(ZeroStage: 3, OffloadParameters: offloadParameters), SingleProcessGroup.Instance,
+        using var training = new PlanTraining(new TrainingPlan(ZeroStage: 3, OffloadParameters: true), SingleProcessGroup.Instance,
             _ => actual = new RoutedModel(21, checkpointed), Adam, Mse, microBatches: 2);
         using var reference = Adam(expected.parameters(), new OptimizerSettings());
         Assert.NotNull(training.Zero);
@@ -58,10 +58,22 @@ public sealed class PlanZero3Tests
     }
 
     [Fact]
+    public void Zero_3_over_one_rank_without_offload_trains_the_whole_model()
+    {
+        // It partitions nothing (the analyzers' MG0205), so no engine: the memory model counts the whole weights, as this runs.
+        RoutedModel? actual = null;
+        using var training = new PlanTraining(new TrainingPlan(ZeroStage: 3), SingleProcessGroup.Instance, _ => actual = new RoutedModel(21, false), Adam, Mse);
+        Assert.Null(training.Zero);
+        training.Step(TensorAssert.Randn(1, 4, 6), TensorAssert.Randn(2, 4, 3));
+        Assert.All(actual!.Blocks, b => Assert.Equal(0, b.Routed));
+        Assert.All(actual.parameters(), p => Assert.NotEqual(0, p.numel()));
+    }
+
+    [Fact]
     public void Whole_weights_load_into_the_partitions()
     {
         var source = new RoutedModel(31, false);
-        using var training = new PlanTraining(new TrainingPlan(ZeroStage: 3), SingleProcessGroup.Instance, _ => new RoutedModel(32, false), Adam, Mse);
+        using var training = new PlanTraining(new TrainingPlan(ZeroStage: 3, OffloadParameters: true), SingleProcessGroup.Instance, _ => new RoutedModel(32, false), Adam, Mse);
         training.Zero!.LoadParameters(source.state_dict());
         training.Zero.GatherAll();
         foreach (var ((name, e), (_, a)) in source.named_parameters().Zip(training.Model.named_parameters()))
@@ -72,7 +84,7 @@ public sealed class PlanZero3Tests
     [Fact]
     public void Layers_that_do_not_route_through_the_engine_are_named()
     {
-        using var training = new PlanTraining(new TrainingPlan(ZeroStage: 3), SingleProcessGroup.Instance, _ => new StackModel(5), Adam, Mse);
+        using var training = new PlanTraining(new TrainingPlan(ZeroStage: 3, OffloadParameters: true), SingleProcessGroup.Instance, _ => new StackModel(5), Adam, Mse);
         var error = Assert.Throws<InvalidOperationException>(() => training.Step(randn(4, 6), randn(4, 3)));
         Assert.Contains("never ran through ZeroStage3.Forward", error.Message, StringComparison.Ordinal);
         Assert.Contains(nameof(StackBlock), error.Message, StringComparison.Ordinal);
