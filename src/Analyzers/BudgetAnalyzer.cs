@@ -27,7 +27,8 @@ namespace ModelGen.Analyzers
             Descriptors.BudgetExceeded, Descriptors.BudgetFits, Descriptors.BudgetRemedies, Descriptors.FittingCards, Descriptors.NoSingleRemedy,
             Descriptors.BudgetWithoutSize, Descriptors.UnknownGpu, Descriptors.BadScenario, Descriptors.InferenceWithTrainingSetting,
             Descriptors.ShardNotDivisible, Descriptors.BadParallelDegree, Descriptors.BadZeroStage, Descriptors.ZeroWithoutDataParallel,
-            Descriptors.TensorParallelWithoutShards, Descriptors.BudgetContradictsPlan, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow);
+            Descriptors.TensorParallelWithoutShards, Descriptors.BudgetContradictsPlan, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow,
+            Descriptors.ShardedTypeCannotHold, Descriptors.SequenceParallelUnsupported);
 
         private static readonly string KnownCards = string.Join(", ", GpuCatalog.All.Select(g => g.Name));
 
@@ -124,10 +125,11 @@ namespace ModelGen.Analyzers
 
         /// <summary>
         /// With a [ParallelPlan] the code fix writes the remedy on the plan, so it must be a plan the generated <c>CreateTraining</c>
-        /// runs: not tensor parallelism, which it refuses (docs/distributed.md, "Generated training set-up"). ZeRO stage 3 runs:
-        /// generated layers route through the ZeRO-3 engine.
+        /// runs. ZeRO stage 3 runs (generated layers route through the ZeRO-3 engine, docs/distributed.md), and a tensor-parallel
+        /// degree runs when every sharded block splits at it (SplitsEvenly: no MG0201, MG0208, MG0209; docs/tensor-parallel.md), so
+        /// every remedy kind may go on the plan.
         /// </summary>
-        private static bool RunsFromThePlan(Remedy remedy) => remedy.Kind != RemedyKind.TensorParallel;
+        private static bool RunsFromThePlan(Remedy remedy) => remedy is not null;
 
         /// <summary>
         /// True when the generated tensor-parallel modules can split every sharded block at the scenario's degree (no MG0201):

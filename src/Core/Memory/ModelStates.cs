@@ -55,12 +55,14 @@ namespace ModelGen.Memory
         public long Host { get; private set; }
 
         /// <summary>
-        /// Gradient bytes <paramref name="step"/> leaves on the device once its backward is done: under ZeRO stage 3 a stack
+        /// Gradient bytes a step leaves on the device once its backward is done: under ZeRO stage 3 a stack
         /// instance's gradients are reduce-scattered into the rank's partition (1/Nd) at the end of its backward (ZeroLayerFunction);
         /// otherwise all of them stay until the optimizer step.
         /// </summary>
-        public long GradientsAfterBackward(Step step) =>
-            _zeroThreeRanks > 1 && step.Path.IndexOf(']') >= 0 ? Sizes.Share(step.Gradients, _zeroThreeRanks) : step.Gradients;
+        /// <param name="gradients">The step's gradient bytes.</param>
+        /// <param name="inStack">True for a step of a stack instance (inside a run of the walk).</param>
+        public long GradientsAfterBackward(long gradients, bool inStack) =>
+            _zeroThreeRanks > 1 && inStack ? Sizes.Share(gradients, _zeroThreeRanks) : gradients;
 
         private long _zeroThreeRanks = 1;
 
@@ -142,22 +144,31 @@ namespace ModelGen.Memory
         }
 
         /// <summary>
-        /// The ZeRO-3 units: bytes of the parameters outside every stack instance (gathered all step) and of the largest stack
-        /// instance (a step path's first <c>[i]</c> names it, e.g. <c>Llama.Blocks[3]</c>), as ZeroStage3.RepeatedLayers splits a model.
+        /// The ZeRO-3 units as ZeroStage3.RepeatedLayers splits a model: bytes of the parameters outside every outermost [Stack]
+        /// (gathered all step) and of the largest stack instance (its own blocks and its sublayers'), from the walk's per-path layer
+        /// memory (a stack's entry counts its instances; a sublayer's path extends its parent's).
         /// </summary>
         private static (long Outside, long LargestUnit) ZeroThreeUnits(ModelWalk walk)
         {
-            var units = new System.Collections.Generic.Dictionary<string, long>(StringComparer.Ordinal);
-            var rest = 0L;
-            foreach (var step in walk.Steps)
+            var entries = walk.Layers.Values.OrderBy(e => e.Path.Length).ToList();
+            long CountOfParent(LayerMemory entry)
             {
-                var end = step.Path.IndexOf(']');
-                if (end < 0)
-                    rest += step.Weights;
-                else
-                    units[step.Path.Substring(0, end + 1)] = (units.TryGetValue(step.Path.Substring(0, end + 1), out var bytes) ? bytes : 0) + step.Weights;
+                var parent = entries.Where(e => e.Path.Length < entry.Path.Length && entry.Path.StartsWith(e.Path + ".", StringComparison.Ordinal))
+                    .OrderByDescending(e => e.Path.Length).FirstOrDefault();
+                return parent?.Count ?? 1;
             }
-            return (rest, units.Count == 0 ? 0 : units.Values.Max());
+            var stacks = entries.Where(e => e.Count > CountOfParent(e)).ToList();
+            var outermost = stacks.Where(s => !stacks.Any(o => o.Path.Length < s.Path.Length && s.Path.StartsWith(o.Path + ".", StringComparison.Ordinal))).ToList();
+            var inside = 0L;
+            var largest = 0L;
+            foreach (var stack in outermost)
+            {
+                var all = entries.Where(e => e.Path == stack.Path || e.Path.StartsWith(stack.Path + ".", StringComparison.Ordinal))
+                    .Sum(e => e.WeightBytes * e.Count);
+                inside += all;
+                largest = Math.Max(largest, stack.Count == 0 ? 0 : all / stack.Count);
+            }
+            return (Math.Max(0, walk.WeightBytes - inside), largest);
         }
     }
 }

@@ -307,6 +307,22 @@ namespace ModelGen.Diagnostics
             Sharding, DiagnosticSeverity.Error,
             "With [ParallelPlan] on the model, the plan is what the training set-up runs; a budget estimating other parallel settings would report memory for a program that does not exist.");
 
+        // ---- tpgen (MG0208–MG0215): what the generated tensor-parallel constructor refuses (ModelGen.Memory.TensorParallelSupport) ----
+
+        /// <summary>MG0208: a sharded block whose declared type cannot hold its tensor-parallel module.</summary>
+        public static readonly DiagnosticDescriptor ShardedTypeCannotHold = Add(
+            "MG0208", "Sharded block declared with a type its tensor-parallel module is not",
+            "With TensorParallel = {0}, '{1}.{2}' cannot be built sharded: {3}",
+            Sharding, DiagnosticSeverity.Error,
+            "A [Shard] block becomes a ModelGen.Parallel module on each rank (ColumnParallelLinear, RowParallelLinear, VocabParallelEmbedding, TensorParallelAttention, TensorParallelFeedForward, VocabParallelHead), which derive only from Module<Tensor, Tensor>; the generated constructor refuses a degree above 1 for a property declared as the plain module's type.");
+
+        /// <summary>MG0209: a block that cannot run on sequence shards in a sequence-parallel plan.</summary>
+        public static readonly DiagnosticDescriptor SequenceParallelUnsupported = Add(
+            "MG0209", "Block cannot run with sequence parallelism",
+            "With SequenceParallel at TensorParallel = {0}, '{1}.{2}' cannot run: {3}",
+            Sharding, DiagnosticSeverity.Error,
+            "With sequence parallelism the activations between tensor-parallel regions are split along the sequence (Korthikanti et al. 2022, §4.2.2): every weight used there must be sharded or be a norm whose gradient the group sums, and every region must be entered and left in pairs; the generated constructor refuses anything else.");
+
         /// <summary>MG0301: [Quantize] on a block that cannot be quantized.</summary>
         public static readonly DiagnosticDescriptor QuantizeNotSupported = Add(
             "MG0301", "Block cannot be quantized",
