@@ -74,19 +74,25 @@ namespace ModelGen.Memory
                 case FeedForwardSpec feedForward:
                 {
                     var inner = Sizes.Share(feedForward.Inner.Value, t) * tokens * d;
-                    Input("input", tokens * feedForward.Hidden.Value * d, true);
+                    // Quantized projections save no input (QuantizedProjections): the block input and down_proj's input are then temporaries.
+                    var quantized = block.Quant is not null;
+                    if (quantized)
+                        Temp("dequantized weight (largest projection)", QuantizedProjections.DequantizedWeightBytes(block, d));
+                    else
+                        Input("input", tokens * feedForward.Hidden.Value * d, true);
+                    System.Action<string, long> downInput = quantized ? Temp : (what, bytes) => Saved(what, bytes);
                     if (feedForward.Activation == FeedForwardActivation.SwiGlu)
                     {
                         Saved("gate_proj output (silu input)", inner);
                         Saved("silu output", inner);
                         Saved("up_proj output", inner);
-                        Saved("silu(gate) * up (down_proj input)", inner);
+                        downInput("silu(gate) * up (down_proj input)", inner);
                     }
                     else
                     {
                         var act = feedForward.Activation == FeedForwardActivation.Gelu ? "gelu" : "silu";
                         Saved($"up_proj output ({act} input)", inner);
-                        Saved($"{act} output (down_proj input)", inner);
+                        downInput($"{act} output (down_proj input)", inner);
                     }
                     Temp("output", tokens * feedForward.Hidden.Value * d);
                     break;

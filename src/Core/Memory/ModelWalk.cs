@@ -26,7 +26,7 @@ namespace ModelGen.Memory
                 _layers[layer.FullName] = layer;
             _pass = pass;
             _sequenceParallel = sequenceParallel;
-            _loraModel = model.Root.Lora is not null || model.Layers.Any(l => l.Lora is not null);
+            _loraModel = LoraTerms.HasAdapters(model);
         }
 
         /// <summary>The steps of one pass in execution order; a [Stack]'s instances are runs (<see cref="Step.Body"/> × <see cref="Step.Count"/>).</summary>

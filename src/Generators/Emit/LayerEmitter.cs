@@ -33,7 +33,7 @@ namespace ModelGen.Generators.Emit
             WriteFields(w, spec, names);
             WriteProperties(w, spec, names);
             WriteConstructor(w, spec, names, memberAccessibility, adaptersBelow);
-            if (spec.Lora is not null || adaptersBelow)
+            if (AdapterEmitter.HasAdapters(spec) || adaptersBelow)
                 AdapterEmitter.WriteMoves(w);
             WriteForward(w, spec);
             WriteDescription(w, spec, memberAccessibility);
@@ -142,7 +142,7 @@ namespace ModelGen.Generators.Emit
             }
             w.Line("this.RegisterComponents();");
             DottedStateNames.WriteAttach(w, spec, names.Field);
-            AdapterEmitter.WriteScope(w, spec.Lora, adaptersBelow);
+            AdapterEmitter.WriteScope(w, spec, names.Field, adaptersBelow);
             w.Close();
             w.Line();
         }

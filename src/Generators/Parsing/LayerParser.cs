@@ -109,7 +109,7 @@ namespace ModelGen.Parsing
                 if (block is null)
                     failed = true;
                 else
-                    blocks.Add(block);
+                    blocks.Add(WithBlockLora(property, block, diagnostics)); // [LoRA] on the property (LayerParser.Lora.cs)
             }
             CheckTies(blocks, name => blockLocations.TryGetValue(name, out var at) ? at ?? location : location, diagnostics);
 
