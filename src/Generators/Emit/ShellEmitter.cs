@@ -54,7 +54,7 @@ namespace ModelGen.Generators.Emit
             var name = Literals.Identifier(module.Name);
             bool Free(string member) => !module.Omitted.Contains(member);
             w.Line("/// <summary>Not generated: throws. See the MG error in the build.</summary>");
-            w.Line($"{module.Accessibility} {name}({module.ConfigType} config, global::ModelGen.DType? precision = null, global::TorchSharp.torch.Device? device = null)");
+            w.Line($"{module.Accessibility} {name}({module.ConfigType} config, global::ModelGen.DType? precision = null, global::TorchSharp.torch.Device? device = null{(module.TakesTensorParallel ? ShardEmitter.Parameters : "")})");
             w.Line($"    : base({Literals.String(module.Name)}) => {exception};");
             w.Line();
             if (Free("StoragePrecision"))

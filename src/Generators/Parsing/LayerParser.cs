@@ -147,7 +147,7 @@ namespace ModelGen.Parsing
                     MemberAccessibility = memberAccessibility,
                     Shell = BuildShell(type, diagnostics, moduleAllowed ? new ShellModule(type.Name, configType, memberAccessibility, modelAttribute is not null,
                         GeneratedMembers.Where(name => userMembers.Contains(name) && (name != "forward" || DeclaresForwardOverride(type))).ToEquatableArray())
-                        { Forward = forward is { IsSingleTensor: false } ? forward : null } : null,
+                        { Forward = forward is { IsSingleTensor: false } ? forward : null, TakesTensorParallel = ShardedInside(type) } : null,
                         cancellationToken),
                 };
             }

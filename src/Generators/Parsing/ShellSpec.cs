@@ -34,5 +34,11 @@ namespace ModelGen.Parsing
     {
         /// <summary>The user's forward when it is not <c>Tensor Forward(Tensor)</c>: the shell then has its module type and forward.</summary>
         public ForwardSpec? Forward { get; init; }
+
+        /// <summary>
+        /// The class or a layer it uses has [Shard] blocks: the shell's constructor takes the tensor-parallel options too, so a
+        /// parent's or the plan's generated call still compiles while the class itself has errors.
+        /// </summary>
+        public bool TakesTensorParallel { get; init; }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using ModelGen.Specs;
 
 namespace ModelGen.Parsing.ForwardAnalysis
@@ -14,9 +15,12 @@ namespace ModelGen.Parsing.ForwardAnalysis
         private const int MaxDepth = 64;
 
         /// <summary>The shape rule of <paramref name="block"/>; <paramref name="layer"/> finds a sublayer's spec by type name.</summary>
-        public static BlockShape Of(BlockSpec block, Func<string, LayerSpec?> layer) => Of(block, layer, 0);
+        public static BlockShape Of(BlockSpec block, Func<string, LayerSpec?> layer) =>
+            Of(block, layer, 0, new Dictionary<string, BlockShape>(StringComparer.Ordinal));
 
-        private static BlockShape Of(BlockSpec block, Func<string, LayerSpec?> layer, int depth) => block switch
+        // Each sublayer type is resolved once per call (memo): a layer that uses the next one twice, forty levels deep, would
+        // otherwise be 2^40 walks (the fuzz seed Diamond40).
+        private static BlockShape Of(BlockSpec block, Func<string, LayerSpec?> layer, int depth, Dictionary<string, BlockShape> memo) => block switch
         {
             LinearSpec l => new(SymbolicDim.Of(l.In), SymbolicDim.Of(l.Out), false, l.Quant is null, l.Shard is ShardStyle.Column or ShardStyle.Vocab),
             EmbeddingSpec e => new(SymbolicDim.Unknown, SymbolicDim.Of(e.Width), true, true, false),
@@ -25,23 +29,28 @@ namespace ModelGen.Parsing.ForwardAnalysis
             RmsNormSpec n => new(SymbolicDim.Of(n.Hidden), SymbolicDim.Of(n.Hidden), false, false, false),
             AttentionSpec a => new(SymbolicDim.Of(a.Hidden), SymbolicDim.Of(a.Hidden), false, true, false),
             FeedForwardSpec f => new(SymbolicDim.Of(f.Hidden), SymbolicDim.Of(f.Hidden), false, true, false),
-            LayerRefSpec r => Child(r.LayerType, layer, depth),
-            StackSpec s => Child(s.LayerType, layer, depth),
+            LayerRefSpec r => Child(r.LayerType, layer, depth, memo),
+            StackSpec s => Child(s.LayerType, layer, depth, memo),
             _ => new(SymbolicDim.Unknown, SymbolicDim.Unknown, false, false, false), // Dropout keeps the shape
         };
 
-        private static BlockShape Child(string type, Func<string, LayerSpec?> layer, int depth)
+        private static BlockShape Child(string type, Func<string, LayerSpec?> layer, int depth, Dictionary<string, BlockShape> memo)
         {
+            if (memo.TryGetValue(type, out var known))
+                return known;
             var spec = depth > MaxDepth ? null : layer(type);
             if (spec is null || spec.Blocks.Count == 0)
                 return new(SymbolicDim.Unknown, SymbolicDim.Unknown, false, false, false);
-            var first = Of(spec.Blocks[0], layer, depth + 1);
+            var first = Of(spec.Blocks[0], layer, depth + 1, memo);
             for (var i = 1; i < spec.Blocks.Count && !first.In.Known && !first.ReadsIds; i++)
-                first = Of(spec.Blocks[i], layer, depth + 1);
+                first = Of(spec.Blocks[i], layer, depth + 1, memo);
             var output = SymbolicDim.Unknown;
             for (var i = spec.Blocks.Count - 1; i >= 0 && !output.Known; i--)
-                output = Of(spec.Blocks[i], layer, depth + 1).Out;
-            return new(first.In, output, first.ReadsIds, false, false);
+                output = Of(spec.Blocks[i], layer, depth + 1, memo).Out;
+            var shape = new BlockShape(first.In, output, first.ReadsIds, false, false);
+            if (depth <= MaxDepth)
+                memo[type] = shape; // a result cut short by the depth limit (a cycle) is not remembered
+            return shape;
         }
 
         /// <summary>True for blocks that keep the shape they receive (Dropout).</summary>
