@@ -178,20 +178,23 @@ namespace ModelGen.Nn
             if (Fused && (!Causal || queries == keys))
                 return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: null, p: dropout, is_casual: Causal);
 
-            using var scope = torch.NewDisposeScope();
-            // Scores are upcast before the mask and softmax, as Hugging Face's eager attention does: a bf16 softmax over
-            // thousands of keys loses the small probabilities.
-            var scores = q.matmul(k.transpose(-2, -1)).to(ScalarType.Float32) * (1.0 / Math.Sqrt(HeadDim));
-            if (Causal)
+            // Each temporary is freed as soon as the next op has read it, so the eager path holds at most q kᵀ and one fp32 copy
+            // of it beside what autograd saves (the probabilities in v's dtype, the dropout mask and the dropped probabilities).
+            Tensor probabilities;
+            using (var keysT = k.transpose(-2, -1))
+            using (var scores = q.matmul(keysT))
             {
-                // Fewer queries than keys: the queries are the last ones of the sequence (decoding after a prefix), so query i
-                // sits at position i + keys − queries and sees every key up to there (the bottom-right aligned mask).
-                var future = torch.ones(queries, keys, dtype: ScalarType.Bool, device: q.device).triu(1 + keys - queries);
-                scores = scores.masked_fill(future, double.NegativeInfinity);
+                // Upcast inside the softmax, as Hugging Face's eager attention does (a bf16 softmax over thousands of keys loses
+                // the small probabilities), but saved in v's dtype as Megatron's fused softmax does (ScaledMaskedSoftmax).
+                probabilities = ScaledMaskedSoftmax.Apply(scores, 1.0 / Math.Sqrt(HeadDim), Causal);
             }
-            var probabilities = scores.softmax(-1).to(v.dtype);
-            probabilities = nn.functional.dropout(probabilities, dropout, training);
-            return scope.MoveToOuter(probabilities.matmul(v));
+            if (dropout > 0)
+            {
+                using var kept = probabilities;
+                probabilities = nn.functional.dropout(kept, dropout, training);
+            }
+            using (probabilities)
+                return probabilities.matmul(v);
         }
 
         /// <inheritdoc/>

@@ -1,0 +1,90 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelGen.Nn
+{
+    /// <summary>
+    /// <c>softmax(scale · scores + causal mask)</c> computed in fp32 and returned (and saved for backward) in the scores' dtype:
+    /// what Megatron-LM's fused scale-mask-softmax kernel does, and what Korthikanti et al. 2022 (§4.1) count, 2·a·s²·b bytes in
+    /// 16-bit. Autograd's own ops would keep an fp32 softmax output (4·a·s²·b) and masked_fill's s×s mask; this node keeps only its
+    /// 16-bit output and frees every fp32 temporary before it returns. Arguments: (scores, scale as double, causal as bool).
+    /// </summary>
+    /// <remarks>
+    /// A shared singleton (TorchSharp's Function&lt;T&gt;): per-call state goes through the context. The causal mask is the
+    /// bottom-right aligned one (fewer queries than keys: the queries are the last positions). The backward
+    /// <c>dx = scale · p · (g − Σ g·p)</c> runs in fp32 from the saved 16-bit probabilities.
+    /// </remarks>
+    internal sealed class ScaledMaskedSoftmax : autograd.SingleTensorFunction<ScaledMaskedSoftmax>
+    {
+        private const string ScaleKey = "scale";
+
+        /// <inheritdoc/>
+        public override string Name => "ModelGen.ScaledMaskedSoftmax";
+
+        /// <summary>The probabilities, in <paramref name="scores"/>' dtype, over the last dimension.</summary>
+        /// <param name="scores"><c>[batch, heads, queries, keys]</c>, unscaled <c>q kᵀ</c>.</param>
+        /// <param name="scale">Multiplies the scores before the mask (<c>1/√headDim</c>).</param>
+        /// <param name="causal">Hide keys after each query's position.</param>
+        public static Tensor Apply(Tensor scores, double scale, bool causal) => apply(scores, scale, causal);
+
+        /// <inheritdoc/>
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var scores = (Tensor)vars[0];
+            var scale = (double)vars[1];
+            var causal = (bool)vars[2];
+            ctx.save_data(ScaleKey, scale);
+
+            // One fp32 working tensor, softmaxed in place: the scores' upcast (a new tensor) or, in fp32, a scaled copy.
+            var x = scores.dtype == ScalarType.Float32 ? scores.mul(scale) : scores.to(ScalarType.Float32).mul_(scale);
+            long queries = scores.shape[^2], keys = scores.shape[^1];
+            if (causal)
+            {
+                using var future = ones(queries, keys, dtype: ScalarType.Bool, device: scores.device).triu_(1 + keys - queries);
+                x.masked_fill_(future, double.NegativeInfinity);
+            }
+            using (var max = x.amax(new long[] { -1 }, keepdim: true))
+                x.sub_(max);
+            x.exp_();
+            using (var sum = x.sum(-1, keepdim: true))
+                x.div_(sum);
+            Tensor probabilities;
+            if (scores.dtype == ScalarType.Float32)
+            {
+                probabilities = x;
+            }
+            else
+            {
+                probabilities = x.to(scores.dtype);
+                x.Dispose();
+            }
+            ctx.save_for_backward(new List<Tensor> { probabilities });
+            return probabilities;
+        }
+
+        /// <inheritdoc/>
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+        {
+            // An exception crossing TorchSharp's native engine ends the process: record it and hand back no gradient.
+            try
+            {
+                var scale = (double)ctx.get_data(ScaleKey);
+                using var scope = NewDisposeScope();
+                var p = ctx.get_saved_variables()[0];
+                var p32 = p.to(ScalarType.Float32);
+                var product = grad_output.to(ScalarType.Float32).mul(p32);
+                var rowSum = product.sum(-1, keepdim: true);
+                // p·g − p·Σ(g·p) = p·(g − Σ g·p), the softmax Jacobian-vector product, then the scale's chain factor.
+                var grad = product.sub_(p32.mul(rowSum)).mul_(scale).to(p.dtype);
+                return new List<Tensor> { scope.MoveToOuter(grad), null!, null! };
+            }
+            catch (Exception exception)
+            {
+                BackwardFailures.Record(new InvalidOperationException($"Attention's softmax failed in backward: {exception.Message}", exception));
+                return new List<Tensor> { null!, null!, null! };
+            }
+        }
+    }
+}
