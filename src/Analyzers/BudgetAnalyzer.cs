@@ -27,7 +27,7 @@ namespace ModelGen.Analyzers
             Descriptors.BudgetExceeded, Descriptors.BudgetFits, Descriptors.BudgetRemedies, Descriptors.FittingCards, Descriptors.NoSingleRemedy,
             Descriptors.BudgetWithoutSize, Descriptors.UnknownGpu, Descriptors.BadScenario, Descriptors.InferenceWithTrainingSetting,
             Descriptors.ShardNotDivisible, Descriptors.BadParallelDegree, Descriptors.BadZeroStage, Descriptors.ZeroWithoutDataParallel,
-            Descriptors.TensorParallelWithoutShards, Descriptors.BudgetContradictsPlan, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow);
+            Descriptors.TensorParallelWithoutShards, Descriptors.BudgetContradictsPlan, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow, Descriptors.SequenceBeyondPositions);
 
         private static readonly string KnownCards = string.Join(", ", GpuCatalog.All.Select(g => g.Name));
 
@@ -90,7 +90,8 @@ namespace ModelGen.Analyzers
                 if (Report(context, location, problems) || resolved is null)
                     continue;
                 var scenario = resolved.Scenario with { Gpu = resolved.Scenario.Gpu is { } gpu ? GpuCatalog.Find(gpu)?.Name ?? gpu : null };
-                if (Report(context, location, SpecChecks.CheckSharding(model, scenario)))
+                if (Report(context, location, SpecChecks.CheckSharding(model, scenario))
+                    || Report(context, location, SpecChecks.CheckPositions(model, scenario)))
                     continue;
 
                 var reports = Reports(context.Compilation, tree, cancellationToken);

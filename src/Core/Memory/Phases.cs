@@ -20,8 +20,8 @@ namespace ModelGen.Memory
 
         public static List<(string Phase, Point Point)> Training(ModelWalk walk, ModelStates states, Pass pass)
         {
-            var (columns, d) = walk.Logits;
-            var logits = pass.Tokens * columns;
+            var (rows, columns, d) = walk.Logits;
+            var logits = rows * columns;
             // Cross-entropy in fp32 (Precision.CrossEntropyFp32): logits, their fp32 copy when 16-bit, the saved log-probabilities.
             var lossForward = logits * (d + (d < Sizes.Fp32 ? Sizes.Fp32 : 0) + Sizes.Fp32);
             // Backward of the loss: logits and log-probabilities still alive, plus the gradients of both.
@@ -79,7 +79,7 @@ namespace ModelGen.Memory
 
         public static (string Phase, Point Point) Inference(string phase, ModelWalk walk, ModelStates states, Pass pass, long kvCache)
         {
-            var (columns, d) = walk.Logits;
+            var (rows, columns, d) = walk.Logits;
             var best = new Point(states.Weights, 0, 0, 0, 0, kvCache);
             var last = 0L;
             foreach (var step in walk.Steps)
@@ -88,7 +88,7 @@ namespace ModelGen.Memory
                 last = step.Input;
             }
             // The model returns logits for every position computed in this pass.
-            best = Max(best, new Point(states.Weights, 0, 0, last, pass.Tokens * columns * d, kvCache));
+            best = Max(best, new Point(states.Weights, 0, 0, last, rows * columns * d, kvCache));
             return (phase, best);
         }
 

@@ -44,6 +44,12 @@ namespace ModelGen
 
         /// <summary>Row width (hidden size).</summary>
         public object Width { get; }
+
+        /// <summary>
+        /// What the table is indexed by (default token ids). <see cref="EmbeddingRole.Positions"/> marks a learned position table:
+        /// the sequence length can never exceed its row count (a budget beyond it is MG0540).
+        /// </summary>
+        public EmbeddingRole Role { get; set; } = EmbeddingRole.Tokens;
     }
 
     /// <summary>LayerNorm over the last dimension.</summary>
