@@ -60,13 +60,18 @@ namespace ModelGen.Memory
                 // Flash / memory-efficient kernels keep the output and the per-row log-sum-exp, never the s×s scores.
                 Core("attention output", rankQ);
                 Core("log-sum-exp (fp32)", b * heads * pass.Queries * Sizes.Fp32);
+                // Generation past the first chunk (a decode step) passes the cache's mask of allowed keys, built as hidden keys and negated.
+                if (!training && attention.Causal && pass.Queries != pass.Keys)
+                    Temp("attention masks (bool, hidden and allowed keys, b×q×k each)", 2 * b * pass.Queries * pass.Keys);
             }
             else
             {
+                // After the core: its output, the context (a temporary in inference) and the o_proj output.
                 var output = tokens * attention.Hidden.Value * d;
-                Eager(attention, d, pass, scores, heads, rankQ + output, Temp, Core);
+                Eager(attention, d, pass, scores, heads, rankQ + (training ? 0 : rankQ) + output, Temp, Core);
             }
-            Saved("context (o_proj input)", rankQ);
+            if (training || attention.Fused)
+                Saved("context (o_proj input)", rankQ);
             if (attention.Fused)
                 Temp("o_proj output", tokens * attention.Hidden.Value * d);
         }
@@ -82,11 +87,14 @@ namespace ModelGen.Memory
         private static void Eager(AttentionSpec attention, int d, Pass pass, long scores, long heads, long after, System.Action<string, long> temp, System.Action<string, long> core)
         {
             var dropout = pass.Training && attention.DropoutP > 0;
-            var maskBytes = attention.Causal ? pass.Queries * pass.Keys : 0;
+            // Training runs Attention.Core: the q×k causal mask exists only while it is applied. Inference of a decoder runs the
+            // cached path (Attention.Cached.cs), whose b×q×k mask of hidden keys lives through the whole core.
+            var maskBytes = attention.Causal && pass.Training ? pass.Queries * pass.Keys : 0;
+            var cacheMask = attention.Causal && !pass.Training ? pass.Batch * pass.Queries * pass.Keys : 0;
             var rowStats = pass.Batch * heads * pass.Queries * Sizes.Fp32;
             var working = scores * Sizes.Fp32;
             // While the softmax runs: q·kᵀ, the fp32 working copy, and the largest of the mask, a row statistic, or (16-bit) the cast output.
-            var softmax = (scores * d) + working + System.Math.Max(System.Math.Max(maskBytes, rowStats), d < Sizes.Fp32 ? scores * d : 0);
+            var softmax = (scores * d) + working + cacheMask + System.Math.Max(System.Math.Max(maskBytes, rowStats), d < Sizes.Fp32 ? scores * d : 0);
             // While dropout runs: the probabilities, its mask and the dropped probabilities (q·kᵀ and the working copy are gone).
             var maskElement = pass.Device.DropoutMaskIsBoolean ? 1 : d;
             var dropping = dropout ? (scores * d) + (scores * maskElement) + (scores * d) : 0;

@@ -9,7 +9,8 @@ namespace ModelGen.Nn
     /// <c>softmax(scale · scores + causal mask)</c> computed in fp32 and returned (and saved for backward) in the scores' dtype:
     /// what Megatron-LM's fused scale-mask-softmax kernel does, and what Korthikanti et al. 2022 (§4.1) count, 2·a·s²·b bytes in
     /// 16-bit. Autograd's own ops would keep an fp32 softmax output (4·a·s²·b) and masked_fill's s×s mask; this node keeps only its
-    /// 16-bit output and frees every fp32 temporary before it returns. Arguments: (scores, scale as double, causal as bool).
+    /// 16-bit output and frees every fp32 temporary before it returns. Arguments: (scores, scale as double, causal as bool, and
+    /// optionally a bool tensor of hidden keys broadcastable to the scores, e.g. a KV cache's padding and window mask).
     /// </summary>
     /// <remarks>
     /// A shared singleton (TorchSharp's Function&lt;T&gt;): per-call state goes through the context. The causal mask is the
@@ -19,6 +20,7 @@ namespace ModelGen.Nn
     internal sealed class ScaledMaskedSoftmax : autograd.SingleTensorFunction<ScaledMaskedSoftmax>
     {
         private const string ScaleKey = "scale";
+        private const string InputsKey = "inputs";
 
         /// <inheritdoc/>
         public override string Name => "ModelGen.ScaledMaskedSoftmax";
@@ -27,7 +29,9 @@ namespace ModelGen.Nn
         /// <param name="scores"><c>[batch, heads, queries, keys]</c>, unscaled <c>q kᵀ</c>.</param>
         /// <param name="scale">Multiplies the scores before the mask (<c>1/√headDim</c>).</param>
         /// <param name="causal">Hide keys after each query's position.</param>
-        public static Tensor Apply(Tensor scores, double scale, bool causal) => apply(scores, scale, causal);
+        /// <param name="hidden">Keys to hide besides (true = hidden), broadcastable to <paramref name="scores"/>; null for none.</param>
+        public static Tensor Apply(Tensor scores, double scale, bool causal, Tensor? hidden = null) =>
+            hidden is null ? apply(scores, scale, causal) : apply(scores, scale, causal, hidden);
 
         /// <inheritdoc/>
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
@@ -35,9 +39,20 @@ namespace ModelGen.Nn
             var scores = (Tensor)vars[0];
             var scale = (double)vars[1];
             var causal = (bool)vars[2];
+            var hidden = vars.Length > 3 ? (Tensor)vars[3] : null;
             ctx.save_data(ScaleKey, scale);
+            ctx.save_data(InputsKey, vars.Length);
+            var probabilities = Probabilities(scores, scale, causal, hidden);
+            ctx.save_for_backward(new List<Tensor> { probabilities });
+            return probabilities;
+        }
 
-            // One fp32 working tensor, softmaxed in place: the scores' upcast (a new tensor) or, in fp32, a scaled copy.
+        /// <summary>
+        /// The probabilities without autograd: one fp32 working tensor (the scores' upcast, or in fp32 a scaled copy), masked and
+        /// softmaxed in place, then cast to the scores' dtype; every temporary but the result is freed before it returns.
+        /// </summary>
+        private static Tensor Probabilities(Tensor scores, double scale, bool causal, Tensor? hidden)
+        {
             var x = scores.dtype == ScalarType.Float32 ? scores.mul(scale) : scores.to(ScalarType.Float32).mul_(scale);
             long queries = scores.shape[^2], keys = scores.shape[^1];
             if (causal)
@@ -45,22 +60,17 @@ namespace ModelGen.Nn
                 using var future = ones(queries, keys, dtype: ScalarType.Bool, device: scores.device).triu_(1 + keys - queries);
                 x.masked_fill_(future, double.NegativeInfinity);
             }
+            if (hidden is not null)
+                x.masked_fill_(hidden, double.NegativeInfinity);
             using (var max = x.amax(new long[] { -1 }, keepdim: true))
                 x.sub_(max);
             x.exp_();
             using (var sum = x.sum(-1, keepdim: true))
                 x.div_(sum);
-            Tensor probabilities;
             if (scores.dtype == ScalarType.Float32)
-            {
-                probabilities = x;
-            }
-            else
-            {
-                probabilities = x.to(scores.dtype);
-                x.Dispose();
-            }
-            ctx.save_for_backward(new List<Tensor> { probabilities });
+                return x;
+            var probabilities = x.to(scores.dtype);
+            x.Dispose();
             return probabilities;
         }
 
@@ -78,12 +88,19 @@ namespace ModelGen.Nn
                 var rowSum = product.sum(-1, keepdim: true);
                 // p·g − p·Σ(g·p) = p·(g − Σ g·p), the softmax Jacobian-vector product, then the scale's chain factor.
                 var grad = product.sub_(p32.mul(rowSum)).mul_(scale).to(p.dtype);
-                return new List<Tensor> { scope.MoveToOuter(grad), null!, null! };
+                var result = new List<Tensor> { scope.MoveToOuter(grad) };
+                for (var i = 1; i < (int)ctx.get_data(InputsKey); i++)
+                    result.Add(null!);
+                return result;
             }
             catch (Exception exception)
             {
                 BackwardFailures.Record(new InvalidOperationException($"Attention's softmax failed in backward: {exception.Message}", exception));
-                return new List<Tensor> { null!, null!, null! };
+                var none = new List<Tensor>();
+                var inputs = ctx.get_data(InputsKey) is int count ? count : 3;
+                for (var i = 0; i < inputs; i++)
+                    none.Add(null!);
+                return none;
             }
         }
     }
