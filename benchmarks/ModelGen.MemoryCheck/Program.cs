@@ -16,6 +16,7 @@ using static TorchSharp.torch;
 //   ModelGen.MemoryCheck [all]                      all configurations, a Markdown table
 //   ModelGen.MemoryCheck plain|checkpointed|quantized|lora|qlora [trace]   one configuration; trace prints the resident set after each stage
 //   mpirun -np 2 ModelGen.MemoryCheck zero1-dp2|zero2-dp2   data parallel with ModelGen's AdamW partitioned (ZeRO 1 or 2), one row per rank
+//   ModelGen.MemoryCheck attention-saved            bytes one eager attention forward saves for backward, fp32 and bf16
 //   ModelGen.MemoryCheck step-peak                  resident peak of one optimizer step: TorchSharp's AdamW against ModelGen's
 // MEMORYCHECK_DEFAULT_MALLOC=1 keeps glibc's dynamic mmap threshold (see HeapSettings) to show what it adds.
 const int Seq = 256, Batch = 8, Steps = 3;
@@ -94,6 +95,8 @@ if (args[0].StartsWith("infer-", StringComparison.Ordinal))
     InferenceCheck.Run(args[0], Seq, Batch);
     return;
 }
+
+if (args[0] == "attention-saved") { HeapSettings.Apply(); AttentionSaved.Run(); return; }
 
 if (args[0] == "step-peak")
 {
