@@ -238,8 +238,9 @@ internal static class Cases
             {
                 [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.Relu)] public partial FeedForward Relu { get; }
                 [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.GeGlu, Bias = false)] public partial FeedForward GeGlu { get; }
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), KvHeads = nameof(Cfg.KvHeads), SlidingWindow = 4)] public partial Attention Local { get; }
                 [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), Head(HeadKind.None)] public partial Linear Out { get; }
-                private Tensor Forward(Tensor x) => Out.call(GeGlu.call(Relu.call(x)));
+                private Tensor Forward(Tensor x) => Out.call(Local.call(GeGlu.call(Relu.call(x))));
             }
             """,
         ["GlobalNamespacePositionalConfig"] = """

@@ -60,12 +60,12 @@ public partial class BertClassifier
     }
 }
 
-/// <summary>A pre-LN decoder layer with eager causal attention and a GeGLU or ReLU feed-forward.</summary>
+/// <summary>A pre-LN decoder layer with sliding-window causal attention (8 of the 16 positions) and a GeGLU or ReLU feed-forward.</summary>
 [Layer(typeof(SemanticsConfig))]
 public partial class GatedDecoderBlock
 {
     [LayerNorm(nameof(SemanticsConfig.Hidden))] public partial LayerNorm AttnNorm { get; }
-    [Attention(nameof(SemanticsConfig.Hidden), nameof(SemanticsConfig.Heads), Fused = false, Dropout = 0.1)] public partial Attention Attn { get; }
+    [Attention(nameof(SemanticsConfig.Hidden), nameof(SemanticsConfig.Heads), Dropout = 0.1, SlidingWindow = 8)] public partial Attention Attn { get; }
     [LayerNorm(nameof(SemanticsConfig.Hidden))] public partial LayerNorm MlpNorm { get; }
     [FeedForward(nameof(SemanticsConfig.Hidden), nameof(SemanticsConfig.Ffn), Activation = FeedForwardActivation.GeGlu, Bias = false)] public partial FeedForward Gated { get; }
     [FeedForward(nameof(SemanticsConfig.Hidden), nameof(SemanticsConfig.Ffn), Activation = FeedForwardActivation.Relu)] public partial FeedForward Plain { get; }
@@ -157,6 +157,7 @@ public class BlockSemanticsTests
         Assert.True(last < first * 0.7, $"loss did not fall in {precision}: {first} -> {last}");
         Assert.Contains("blocks.0.gated.gate_proj.weight", model.state_dict().Keys);
         Assert.DoesNotContain("blocks.0.plain.gate_proj.weight", model.state_dict().Keys);
+        Assert.Equal(8, model.Blocks.Cast<GatedDecoderBlock>().First().Attn.SlidingWindow);
         var estimate = MemoryModel.Estimate(LearnedPositionsGpt.DescribeModel(Config), new ScenarioSpec(1, Workload.Training, Config.Positions, 4, Optimizer.AdamW), DeviceProfile.Cpu);
         Assert.Equal(model.parameters().Sum(p => p.numel()), estimate.ParameterCount);
     }

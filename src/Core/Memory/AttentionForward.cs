@@ -55,13 +55,15 @@ namespace ModelGen.Memory
                 Core(repeated ? "v repeated to query heads" : "v", rankQ);
             }
 
-            if (attention.Fused)
+            // No fused kernel of TorchSharp 0.107 takes a window: a windowed block trains through the eager core.
+            var fused = attention.Fused && (attention.SlidingWindow is null || !training);
+            if (fused)
             {
                 // Flash / memory-efficient kernels keep the output and the per-row log-sum-exp, never the s×s scores.
                 Core("attention output", rankQ);
                 Core("log-sum-exp (fp32)", b * heads * pass.Queries * Sizes.Fp32);
                 // Generation past the first chunk (a decode step) passes the cache's mask of allowed keys, built as hidden keys and negated.
-                if (!training && attention.Causal && pass.Queries != pass.Keys)
+                if (!training && attention.Causal && (pass.Queries != pass.Keys || attention.SlidingWindow < pass.Keys))
                     Temp("attention masks (bool, hidden and allowed keys, b×q×k each)", 2 * b * pass.Queries * pass.Keys);
             }
             else
@@ -70,9 +72,9 @@ namespace ModelGen.Memory
                 var output = tokens * attention.Hidden.Value * d;
                 Eager(attention, d, pass, scores, heads, rankQ + (training ? 0 : rankQ) + output, Temp, Core);
             }
-            if (training || attention.Fused)
+            if (training || fused)
                 Saved("context (o_proj input)", rankQ);
-            if (attention.Fused)
+            if (fused)
                 Temp("o_proj output", tokens * attention.Hidden.Value * d);
         }
 
@@ -89,7 +91,7 @@ namespace ModelGen.Memory
             var dropout = pass.Training && attention.DropoutP > 0;
             // Training runs Attention.Core: the q×k causal mask exists only while it is applied. Inference of a decoder runs the
             // cached path (Attention.Cached.cs), whose b×q×k mask of hidden keys lives through the whole core.
-            var maskBytes = attention.Causal && pass.Training ? pass.Queries * pass.Keys : 0;
+            var maskBytes = attention.Causal && pass.Training ? pass.Queries * pass.Keys * (attention.SlidingWindow is null ? 1 : 2) : 0;
             var cacheMask = attention.Causal && !pass.Training ? pass.Batch * pass.Queries * pass.Keys : 0;
             var rowStats = pass.Batch * heads * pass.Queries * Sizes.Fp32;
             var working = scores * Sizes.Fp32;

@@ -79,7 +79,11 @@ namespace ModelGen.Specs
         double RopeTheta,
         bool Fused,
         bool Bias,
-        double DropoutP) : BlockSpec(Name, StateName);
+        double DropoutP) : BlockSpec(Name, StateName)
+    {
+        /// <summary>Keys each query sees, itself included, when the attention is a sliding window; null sees every earlier key.</summary>
+        public long? SlidingWindow { get; init; }
+    }
 
     /// <summary>A position-wise feed-forward block of inner width <paramref name="Inner"/>.</summary>
     public sealed record FeedForwardSpec(string Name, string StateName, Dim Hidden, Dim Inner, FeedForwardActivation Activation, bool Bias) : BlockSpec(Name, StateName)

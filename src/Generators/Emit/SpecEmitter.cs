@@ -58,6 +58,8 @@ namespace ModelGen.Generators.Emit
                 policies.Add($"TiedTo = {Literals.String(tie)}");
             if (block is EmbeddingSpec { Role: not EmbeddingRole.Tokens } embedding)
                 policies.Add($"Role = {Literals.Enum(embedding.Role)}");
+            if (block is AttentionSpec { SlidingWindow: { } window })
+                policies.Add($"SlidingWindow = {Literals.Long(window)}");
             if (block is LinearSpec { Head: { } headKind })
                 policies.Add($"Head = {Literals.Enum(headKind)}");
             return policies.Count == 0 ? created : created + " { " + string.Join(", ", policies) + " }";

@@ -167,6 +167,14 @@ namespace ModelGen.Parsing
                     var kvHeads = kvText is null ? heads : ReadDim(kvText, location);
                     if (hidden is null || heads is null || kvHeads is null)
                         return null;
+                    var window = AttributeReader.Named(attribute, "SlidingWindow", 0);
+                    var causal = AttributeReader.Named(attribute, "Causal", true);
+                    if (window < 0 || (window > 0 && !causal))
+                    {
+                        _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, LocationInfo.From(location), _property,
+                            window < 0 ? $"SlidingWindow = {window} must be positive (0 for none)" : "SlidingWindow needs causal attention (a window looks back from each query)"));
+                        return null;
+                    }
                     return new AttentionSpec(
                         name, stateName, hidden.Value, heads.Value, kvHeads.Value,
                         Causal: AttributeReader.Named(attribute, "Causal", true),
@@ -174,7 +182,7 @@ namespace ModelGen.Parsing
                         RopeTheta: AttributeReader.Named(attribute, "RopeTheta", 10000.0),
                         Fused: AttributeReader.Named(attribute, "Fused", true),
                         Bias: AttributeReader.Named(attribute, "Bias", false),
-                        DropoutP: AttributeReader.Named(attribute, "Dropout", 0.0));
+                        DropoutP: AttributeReader.Named(attribute, "Dropout", 0.0)) { SlidingWindow = window > 0 ? window : null };
                 }
                 case KnownNames.FeedForwardAttribute:
                 {

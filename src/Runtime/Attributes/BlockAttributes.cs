@@ -137,6 +137,12 @@ namespace ModelGen
 
         /// <summary>Dropout on attention probabilities (default 0).</summary>
         public double Dropout { get; set; }
+
+        /// <summary>
+        /// Sliding-window attention (Mistral; Beltagy et al. 2020): each query sees itself and the <c>SlidingWindow − 1</c> keys before
+        /// it; 0 (the default) sees every earlier key. Causal attention only; a windowed layer runs the eager core.
+        /// </summary>
+        public int SlidingWindow { get; set; }
     }
 
     /// <summary>A position-wise feed-forward block.</summary>

@@ -54,7 +54,8 @@ namespace ModelGen.Nn
             var values = RepeatKv(cached.Values);
 
             Tensor attended;
-            if (Fused && start == 0 && padding is null && keys.shape[2] == seq && (cache.SlidingWindow is not { } window || window >= seq))
+            var layerWindow = _slidingWindow is { } own && cache.SlidingWindow is { } shared ? Math.Min(own, shared) : _slidingWindow ?? cache.SlidingWindow;
+            if (Fused && start == 0 && padding is null && keys.shape[2] == seq && (layerWindow is not { } window || window >= seq))
             {
                 // A first chunk without padding, inside any sliding window: the plain causal mask, which the fused kernels
                 // apply without building it (no s×s tensor at all).
@@ -62,7 +63,7 @@ namespace ModelGen.Nn
             }
             else
             {
-                using var hidden = HiddenKeys(cached, start, seq, cache.SlidingWindow);
+                using var hidden = HiddenKeys(cached, start, seq, layerWindow);
                 if (Fused)
                 {
                     using var allowed = hidden.logical_not();

@@ -30,8 +30,9 @@ namespace ModelGen.Nn
         /// <param name="scale">Multiplies the scores before the mask (<c>1/√headDim</c>).</param>
         /// <param name="causal">Hide keys after each query's position.</param>
         /// <param name="hidden">Keys to hide besides (true = hidden), broadcastable to <paramref name="scores"/>; null for none.</param>
-        public static Tensor Apply(Tensor scores, double scale, bool causal, Tensor? hidden = null) =>
-            hidden is null ? apply(scores, scale, causal) : apply(scores, scale, causal, hidden);
+        /// <param name="window">With <paramref name="causal"/>: each query sees only itself and the <c>window − 1</c> keys before it; 0 for no window.</param>
+        public static Tensor Apply(Tensor scores, double scale, bool causal, Tensor? hidden = null, long window = 0) =>
+            hidden is null ? apply(scores, scale, causal, window) : apply(scores, scale, causal, window, hidden);
 
         /// <inheritdoc/>
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
@@ -39,10 +40,11 @@ namespace ModelGen.Nn
             var scores = (Tensor)vars[0];
             var scale = (double)vars[1];
             var causal = (bool)vars[2];
-            var hidden = vars.Length > 3 ? (Tensor)vars[3] : null;
+            var window = (long)vars[3];
+            var hidden = vars.Length > 4 ? (Tensor)vars[4] : null;
             ctx.save_data(ScaleKey, scale);
             ctx.save_data(InputsKey, vars.Length);
-            var probabilities = Probabilities(scores, scale, causal, hidden);
+            var probabilities = Probabilities(scores, scale, causal, window, hidden);
             ctx.save_for_backward(new List<Tensor> { probabilities });
             return probabilities;
         }
@@ -51,13 +53,20 @@ namespace ModelGen.Nn
         /// The probabilities without autograd: one fp32 working tensor (the scores' upcast, or in fp32 a scaled copy), masked and
         /// softmaxed in place, then cast to the scores' dtype; every temporary but the result is freed before it returns.
         /// </summary>
-        private static Tensor Probabilities(Tensor scores, double scale, bool causal, Tensor? hidden)
+        private static Tensor Probabilities(Tensor scores, double scale, bool causal, long window, Tensor? hidden)
         {
             var x = scores.dtype == ScalarType.Float32 ? scores.mul(scale) : scores.to(ScalarType.Float32).mul_(scale);
             long queries = scores.shape[^2], keys = scores.shape[^1];
             if (causal)
             {
+                // Query i sits at position i + keys − queries (bottom-right aligned) and sees keys up to it, and with a window only
+                // the last `window` of them.
                 using var future = ones(queries, keys, dtype: ScalarType.Bool, device: scores.device).triu_(1 + keys - queries);
+                if (window > 0)
+                {
+                    using var past = ones(queries, keys, dtype: ScalarType.Bool, device: scores.device).tril_(keys - queries - window);
+                    future.logical_or_(past);
+                }
                 x.masked_fill_(future, double.NegativeInfinity);
             }
             if (hidden is not null)
@@ -97,7 +106,7 @@ namespace ModelGen.Nn
             {
                 BackwardFailures.Record(new InvalidOperationException($"Attention's softmax failed in backward: {exception.Message}", exception));
                 var none = new List<Tensor>();
-                var inputs = ctx.get_data(InputsKey) is int count ? count : 3;
+                var inputs = ctx.get_data(InputsKey) is int count ? count : 4;
                 for (var i = 0; i < inputs; i++)
                     none.Add(null!);
                 return none;

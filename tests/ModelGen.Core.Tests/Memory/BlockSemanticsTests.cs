@@ -143,6 +143,20 @@ namespace ModelGen.Core.Tests.Memory
         }
 
         [Fact]
+        public void A_sliding_window_trains_through_the_eager_core()
+        {
+            // No fused kernel takes a window, so a fused block with one saves the eager core's s² softmax output (bf16, no dropout).
+            const long s = 512, b = 2, h = 256, a = 4;
+            var root = Layer("Gpt", true, new StackSpec("H", "h", D("Layers", 1), "global::Demo.GptBlock", 0)) with { Precision = DType.BFloat16 };
+            var windowed = GptBlock(h, a, fused: true, dropout: 0);
+            windowed = windowed with { Blocks = windowed.Blocks.Select(x => x is AttentionSpec att ? att with { SlidingWindow = 128 } : x).ToEquatableArray() };
+            var saved = LayerOf(MemoryModel.Estimate(Model(root, windowed), Training(s, b)), "GptBlock").SavedTensors;
+            Assert.Equal(2 * a * s * s * b, saved.Single(t => t.Tensor == "softmax output (16-bit, computed in fp32)").Bytes);
+            var plain = LayerOf(MemoryModel.Estimate(Model(root, GptBlock(h, a, fused: true, dropout: 0)), Training(s, b)), "GptBlock").SavedTensors;
+            Assert.DoesNotContain(plain, t => t.Tensor.StartsWith("softmax", StringComparison.Ordinal));
+        }
+
+        [Fact]
         public void Eager_attention_transients_are_the_cores_peak_not_the_sum_of_its_temporaries()
         {
             // One bf16 eager causal layer: while the softmax runs, q·kᵀ (2 B), the fp32 working copy (4 B) and the cast probabilities

@@ -13,12 +13,17 @@ namespace Demo
         [global::TorchSharp.Utils.ComponentName(Name = "ge_glu")]
         private readonly global::ModelGen.Nn.FeedForward _GeGlu;
 
+        [global::TorchSharp.Utils.ComponentName(Name = "local")]
+        private readonly global::ModelGen.Nn.Attention _Local;
+
         [global::TorchSharp.Utils.ComponentName(Name = "out")]
         private readonly global::TorchSharp.Modules.Linear _Out;
 
         public partial global::ModelGen.Nn.FeedForward Relu { get => this._Relu; }
 
         public partial global::ModelGen.Nn.FeedForward GeGlu { get => this._GeGlu; }
+
+        public partial global::ModelGen.Nn.Attention Local { get => this._Local; }
 
         public partial global::TorchSharp.Modules.Linear Out { get => this._Out; }
 
@@ -42,6 +47,7 @@ namespace Demo
             this.StoragePrecision = precision ?? global::ModelGen.DType.Float32;
             this._Relu = new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.Relu, bias: true, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
             this._GeGlu = new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.GeGlu, bias: false, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this._Local = new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, config.KvHeads, causal: true, rotary: false, ropeTheta: 10000.0, fused: true, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device) { SlidingWindow = 4 };
             this._Out = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Hidden, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
             this.RegisterComponents();
         }
@@ -61,6 +67,7 @@ namespace Demo
             global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.BlockSpec>(
                 new global::ModelGen.Specs.FeedForwardSpec("Relu", "relu", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Ffn", config.Ffn), global::ModelGen.FeedForwardActivation.Relu, true),
                 new global::ModelGen.Specs.FeedForwardSpec("GeGlu", "ge_glu", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Ffn", config.Ffn), global::ModelGen.FeedForwardActivation.GeGlu, false),
+                new global::ModelGen.Specs.AttentionSpec("Local", "local", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Heads", config.Heads), new global::ModelGen.Specs.Dim("KvHeads", config.KvHeads), true, false, 10000.0, true, false, 0.0) { SlidingWindow = 4 },
                 new global::ModelGen.Specs.LinearSpec("Out", "out", new global::ModelGen.Specs.Dim("Hidden", config.Hidden), new global::ModelGen.Specs.Dim("Hidden", config.Hidden), true) { Head = global::ModelGen.HeadKind.None }),
             new global::ModelGen.Specs.ForwardSpec("Forward", "x"))
         {

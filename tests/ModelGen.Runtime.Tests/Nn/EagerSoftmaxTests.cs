@@ -12,13 +12,18 @@ namespace ModelGen.Runtime.Tests.Nn
     public sealed class EagerSoftmaxTests
     {
         /// <summary>Autograd's softmax over the scaled, masked scores in fp64.</summary>
-        private static Tensor Reference(Tensor scores, double scale, bool causal)
+        private static Tensor Reference(Tensor scores, double scale, bool causal, long window = 0)
         {
             var x = scores.to(ScalarType.Float64) * scale;
-            if (causal)
+            long queries = scores.shape[^2], keys = scores.shape[^1];
+            for (long i = 0; i < queries; i++)
             {
-                long queries = scores.shape[^2], keys = scores.shape[^1];
-                x = x.masked_fill(ones(queries, keys, dtype: ScalarType.Bool).triu(1 + keys - queries), double.NegativeInfinity);
+                var position = i + keys - queries;
+                for (long j = 0; j < keys; j++)
+                {
+                    if ((causal && j > position) || (window > 0 && j <= position - window))
+                        x[.., .., i, j] = double.NegativeInfinity;
+                }
             }
             return x.softmax(-1);
         }
@@ -41,6 +46,37 @@ namespace ModelGen.Runtime.Tests.Nn
             (probabilities * upstream).sum().backward();
             (expected * upstream.to(ScalarType.Float64)).sum().backward();
             Close(reference.grad!, scores.grad!, atol: 1e-6);
+        }
+
+        [Theory]
+        [InlineData(6, 6, 2)]
+        [InlineData(3, 7, 3)]
+        [InlineData(5, 5, 9)] // a window longer than the sequence hides nothing
+        public void A_sliding_window_hides_keys_more_than_window_minus_one_before_each_query(long queries, long keys, long window)
+        {
+            var scores = Randn(25, 2, 2, queries, keys).requires_grad_(true);
+            var reference = scores.detach().clone().requires_grad_(true);
+            var probabilities = ScaledMaskedSoftmax.Apply(scores, 0.5, causal: true, window: window);
+            var expected = Reference(reference, 0.5, causal: true, window);
+            Close(expected, probabilities, atol: 1e-6);
+            var upstream = Randn(26, 2, 2, queries, keys);
+            (probabilities * upstream).sum().backward();
+            (expected * upstream.to(ScalarType.Float64)).sum().backward();
+            Close(reference.grad!, scores.grad!, atol: 1e-6);
+        }
+
+        [Fact]
+        public void A_windowed_block_is_local_and_refuses_a_bad_window()
+        {
+            using var attention = new Attention(32, 4, 2, causal: true, fused: true) { SlidingWindow = 3 };
+            var x = Randn(27, 1, 8, 32);
+            var changed = x.clone();
+            changed[0, 0] = Randn(28, 32);
+            // Position 0 is outside the window of positions 3 and later.
+            Close(attention.call(x)[0, 3..], attention.call(changed)[0, 3..], atol: 1e-6);
+            Assert.True(MaxDifference(attention.call(x)[0, 2], attention.call(changed)[0, 2]) > 1e-4, "position 2 should still see position 0");
+            Assert.Throws<System.ArgumentException>(() => new Attention(32, 4, 2) { SlidingWindow = 0 });
+            Assert.Throws<System.ArgumentException>(() => new Attention(32, 4, 2, causal: false) { SlidingWindow = 4 });
         }
 
         [Fact]
