@@ -156,7 +156,7 @@ namespace ModelGen.Memory
         {
             var precision = child.Precision ?? inherited;
             var inner = Layer(child, precision, path, count * repeats);
-            var input = Widths.LayerInputBytes(child, precision, _pass, _layers);
+            var input = ForwardInputs.KeptBytes(child, precision, _pass, Widths.LayerInputBytes(child, precision, _pass, _layers));
             if (_sequenceParallel && _pass.Ranks > 1 && child.Blocks.Any(b => b.Shard != ShardStyle.None))
                 input = Sizes.Share(input, _pass.Ranks);
             var checkpointedCount = 0L;

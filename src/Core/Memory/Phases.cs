@@ -82,9 +82,11 @@ namespace ModelGen.Memory
             var (rows, columns, d) = walk.Logits;
             var best = new Point(states.Weights, 0, 0, 0, 0, kvCache);
             var last = 0L;
-            foreach (var step in walk.Steps)
+            var held = ScopeRetention.Held(walk.Steps); // outputs the generated forwards' dispose scopes still hold
+            for (var k = 0; k < walk.Steps.Count; k++)
             {
-                best = Max(best, new Point(states.Weights, 0, 0, step.Input, step.Temporary, kvCache));
+                var step = walk.Steps[k];
+                best = Max(best, new Point(states.Weights, 0, 0, step.Input + held[k], step.Temporary, kvCache));
                 last = step.Input;
             }
             // The model returns logits for every position computed in this pass.

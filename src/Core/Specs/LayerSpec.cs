@@ -36,9 +36,4 @@ namespace ModelGen.Specs
         /// <summary>Adapters from the layer's own <c>[LoRA]</c>; null inherits the parent's scope (docs/lora.md).</summary>
         public LoraSpec? Lora { get; init; }
     }
-
-    /// <summary>The user's forward method, <c>Tensor Forward(Tensor x)</c>.</summary>
-    /// <param name="MethodName">Its name.</param>
-    /// <param name="ParameterName">Name of its tensor parameter.</param>
-    public sealed record ForwardSpec(string MethodName, string ParameterName);
 }

@@ -377,6 +377,57 @@ namespace ModelGen.Diagnostics
             Shape, DiagnosticSeverity.Error,
             "RoPE rotates consecutive feature pairs of each head (Su et al. 2021, §3.2).");
 
+        // Forward signatures (MG0128-MG0135, docs/attributes.md "Forward").
+
+        /// <summary>MG0128: a Forward parameter the generated module cannot pass.</summary>
+        public static readonly DiagnosticDescriptor ForwardParameterUnsupported = Add(
+            "MG0128", "Forward parameter not supported",
+            "'{0}.{1}': parameter '{2}' {3}",
+            Usage, DiagnosticSeverity.Error,
+            "The generated module's forward passes each input on as is: every parameter is a Tensor or Tensor? passed by value; an optional one defaults to null.");
+
+        /// <summary>MG0129: more inputs than TorchSharp's Module types take.</summary>
+        public static readonly DiagnosticDescriptor ForwardTooManyInputs = Add(
+            "MG0129", "Forward has too many inputs",
+            "'{0}.{1}' has {2} tensor inputs; TorchSharp's Module<T1, …, T6, TResult> takes at most 6: pass the rest in a record or stack them in one tensor",
+            Usage, DiagnosticSeverity.Error,
+            "The generated module derives from TorchSharp's Module<T1, …, TResult>, which exists for one to six inputs.");
+
+        /// <summary>MG0130: a generic or static Forward.</summary>
+        public static readonly DiagnosticDescriptor ForwardShapeUnsupported = Add(
+            "MG0130", "Forward must be an instance method that is not generic",
+            "'{0}.{1}' is {2}; the generated forward calls it on the module with fixed tensor types",
+            Usage, DiagnosticSeverity.Error,
+            "The module's forward overrides TorchSharp's, whose types are fixed when the class is generated.");
+
+        /// <summary>MG0131: a Forward result the generated forward cannot move out of its dispose scope.</summary>
+        public static readonly DiagnosticDescriptor ForwardResultUnsupported = Add(
+            "MG0131", "Forward result not supported",
+            "'{0}.{1}' returns '{2}': {3}",
+            Usage, DiagnosticSeverity.Error,
+            "The result is a Tensor, a value tuple of 2 to 7 tensors, or a record whose tensor members are Tensor or Tensor? properties with a setter or init.");
+
+        /// <summary>MG0132: several Forward methods, none of them the classic one.</summary>
+        public static readonly DiagnosticDescriptor ForwardAmbiguous = Add(
+            "MG0132", "Several Forward methods",
+            "'{0}' declares {1} methods named Forward; the module's type follows one: keep one, or rename the others",
+            Usage, DiagnosticSeverity.Error,
+            "With Tensor Forward(Tensor) present that one is the module's forward; otherwise exactly one Forward is.");
+
+        /// <summary>MG0133: an [Input] that does not give a size.</summary>
+        public static readonly DiagnosticDescriptor BadInputSize = Add(
+            "MG0133", "[Input] does not give a size",
+            "'{0}.{1}': [Input] on '{2}': {3}",
+            Usage, DiagnosticSeverity.Error,
+            "InputShape.Hidden needs Width (a config member or a literal); ElementBytes is 0 (the default) or 1, 2, 4 or 8.");
+
+        /// <summary>MG0134: an input the memory model does not count.</summary>
+        public static readonly DiagnosticDescriptor InputSizeUndeclared = Add(
+            "MG0134", "Forward input not sized",
+            "'{0}.{1}': the memory model does not count input '{2}' (an activation checkpoint keeps it); declare its size with [Input(InputShape.…)]",
+            Memory, DiagnosticSeverity.Warning,
+            "The memory model sizes an input only when it is declared, never by guessing from its name; the first input is sized from the layer's first block.");
+
         // Block semantics (helper "blocks": MG0136–MG0145, MG0540–MG0579).
 
         /// <summary>MG0136: [Head] on a block that is not a [Linear].</summary>

@@ -1,3 +1,4 @@
+using System.Linq;
 using ModelGen.Specs;
 
 namespace ModelGen.Generators.Emit
@@ -16,6 +17,10 @@ namespace ModelGen.Generators.Emit
         public static string HintName(string hintName) =>
             hintName.EndsWith(".g.cs", System.StringComparison.Ordinal) ? hintName.Substring(0, hintName.Length - 5) + ".Inference.g.cs" : hintName + ".Inference.g.cs";
 
+        /// <summary>True when token ids alone drive the forward (other inputs optional) and it returns one tensor (the logits).</summary>
+        public static bool Decodable(ForwardSpec forward) =>
+            forward.Result is null && !forward.AllInputs[0].Nullable && forward.AllInputs.Skip(1).All(i => i.Optional);
+
         /// <summary>The generated source for the decoder model <paramref name="spec"/>.</summary>
         public static string Emit(LayerSpec spec)
         {
@@ -27,6 +32,15 @@ namespace ModelGen.Generators.Emit
             if (spec.Namespace.Length > 0)
                 w.Open("namespace " + Literals.Namespace(spec.Namespace));
             // [GeneratedCode] is on the module's part already: a class carries it once (CS0579).
+            if (!Decodable(spec.Forward))
+            {
+                // Tokens alone cannot drive this forward (a required second input, or a tuple or record result): the user
+                // implements ICachedLanguageModel (docs/inference.md, "Generated decoders").
+                w.Line($"// '{spec.Name}.{spec.Forward.MethodName}' needs more than token ids or returns more than logits: no cached decoding is generated.");
+                if (spec.Namespace.Length > 0)
+                    w.Close();
+                return w.ToString();
+            }
             w.Open($"partial class {Literals.Identifier(spec.Name)} : {Inference}.ICachedLanguageModel");
             w.Line("/// <summary>Store the KV cache as int8 with fp32 scales per (sequence, head, token): about half of bf16's bytes.</summary>");
             w.Line("public bool KvCacheInt8 { get; set; }");
@@ -42,7 +56,9 @@ namespace ModelGen.Generators.Emit
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line($"{Tensor} {Inference}.ICachedLanguageModel.Forward({Tensor} tokens, {Inference}.KvCache cache, {Tensor} positions, {Tensor} padding) =>");
-            w.Line($"    {Inference}.CachedDecoding.Forward(this, tokens, cache, positions, padding);");
+            w.Line(spec.Forward.IsSingleTensor
+                ? $"    {Inference}.CachedDecoding.Forward(this, tokens, cache, positions, padding);"
+                : $"    {Inference}.CachedDecoding.Forward(this, t => this.forward({string.Join(", ", new[] { "t" }.Concat(Enumerable.Repeat("null", spec.Forward.AllInputs.Count - 1)))}), tokens, cache, positions, padding);");
             w.Line();
             w.Line("/// <summary>Continues each prompt (token ids) with the KV cache: greedy or sampled, stop tokens, streaming (docs/inference.md).</summary>");
             w.Line("/// <param name=\"prompts\">Token ids of each prompt; rows of different lengths are left-padded.</param>");

@@ -29,7 +29,7 @@ namespace ModelGen.Generators.Emit
             if (spec.Namespace.Length > 0)
                 w.Open("namespace " + Literals.Namespace(spec.Namespace));
             w.Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"ModelGen\", \"{GeneratorVersion.Value}\")]");
-            w.Open($"partial class {Literals.Identifier(spec.Name)} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>");
+            w.Open($"partial class {Literals.Identifier(spec.Name)} : {ForwardEmitter.BaseType(spec.Forward)}");
             WriteFields(w, spec, names);
             WriteProperties(w, spec, names);
             WriteConstructor(w, spec, names, memberAccessibility, adaptersBelow);
@@ -152,6 +152,11 @@ namespace ModelGen.Generators.Emit
 
         private static void WriteForward(CodeWriter w, LayerSpec spec)
         {
+            if (!spec.Forward.IsSingleTensor)
+            {
+                ForwardEmitter.WriteForward(w, spec); // several inputs, or a tuple or record result
+                return;
+            }
             var x = Literals.Identifier(spec.Forward.ParameterName);
             var method = "this." + Literals.Identifier(spec.Forward.MethodName);
             w.Line("/// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref=\"CheckpointActivations\"/> is set.</summary>");

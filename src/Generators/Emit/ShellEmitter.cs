@@ -29,7 +29,8 @@ namespace ModelGen.Generators.Emit
                 var last = i == shell.Declarations.Count - 1;
                 if (last)
                     w.Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"ModelGen\", \"{GeneratorVersion.Value}\")]");
-                var module = last && shell.Module is not null ? $" : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>" : "";
+                var module = last && shell.Module is not null
+                    ? " : " + (shell.Module.Forward is { } f ? ForwardEmitter.BaseType(f) : $"global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>") : "";
                 w.Open(shell.Declarations[i] + module);
             }
             foreach (var property in shell.Properties)
@@ -61,7 +62,9 @@ namespace ModelGen.Generators.Emit
             if (Free("CheckpointActivations"))
                 w.Line($"public bool CheckpointActivations {{ get => {exception}; set => {exception}; }}").Line();
             if (Free("forward"))
-                w.Line($"public override {Tensor} forward({Tensor} input) => {exception};").Line();
+                w.Line(module.Forward is { } f
+                    ? $"public override {ForwardEmitter.ResultType(f)} forward({ForwardEmitter.Parameters(f)}) => {exception};"
+                    : $"public override {Tensor} forward({Tensor} input) => {exception};").Line();
             if (Free("DescribeLayer"))
                 w.Line($"{module.Accessibility} static {LayerSpec} DescribeLayer({module.ConfigType} config) => {exception};").Line();
             if (Free("CollectLayers"))

@@ -17,7 +17,7 @@ namespace ModelGen.Generators.Emit
             var blocks = string.Join(",\n                ", spec.Blocks.Select(Block));
             return $"new {Specs}LayerSpec({Literals.String(spec.Namespace)}, {Literals.String(spec.Name)}, {Literals.String(spec.FullName)}, {Literals.String(spec.Accessibility)}, {Literals.String(spec.ConfigType)}, {Literals.Bool(spec.IsModel)},\n"
                  + $"            {Specs}EquatableArray.Create<{Specs}BlockSpec>(\n                {blocks}),\n"
-                 + $"            new {Specs}ForwardSpec({Literals.String(spec.Forward.MethodName)}, {Literals.String(spec.Forward.ParameterName)}))\n"
+                 + $"            {ForwardSpecEmitter.Expression(spec.Forward, Dim)})\n"
                  + "        {\n"
                  + $"            Precision = {Nullable(spec.Precision)},\n"
                  + $"            Checkpoint = {Literals.Enum(spec.Checkpoint)},\n"

@@ -109,8 +109,10 @@ namespace ModelGen.Parsing
             }
             CheckTies(blocks, name => blockLocations.TryGetValue(name, out var at) ? at ?? location : location, diagnostics);
 
-            var forward = FindForward(type);
-            if (forward is null)
+            var forward = ReadForward(type, config, diagnostics, out var forwardReported);
+            if (forward is null && forwardReported)
+                failed = true;
+            else if (forward is null)
             {
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.ForwardMissing, location, type.Name));
                 failed = true;
@@ -140,7 +142,8 @@ namespace ModelGen.Parsing
                     HintName = hintName,
                     MemberAccessibility = memberAccessibility,
                     Shell = BuildShell(type, diagnostics, moduleAllowed ? new ShellModule(type.Name, configType, memberAccessibility, modelAttribute is not null,
-                        GeneratedMembers.Where(name => userMembers.Contains(name) && (name != "forward" || DeclaresForwardOverride(type))).ToEquatableArray()) : null,
+                        GeneratedMembers.Where(name => userMembers.Contains(name) && (name != "forward" || DeclaresForwardOverride(type))).ToEquatableArray())
+                        { Forward = forward is { IsSingleTensor: false } ? forward : null } : null,
                         cancellationToken),
                 };
             }
@@ -262,23 +265,12 @@ namespace ModelGen.Parsing
             return null;
         }
 
-        private static ForwardSpec? FindForward(INamedTypeSymbol type)
-        {
-            foreach (var method in type.GetMembers("Forward").OfType<IMethodSymbol>())
-            {
-                if (!method.IsStatic && !method.IsGenericMethod && method.Parameters.Length == 1 && method.ReturnsByRef == false
-                    && !method.ReturnsByRefReadonly && method.Parameters[0].RefKind == RefKind.None && !method.Parameters[0].IsParams
-                    && IsTensor(method.ReturnType) && IsTensor(method.Parameters[0].Type))
-                    return new ForwardSpec(method.Name, method.Parameters[0].Name);
-            }
-            return null;
-        }
-
         /// <summary>True when the user wrote <c>forward(Tensor)</c> itself, so the shell must not declare it again.</summary>
         private static bool DeclaresForwardOverride(INamedTypeSymbol type) =>
             type.GetMembers("forward").OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 1 && IsTensor(m.Parameters[0].Type));
 
-        private static bool IsTensor(ITypeSymbol type) => type.ToDisplayString() == "TorchSharp.torch.Tensor";
+        /// <summary>True for <c>Tensor</c> and <c>Tensor?</c>.</summary>
+        private static bool IsTensor(ITypeSymbol type) => type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString() == "TorchSharp.torch.Tensor";
 
         private static void CheckTies(List<BlockSpec> blocks, Func<string, LocationInfo?> locationOf, List<DiagnosticInfo> diagnostics)
         {

@@ -30,5 +30,9 @@ namespace ModelGen.Parsing
     /// <param name="Accessibility">Accessibility of members that take the config (<c>public</c>, or <c>internal</c> when the config is not public).</param>
     /// <param name="IsModel">True for a [Model]: it also gets <c>DescribeModel</c>.</param>
     /// <param name="Omitted">Generated members left out because the user declares a member of that name.</param>
-    public sealed record ShellModule(string Name, string ConfigType, string Accessibility, bool IsModel, EquatableArray<string> Omitted);
+    public sealed record ShellModule(string Name, string ConfigType, string Accessibility, bool IsModel, EquatableArray<string> Omitted)
+    {
+        /// <summary>The user's forward when it is not <c>Tensor Forward(Tensor)</c>: the shell then has its module type and forward.</summary>
+        public ForwardSpec? Forward { get; init; }
+    }
 }

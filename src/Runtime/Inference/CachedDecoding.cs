@@ -98,6 +98,26 @@ namespace ModelGen.Inference
         }
 
         /// <summary>
+        /// The cached forward of a generated decoder whose <c>Forward</c> takes optional inputs besides the tokens (a padding mask,
+        /// position ids): <paramref name="forward"/> calls the module's forward with the tokens alone.
+        /// </summary>
+        /// <param name="model">The model.</param>
+        /// <param name="forward">The model's forward over token ids, the other inputs left out.</param>
+        /// <param name="tokens">New token ids, <c>[batch, s]</c>.</param>
+        /// <param name="cache">The cache holding every earlier token.</param>
+        /// <param name="positions">Position of each new token, <c>[batch, s]</c>.</param>
+        /// <param name="padding">1 for a real token, 0 for padding, <c>[batch, s]</c>.</param>
+        /// <returns>Whatever the forward returns (logits of the new tokens).</returns>
+        public static Tensor Forward(nn.Module model, Func<Tensor, Tensor> forward, Tensor tokens, KvCache cache, Tensor positions, Tensor padding)
+        {
+            ArgumentNullException.ThrowIfNull(model);
+            ArgumentNullException.ThrowIfNull(forward);
+            using var noGrad = torch.no_grad();
+            using var bound = Bind(model, cache, positions, padding);
+            return forward(tokens);
+        }
+
+        /// <summary>
         /// Positions of <paramref name="tokens"/> (<c>[batch, s]</c>) for a learned position embedding (GPT-2's <c>wpe</c>): during a
         /// cached forward, the bound positions (they continue across calls and skip left padding); otherwise <c>0 … s−1</c>.
         /// </summary>

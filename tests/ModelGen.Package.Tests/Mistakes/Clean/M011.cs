@@ -3,8 +3,8 @@ using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSh
 namespace Mistakes.Clean.M011;
 public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Kv { get; init; } = 3; public int Ffn { get; init; } = 128; public int Vocab { get; init; } = 256; }
 [Layer(typeof(Cfg))]
-public partial class Block //~ MG0107
+public partial class Block
 {
     [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] partial Linear Up { get; }
-    Tensor Forward(Tensor x, int y) => x;
+    Tensor Forward(Tensor x, int y) => x; //~ MG0128
 }
