@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Analyzer time inside a real `dotnet build` of the 100-layer model of AnalyzerBenchmarks, as the compiler itself reports it
-# (-p:ReportAnalyzer=true), next to the time of the compiler task that ran them. Usage: benchmarks/analyzer-build-time.sh
+# ModelGen's share of a real compile, two ways (docs/benchmarks-analyzers.md):
+#  1. what the compiler reports itself (-p:ReportAnalyzer=true): generator and analyzer wall-clock times beside the Csc task;
+#  2. CPU time: the same compiler command run directly, with ModelGen, and without it (its generated files given as plain sources
+#     instead), alternated RUNS times; ModelGen's share is the difference of the medians over the median with it. The compiler
+#     reports the generator's wall time including work the compile needs anyway and pays for once, whoever touches it first (loading
+#     the referenced assemblies' symbols), so the CPU difference is what ModelGen adds.
+# Usage: benchmarks/analyzer-build-time.sh [PROJECT_DIR]   (default: the 100-distinct-layer model of AnalyzerBenchmarks;
+#        e.g. samples/Llama). RUNS=7 by default. Refuses to report while the 1-minute load average is at or above the core count.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 # shellcheck source=eng/common.sh
 . "$repo/eng/common.sh"
 mg_report_failures
+runs=${RUNS:-7}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-dotnet build -c Release "$repo/benchmarks/ModelGen.Benchmarks" -v:q -nologo >/dev/null
-dotnet "$repo/benchmarks/ModelGen.Benchmarks/bin/Release/net10.0/ModelGen.Benchmarks.dll" write-analyzer-model "$work"
-cat > "$work/Deep.csproj" <<PROJ
+if [ $# -ge 1 ]; then
+  dir=$(cd "$1" && pwd -P)
+  projects=("$dir"/*.csproj)
+  project=${projects[0]}
+  [ -f "$project" ] || { mg_say "no project file in $dir"; exit 2; }
+else
+  dotnet build -c Release "$repo/benchmarks/ModelGen.Benchmarks" -v:q -nologo >/dev/null
+  dotnet "$repo/benchmarks/ModelGen.Benchmarks/bin/Release/net10.0/ModelGen.Benchmarks.dll" write-analyzer-model "$work"
+  project="$work/Deep.csproj"
+  cat > "$project" <<PROJ
 <Project Sdk="Microsoft.NET.Sdk">
   <PropertyGroup>
     <TargetFramework>net10.0</TargetFramework>
@@ -21,10 +35,34 @@ cat > "$work/Deep.csproj" <<PROJ
   <Import Project="$repo/src/LocalReference.props" />
 </Project>
 PROJ
-dotnet restore "$work/Deep.csproj" -v:q -nologo >/dev/null
-# Build once to warm the referenced projects, then time a rebuild of the model project alone, on an idle machine only.
-dotnet build "$work/Deep.csproj" -c Release -v:q -nologo >/dev/null
+  dotnet restore "$project" -v:q -nologo >/dev/null
+fi
+# Build once to warm the referenced projects, then time a rebuild of the project alone, on an idle machine only.
+dotnet build "$project" -c Release -v:q -nologo >/dev/null
 mg_require_idle before
-dotnet build "$work/Deep.csproj" -c Release --no-dependencies --no-incremental -nologo -v:d -p:ReportAnalyzer=true -clp:PerformanceSummary > "$work/build.log"
+dotnet build "$project" -c Release --no-dependencies --no-incremental -nologo -v:d -p:ReportAnalyzer=true -clp:PerformanceSummary > "$work/build.log"
+reported=$(grep -E "Total analyzer execution time|Total generator execution time|^ *[0-9.]+ +[<0-9]+ +ModelGen\.(Analyzers|Generators)\.[A-Za-z]+|^ +[0-9]+ ms +Csc +[0-9]+ calls" "$work/build.log" | sed 's/^ *//' | sort -u)
+
+# The compiler command of that build (the detailed log prints it), run directly: with ModelGen, and without it.
+sdk_csc=$(grep -m1 -oE '[^ ]*/Roslyn/bincore/csc ' "$work/build.log" | sed 's/ $//')
+grep -m1 -E '/Roslyn/bincore/csc ' "$work/build.log" | sed -E 's#^ *[^ ]*/Roslyn/bincore/csc ##' \
+  | sed -E "s#/out:[^ ]+#/out:$work/out/a.dll#; s#/refout:[^ ]+#/refout:$work/out/ref.dll#" > "$work/with.rsp"
+mkdir -p "$work/out" "$work/generated"
+cd "$(dirname "$project")"
+dotnet "$sdk_csc.dll" @"$work/with.rsp" -generatedfilesout:"$work/generated" >/dev/null 2>&1 || true
+sed -E 's# /analyzer:[^ ]*ModelGen\.[A-Za-z]+\.dll##g' "$work/with.rsp" > "$work/without.rsp"
+find "$work/generated" -path '*ModelGen.Generators*' -name '*.cs' -printf ' "%p"' >> "$work/without.rsp"
+TIMEFORMAT='%U %S'
+for i in $(seq "$runs"); do
+  for variant in with without; do
+    { time dotnet "$sdk_csc.dll" @"$work/$variant.rsp" >/dev/null 2>&1; } 2>> "$work/$variant.cpu" || true
+  done
+done
 mg_require_idle after
-grep -E "Total analyzer execution time|Total generator execution time|ModelGen\.(Analyzers|Generators)\.[A-Za-z]+ *\(|^ +[0-9]+ ms +Csc +[0-9]+ calls" "$work/build.log" | sed 's/^ *//' | sort -u
+printf '%s\n' "$reported"
+median() { awk '{ print $1 + $2 }' "$1" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+with=$(median "$work/with.cpu")
+without=$(median "$work/without.cpu")
+awk -v w="$with" -v wo="$without" -v n="$runs" 'BEGIN {
+  printf "Compiler CPU time (user+sys, median of %d): with ModelGen %.3f s, without (generated files as sources) %.3f s\n", n, w, wo
+  printf "ModelGen adds %.3f s: %.1f %% of the compile\n", w - wo, 100 * (w - wo) / w }'

@@ -27,7 +27,8 @@ namespace ModelGen.Analyzers
             Descriptors.BudgetExceeded, Descriptors.BudgetFits, Descriptors.BudgetRemedies, Descriptors.FittingCards, Descriptors.NoSingleRemedy,
             Descriptors.BudgetWithoutSize, Descriptors.UnknownGpu, Descriptors.BadScenario, Descriptors.InferenceWithTrainingSetting,
             Descriptors.ShardNotDivisible, Descriptors.BadParallelDegree, Descriptors.BadZeroStage, Descriptors.ZeroWithoutDataParallel,
-            Descriptors.TensorParallelWithoutShards, Descriptors.BudgetContradictsPlan, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow, Descriptors.SequenceBeyondPositions);
+            Descriptors.TensorParallelWithoutShards, Descriptors.BudgetContradictsPlan, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow,
+            Descriptors.ShardedTypeCannotHold, Descriptors.SequenceParallelUnsupported, Descriptors.SequenceBeyondPositions);
 
         private static readonly string KnownCards = string.Join(", ", GpuCatalog.All.Select(g => g.Name));
 
@@ -125,10 +126,11 @@ namespace ModelGen.Analyzers
 
         /// <summary>
         /// With a [ParallelPlan] the code fix writes the remedy on the plan, so it must be a plan the generated <c>CreateTraining</c>
-        /// runs: not ZeRO stage 3 and not tensor parallelism, which it refuses (docs/distributed.md, "Generated training set-up").
+        /// runs: not ZeRO stage 3, which it refuses (docs/distributed.md, "Generated training set-up"). A tensor-parallel degree runs
+        /// when every sharded block splits at it (SplitsEvenly: no MG0201, MG0208, MG0209; docs/tensor-parallel.md).
         /// </summary>
         private static bool RunsFromThePlan(Remedy remedy) =>
-            remedy.Kind != RemedyKind.TensorParallel && !(remedy.Kind == RemedyKind.ZeroStage && remedy.Degree >= 3);
+            !(remedy.Kind == RemedyKind.ZeroStage && remedy.Degree >= 3);
 
         /// <summary>
         /// True when the generated tensor-parallel modules can split every sharded block at the scenario's degree (no MG0201):

@@ -21,7 +21,7 @@ namespace ModelGen.Analyzers
         private static readonly ImmutableArray<DiagnosticDescriptor> Supported = ImmutableArray.Create(
             Descriptors.NotPartial, Descriptors.BadArgument, Descriptors.DuplicateStateName,
             Descriptors.ShardNotSupported, Descriptors.QuantizeNotSupported, Descriptors.BadGroupSize, Descriptors.GroupSizeNotDividing,
-            Descriptors.DoubleQuantNotNf4, Descriptors.HeadsNotDivisibleByKvHeads, Descriptors.HiddenNotDivisibleByHeads,
+            Descriptors.DoubleQuantNotNf4, Descriptors.QuantizedParallelBlock, Descriptors.HeadsNotDivisibleByKvHeads, Descriptors.HiddenNotDivisibleByHeads,
             Descriptors.NonPositiveSize, Descriptors.RotaryOddHeadDim, Descriptors.SelectiveWithoutAttention);
 
         /// <inheritdoc />

@@ -99,7 +99,10 @@ namespace ModelGen.CodeFixes
                     var modelClass = budget.FirstAncestorOrSelf<ClassDeclarationSyntax>() is { } declaration ? model.GetDeclaredSymbol(declaration, cancellationToken) : null;
                     OnClass(modelClass, edits, KnownNames.LoRAAttribute, "LoRA", _ => AdapterEdits.LoraArguments(targets));
                     if (kind == RemedyKind.QLora)
+                    {
                         Quantize(layer, edits, "NF4");
+                        QuantizeProjectionBlocks(layer, edits); // Remedies.QLoraQuantizes: Attention / FeedForward too
+                    }
                     break;
                 case RemedyKind.QuantizeInt8 or RemedyKind.QuantizeNF4:
                     Quantize(layer, edits, kind == RemedyKind.QuantizeInt8 ? "Int8" : "NF4");
@@ -115,6 +118,25 @@ namespace ModelGen.CodeFixes
                 edits.Add((Host(property, KnownNames.LinearAttribute), m => AttributeEdits.Append(Host(property, KnownNames.LinearAttribute),
                     AttributeEdits.Create(AttributeEdits.TypeName(m, property.SpanStart, "Quantize", KnownNames.QuantizeAttribute),
                         $"({AttributeEdits.TypeName(m, property.SpanStart, "QuantKind", "ModelGen.QuantKind")}.{format})"))));
+        }
+
+        /// <summary>QLoRA: appends <c>[Quantize(QuantKind.NF4)]</c> to every unsharded Attention and FeedForward block without one (their projections become QuantizedLinear).</summary>
+        private static void QuantizeProjectionBlocks(INamedTypeSymbol? layer, List<(AttributeListSyntax, Func<SemanticModel, AttributeListSyntax>)> edits)
+        {
+            foreach (var (kind, metadataName) in new[] { ("Attention", KnownNames.AttentionAttribute), ("FeedForward", KnownNames.FeedForwardAttribute) })
+            {
+                foreach (var property in Properties(layer, p => IsPlainBlock(p, kind)))
+                    edits.Add((Host(property, metadataName), m => AttributeEdits.Append(Host(property, metadataName),
+                        AttributeEdits.Create(AttributeEdits.TypeName(m, property.SpanStart, "Quantize", KnownNames.QuantizeAttribute),
+                            $"({AttributeEdits.TypeName(m, property.SpanStart, "QuantKind", "ModelGen.QuantKind")}.NF4)"))));
+            }
+        }
+
+        /// <summary>A block of <paramref name="kind"/> without [Quantize] and without [Shard].</summary>
+        private static bool IsPlainBlock(PropertyDeclarationSyntax property, string kind)
+        {
+            var attributes = property.AttributeLists.SelectMany(l => l.Attributes).ToList();
+            return attributes.Any(a => IsNamed(a, kind)) && !attributes.Any(a => IsNamed(a, "Quantize") || IsNamed(a, "Shard"));
         }
 
         /// <summary>Sets the class attribute <paramref name="metadataName"/> of <paramref name="layer"/>: replaces it when present, else appends it to the list holding [Model] or [Layer].</summary>

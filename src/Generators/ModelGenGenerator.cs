@@ -46,8 +46,13 @@ namespace ModelGen.Generators
                 if (unit is not null)
                     spc.AddSource(unit.HintName, SourceText.From(ParallelEmitter.Emit(unit), System.Text.Encoding.UTF8));
             });
-            context.RegisterSourceOutput(modelDiagnostics, static (spc, diagnostics) => Report(spc, diagnostics));
-            context.RegisterSourceOutput(layerDiagnostics, static (spc, diagnostics) => Report(spc, diagnostics));
+            // Diagnostics are reported at locations in the current compilation's trees, so #pragma warning disable and [SuppressMessage]
+            // apply (LocationInfo.ToLocation). Pairing them with the compilation re-runs only this reporting on each edit: the code
+            // outputs above stay cached.
+            context.RegisterSourceOutput(modelDiagnostics.Combine(context.CompilationProvider).WithTrackingName(TrackingNames.ModelDiagnosticsReported),
+                static (spc, pair) => Report(spc, pair.Left, pair.Right));
+            context.RegisterSourceOutput(layerDiagnostics.Combine(context.CompilationProvider).WithTrackingName(TrackingNames.LayerDiagnosticsReported),
+                static (spc, pair) => Report(spc, pair.Left, pair.Right));
         }
 
         private static ParsedClass? Parse(GeneratorAttributeSyntaxContext context, System.Threading.CancellationToken cancellationToken, bool fromLayer)
@@ -93,10 +98,10 @@ namespace ModelGen.Generators
                 context.AddSource(InferenceEmitter.HintName(unit.HintName), SourceText.From(InferenceEmitter.Emit(decoder), System.Text.Encoding.UTF8));
         }
 
-        private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)
+        private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics, Compilation compilation)
         {
             foreach (var diagnostic in diagnostics)
-                context.ReportDiagnostic(diagnostic.ToDiagnostic(null));
+                context.ReportDiagnostic(diagnostic.ToDiagnostic(compilation));
         }
     }
 }

@@ -21,6 +21,12 @@ namespace ModelGen.Generators
         /// <summary>What to report for each [Layer] class.</summary>
         public const string LayerDiagnostics = nameof(LayerDiagnostics);
 
+        /// <summary>[Model] diagnostics paired with the compilation they are reported in (re-run on every edit; only reporting).</summary>
+        public const string ModelDiagnosticsReported = nameof(ModelDiagnosticsReported);
+
+        /// <summary>[Layer] diagnostics paired with the compilation they are reported in (re-run on every edit; only reporting).</summary>
+        public const string LayerDiagnosticsReported = nameof(LayerDiagnosticsReported);
+
         /// <summary>The [ParallelPlan] units.</summary>
         public const string Plans = nameof(Plans);
     }

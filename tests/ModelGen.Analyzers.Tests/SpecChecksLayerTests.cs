@@ -112,10 +112,27 @@ namespace ModelGen.Analyzers.Tests
         }
 
         [Fact]
-        public void Only_linear_blocks_are_quantized()
+        public void Only_linear_attention_and_feed_forward_blocks_are_quantized()
         {
-            Assert.Equal("MG0301: Block 'Embed' is an Embedding; only Linear blocks can be quantized in this version",
+            Assert.Equal("MG0301: Block 'Embed' is an Embedding; only Linear, Attention and FeedForward blocks can be quantized",
                 Messages(Layer(new EmbeddingSpec("Embed", "embed", Dim.Literal(100), Hidden) { Quant = new QuantSpec(QuantKind.Int8, 0, false) })));
+            Assert.Equal("", Messages(Layer(Attention(64, 8, 8) with { Quant = new QuantSpec(QuantKind.NF4, 64, false) })));
+            Assert.Equal("", Messages(Layer(new FeedForwardSpec("Mlp", "mlp", Hidden, new Dim("Ffn", 256), FeedForwardActivation.SwiGlu, false) { Quant = new QuantSpec(QuantKind.Int4, 32, false) })));
+        }
+
+        [Fact]
+        public void A_quantized_attention_or_feed_forward_cannot_be_sharded()
+        {
+            Assert.Equal("MG0307: Block 'Attn' is an Attention block with both [Quantize] and [Shard]; its tensor-parallel form keeps dense projections, so quantize it or shard it",
+                Messages(Layer(Attention(64, 8, 8) with { Quant = new QuantSpec(QuantKind.NF4, 64, false), Shard = ShardStyle.Column })));
+        }
+
+        [Fact]
+        public void Group_size_must_divide_every_projection_input_of_a_feed_forward()
+        {
+            // 64 divides Hidden (64) but not Inner (96): down_proj reads Inner features.
+            Assert.Equal("MG0303: Block 'Mlp': GroupSize = 64 does not divide Inner = Ffn (96)",
+                Messages(Layer(new FeedForwardSpec("Mlp", "mlp", Hidden, new Dim("Ffn", 96), FeedForwardActivation.Gelu, false) { Quant = new QuantSpec(QuantKind.Int4, 64, false) })));
         }
 
         [Theory]

@@ -100,6 +100,32 @@ internal static class Cases
                 }
             }
             """,
+        ["QuantizedAttentionMlp"] = """
+            [Layer(typeof(Cfg)), LoRA(8, "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")]
+            public partial class QloraBlock
+            {
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm AttnNorm { get; }
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), KvHeads = nameof(Cfg.KvHeads)), Quantize(QuantKind.NF4, DoubleQuant = true)] public partial Attention Attn { get; }
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm MlpNorm { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.SwiGlu, Bias = false), Quantize(QuantKind.Int4, GroupSize = 32)] public partial FeedForward Mlp { get; }
+                private Tensor Forward(Tensor x)
+                {
+                    x = x + Attn.call(AttnNorm.call(x));
+                    return x + Mlp.call(MlpNorm.call(x));
+                }
+            }
+            """,
+        ["LoraOnProperties"] = """
+            [Layer(typeof(Cfg)), LoRA(4, "up")]
+            public partial class PropertyAdapted
+            {
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads)), LoRA(8, "q_proj", "v_proj", Alpha = 16), Quantize(QuantKind.NF4)] public partial Attention Attn { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn)), LoRA(2)] public partial FeedForward Mlp { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), LoRA(16, Dropout = 0.1)] public partial Linear Out { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] public partial Linear Up { get; }
+                private Tensor Forward(Tensor x) => Up.call(Out.call(Mlp.call(x + Attn.call(x))));
+            }
+            """,
         ["LoraOnModel"] = """
             [Model(typeof(Cfg)), LoRA(8)]
             public partial class Adapted

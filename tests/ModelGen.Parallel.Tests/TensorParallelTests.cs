@@ -8,11 +8,13 @@ namespace ModelGen.Parallel.Tests;
 /// Tensor and sequence parallelism at degree 2 and 4 under mpirun. One launch per degree runs every case (ranks start once):
 /// big (only the shard is allocated), blocks and stacks (outputs and every gradient equal the unsharded runtime blocks, with and
 /// without sequence parallelism and checkpointing), rng (dropout streams), plans (bad plans fail clearly), reshard (state moves
-/// between degrees), and at 4 ranks train (TP 2 × DP 2, 20 steps, loss curve equal to one process).
+/// between degrees), generated (models the generator built from [Shard], against the same classes built whole; at 2 ranks the
+/// generated CreateTraining of a TP 2 sequence-parallel plan), generated-big (a 70B-like generated model built per rank on the
+/// meta device), and at 4 ranks train (TP 2 × DP 2, 20 steps, loss curve equal to one process).
 /// </summary>
 public sealed class TensorParallelTests
 {
-    private static readonly string[] Cases = { "big", "blocks", "stacks", "rng", "plans", "reshard" };
+    private static readonly string[] Cases = { "big", "blocks", "stacks", "rng", "plans", "reshard", "generated", "generated-big" };
 
     [Fact]
     public void Degree_2_equals_the_unsharded_model()

@@ -20,7 +20,7 @@ namespace ModelGen.Parallel.Worker
         {
             if (args.Length == 0)
             {
-                Console.Error.WriteLine("usage: ModelGen.Parallel.Worker blocks|stacks|train|reshard|rng|big|plans …");
+                Console.Error.WriteLine("usage: ModelGen.Parallel.Worker blocks|stacks|train|reshard|rng|big|plans|generated|generated-big …");
                 return 2;
             }
             var world = World.Initialize();
@@ -41,6 +41,9 @@ namespace ModelGen.Parallel.Worker
                         case "big": BigCase.Run(world, checks); break;
                         case "plans": PlanCases.Run(world, checks); break;
                         case "bench": BenchCase.Run(world, checks); break;
+                        case "generated": GeneratedCases.Run(world, checks); break;
+                        case "generated-big": GeneratedBigCase.Run(world, checks); break;
+                        case "generated-bench": GeneratedBenchCase.Run(world, checks); break;
                         default: Console.Error.WriteLine($"unknown case '{name}'"); return 2;
                     }
                 }

@@ -48,13 +48,12 @@ namespace ModelGen.Analyzers.Budgets
             {
                 (1, Spread.Single, MemoryModel.Estimate(model, single, DeviceProfile.Cuda).PeakBytes),
             };
-            // Tensor parallelism only once the generated modules split their [Shard] blocks (RuntimeSupport).
-            var sharded = RuntimeSupport.GeneratedTensorParallel
-                && new[] { model.Root }.Concat(model.Layers).Any(l => l.Blocks.Any(b => b.Shard != ShardStyle.None));
+            // Tensor parallelism only where the generated constructor splits every [Shard] block (TensorParallelSupport).
+            var sharded = TensorParallelSupport.Splits(model);
             foreach (var devices in DeviceCounts.Where(d => d > 1))
             {
                 var tensorParallel = single with { TensorParallel = devices };
-                if (sharded && !SpecChecks.CheckSharding(model, tensorParallel).Any(f => f.Id == ModelGen.Diagnostics.Descriptors.ShardNotDivisible.Id))
+                if (sharded && !SpecChecks.CheckSharding(model, tensorParallel).Any(f => f.Id is "MG0201" or "MG0208" or "MG0209"))
                     layouts.Add((devices, Spread.TensorParallel, MemoryModel.Estimate(model, tensorParallel, DeviceProfile.Cuda).PeakBytes));
                 if (scenario.Workload == Workload.Training)
                     layouts.Add((devices, Spread.Zero3, MemoryModel.Estimate(model, single with { DataParallel = devices, ZeroStage = 3 }, DeviceProfile.Cuda).PeakBytes));

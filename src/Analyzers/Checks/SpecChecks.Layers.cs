@@ -158,11 +158,13 @@ namespace ModelGen.Analyzers.Checks
             if (block.Quant is not { } quant)
                 return;
             var attribute = KnownNames.QuantizeAttribute;
-            if (block is not LinearSpec linear)
+            if (block is not (LinearSpec or AttentionSpec or FeedForwardSpec))
             {
                 findings.Add(SpecFinding.Create(Descriptors.QuantizeNotSupported, block.Name, attribute, block.Name, Describe(block)));
                 return;
             }
+            if (block is AttentionSpec or FeedForwardSpec && block.Shard != ShardStyle.None)
+                findings.Add(SpecFinding.Create(Descriptors.QuantizedParallelBlock, block.Name, attribute, block.Name, Describe(block)));
             var supported = QuantLayout.SupportedGroupSizes(quant.Kind);
             var groupValid = quant.Kind == QuantKind.Int8 ? quant.GroupSize == 0 : supported.Contains(quant.GroupSize);
             if (!groupValid)
@@ -172,13 +174,22 @@ namespace ModelGen.Analyzers.Checks
                     : $"use {string.Join(", ", supported)}";
                 findings.Add(SpecFinding.Create(Descriptors.BadGroupSize, block.Name, attribute, block.Name, quant.Kind, quant.GroupSize, hint));
             }
-            else if (quant.GroupSize > 0 && linear.In.Value > 0 && linear.In.Value % quant.GroupSize != 0)
+            else if (quant.GroupSize > 0 && QuantizedInputs(block).FirstOrDefault(i => i.Size.Value > 0 && i.Size.Value % quant.GroupSize != 0) is { Name: not null } bad)
             {
-                findings.Add(SpecFinding.Create(Descriptors.GroupSizeNotDividing, block.Name, attribute, block.Name, quant.GroupSize, Show("In", linear.In)));
+                findings.Add(SpecFinding.Create(Descriptors.GroupSizeNotDividing, block.Name, attribute, block.Name, quant.GroupSize, Show(bad.Name, bad.Size)));
             }
             if (quant.DoubleQuant && quant.Kind != QuantKind.NF4)
                 findings.Add(SpecFinding.Create(Descriptors.DoubleQuantNotNf4, block.Name, attribute, block.Name, quant.Kind));
         }
+
+        /// <summary>The input sizes of the weights [Quantize] splits into groups: a Linear's In; every projection's input of an Attention or FeedForward.</summary>
+        private static IEnumerable<(string Name, Dim Size)> QuantizedInputs(BlockSpec block) => block switch
+        {
+            LinearSpec l => new[] { ("In", l.In) },
+            AttentionSpec a => new[] { ("Hidden", a.Hidden) }, // q/k/v read Hidden; o reads heads · headDim = Hidden
+            FeedForwardSpec f => new[] { ("Hidden", f.Hidden), ("Inner", f.Inner) },
+            _ => Array.Empty<(string, Dim)>(),
+        };
 
         private static void CheckStateNames(LayerSpec layer, List<SpecFinding> findings)
         {

@@ -65,6 +65,7 @@ namespace ModelGen.Analyzers.Checks
             if (ranks <= 1)
                 return findings;
             var anySharded = false;
+            var uneven = new HashSet<(string Layer, string Block)>();
             foreach (var layer in new[] { model.Root }.Concat(model.Layers))
             {
                 foreach (var block in layer.Blocks.Where(b => b.Shard != ShardStyle.None))
@@ -79,12 +80,16 @@ namespace ModelGen.Analyzers.Checks
                         if (label == "KvHeads" && size.Value > 0 && size.Value < ranks && ranks % size.Value == 0)
                             continue;
                         if (size.Value > 0 && size.Value % ranks != 0)
+                        {
+                            uneven.Add((layer.Name, block.Name));
                             findings.Add(SpecFinding.Create(Descriptors.ShardNotDivisible, null, null, ranks, layer.Name, block.Name, block.Shard, Show(label, size)));
+                        }
                     }
                 }
             }
             if (!anySharded)
                 findings.Add(SpecFinding.Create(Descriptors.TensorParallelWithoutShards, null, null, model.Root.Name, ranks));
+            findings.AddRange(CheckShardedConstruction(model, scenario, uneven));
             return findings;
         }
 

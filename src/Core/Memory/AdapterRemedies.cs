@@ -18,7 +18,7 @@ namespace ModelGen.Memory
         /// <summary>
         /// 8-bit AdamW states, LoRA and QLoRA, only where the runtime runs them: training without tensor parallelism or ZeRO
         /// (AdamW8Bit is a standalone, unsharded optimizer; adapters are whole on every rank), and no [LoRA] already in the model.
-        /// QLoRA quantizes [Linear] blocks only (the runtime's Attention and FeedForward hold dense projections).
+        /// QLoRA quantizes [Linear] blocks and the projections of unsharded Attention and FeedForward blocks (<see cref="QLoraQuantizes"/>).
         /// </summary>
         private static IEnumerable<(RemedyKind, string?, string?, int, string, ModelSpec, ScenarioSpec)> AdapterCandidates(ModelSpec model, ScenarioSpec scenario, HashSet<string> tried)
         {
@@ -26,7 +26,7 @@ namespace ModelGen.Memory
                 yield break;
             if (scenario.Optimizer == Optimizer.AdamW && !scenario.OffloadOptimizer)
                 yield return (RemedyKind.Adam8BitStates, null, null, 0, "8-bit AdamW states (Optimizer = Optimizer.Adam8Bit)", model, scenario with { Optimizer = Optimizer.Adam8Bit });
-            if (AllLayers(model).Any(l => l.Lora is not null))
+            if (LoraTerms.HasAdapters(model))
                 yield break;
             var targets = LoraTargets(model);
             if (targets.Count == 0)
@@ -36,14 +36,30 @@ namespace ModelGen.Memory
             var joined = string.Join(",", targets);
             var scope = Scope(targets);
             yield return (RemedyKind.Lora, model.Root.Name, joined, 0, $"LoRA r={LoraRank} on {scope} ([LoRA] on {model.Root.Name})", adapted, scenario);
-            foreach (var layer in model.Layers.Where(l => tried.Contains(l.Name) && l.Blocks.Any(b => b is LinearSpec { Quant: null, TiedTo: null })))
+            foreach (var layer in model.Layers.Where(l => tried.Contains(l.Name) && l.Blocks.Any(QLoraQuantizes)))
             {
                 var quant = new QuantSpec(QuantKind.NF4, 64, false);
-                var blocks = layer.Blocks.Select(b => b is LinearSpec { Quant: null, TiedTo: null } ? b with { Quant = quant } : b).ToEquatableArray();
+                var blocks = layer.Blocks.Select(b => QLoraQuantizes(b) ? b with { Quant = quant } : b).ToEquatableArray();
                 yield return (RemedyKind.QLora, layer.Name, joined, 0,
-                    $"QLoRA r={LoraRank} on {scope}, {layer.Name}'s Linear blocks in NF4 ([LoRA] on {model.Root.Name}, [Quantize(QuantKind.NF4)])",
+                    $"QLoRA r={LoraRank} on {scope}, {layer.Name}'s {QuantizedKinds(layer)} in NF4 ([LoRA] on {model.Root.Name}, [Quantize(QuantKind.NF4)])",
                     Replace(adapted, layer, layer with { Blocks = blocks }), scenario);
             }
+        }
+
+        /// <summary>
+        /// The blocks QLoRA quantizes: plain [Linear] blocks (not tied), and Attention / FeedForward blocks, whose projections become
+        /// QuantizedLinear (not sharded: their tensor-parallel form keeps dense projections, MG0307). The code fix marks the same blocks.
+        /// </summary>
+        public static bool QLoraQuantizes(BlockSpec block) =>
+            block is LinearSpec { Quant: null, TiedTo: null } || (block is AttentionSpec or FeedForwardSpec && block.Quant is null && block.Shard == ShardStyle.None);
+
+        private static string QuantizedKinds(LayerSpec layer)
+        {
+            var kinds = new List<string>();
+            if (layer.Blocks.Any(b => b is LinearSpec && QLoraQuantizes(b))) kinds.Add("Linear");
+            if (layer.Blocks.Any(b => b is AttentionSpec && QLoraQuantizes(b))) kinds.Add("Attention");
+            if (layer.Blocks.Any(b => b is FeedForwardSpec && QLoraQuantizes(b))) kinds.Add("FeedForward");
+            return kinds.Count == 1 ? kinds[0] + " blocks" : string.Join(", ", kinds.Take(kinds.Count - 1)) + " and " + kinds[kinds.Count - 1] + " blocks";
         }
 
         /// <summary>The projections a default LoRA adapts in <paramref name="model"/> (what the LoRA remedies and the tool's <c>--lora</c> use).</summary>

@@ -27,8 +27,12 @@ namespace ModelGen.Memory
             void Temp(string what, long bytes) => list.Add(new Created(name, what, bytes, false, false));
             void Core(string what, long bytes) => list.Add(new Created(name, what, bytes, training && !selective, false, training && selective));
 
-            if (training)
+            // Quantized projections save no input (QuantizedProjections); they rebuild one weight at a time instead.
+            var quantized = attention.Quant is not null;
+            if (training && !quantized)
                 Saved("input (shared by q/k/v projections)", tokens * attention.Hidden.Value * d, replicated: true);
+            if (quantized)
+                Temp("dequantized weight (largest projection)", QuantizedProjections.DequantizedWeightBytes(attention, d));
             // Projection outputs the core does not read directly: rotary replaces q and k, repeat_kv copies k and v.
             if (attention.Rotary)
                 Temp("q_proj output (before rotary)", rankQ);
@@ -70,12 +74,20 @@ namespace ModelGen.Memory
             {
                 // After the core: its output, the context (a temporary in inference) and the o_proj output.
                 var output = tokens * attention.Hidden.Value * d;
-                Eager(attention, d, pass, scores, heads, rankQ + (training ? 0 : rankQ) + output, Temp, Core);
+                Eager(attention, d, pass, scores, heads, rankQ + (training && !quantized ? 0 : rankQ) + output, Temp, Core);
             }
-            if (training || fused)
-                Saved("context (o_proj input)", rankQ);
             if (fused)
+            {
+                if (quantized)
+                    Temp("context (o_proj input)", rankQ);
+                else
+                    Saved("context (o_proj input)", rankQ);
                 Temp("o_proj output", tokens * attention.Hidden.Value * d);
+            }
+            else if (training && !quantized)
+            {
+                Saved("context (o_proj input)", rankQ); // otherwise a temporary, counted in the eager core's `after`
+            }
         }
 
         /// <summary>

@@ -84,7 +84,13 @@ namespace ModelGen.Memory
                 case FeedForwardSpec feedForward:
                 {
                     var inner = Sizes.Share(feedForward.Inner.Value, t) * tokens * d;
-                    Input("input", tokens * feedForward.Hidden.Value * d, true);
+                    // Quantized projections save no input (QuantizedProjections): the block input and down_proj's input are then temporaries.
+                    var quantized = block.Quant is not null;
+                    if (quantized)
+                        Temp("dequantized weight (largest projection)", QuantizedProjections.DequantizedWeightBytes(block, d));
+                    else
+                        Input("input", tokens * feedForward.Hidden.Value * d, true);
+                    System.Action<string, long> downInput = quantized ? Temp : (what, bytes) => Saved(what, bytes);
                     switch (feedForward.Activation)
                     {
                         case FeedForwardActivation.SwiGlu:
@@ -95,11 +101,11 @@ namespace ModelGen.Memory
                             Saved($"gate_proj output ({act} input)", inner);
                             Saved($"{act} output", inner);
                             Saved("up_proj output", inner);
-                            Saved($"{act}(gate) * up (down_proj input)", inner);
+                            downInput($"{act}(gate) * up (down_proj input)", inner);
                             break;
                         }
                         case FeedForwardActivation.Relu:
-                            // relu's backward reads its output (threshold_backward), which is also down_proj's saved input.
+                            // relu's backward reads its output (threshold_backward), which is also down_proj's input.
                             Temp("up_proj output (relu input)", inner);
                             Saved("relu output (down_proj input; relu's backward reads it too)", inner);
                             break;
@@ -107,7 +113,7 @@ namespace ModelGen.Memory
                         {
                             var act = feedForward.Activation == FeedForwardActivation.Silu ? "silu" : "gelu";
                             Saved($"up_proj output ({act} input)", inner);
-                            Saved($"{act} output (down_proj input)", inner);
+                            downInput($"{act} output (down_proj input)", inner);
                             break;
                         }
                     }

@@ -24,7 +24,8 @@ namespace ModelGen.Memory
         /// <summary>
         /// The tensors of <paramref name="block"/> stored in <paramref name="dtype"/> on one of <paramref name="ranks"/>
         /// tensor-parallel ranks. A tied block contributes no weight (its owner does). Quantization applies to Linear blocks
-        /// only, as the generator emits it; on other kinds it is ignored here and reported by the analyzers.
+        /// and to the projections of Attention and FeedForward blocks, as the generator emits it; on other kinds it is ignored here
+        /// and reported by the analyzers.
         /// </summary>
         public static List<ParameterTensor> Of(BlockSpec block, DType dtype, int ranks)
         {
@@ -37,6 +38,11 @@ namespace ModelGen.Memory
             {
                 var elements = rows * columns;
                 var rankElements = rankRows * rankColumns;
+                if (block.Quant is { } projectionQuant && QuantizedProjections.Applies(block) && name.EndsWith(".weight", System.StringComparison.Ordinal))
+                {
+                    list.Add(QuantizedProjections.Weight(projectionQuant, name, rows, columns, rankRows, rankColumns, size)); // [Quantize] on Attention / FeedForward
+                    return;
+                }
                 list.Add(new ParameterTensor(name, elements, rankElements, rankElements * size, size, trainable, 0));
             }
 

@@ -27,6 +27,10 @@ namespace ModelGen.Memory
         public static long EightBitStateBytes(long elements) =>
             elements >= EightBitMinSize ? (2 * elements) + (2 * Sizes.Fp32 * ((elements + EightBitBlockSize - 1) / EightBitBlockSize)) : 2 * Sizes.Fp32 * elements;
 
+        /// <summary>True when any class or block of <paramref name="model"/> carries <c>[LoRA]</c>: then every base parameter is frozen.</summary>
+        public static bool HasAdapters(ModelSpec model) =>
+            new[] { model.Root }.Concat(model.Layers).Any(l => l.Lora is not null || l.Blocks.Any(b => b.Lora is not null));
+
         /// <summary>The Linear projections an adapter can attach to, with their PEFT names and full (unsharded) sizes.</summary>
         public static IEnumerable<(string Name, long In, long Out)> Projections(BlockSpec block)
         {
@@ -70,6 +74,7 @@ namespace ModelGen.Memory
         {
             if (!loraModel)
                 return tensors;
+            scope = block.Lora ?? scope; // [LoRA] on the block's property is the nearest scope
             var list = tensors.Select(t => t with { Trainable = false }).ToList();
             foreach (var (name, inFeatures, outFeatures) in Adapted(block, scope))
             {
@@ -91,17 +96,22 @@ namespace ModelGen.Memory
         {
             if (!loraModel)
                 return created;
+            scope = block.Lora ?? scope; // [LoRA] on the block's property is the nearest scope
             var adapted = Adapted(block, scope);
             var list = created.Where(c => !(pass.Training && block is LinearSpec { Quant: null } && adapted.Count == 0 && c.Saved && c.Name == "input")).ToList();
             var tokens = pass.Tokens;
+            // A quantized base saves no input, so A keeps its own: one tensor for the adapters that read the same input (q, k, v).
+            if (pass.Training && scope is { Dropout: 0 } && block.Quant is not null && block is LinearSpec or AttentionSpec or FeedForwardSpec)
+            {
+                foreach (var (input, width) in QuantizedProjections.Inputs(block, adapted.Select(p => p.Name)))
+                    list.Add(new Created(block.Name, input + " (saved by lora_A)", tokens * width * d, true, true));
+            }
             foreach (var (name, inFeatures, _) in adapted)
             {
                 var r = (long)scope!.Rank;
                 if (pass.Training)
                 {
                     list.Add(new Created(block.Name, name + " lora_A output", tokens * r * d, true, true));
-                    if (block is LinearSpec { Quant: not null } && scope.Dropout == 0)
-                        list.Add(new Created(block.Name, name + " lora_A input", tokens * inFeatures * d, true, true));
                     if (scope.Dropout > 0)
                     {
                         list.Add(new Created(block.Name, name + " lora dropped input", tokens * inFeatures * d, true, true));

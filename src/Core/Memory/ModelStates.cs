@@ -58,7 +58,7 @@ namespace ModelGen.Memory
         {
             var states = new ModelStates();
             var nd = (long)scenario.DataParallel;
-            var largestStep = walk.Steps.Count == 0 ? 0 : walk.Steps.Max(s => s.Weights);
+            var largestStep = Step.Max(walk.Steps, s => s.Weights); // the largest single step, inside runs too
             if (scenario.OffloadParameters)
             {
                 // Streamed layer by layer: the step computing now and the next one being copied in.

@@ -26,10 +26,20 @@ namespace ModelGen.Memory
                 _layers[layer.FullName] = layer;
             _pass = pass;
             _sequenceParallel = sequenceParallel;
-            _loraModel = model.Root.Lora is not null || model.Layers.Any(l => l.Lora is not null);
+            _loraModel = LoraTerms.HasAdapters(model);
         }
 
+        /// <summary>The steps of one pass in execution order; a [Stack]'s instances are runs (<see cref="Step.Body"/> × <see cref="Step.Count"/>).</summary>
         public List<Step> Steps { get; } = new();
+
+        /// <summary>
+        /// Steps and runs this walk created: its cost, which grows with the distinct layer paths of the model and not with the counts of
+        /// its stacks. Tests assert it stays small for a stack of a million layers.
+        /// </summary>
+        public long StepsCreated { get; private set; }
+
+        /// <summary>Single steps the phase computations visited (<see cref="Phases"/> counts them here), for the same tests.</summary>
+        public long StepsVisited { get; set; }
 
         public Dictionary<string, LayerMemory> Layers { get; } = new();
 
@@ -59,35 +69,38 @@ namespace ModelGen.Memory
         public (long Rows, long Columns, int ElementBytes) Logits { get; private set; }
 
         /// <summary>
-        /// The most block instances (steps) a walk visits one by one. Llama 3 70B has about 800; a model past this limit is
+        /// The most steps a walk creates. A [Stack] costs the steps of one instance however large its count (its instances are a run),
+        /// but each [Sublayer] path is walked on its own, so a diamond of sublayers doubles per level; a model past this limit is
         /// reported (MG0006) before any step is created, instead of exhausting the compiler's memory.
         /// </summary>
         public const long MaxSteps = 200_000;
 
         /// <summary>Walks <paramref name="model"/> for <paramref name="pass"/>.</summary>
         /// <exception cref="ArgumentException">A referenced layer is missing, layers recurse, or a size is not positive.</exception>
-        /// <exception cref="ModelTooLargeException">More than <see cref="MaxSteps"/> block instances, or a term overflows 64 bits.</exception>
+        /// <exception cref="ModelTooLargeException">More than <see cref="MaxSteps"/> steps to create, or a term overflows 64 bits.</exception>
         public static ModelWalk Run(ModelSpec model, Pass pass, bool sequenceParallel)
         {
             var walk = new ModelWalk(model, pass, sequenceParallel);
-            var instances = walk.CountSteps(model.Root, new Dictionary<string, long>(), new HashSet<string>());
-            if (instances > MaxSteps)
+            // Training walks a stack as one run; inference walks every instance (see Child), so there the stacks' counts multiply.
+            var steps = walk.CountSteps(model.Root, new Dictionary<string, long>(), new HashSet<string>(), perInstance: !pass.Training);
+            if (steps > MaxSteps)
                 throw new ModelTooLargeException(
-                    $"'{model.Root.Name}' has {(instances == long.MaxValue ? "more than 9.2e18" : instances.ToString(System.Globalization.CultureInfo.InvariantCulture))} block instances through its stacks and sublayers; the memory model walks at most {MaxSteps}");
+                    $"'{model.Root.Name}' has {(steps == long.MaxValue ? "more than 9.2e18" : steps.ToString(System.Globalization.CultureInfo.InvariantCulture))} blocks to walk through its sublayers {(pass.Training ? " (a stack counts once)" : ", one per instance in inference")}; the memory model walks at most {MaxSteps}");
             var root = model.Root;
             var precision = root.Precision ?? DType.Float32;
-            var steps = walk.Layer(root, precision, root.Name, 1);
-            walk.Steps.AddRange(root.Checkpoint == CheckpointMode.Full && pass.Training ? new[] { Collapse(steps, root.Name) } : steps);
+            var rootSteps = walk.Layer(root, precision, root.Name, 1);
+            walk.Steps.AddRange(root.Checkpoint == CheckpointMode.Full && pass.Training ? new List<Step> { walk.Collapse(rootSteps, root.Name) } : rootSteps);
             walk.Logits = Heads.Logits(root, precision, pass);
             return walk;
         }
 
         /// <summary>
-        /// Steps one instance of <paramref name="layer"/> contributes, computed once per layer type (memoized in
-        /// <paramref name="known"/>), so a diamond or a deep chain of layers costs time linear in the number of distinct layers.
-        /// Saturates at <see cref="long.MaxValue"/> instead of overflowing.
+        /// Steps the walk creates for one instance of <paramref name="layer"/>, computed once per layer type (memoized in
+        /// <paramref name="known"/>), so counting costs time linear in the number of distinct layers. A stack counts its layer's
+        /// steps once plus its runs (at most four: a period, the plain instances inside it, and a shorter last period), whatever its
+        /// count; <paramref name="perInstance"/> (inference) counts every instance. Saturates at <see cref="long.MaxValue"/> instead of overflowing.
         /// </summary>
-        private long CountSteps(LayerSpec layer, Dictionary<string, long> known, HashSet<string> visiting)
+        private long CountSteps(LayerSpec layer, Dictionary<string, long> known, HashSet<string> visiting, bool perInstance)
         {
             if (known.TryGetValue(layer.FullName, out var cached))
                 return cached;
@@ -96,19 +109,22 @@ namespace ModelGen.Memory
             long total = 0;
             foreach (var block in layer.Blocks)
             {
-                var (type, repeats) = block switch
+                var (type, runs, repeats) = block switch
                 {
-                    LayerRefSpec r => (r.LayerType, 1L),
-                    StackSpec s => (s.LayerType, Math.Max(0, s.Count.Value)),
-                    _ => ((string?)null, 0L),
+                    LayerRefSpec r => (r.LayerType, 1L, 1L),
+                    StackSpec s => (s.LayerType, 4L, Math.Max(0, s.Count.Value)),
+                    _ => ((string?)null, 0L, 0L),
                 };
-                var steps = type is null ? 1 : SaturatingMultiply(repeats, CountSteps(Find(type, layer.Name + "." + block.Name), known, visiting));
-                total = steps > long.MaxValue - total ? long.MaxValue : total + steps;
+                var child = type is null ? 0 : CountSteps(Find(type, layer.Name + "." + block.Name), known, visiting, perInstance);
+                var steps = type is null ? 1 : perInstance ? SaturatingMultiply(repeats, child) : SaturatingAdd(runs, child);
+                total = SaturatingAdd(total, steps);
             }
             visiting.Remove(layer.FullName);
             known[layer.FullName] = total;
             return total;
         }
+
+        private static long SaturatingAdd(long a, long b) => b > long.MaxValue - a ? long.MaxValue : a + b;
 
         private static long SaturatingMultiply(long a, long b) => a == 0 || b == 0 ? 0 : a > long.MaxValue / b ? long.MaxValue : a * b;
 
@@ -152,54 +168,105 @@ namespace ModelGen.Memory
             return steps;
         }
 
-        private IEnumerable<Step> Child(LayerSpec child, DType inherited, string path, long count, long repeats, int every)
+        private List<Step> Child(LayerSpec child, DType inherited, string path, long count, long repeats, int every)
         {
             var precision = child.Precision ?? inherited;
             var inner = Layer(child, precision, path, count * repeats);
             var input = ForwardInputs.KeptBytes(child, precision, _pass, Widths.LayerInputBytes(child, precision, _pass, _layers));
             if (_sequenceParallel && _pass.Ranks > 1 && child.Blocks.Any(b => b.Shard != ShardStyle.None))
                 input = Sizes.Share(input, _pass.Ranks);
-            var checkpointedCount = 0L;
-            var result = new List<Step>();
-            for (var i = 0L; i < repeats; i++)
+
+            // Instances are identical, so they become runs (Step.Body × Count) instead of one step each: instance i is checkpointed
+            // when i % every == 0 (a stack's every-k), or every instance when the layer is [Checkpoint] and every is 0.
+            Step Checkpointed()
             {
-                var checkpointed = _pass.Training && (every > 0 ? i % every == 0 : child.Checkpoint == CheckpointMode.Full);
-                var instancePath = repeats == 1 && every == 0 ? path : $"{path}[{i}]";
-                if (checkpointed)
+                var collapsed = Collapse(inner, path);
+                collapsed.Kept = input;
+                collapsed.Input = input;
+                collapsed.ReturnedGradients = collapsed.Gradients + input;
+                return collapsed;
+            }
+            var result = new List<Step>();
+            long checkpointedCount;
+            if (!_pass.Training)
+            {
+                // Inference keeps one step per instance, each at its own path: what the dispose scopes hold depends on the
+                // instance's place (ScopeRetention). Run limits this to MaxSteps instances.
+                checkpointedCount = 0;
+                for (var i = 0L; i < repeats; i++)
                 {
-                    checkpointedCount++;
-                    var collapsed = Collapse(inner, instancePath);
-                    collapsed.Kept = input;
-                    collapsed.Input = input;
-                    collapsed.ReturnedGradients = collapsed.Gradients + input;
-                    result.Add(collapsed);
+                    var instancePath = repeats == 1 && every == 0 ? path : $"{path}[{i}]";
+                    foreach (var step in inner)
+                    {
+                        StepsCreated++;
+                        result.Add(step.Clone(instancePath + step.Path.Substring(path.Length)));
+                    }
                 }
-                else
+            }
+            else if (every == 0 && child.Checkpoint != CheckpointMode.Full)
+            {
+                checkpointedCount = 0;
+                result.AddRange(Repeat(inner, repeats, path));
+            }
+            else if (every == 0)
+            {
+                checkpointedCount = repeats;
+                result.AddRange(Repeat(new List<Step> { Checkpointed() }, repeats, path));
+            }
+            else
+            {
+                // One period is a checkpointed instance and every - 1 plain ones; the rest of the division is one shorter period.
+                var period = new List<Step> { Checkpointed() };
+                period.AddRange(Repeat(inner, every - 1, path));
+                var periods = repeats / every;
+                var rest = repeats % every;
+                result.AddRange(Repeat(period, periods, path));
+                if (rest > 0)
                 {
-                    result.AddRange(inner.Select(s => s.Clone(instancePath + s.Path.Substring(path.Length))));
+                    result.Add(Checkpointed());
+                    result.AddRange(Repeat(inner, rest - 1, path));
                 }
+                checkpointedCount = periods + (rest > 0 ? 1 : 0);
             }
             if (Layers.TryGetValue(path, out var memory))
                 Layers[path] = memory with { CheckpointedCount = memory.CheckpointedCount + (checkpointedCount * count) };
             return result;
         }
 
-        /// <summary>A fully checkpointed instance: keeps its input; its backward recomputes what its blocks would have kept.</summary>
-        private static Step Collapse(List<Step> inner, string path) => new()
+        /// <summary><paramref name="body"/> <paramref name="times"/> times back to back: nothing, the body itself, or one run.</summary>
+        private List<Step> Repeat(List<Step> body, long times, string path)
         {
-            ReturnedGradients = inner.Sum(s => s.Gradients) + (inner.Count > 0 ? inner[0].Input : 0),
-            Path = path,
-            Weights = inner.Sum(s => s.Weights),
-            Gradients = inner.Sum(s => s.Gradients),
-            Kept = inner.Count > 0 ? inner[0].Input : 0,
-            Recompute = inner.Sum(s => s.Kept) + (inner.Count > 0 ? inner.Max(s => s.Recompute) : 0),
-            Temporary = inner.Count > 0 ? inner.Max(s => s.Temporary) : 0,
-            Input = inner.Count > 0 ? inner[0].Input : 0,
-        };
+            if (times <= 0 || body.Count == 0)
+                return new List<Step>();
+            if (times == 1)
+                return body;
+            StepsCreated++;
+            return new List<Step> { new() { Path = path + "[*]", Body = body, Count = times } };
+        }
+
+        /// <summary>A fully checkpointed instance: keeps its input; its backward recomputes what its blocks would have kept.</summary>
+        private Step Collapse(List<Step> inner, string path)
+        {
+            StepsCreated++;
+            var input = Step.First(inner)?.Input ?? 0;
+            var gradients = Step.Sum(inner, s => s.Gradients);
+            return new Step
+            {
+                ReturnedGradients = gradients + input,
+                Path = path,
+                Weights = Step.Sum(inner, s => s.Weights),
+                Gradients = gradients,
+                Kept = input,
+                Recompute = Step.Sum(inner, s => s.Kept) + Step.Max(inner, s => s.Recompute),
+                Temporary = Step.Max(inner, s => s.Temporary),
+                Input = input,
+            };
+        }
 
         private Step Block(LayerSpec layer, int index, BlockSpec block, DType dtype, string path, long count, bool sharded, bool selective, List<SavedTensor> saved)
         {
             var d = Sizes.Of(dtype);
+            StepsCreated++;
             var step = new Step { Path = path };
             foreach (var tensor in LoraTerms.Parameters(block, _lora, _loraModel, BlockParameters.Of(block, dtype, _pass.Ranks), d))
             {

@@ -33,35 +33,19 @@ namespace ModelGen.Memory
             // ModelGen's Checkpoint frees the wrappers of the gradients a region returned to the engine at the next region's recompute
             // or forward, so the last region to run backward (the first in forward order) holds its gradients from its backward until
             // the next step's first checkpointed forward.
-            var firstRegion = walk.Steps.FindIndex(s => s.ReturnedGradients > 0);
-            var held = firstRegion < 0 ? 0 : walk.Steps[firstRegion].ReturnedGradients;
+            var firstRegion = FirstRegion(walk.Steps);
+            var held = firstRegion?.ReturnedGradients ?? 0;
 
-            var kept = 0L;
             // Data parallel without ZeRO: DDP's gradient buckets hold the gradients' bytes from the step's start (0 otherwise).
             var buckets = states.BucketGradients;
-            var forward = At(buckets, 0, held);
-            for (var i = 0; i < walk.Steps.Count; i++)
-            {
-                var step = walk.Steps[i];
-                forward = Max(forward, At(buckets, kept, step.Temporary + (i < firstRegion ? held : 0)));
-                kept += step.Kept;
-            }
-            forward = Max(forward, At(buckets, kept, lossForward));
+            var forward = new Forward(walk, At(buckets, 0, held), buckets, held, firstRegion is not null, At);
+            forward.Walk(walk.Steps);
+            var kept = forward.Kept;
+            var forwardPeak = Max(forward.Peak, At(buckets, kept, lossForward));
 
-            var backward = At(buckets, kept, lossBackward);
-            var produced = 0L;
-            for (var i = walk.Steps.Count - 1; i >= 0; i--)
-            {
-                var step = walk.Steps[i];
-                // The step's parameter gradients are new tensors (transients) until the engine makes them the parameters' gradients.
-                backward = Max(backward, At(System.Math.Max(produced, buckets), kept + step.Recompute, step.Temporary + step.Gradients));
-                kept -= step.Kept;
-                produced += step.Gradients;
-                // After a checkpointed region returns, the engine copies its gradients into the parameters' while the region's
-                // wrappers still hold the originals.
-                if (step.ReturnedGradients > 0)
-                    backward = Max(backward, At(System.Math.Max(produced, buckets), kept, step.ReturnedGradients));
-            }
+            var backward = new Backward(walk, At(buckets, kept, lossBackward), buckets, kept, At);
+            backward.Walk(walk.Steps);
+            var produced = backward.Produced;
 
             // The optimizer step: the fold starts from every gradient backward produced and ends with the fp32 main gradients; the loop
             // still holds the logits until its per-step dispose scope ends.
@@ -71,8 +55,8 @@ namespace ModelGen.Memory
                 At(states.FoldedGradients + states.BucketAfterFold, 0, System.Math.Max(states.StepTemporaries, states.FoldTemporaries) + loopHeld));
             return new List<(string, Point)>
             {
-                (MemoryPhases.Forward, forward),
-                (MemoryPhases.Backward, backward),
+                (MemoryPhases.Forward, forwardPeak),
+                (MemoryPhases.Backward, backward.Peak),
                 (MemoryPhases.OptimizerStep, optimizerStep),
             };
         }
@@ -81,11 +65,14 @@ namespace ModelGen.Memory
         {
             var (rows, columns, d) = walk.Logits;
             var best = new Point(states.Weights, 0, 0, 0, 0, kvCache);
+            // Inference walks are flat, one step per block instance (ModelWalk keeps runs for training only), because what the
+            // dispose scopes hold depends on each instance's place (ScopeRetention).
             var last = 0L;
             var held = ScopeRetention.Held(walk.Steps); // outputs the generated forwards' dispose scopes still hold
             for (var k = 0; k < walk.Steps.Count; k++)
             {
                 var step = walk.Steps[k];
+                walk.StepsVisited++;
                 best = Max(best, new Point(states.Weights, 0, 0, step.Input + held[k], step.Temporary, kvCache));
                 last = step.Input;
             }
@@ -95,5 +82,127 @@ namespace ModelGen.Memory
         }
 
         private static Point Max(Point a, Point b) => b.Total > a.Total ? b : a;
+
+        /// <summary>The first single step, in forward order, that is a checkpointed region (returns gradients), or null.</summary>
+        private static Step? FirstRegion(List<Step> steps)
+        {
+            foreach (var step in steps)
+            {
+                var found = step.Body is { } body ? (step.Count > 0 ? FirstRegion(body) : null) : step.ReturnedGradients > 0 ? step : null;
+                if (found is not null)
+                    return found;
+            }
+            return null;
+        }
+
+        private delegate Point PointAt(long gradients, long activations, long transients);
+
+        /// <summary>
+        /// The forward peak: kept activations grow step by step. A run of n repetitions is visited twice, its first and its last
+        /// repetition, with the n − 2 between added in one multiplication: kept bytes never shrink in forward, so a step's total is
+        /// largest in the last repetition, except for the held gradients, which only steps before the first region carry (all
+        /// in the first repetition when the run holds a region; the same in every repetition when it does not).
+        /// </summary>
+        private sealed class Forward
+        {
+            private readonly ModelWalk _walk;
+            private readonly long _buckets;
+            private readonly long _held;
+            private readonly PointAt _at;
+            private bool _beforeFirstRegion;
+
+            public Forward(ModelWalk walk, Point start, long buckets, long held, bool hasRegion, PointAt at)
+            {
+                _walk = walk;
+                Peak = start;
+                _buckets = buckets;
+                _held = held;
+                _beforeFirstRegion = hasRegion;
+                _at = at;
+            }
+
+            public Point Peak { get; private set; }
+
+            public long Kept { get; private set; }
+
+            public void Walk(List<Step> steps)
+            {
+                foreach (var step in steps)
+                {
+                    if (step.Body is not { } body)
+                    {
+                        _walk.StepsVisited++;
+                        if (step.ReturnedGradients > 0)
+                            _beforeFirstRegion = false;
+                        Peak = Max(Peak, _at(_buckets, Kept, step.Temporary + (_beforeFirstRegion ? _held : 0)));
+                        Kept += step.Kept;
+                        continue;
+                    }
+                    if (step.Count <= 0)
+                        continue;
+                    Walk(body);
+                    if (step.Count == 1)
+                        continue;
+                    Kept += (step.Count - 2) * Step.Sum(body, s => s.Kept);
+                    Walk(body);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The backward peak: steps in reverse, gradients appearing and kept activations shrinking. A step's total in repetition r of a
+        /// run is the larger of (gradients produced, DDP buckets) — convex in r — plus kept bytes — linear in r — so it is largest in the
+        /// first or the last repetition: those two are visited, the n − 2 between added in one multiplication.
+        /// </summary>
+        private sealed class Backward
+        {
+            private readonly ModelWalk _walk;
+            private readonly long _buckets;
+            private readonly PointAt _at;
+
+            public Backward(ModelWalk walk, Point start, long buckets, long kept, PointAt at)
+            {
+                _walk = walk;
+                Peak = start;
+                _buckets = buckets;
+                Kept = kept;
+                _at = at;
+            }
+
+            public Point Peak { get; private set; }
+
+            public long Kept { get; private set; }
+
+            public long Produced { get; private set; }
+
+            public void Walk(List<Step> steps)
+            {
+                for (var i = steps.Count - 1; i >= 0; i--)
+                {
+                    var step = steps[i];
+                    if (step.Body is not { } body)
+                    {
+                        _walk.StepsVisited++;
+                        // The step's parameter gradients are new tensors (transients) until the engine makes them the parameters' gradients.
+                        Peak = Max(Peak, _at(System.Math.Max(Produced, _buckets), Kept + step.Recompute, step.Temporary + step.Gradients));
+                        Kept -= step.Kept;
+                        Produced += step.Gradients;
+                        // After a checkpointed region returns, the engine copies its gradients into the parameters' while the region's
+                        // wrappers still hold the originals.
+                        if (step.ReturnedGradients > 0)
+                            Peak = Max(Peak, _at(System.Math.Max(Produced, _buckets), Kept, step.ReturnedGradients));
+                        continue;
+                    }
+                    if (step.Count <= 0)
+                        continue;
+                    Walk(body);
+                    if (step.Count == 1)
+                        continue;
+                    Kept -= (step.Count - 2) * Step.Sum(body, s => s.Kept);
+                    Produced += (step.Count - 2) * Step.Sum(body, s => s.Gradients);
+                    Walk(body);
+                }
+            }
+        }
     }
 }

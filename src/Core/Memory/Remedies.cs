@@ -98,9 +98,10 @@ namespace ModelGen.Memory
                 yield return adapter;
             if (scenario.Batch > 1)
                 yield return (RemedyKind.HalveBatch, null, null, (int)Math.Min(int.MaxValue, scenario.Batch / 2), $"batch {scenario.Batch / 2} instead of {scenario.Batch}", model, scenario with { Batch = scenario.Batch / 2 });
-            if (RuntimeSupport.GeneratedTensorParallel && AllLayers(model).Any(l => l.Blocks.Any(b => b.Shard != ShardStyle.None)))
+            if (TensorParallelSupport.Splits(model))
             {
-                foreach (var degree in TensorParallelDegrees.Where(d => d > scenario.TensorParallel))
+                // Only a degree the generated constructor builds (no MG0208/MG0209 refusal at it).
+                foreach (var degree in TensorParallelDegrees.Where(d => d > scenario.TensorParallel && !TensorParallelSupport.Problems(model, scenario with { TensorParallel = d }).Any()))
                     yield return (RemedyKind.TensorParallel, null, null, degree, $"tensor parallelism over {degree} devices (TensorParallel = {degree})", model, scenario with { TensorParallel = degree });
             }
         }

@@ -7,10 +7,10 @@ namespace ModelGen.Memory
     public static class RuntimeSupport
     {
         /// <summary>
-        /// False while the generated modules build every <c>[Shard]</c> block whole: the runtime has the tensor-parallel
-        /// modules (<c>ModelGen.Parallel</c>), but no generated model uses them and the generated training refuses a
-        /// tensor-parallel plan, so no remedy or card fit may spread a model by tensor parallelism.
+        /// True: a generated model whose blocks carry <c>[Shard]</c> takes <c>ModelGen.Parallel.TensorParallelOptions</c> and
+        /// builds only each rank's slice from the <c>ModelGen.Parallel</c> modules, and the generated <c>CreateTraining</c> runs a
+        /// tensor-parallel plan, so remedies and card fits may spread such a model by tensor parallelism (docs/tensor-parallel.md).
         /// </summary>
-        public static bool GeneratedTensorParallel { get; }
+        public static bool GeneratedTensorParallel => true;
     }
 }

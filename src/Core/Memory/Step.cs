@@ -1,11 +1,21 @@
+using System;
+using System.Collections.Generic;
+
 namespace ModelGen.Memory
 {
     /// <summary>
     /// One unit of execution order: a primitive block, or a whole fully checkpointed layer instance (which backward handles as one).
-    /// Bytes are per rank.
+    /// Bytes are per rank. A run is a step with a <see cref="Body"/>: those steps <see cref="Count"/> times back to back (the instances
+    /// of a [Stack]), kept once, so a stack of a million layers is one run of a few steps, not a million steps.
     /// </summary>
     internal sealed class Step
     {
+        /// <summary>For a run, the steps of one repetition in execution order; null for a single step.</summary>
+        public List<Step>? Body { get; set; }
+
+        /// <summary>How many times <see cref="Body"/> runs back to back (1 for a single step).</summary>
+        public long Count { get; set; } = 1;
+
         /// <summary>Where it is, e.g. <c>Llama.Blocks[3]</c> or <c>Llama.Head</c>.</summary>
         public string Path { get; set; } = "";
 
@@ -35,10 +45,59 @@ namespace ModelGen.Memory
         /// </summary>
         public long ReturnedGradients { get; set; }
 
+        /// <summary>A copy of this single step at another path (an instance of a stack in an inference walk).</summary>
         public Step Clone(string path) => new()
         {
             Path = path, Weights = Weights, Gradients = Gradients, Kept = Kept, Recompute = Recompute, Temporary = Temporary, Input = Input,
             ReturnedGradients = ReturnedGradients,
         };
+
+        /// <summary>The sum of <paramref name="term"/> over every step <paramref name="steps"/> stand for, runs counted as often as they repeat.</summary>
+        public static long Sum(List<Step> steps, Func<Step, long> term)
+        {
+            long total = 0;
+            foreach (var step in steps)
+                total += step.Body is { } body ? step.Count * Sum(body, term) : term(step);
+            return total;
+        }
+
+        /// <summary>The largest <paramref name="term"/> of any single step (0 when there is none).</summary>
+        public static long Max(List<Step> steps, Func<Step, long> term)
+        {
+            long best = 0;
+            foreach (var step in steps)
+                best = Math.Max(best, step.Body is { } body ? Max(body, term) : term(step));
+            return best;
+        }
+
+        /// <summary>Every single step, runs repeated as often as they run: as long as the model has block instances, so for tests only.</summary>
+        public static IEnumerable<Step> Expand(List<Step> steps)
+        {
+            foreach (var step in steps)
+            {
+                if (step.Body is not { } body)
+                {
+                    yield return step;
+                    continue;
+                }
+                for (var i = 0L; i < step.Count; i++)
+                {
+                    foreach (var inner in Expand(body))
+                        yield return inner;
+                }
+            }
+        }
+
+        /// <summary>The first single step in execution order, or null.</summary>
+        public static Step? First(List<Step> steps)
+        {
+            foreach (var step in steps)
+            {
+                var first = step.Body is { } body ? (step.Count > 0 ? First(body) : null) : step;
+                if (first is not null)
+                    return first;
+            }
+            return null;
+        }
     }
 }

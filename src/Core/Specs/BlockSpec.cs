@@ -30,6 +30,9 @@ namespace ModelGen.Specs
 
         /// <summary>Name of the block whose weight this block shares (tied embeddings); its weight is not counted twice.</summary>
         public string? TiedTo { get; init; }
+
+        /// <summary><c>[LoRA]</c> on this block's property (a Linear, Attention or FeedForward): its own scope, nearer than the class's; null otherwise.</summary>
+        public LoraSpec? Lora { get; init; }
     }
 
     /// <summary>Weight-only quantization settings.</summary>

@@ -35,5 +35,14 @@ namespace ModelGen.Specs
 
         /// <summary>Adapters from the layer's own <c>[LoRA]</c>; null inherits the parent's scope (docs/lora.md).</summary>
         public LoraSpec? Lora { get; init; }
+
+        /// <summary>
+        /// True when this layer or a layer it uses has <c>[Shard]</c> blocks: its generated constructor then also takes
+        /// <c>ModelGen.Parallel.TensorParallelOptions</c> and builds only this rank's shards (docs/tensor-parallel.md).
+        /// </summary>
+        public bool TakesTensorParallel { get; init; }
+
+        /// <summary>The <c>[Sublayer]</c> and <c>[Stack]</c> blocks whose layer takes tensor-parallel options (see <see cref="TakesTensorParallel"/>).</summary>
+        public EquatableArray<string> ShardedLayers { get; init; }
     }
 }

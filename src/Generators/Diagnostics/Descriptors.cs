@@ -307,12 +307,28 @@ namespace ModelGen.Diagnostics
             Sharding, DiagnosticSeverity.Error,
             "With [ParallelPlan] on the model, the plan is what the training set-up runs; a budget estimating other parallel settings would report memory for a program that does not exist.");
 
+        // ---- tpgen (MG0208–MG0215): what the generated tensor-parallel constructor refuses (ModelGen.Memory.TensorParallelSupport) ----
+
+        /// <summary>MG0208: a sharded block whose declared type cannot hold its tensor-parallel module.</summary>
+        public static readonly DiagnosticDescriptor ShardedTypeCannotHold = Add(
+            "MG0208", "Sharded block declared with a type its tensor-parallel module is not",
+            "With TensorParallel = {0}, '{1}.{2}' cannot be built sharded: {3}",
+            Sharding, DiagnosticSeverity.Error,
+            "A [Shard] block becomes a ModelGen.Parallel module on each rank (ColumnParallelLinear, RowParallelLinear, VocabParallelEmbedding, TensorParallelAttention, TensorParallelFeedForward, VocabParallelHead), which derive only from Module<Tensor, Tensor>; the generated constructor refuses a degree above 1 for a property declared as the plain module's type.");
+
+        /// <summary>MG0209: a block that cannot run on sequence shards in a sequence-parallel plan.</summary>
+        public static readonly DiagnosticDescriptor SequenceParallelUnsupported = Add(
+            "MG0209", "Block cannot run with sequence parallelism",
+            "With SequenceParallel at TensorParallel = {0}, '{1}.{2}' cannot run: {3}",
+            Sharding, DiagnosticSeverity.Error,
+            "With sequence parallelism the activations between tensor-parallel regions are split along the sequence (Korthikanti et al. 2022, §4.2.2): every weight used there must be sharded or be a norm whose gradient the group sums, and every region must be entered and left in pairs; the generated constructor refuses anything else.");
+
         /// <summary>MG0301: [Quantize] on a block that cannot be quantized.</summary>
         public static readonly DiagnosticDescriptor QuantizeNotSupported = Add(
             "MG0301", "Block cannot be quantized",
-            "Block '{0}' is {1}; only Linear blocks can be quantized in this version",
+            "Block '{0}' is {1}; only Linear, Attention and FeedForward blocks can be quantized",
             Quantization, DiagnosticSeverity.Error,
-            "Weight-only quantization replaces a Linear with a QuantizedLinear; other blocks keep their weights.");
+            "Weight-only quantization replaces a Linear (or the projections of an Attention or FeedForward block) with QuantizedLinear; other blocks keep their weights.");
 
         /// <summary>MG0302: a group size the quantization format does not support.</summary>
         public static readonly DiagnosticDescriptor BadGroupSize = Add(
@@ -348,6 +364,29 @@ namespace ModelGen.Diagnostics
             "[LoRA] on '{0}': {1}",
             Quantization, DiagnosticSeverity.Error,
             "The rank must be at least 1, Alpha positive and finite, Dropout in [0, 1), and each target a non-empty name (docs/lora.md).");
+
+        // quant (issue 13): MG0307–MG0315.
+
+        /// <summary>MG0307: [Quantize] and [Shard] together on an Attention or FeedForward block.</summary>
+        public static readonly DiagnosticDescriptor QuantizedParallelBlock = Add(
+            "MG0307", "Quantized block cannot be sharded",
+            "Block '{0}' is {1} with both [Quantize] and [Shard]; its tensor-parallel form keeps dense projections, so quantize it or shard it",
+            Quantization, DiagnosticSeverity.Error,
+            "Tensor-parallel Attention and FeedForward split dense Linear projections across ranks; quantized projections are built whole (docs/quantization.md).");
+
+        /// <summary>MG0308: [LoRA] on a property whose block has no projections.</summary>
+        public static readonly DiagnosticDescriptor LoraOnBlockWithoutProjections = Add(
+            "MG0308", "LoRA needs a block with projections",
+            "[LoRA] on '{0}': {1} has no Linear projection to adapt; put it on a Linear, Attention or FeedForward block, or on the class",
+            Quantization, DiagnosticSeverity.Error,
+            "Adapters attach to Linear / QuantizedLinear projections: a [Linear] block itself, q/k/v/o_proj of an Attention, gate/up/down_proj of a FeedForward (docs/lora.md).");
+
+        /// <summary>MG0309: a target of a property's [LoRA] that the block does not have.</summary>
+        public static readonly DiagnosticDescriptor LoraTargetNotInBlock = Add(
+            "MG0309", "LoRA target is not a projection of the block",
+            "[LoRA] on '{0}': '{1}' is not one of its projections ({2})",
+            Quantization, DiagnosticSeverity.Error,
+            "On a property, [LoRA]'s targets choose among that block's own projections; leave them out to adapt every projection of the block (docs/lora.md).");
 
         /// <summary>MG0401: query heads not divisible by key/value heads.</summary>
         public static readonly DiagnosticDescriptor HeadsNotDivisibleByKvHeads = Add(

@@ -5,7 +5,10 @@ namespace ModelGen.Diagnostics
 {
     /// <summary>
     /// A source location as a value (file path and span), so parse results can be cached and compared.
-    /// <see cref="ToLocation"/> maps it back onto the compilation's syntax tree, which keeps <c>#pragma warning disable</c> working.
+    /// <see cref="ToLocation"/> maps it back onto the compilation's syntax tree: only a location in a tree (a <c>SourceLocation</c>)
+    /// is checked against that tree's <c>#pragma warning disable</c> directives and <c>[SuppressMessage]</c>; a file location made
+    /// from the path (<c>Location.Create(path, span, lineSpan)</c>, an external file) prints the same line and column but is never
+    /// suppressed (dotnet/roslyn#68291).
     /// </summary>
     /// <param name="FilePath">The syntax tree's path.</param>
     /// <param name="Span">The text span.</param>
@@ -23,18 +26,27 @@ namespace ModelGen.Diagnostics
         /// <summary>Captures the location of a syntax node.</summary>
         public static LocationInfo? From(SyntaxNode? node) => node is null ? null : From(node.GetLocation());
 
-        /// <summary>The location in <paramref name="compilation"/>'s tree of the same path, or a file location if the tree is gone.</summary>
+        /// <summary>
+        /// The location in <paramref name="compilation"/>'s one tree of the same path that holds the span, or a file location when there
+        /// is no such tree (or several trees share the path, as trees without a path do).
+        /// </summary>
         public Location ToLocation(Compilation? compilation)
         {
+            SyntaxTree? found = null;
             if (compilation is not null)
             {
                 foreach (var tree in compilation.SyntaxTrees)
                 {
-                    if (tree.FilePath == FilePath)
-                        return Location.Create(tree, Span);
+                    if (tree.FilePath != FilePath)
+                        continue;
+                    if (found is not null)
+                        return Location.Create(FilePath, Span, LineSpan);
+                    found = tree;
                 }
             }
-            return Location.Create(FilePath, Span, LineSpan);
+            return found is not null && Span.End <= found.Length
+                ? Location.Create(found, Span)
+                : Location.Create(FilePath, Span, LineSpan);
         }
     }
 }

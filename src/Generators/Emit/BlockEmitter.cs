@@ -26,9 +26,9 @@ namespace ModelGen.Generators.Emit
                 DropoutSpec d =>
                     $"global::TorchSharp.torch.nn.Dropout({Literals.Number(d.P)})",
                 AttentionSpec a =>
-                    $"new global::ModelGen.Nn.Attention({Size(a.Hidden)}, {Size(a.Heads)}, {Size(a.KvHeads)}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, fused: {Literals.Bool(a.Fused)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {Device})" + (a.SlidingWindow is { } window ? $" {{ SlidingWindow = {Literals.Long(window)} }}" : ""),
+                    $"new global::ModelGen.Nn.Attention({Size(a.Hidden)}, {Size(a.Heads)}, {Size(a.KvHeads)}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, fused: {Literals.Bool(a.Fused)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {Device}{Quantize(a.Quant)})" + (a.SlidingWindow is { } window ? $" {{ SlidingWindow = {Literals.Long(window)} }}" : ""),
                 FeedForwardSpec f =>
-                    $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, {Literals.Enum(f.Activation)}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {Device})",
+                    $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, {Literals.Enum(f.Activation)}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {Device}{Quantize(f.Quant)})",
                 PoolerSpec p =>
                     $"new global::ModelGen.Nn.Pooler({Size(p.Hidden)}, dtype: {scalar}, device: {Device})",
                 LayerRefSpec r =>
@@ -36,6 +36,11 @@ namespace ModelGen.Generators.Emit
                 _ => throw new System.ArgumentOutOfRangeException(nameof(block), block.GetType().Name),
             };
         }
+
+        /// <summary>[Quantize] on an Attention or FeedForward block: the argument that makes its projections QuantizedLinear (issue 13).</summary>
+        private static string Quantize(QuantSpec? q) => q is null
+            ? ""
+            : $", quantize: new global::ModelGen.Quantization.ProjectionQuantization({Literals.Enum(q.Kind)}, {q.GroupSize}, {Literals.Bool(q.DoubleQuant)})";
 
         /// <summary>A size: <c>config.Hidden</c> or a literal.</summary>
         public static string Size(Dim dim) => dim.Member is null ? Literals.Long(dim.Value) : "config." + Literals.Identifier(dim.Member);

@@ -33,7 +33,7 @@ namespace ModelGen.Generators.Emit
             WriteFields(w, spec, names);
             WriteProperties(w, spec, names);
             WriteConstructor(w, spec, names, memberAccessibility, adaptersBelow);
-            if (spec.Lora is not null || adaptersBelow)
+            if (AdapterEmitter.HasAdapters(spec) || adaptersBelow)
                 AdapterEmitter.WriteMoves(w);
             WriteForward(w, spec);
             WriteDescription(w, spec, memberAccessibility);
@@ -94,7 +94,10 @@ namespace ModelGen.Generators.Emit
             w.Line("/// <param name=\"config\">The sizes.</param>");
             w.Line("/// <param name=\"precision\">Storage precision chosen by the parent; this class's and its blocks' own [Precision] win over it.</param>");
             w.Line("/// <param name=\"device\">Where the parameters are created (default: CPU).</param>");
-            w.Line($"{accessibility} {Literals.Identifier(spec.Name)}({spec.ConfigType} config, global::ModelGen.DType? precision = null, global::TorchSharp.torch.Device? device = null)");
+            var sharded = spec.TakesTensorParallel;
+            foreach (var doc in sharded ? ShardEmitter.ParameterDocs : System.Array.Empty<string>())
+                w.Line(doc);
+            w.Line($"{accessibility} {Literals.Identifier(spec.Name)}({spec.ConfigType} config, global::ModelGen.DType? precision = null, global::TorchSharp.torch.Device? device = null{(sharded ? ShardEmitter.Parameters : "")})");
             w.Line($"    : base({Literals.String(spec.Name)})");
             w.Open("");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(config);");
@@ -104,21 +107,31 @@ namespace ModelGen.Generators.Emit
             foreach (var block in spec.Blocks)
             {
                 var dtype = block.Precision is { } p ? DType(p) : "this.StoragePrecision";
+                if (block is StackSpec replicated && sharded && !spec.ShardedLayers.Contains(replicated.Name))
+                    w.Line(ShardEmitter.UnshardedStack(spec, replicated));
                 if (block is StackSpec stack)
-                    WriteStack(w, stack, dtype, names, stackIndex++);
-                else
+                    WriteStack(w, stack, dtype, names, stackIndex++, sharded && spec.ShardedLayers.Contains(stack.Name));
+                else if (!sharded)
                     w.Line($"{names.Field(block)} = {BlockEmitter.Create(block, dtype)};");
+                else if (!ShardEmitter.IsVocabHead(block, spec)) // a vocab-parallel head needs its embedding: built below
+                    WriteLines(w, $"{names.Field(block)} = {ShardEmitter.Create(block, dtype, spec, names.Field)};");
             }
+            foreach (var block in spec.Blocks.Where(b => sharded && ShardEmitter.IsVocabHead(b, spec)))
+                WriteLines(w, $"{names.Field(block)} = {ShardEmitter.Create(block, block.Precision is { } p ? DType(p) : "this.StoragePrecision", spec, names.Field)};");
             foreach (var block in spec.Blocks)
             {
-                if (block.TiedTo is { } owner && spec.Blocks.FirstOrDefault(b => b.Name == owner) is { } target)
+                if (sharded && block.TiedTo is { } tiedTo && spec.Blocks.FirstOrDefault(b => b.Name == tiedTo) is { } tiedOwner)
+                    ShardEmitter.WriteTie(w, block, tiedOwner, spec, names.Field);
+                else if (block.TiedTo is { } owner && spec.Blocks.FirstOrDefault(b => b.Name == owner) is { } target)
                 {
                     // [TiedTo]: one tensor under two names. The owner's tensor (and initialization) is kept; handing the same
                     // Parameter object back to the owner makes both modules register one object, so parameters() yields it once.
                     w.Line($"{names.Field(block)}.weight = {names.Field(target)}.weight ?? throw new global::System.InvalidOperationException({Literals.String($"{target.Name} has no weight to tie {block.Name} to.")});");
                     w.Line($"{names.Field(target)}.weight = {names.Field(block)}.weight;");
                 }
-                if (spec.Checkpoint == CheckpointMode.Selective && block is AttentionSpec)
+                if (spec.Checkpoint == CheckpointMode.Selective && block is AttentionSpec && ShardEmitter.Holds(block))
+                    w.Line(ShardEmitter.SelectiveCore(names.Field(block)));
+                else if (spec.Checkpoint == CheckpointMode.Selective && block is AttentionSpec)
                     w.Line($"{names.Field(block)}.CheckpointCore = true; // [Checkpoint(CheckpointMode.Selective)]");
             }
             foreach (var block in spec.Blocks.Where(b => b.Frozen))
@@ -129,12 +142,18 @@ namespace ModelGen.Generators.Emit
             }
             w.Line("this.RegisterComponents();");
             DottedStateNames.WriteAttach(w, spec, names.Field);
-            AdapterEmitter.WriteScope(w, spec.Lora, adaptersBelow);
+            AdapterEmitter.WriteScope(w, spec, names.Field, adaptersBelow);
             w.Close();
             w.Line();
         }
 
-        private static void WriteStack(CodeWriter w, StackSpec stack, string dtype, Names names, int index)
+        private static void WriteLines(CodeWriter w, string text)
+        {
+            foreach (var line in text.Split('\n'))
+                w.Line(line);
+        }
+
+        private static void WriteStack(CodeWriter w, StackSpec stack, string dtype, Names names, int index, bool sharded = false)
         {
             // Locals are numbered, not named after the block: two stacks may differ only in case, and a user name may be a keyword.
             var layers = "stack" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -143,7 +162,7 @@ namespace ModelGen.Generators.Emit
             w.Line($"long {count} = {BlockEmitter.Size(stack.Count)};");
             w.Line($"var {layers} = new {stack.LayerType}[{count}];");
             w.Open($"for (var i = 0; i < {layers}.Length; i++)");
-            w.Line($"{layers}[i] = new {stack.LayerType}(config, {dtype}, {BlockEmitter.Device});");
+            w.Line($"{layers}[i] = {(sharded ? ShardEmitter.StackElement(stack, dtype, "i") : $"new {stack.LayerType}(config, {dtype}, {BlockEmitter.Device})")};");
             if (stack.CheckpointEvery > 0)
                 w.Line($"{layers}[i].CheckpointActivations = i % {stack.CheckpointEvery} == 0; // [Checkpoint(Every = {stack.CheckpointEvery})]");
             w.Close();

@@ -46,19 +46,21 @@ namespace ModelGen.Generators.Emit
             w.Line("/// <param name=\"totalSteps\">Steps planned, 0 when open-ended.</param>");
             w.Line("/// <param name=\"monitor\">Measures peak memory for the reports.</param>");
             w.Line("/// <param name=\"device\">Where the parameters are created (default: CPU).</param>");
+            if (unit.Sharded)
+                w.Line("/// <param name=\"seed\">Seed of the sharded weights' initialization: the same full weights at every tensor-parallel degree (ModelGen.Parallel.ShardedInit).</param>");
             w.Line(generated);
             w.Line($"{unit.Accessibility} static global::ModelGen.Training.PlanTraining CreateTraining({unit.ConfigType} config, global::ModelGen.Distributed.ProcessGroup world,");
             w.Line("    global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::ModelGen.Optimizers.OptimizerSettings, global::ModelGen.Optimizers.TrainingOptimizer> createOptimizer,");
             w.Line($"    global::System.Func<{Tensor}, {Tensor}, {Tensor}> loss, int microBatches = 1, global::System.IProgress<global::ModelGen.TrainingProgress>? progress = null,");
-            w.Line("    long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null)");
+            w.Line($"    long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null{(unit.Sharded ? ", long seed = 0" : "")})");
             w.Open("");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(config);");
             w.Line("return new global::ModelGen.Training.PlanTraining(TrainingPlan, world, grid =>");
-            // The generated module holds whole weights; a tensor-parallel rank needs the ModelGen.Parallel modules, which this
-            // version does not build from [Shard] yet: refusing is better than training an unsharded copy the estimate did not count.
-            w.Line("    grid.TensorParallelSize == 1");
-            w.Line($"        ? new {name}(config, device: device)");
-            w.Line($"        : throw new global::System.NotSupportedException({Literals.String($"{unit.Name} plans TensorParallel = {unit.TensorParallel}, but the generated module does not build its [Shard] blocks from the ModelGen.Parallel modules yet; compose them by hand (docs/tensor-parallel.md) or plan TensorParallel = 1.")}),");
+            // Each rank builds only its shard of every [Shard] block from the grid's tensor-parallel group (docs/tensor-parallel.md);
+            // a model without [Shard] is whole on every rank, as its estimate says (MG0206 warns when the plan splits nothing).
+            w.Line(unit.Sharded
+                ? $"    new {name}(config, device: device, tensorParallel: new global::ModelGen.Parallel.TensorParallelOptions(grid.TensorParallel, TrainingPlan.SequenceParallel, seed)),"
+                : $"    new {name}(config, device: device),");
             w.Line("    createOptimizer, loss, microBatches, progress, totalSteps, monitor);");
             w.Close();
             w.Close();

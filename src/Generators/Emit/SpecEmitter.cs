@@ -22,11 +22,12 @@ namespace ModelGen.Generators.Emit
                  + $"            Precision = {Nullable(spec.Precision)},\n"
                  + $"            Checkpoint = {Literals.Enum(spec.Checkpoint)},\n"
                  + $"            Budgets = {Specs}EquatableArray.Create<{Specs}ScenarioSpec>({string.Join(", ", spec.Budgets.Select(Scenario))}),\n"
-                 + (spec.Lora is { } lora
-                     ? $"            Lora = new {Specs}LoraSpec({lora.Rank}, {Literals.Number(lora.Alpha)}, {Literals.Number(lora.Dropout)}, {Specs}EquatableArray.Create<string>({string.Join(", ", lora.Targets.Select(Literals.String))})),\n"
-                     : "")
+                 + (spec.Lora is { } lora ? $"            Lora = {LoraSpec(lora)},\n" : "")
                  + "        }";
         }
+
+        private static string LoraSpec(LoraSpec lora) =>
+            $"new {Specs}LoraSpec({lora.Rank}, {Literals.Number(lora.Alpha)}, {Literals.Number(lora.Dropout)}, {Specs}EquatableArray.Create<string>({string.Join(", ", lora.Targets.Select(Literals.String))}))";
 
         private static string Block(BlockSpec block)
         {
@@ -56,6 +57,8 @@ namespace ModelGen.Generators.Emit
                 policies.Add("Frozen = true");
             if (block.TiedTo is { } tie)
                 policies.Add($"TiedTo = {Literals.String(tie)}");
+            if (block.Lora is { } blockLora)
+                policies.Add("Lora = " + LoraSpec(blockLora));
             if (block is EmbeddingSpec { Role: not EmbeddingRole.Tokens } embedding)
                 policies.Add($"Role = {Literals.Enum(embedding.Role)}");
             if (block is AttentionSpec { SlidingWindow: { } window })

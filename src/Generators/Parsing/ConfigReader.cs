@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -23,6 +25,14 @@ namespace ModelGen.Parsing
         private int _depth;
 
         /// <summary>
+        /// Top-level values per config type per compilation, shared by every reader: each layer class gets its own reader, and
+        /// without sharing each one bound (and ran nullable analysis on) the config's initializers again — once per class.
+        /// </summary>
+        private static readonly ConditionalWeakTable<Compilation, ConcurrentDictionary<ISymbol, ConcurrentDictionary<string, (long? Value, bool Overflowed)>>> Shared = new();
+
+        private readonly ConcurrentDictionary<string, (long? Value, bool Overflowed)> _shared;
+
+        /// <summary>
         /// How deep evaluation may nest (member references plus parenthesised or right-nested operands). A chain of additions
         /// (<c>Base + 1 + 1 + …</c>) is folded in a loop and costs no depth, so thousands of terms are fine; beyond this depth the
         /// value is reported as unknown instead of overflowing the compiler's stack.
@@ -35,6 +45,8 @@ namespace ModelGen.Parsing
             _config = config;
             _compilation = compilation;
             _cancellationToken = cancellationToken;
+            _shared = Shared.GetValue(compilation, static _ => new ConcurrentDictionary<ISymbol, ConcurrentDictionary<string, (long?, bool)>>(SymbolEqualityComparer.Default))
+                .GetOrAdd(config, static _ => new ConcurrentDictionary<string, (long?, bool)>());
         }
 
         /// <summary>The config type.</summary>
@@ -86,6 +98,16 @@ namespace ModelGen.Parsing
         {
             if (_values.TryGetValue(member, out var known))
                 return known;
+            // Only a call from outside (depth 0) reads or writes the shared values, so a value cut short by a cycle or by the depth
+            // limit inside one evaluation is never handed to another.
+            var topLevel = _depth == 0;
+            if (topLevel && _shared.TryGetValue(member, out var shared))
+            {
+                if (shared.Overflowed)
+                    _overflowed.Add(member);
+                _values[member] = shared.Value;
+                return shared.Value;
+            }
             if (!_evaluating.Add(member) || _depth >= MaxDepth)
                 return null; // a cycle (Hidden = Ffn / 4, Ffn = Hidden * 4), or nesting too deep to follow
             _depth++;
@@ -105,6 +127,8 @@ namespace ModelGen.Parsing
                 _evaluating.Remove(member);
             }
             _values[member] = value;
+            if (topLevel)
+                _shared.TryAdd(member, (value, _overflowed.Contains(member)));
             return value;
         }
 

@@ -58,14 +58,15 @@ namespace ModelGen.Parsing
 
         /// <summary>
         /// The shell of a class that cannot be generated, or null when it cannot have one (a containing type that is not partial,
-        /// an enum or a delegate). Every member throws an <see cref="System.InvalidOperationException"/> naming the first error.
+        /// unless <paramref name="requirePartial"/> is false, an enum or a delegate). Every member throws an
+        /// <see cref="System.InvalidOperationException"/> naming the first error.
         /// </summary>
-        private static ShellSpec? BuildShell(INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, ShellModule? module, CancellationToken cancellationToken)
+        private static ShellSpec? BuildShell(INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, ShellModule? module, CancellationToken cancellationToken, bool requirePartial = true)
         {
             var declarations = new List<string>();
             for (var t = type; t is not null; t = t.ContainingType)
             {
-                if (!ClassShape.IsPartial(t) || Declaration(t) is not { } declaration)
+                if ((requirePartial && !ClassShape.IsPartial(t)) || Declaration(t) is not { } declaration)
                     return null;
                 declarations.Add(declaration);
             }

@@ -39,10 +39,14 @@ namespace ModelGen.Parsing
             if (!ClassShape.IsPartial(type))
             {
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotPartial, location, type.Name));
+                var hasPartialMembers = type.GetMembers().Any(m => m is IPropertySymbol { IsPartialDefinition: true } or IMethodSymbol { IsPartialDefinition: true });
                 return new LayerParse(null, diagnostics, usedLayers)
                 {
                     HintName = hintName,
-                    HasPartialMembers = type.GetMembers().Any(m => m is IPropertySymbol { IsPartialDefinition: true } or IMethodSymbol { IsPartialDefinition: true }),
+                    HasPartialMembers = hasPartialMembers,
+                    // The compiler gives CS0751 and CS9248 for every partial member of a class that is not partial; a partial part
+                    // implementing them leaves a single CS0260 ("missing partial modifier") at the class name, the fix MG0101 names.
+                    Shell = hasPartialMembers ? BuildShell(type, diagnostics, null, cancellationToken, requirePartial: false) : null,
                 };
             }
 
@@ -105,7 +109,7 @@ namespace ModelGen.Parsing
                 if (block is null)
                     failed = true;
                 else
-                    blocks.Add(block);
+                    blocks.Add(WithBlockLora(property, block, diagnostics)); // [LoRA] on the property (LayerParser.Lora.cs)
             }
             CheckTies(blocks, name => blockLocations.TryGetValue(name, out var at) ? at ?? location : location, diagnostics);
 
@@ -162,6 +166,8 @@ namespace ModelGen.Parsing
                 Checkpoint = checkpoint,
                 Budgets = ReadBudgets(type).ToEquatableArray(),
                 Lora = lora,
+                TakesTensorParallel = ShardedInside(type),
+                ShardedLayers = ShardedChildren(type).ToEquatableArray(),
             };
             return new LayerParse(spec, diagnostics, usedLayers)
             {

@@ -21,8 +21,9 @@ namespace ModelGen.Parsing
     /// <param name="OffloadOptimizer">The plan's optimizer offload.</param>
     /// <param name="OffloadParameters">The plan's parameter offload.</param>
     /// <param name="SequenceParallel">The plan's sequence parallelism.</param>
+    /// <param name="Sharded">The model or a layer it uses has [Shard] blocks: its constructor takes tensor-parallel options.</param>
     public sealed record PlanUnit(string HintName, string Namespace, string Name, string ConfigType, string Accessibility,
-        int TensorParallel, int DataParallel, int ZeroStage, bool OffloadOptimizer, bool OffloadParameters, bool SequenceParallel)
+        int TensorParallel, int DataParallel, int ZeroStage, bool OffloadOptimizer, bool OffloadParameters, bool SequenceParallel, bool Sharded)
     {
         /// <summary>
         /// The unit for <paramref name="type"/>, or null when nothing should be written: no <c>[Model]</c> with a config type, a
@@ -50,7 +51,8 @@ namespace ModelGen.Parsing
                 AttributeReader.Named(plan, "ZeroStage", 0),
                 AttributeReader.Named(plan, "OffloadOptimizer", false),
                 AttributeReader.Named(plan, "OffloadParameters", false),
-                AttributeReader.Named(plan, "SequenceParallel", false));
+                AttributeReader.Named(plan, "SequenceParallel", false),
+                LayerParser.ShardedInside(type));
         }
     }
 }

@@ -14,7 +14,7 @@ namespace ModelGen.Adapters
 
         /// <summary>
         /// The adapters of one <c>[LoRA]</c> scope, as generated code applies them: attaches an adapter to every matching Linear /
-        /// QuantizedLinear of <paramref name="layer"/> except those inside a sublayer that is a scope of its own (the nearest
+        /// QuantizedLinear of <paramref name="layer"/> except those inside a sublayer or block that is a scope of its own, or already adapted by a block's own [LoRA] (the nearest
         /// <c>[LoRA]</c> wins, and sublayers are built first), then freezes every parameter of <paramref name="layer"/> but the adapters.
         /// </summary>
         /// <param name="layer">The module carrying <c>[LoRA]</c>, after its children are built and registered.</param>
@@ -33,6 +33,7 @@ namespace ModelGen.Adapters
             var inner = new List<string>();
             var targets = new List<(string Path, nn.Module<Tensor, Tensor> Layer)>();
             var linearPaths = new List<string>();
+            var takenByNearer = 0;
             foreach (var (path, module) in layer.named_modules())
             {
                 if (path.Length == 0 || inner.Any(p => path.StartsWith(p + ".", StringComparison.Ordinal)))
@@ -47,10 +48,14 @@ namespace ModelGen.Adapters
                 if (path.EndsWith(".lora_A", StringComparison.Ordinal) || path.EndsWith(".lora_B", StringComparison.Ordinal))
                     continue;
                 linearPaths.Add(path);
-                if (options.IsTarget(path))
+                if (!options.IsTarget(path))
+                    continue;
+                if (AttachedAdapters.TryGetValue(module, out _))
+                    takenByNearer++; // [LoRA] on the block's own property: the nearer scope already adapted it
+                else
                     targets.Add((path, (nn.Module<Tensor, Tensor>)module));
             }
-            if (targets.Count == 0)
+            if (targets.Count == 0 && takenByNearer == 0)
                 throw new ArgumentException(
                     $"No Linear or QuantizedLinear layer of this [LoRA] scope matches its targets [{string.Join(", ", options.TargetModules)}]{(options.TargetPattern is null ? "" : $" / '{options.TargetPattern}'")}. " +
                     $"The scope's layers are: {string.Join(", ", linearPaths)}.", nameof(options));

@@ -38,13 +38,13 @@ namespace ModelGen.Inference
             if (attentions.Count == 0)
                 throw new InvalidOperationException($"{model.GetName()} has no causal Attention: there is nothing to cache.");
             var first = attentions[0];
-            var dtype = first.q_proj.weight!.dtype;
-            var device = first.q_proj.weight!.device;
+            var dtype = first.ProjectionDtype;
+            var device = first.ProjectionDevice;
             foreach (var a in attentions)
             {
-                if (a.KvHeads != first.KvHeads || a.HeadDim != first.HeadDim || a.q_proj.weight!.dtype != dtype)
+                if (a.KvHeads != first.KvHeads || a.HeadDim != first.HeadDim || a.ProjectionDtype != dtype)
                     throw new InvalidOperationException(
-                        $"{model.GetName()}: one KV cache needs equal kv heads, head dim and dtype in every attention, but found {first.KvHeads}×{first.HeadDim} {dtype} and {a.KvHeads}×{a.HeadDim} {a.q_proj.weight!.dtype}.");
+                        $"{model.GetName()}: one KV cache needs equal kv heads, head dim and dtype in every attention, but found {first.KvHeads}×{first.HeadDim} {dtype} and {a.KvHeads}×{a.HeadDim} {a.ProjectionDtype}.");
             }
             return new KvCacheOptions
             {

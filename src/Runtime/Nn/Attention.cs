@@ -19,13 +19,13 @@ namespace ModelGen.Nn
     public sealed partial class Attention : nn.Module<Tensor, Tensor>
     {
         [ComponentName(Name = "q_proj")]
-        private readonly Linear _qProj;
+        private readonly nn.Module<Tensor, Tensor> _qProj; // Linear, or QuantizedLinear with [Quantize] (Attention.Quantization.cs)
         [ComponentName(Name = "k_proj")]
-        private readonly Linear _kProj;
+        private readonly nn.Module<Tensor, Tensor> _kProj; // Linear, or QuantizedLinear with [Quantize] (Attention.Quantization.cs)
         [ComponentName(Name = "v_proj")]
-        private readonly Linear _vProj;
+        private readonly nn.Module<Tensor, Tensor> _vProj; // Linear, or QuantizedLinear with [Quantize] (Attention.Quantization.cs)
         [ComponentName(Name = "o_proj")]
-        private readonly Linear _oProj;
+        private readonly nn.Module<Tensor, Tensor> _oProj; // Linear, or QuantizedLinear with [Quantize] (Attention.Quantization.cs)
 
         // Not a Module or Tensor, so RegisterComponents leaves it out of the state_dict.
         private readonly RotaryEmbedding? _rotary;
@@ -42,6 +42,7 @@ namespace ModelGen.Nn
         /// <param name="dropout">Drop probability of attention weights in training, in [0, 1).</param>
         /// <param name="dtype">Element type of the projection weights; the default dtype when null.</param>
         /// <param name="device">Device of the projection weights; the default device when null.</param>
+        /// <param name="quantize">Weight-only quantization of the four projections (QuantizedLinear in <paramref name="dtype"/>); null = dense Linear.</param>
         /// <exception cref="ArgumentException">A size does not divide as required, or a value is out of range.</exception>
         public Attention(
             long hidden,
@@ -54,7 +55,8 @@ namespace ModelGen.Nn
             bool bias = false,
             double dropout = 0,
             ScalarType? dtype = null,
-            Device? device = null) : base(nameof(Attention))
+            Device? device = null,
+            ModelGen.Quantization.ProjectionQuantization? quantize = null) : base(nameof(Attention))
         {
             if (hidden <= 0 || heads <= 0 || kvHeads <= 0)
                 throw new ArgumentException($"Attention sizes must be positive, but hidden = {hidden}, heads = {heads}, kvHeads = {kvHeads}.");
@@ -74,10 +76,11 @@ namespace ModelGen.Nn
             Dropout = dropout;
             if (rotary) _rotary = new RotaryEmbedding(HeadDim, ropeTheta);
 
-            _qProj = nn.Linear(hidden, heads * HeadDim, hasBias: bias, device: device, dtype: dtype);
-            _kProj = nn.Linear(hidden, kvHeads * HeadDim, hasBias: bias, device: device, dtype: dtype);
-            _vProj = nn.Linear(hidden, kvHeads * HeadDim, hasBias: bias, device: device, dtype: dtype);
-            _oProj = nn.Linear(heads * HeadDim, hidden, hasBias: bias, device: device, dtype: dtype);
+            Quantization = quantize;
+            _qProj = CreateProjection("q_proj", hidden, heads * HeadDim, bias, dtype, device);
+            _kProj = CreateProjection("k_proj", hidden, kvHeads * HeadDim, bias, dtype, device);
+            _vProj = CreateProjection("v_proj", hidden, kvHeads * HeadDim, bias, dtype, device);
+            _oProj = CreateProjection("o_proj", heads * HeadDim, hidden, bias, dtype, device);
             RegisterComponents();
         }
 
@@ -127,16 +130,16 @@ namespace ModelGen.Nn
         public RotaryEmbedding? Rotary => _rotary;
 
         /// <summary>Query projection, <c>hidden → heads · headDim</c>.</summary>
-        public Linear q_proj => _qProj;
+        public Linear q_proj => Dense(_qProj, "q_proj");
 
         /// <summary>Key projection, <c>hidden → kvHeads · headDim</c>.</summary>
-        public Linear k_proj => _kProj;
+        public Linear k_proj => Dense(_kProj, "k_proj");
 
         /// <summary>Value projection, <c>hidden → kvHeads · headDim</c>.</summary>
-        public Linear v_proj => _vProj;
+        public Linear v_proj => Dense(_vProj, "v_proj");
 
         /// <summary>Output projection, <c>heads · headDim → hidden</c>.</summary>
-        public Linear o_proj => _oProj;
+        public Linear o_proj => Dense(_oProj, "o_proj");
 
         /// <summary>Attends over the sequence.</summary>
         /// <param name="input"><c>[batch, seq, hidden]</c>.</param>

@@ -21,14 +21,14 @@ namespace ModelGen.Nn
     /// BERT's) by at most 4.8e-4.
     /// Dropout, when set, applies to the block's output in training mode only.
     /// </remarks>
-    public sealed class FeedForward : nn.Module<Tensor, Tensor>
+    public sealed partial class FeedForward : nn.Module<Tensor, Tensor>
     {
         [ComponentName(Name = "gate_proj")]
-        private readonly Linear? _gateProj;
+        private readonly nn.Module<Tensor, Tensor>? _gateProj; // Linear, or QuantizedLinear with [Quantize] (FeedForward.Quantization.cs)
         [ComponentName(Name = "up_proj")]
-        private readonly Linear _upProj;
+        private readonly nn.Module<Tensor, Tensor> _upProj;
         [ComponentName(Name = "down_proj")]
-        private readonly Linear _downProj;
+        private readonly nn.Module<Tensor, Tensor> _downProj;
 
         /// <summary>Creates the block and its projections in <paramref name="dtype"/> on <paramref name="device"/>.</summary>
         /// <param name="hidden">Model width: input and output features.</param>
@@ -38,6 +38,7 @@ namespace ModelGen.Nn
         /// <param name="dropout">Drop probability of the output in training, in [0, 1).</param>
         /// <param name="dtype">Element type of the weights; the default dtype when null.</param>
         /// <param name="device">Device of the weights; the default device when null.</param>
+        /// <param name="quantize">Weight-only quantization of the projections (QuantizedLinear in <paramref name="dtype"/>); null = dense Linear.</param>
         /// <exception cref="ArgumentException">A size is not positive, the activation is unknown, or the dropout is out of range.</exception>
         public FeedForward(
             long hidden,
@@ -46,7 +47,8 @@ namespace ModelGen.Nn
             bool bias = true,
             double dropout = 0,
             ScalarType? dtype = null,
-            Device? device = null) : base(nameof(FeedForward))
+            Device? device = null,
+            ModelGen.Quantization.ProjectionQuantization? quantize = null) : base(nameof(FeedForward))
         {
             if (hidden <= 0 || inner <= 0)
                 throw new ArgumentException($"FeedForward sizes must be positive, but hidden = {hidden}, inner = {inner}.");
@@ -59,10 +61,11 @@ namespace ModelGen.Nn
             Inner = inner;
             Activation = activation;
             Dropout = dropout;
+            Quantization = quantize;
             if (IsGated(activation))
-                _gateProj = nn.Linear(hidden, inner, hasBias: bias, device: device, dtype: dtype);
-            _upProj = nn.Linear(hidden, inner, hasBias: bias, device: device, dtype: dtype);
-            _downProj = nn.Linear(inner, hidden, hasBias: bias, device: device, dtype: dtype);
+                _gateProj = CreateProjection("gate_proj", hidden, inner, bias, dtype, device);
+            _upProj = CreateProjection("up_proj", hidden, inner, bias, dtype, device);
+            _downProj = CreateProjection("down_proj", inner, hidden, bias, dtype, device);
             RegisterComponents();
         }
 
@@ -105,13 +108,13 @@ namespace ModelGen.Nn
         }
 
         /// <summary>Gate projection <c>hidden → inner</c>; present only for the gated activations (<see cref="IsGated"/>).</summary>
-        public Linear? gate_proj => _gateProj;
+        public Linear? gate_proj => _gateProj is null ? null : Dense(_gateProj, "gate_proj");
 
         /// <summary>Up projection, <c>hidden → inner</c>.</summary>
-        public Linear up_proj => _upProj;
+        public Linear up_proj => Dense(_upProj, "up_proj");
 
         /// <summary>Down projection, <c>inner → hidden</c>.</summary>
-        public Linear down_proj => _downProj;
+        public Linear down_proj => Dense(_downProj, "down_proj");
 
         /// <summary>Applies the block position by position.</summary>
         /// <param name="input"><c>[..., hidden]</c>.</param>

@@ -1,4 +1,5 @@
 using System;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelGen.Parallel
@@ -43,6 +44,9 @@ namespace ModelGen.Parallel
             var firstRow = shard.Dim == 0 ? shard.Start : 0;
             var rowCount = shard.Dim == 0 ? shard.Length : rows;
             var result = empty(new[] { rowCount, shard.Dim == 0 ? columns : shard.Length }, dtype: dtype ?? ScalarType.Float32, device: device);
+            // A meta tensor has a shape and no storage: nothing to draw (a model too large for any one host is built this way).
+            if (result.device_type == DeviceType.META)
+                return result;
             using var noGrad = no_grad();
             for (long r = 0; r < rowCount; r++)
             {

@@ -40,9 +40,12 @@ namespace ModelGen.Parallel
         /// <param name="dropout">Drop probability of the attention weights in training (per-rank streams, <see cref="TensorParallelRng"/>).</param>
         /// <param name="dtype">Element type of the weights.</param>
         /// <param name="device">Device of the weights.</param>
+        /// <param name="fused">Use <c>scaled_dot_product_attention</c> when no dropout is drawn (as <see cref="Attention"/>'s <c>fused</c>);
+        /// false runs the eager softmax core, which keeps the <c>s × s</c> probabilities for backward.</param>
         /// <exception cref="ArgumentException">A head count does not split across the degree; the message says which.</exception>
         public TensorParallelAttention(long hidden, long heads, long kvHeads, TensorParallelOptions options, string name, bool causal = true,
-            bool rotary = false, double ropeTheta = 10000, bool bias = false, double dropout = 0, ScalarType? dtype = null, Device? device = null)
+            bool rotary = false, double ropeTheta = 10000, bool bias = false, double dropout = 0, ScalarType? dtype = null, Device? device = null,
+            bool fused = true)
             : base(nameof(TensorParallelAttention))
         {
             ArgumentNullException.ThrowIfNull(options);
@@ -55,6 +58,7 @@ namespace ModelGen.Parallel
                     "with fewer key/value heads than ranks each head is replicated on degree/kvHeads ranks, so the degree must be a multiple of kvHeads.");
             if (kvHeads >= t) options.RequireDivisible(kvHeads, $"the key/value heads of '{name}'");
             Options = options;
+            Fused = fused;
             Hidden = hidden;
             Heads = heads;
             KvHeads = kvHeads;
@@ -85,6 +89,9 @@ namespace ModelGen.Parallel
 
         /// <summary>The options the block was built with.</summary>
         public TensorParallelOptions Options { get; }
+
+        /// <summary>Whether the core runs through <c>scaled_dot_product_attention</c> when no dropout is drawn.</summary>
+        public bool Fused { get; }
 
         /// <summary>Model width.</summary>
         public long Hidden { get; }
@@ -157,12 +164,14 @@ namespace ModelGen.Parallel
         private Tensor Core(Tensor q, Tensor k, Tensor v)
         {
             var dropout = training ? Dropout : 0.0;
-            if (dropout == 0)
+            if (dropout == 0 && Fused)
                 return nn.functional.scaled_dot_product_attention(q, k, v, is_casual: Causal);
             var scores = q.matmul(k.transpose(-2, -1)).to(ScalarType.Float32) * (1.0 / Math.Sqrt(HeadDim));
             if (Causal)
                 scores = scores.masked_fill(ones(q.shape[2], k.shape[2], dtype: ScalarType.Bool, device: q.device).triu(1), double.NegativeInfinity);
-            var probabilities = TensorParallelRng.Dropout(scores.softmax(-1).to(v.dtype), dropout, true, Options, perRank: true);
+            var probabilities = scores.softmax(-1).to(v.dtype);
+            if (dropout > 0)
+                probabilities = TensorParallelRng.Dropout(probabilities, dropout, true, Options, perRank: true);
             return probabilities.matmul(v);
         }
 

@@ -37,6 +37,14 @@ namespace ModelGen.Parallel
         /// <summary>Seed of the weights' initialization.</summary>
         public long Seed { get; }
 
+        /// <summary>
+        /// For generated models: the model's output head (a column-parallel Linear of the model class, or a head tied to a
+        /// vocab-parallel embedding) returns this rank's <c>V/t</c> logits instead of gathering all <c>V</c>, for
+        /// <see cref="VocabParallelCrossEntropy.Loss"/> (what the memory model counts: no rank holds the full logits).
+        /// False (the default) gathers them, so any loss of full logits works.
+        /// </summary>
+        public bool VocabParallelLogits { get; init; }
+
         /// <summary>A per-weight seed, so two weights of one model do not draw the same numbers.</summary>
         internal long SeedFor(string name) => unchecked(Seed * 31 + StableHash(name));
 

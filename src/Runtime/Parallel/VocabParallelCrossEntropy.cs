@@ -78,8 +78,14 @@ namespace ModelGen.Parallel
             try
             {
                 using var scope = NewDisposeScope();
-                var onehot = nn.functional.one_hot(local, softmax.shape[^1]).to(ScalarType.Float32) * inside.unsqueeze(-1).to(ScalarType.Float32);
-                var grad = ((softmax - onehot) * grad_output.unsqueeze(-1)).to((ScalarType)ctx.get_data("dtype"));
+                // (softmax − onehot(target)) · dL/dloss, computed in the saved softmax itself: no one-hot tensor (int64, twice the
+                // logits' bytes) and no second [..., V/t] tensor, so the backward's largest temporary is the logits' size.
+                var scale = grad_output.to(ScalarType.Float32).unsqueeze(-1);
+                softmax.mul_(scale);
+                softmax.scatter_add_(-1, local.unsqueeze(-1), -(scale * inside.unsqueeze(-1).to(ScalarType.Float32)));
+                // A new handle on the same storage (detach), owned like any result; the saved handle is released below.
+                var dtype = (ScalarType)ctx.get_data("dtype");
+                var grad = dtype == ScalarType.Float32 ? softmax.detach() : softmax.to(dtype);
                 return new List<Tensor> { null!, scope.MoveToOuter(grad) };
             }
 #pragma warning disable CA1031 // an exception must not cross the native autograd engine

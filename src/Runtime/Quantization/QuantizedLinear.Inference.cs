@@ -13,11 +13,19 @@ namespace ModelGen.Quantization
         /// </summary>
         public const long Int8KernelMaxRows = 32;
 
+        /// <summary>Up to this many rows an NF4 layer on the CPU computes from its codes in place (ModelGen's own kernel, <c>Nf4MatmulKernel</c>); above it, row tiles are dequantized.</summary>
+        public const long Nf4KernelMaxRows = Nf4MatmulKernel.MaxRows;
+
         /// <summary>Up to this many rows an Int4 layer on the CPU calls <c>_weight_int4pack_mm_for_cpu</c>; above it, row tiles are dequantized.</summary>
         public const long Int4KernelMaxRows = 64;
 
         // Elements of one dequantized row tile: about 1 Mi, a few MB in any compute dtype, so the transient stays in cache-sized pieces.
         private const long TileElements = 1 << 20;
+
+        // Elements of one bf16 prefill tile (16 MiB): libtorch's bf16 GEMM loses speed on narrower weights (a first trial: eight
+        // 512-row tiles of a 4096² weight took 2–3× one whole GEMM), so few large tiles; still at most the dequantized weight the
+        // memory model counts for a quantized layer.
+        private const long PrefillTileElements = 1 << 23;
 
         private Tensor? _int4Packed;
         private Tensor? _int4ScalesAndZeros;
@@ -76,6 +84,11 @@ namespace ModelGen.Quantization
                 y = QuantizedKernels.Int8WeightMatmul(rows.contiguous(), buffers[0], buffers[1].to(x.dtype));
             else if (kernel && Kind == QuantKind.Int4 && m <= Int4KernelMaxRows && Int4KernelFits())
                 y = Int4KernelMatmul(rows.contiguous(), buffers);
+            else if (kernel && Kind == QuantKind.NF4 && m <= Nf4MatmulKernel.MaxRows && Nf4MatmulKernel.Fits(in_features, GroupSize))
+                y = Nf4MatmulKernel.Matmul(rows, buffers[0], buffers[1..], out_features, GroupSize, x.dtype); // codes and absmax read in place
+            else if (Kind != QuantKind.Int8 && UsePackedKernels && x.device_type == DeviceType.CPU && x.dtype == ScalarType.BFloat16
+                && Bf16TileDequantizer.Available && Bf16TileDequantizer.Fits(in_features, GroupSize))
+                y = Bf16TiledLinear(rows.contiguous(), buffers);
             else if (Kind == QuantKind.Int8)
             {
                 // (x·qᵀ)·s equals x·(q·s)ᵀ: the per-row scale moves to the output, saving one weight-sized multiply.
@@ -120,6 +133,32 @@ namespace ModelGen.Quantization
             var scalesAndZeros = stack(new[] { scale, zero }, -1).transpose(0, 1).contiguous().to(dtype);
             _int4Packed = packed.DetachFromDisposeScope();
             _int4ScalesAndZeros = scalesAndZeros.DetachFromDisposeScope();
+        }
+
+        /// <summary>
+        /// The bf16 prefill path of Int4 and NF4: x·Wᵀ with W rebuilt a tile of rows at a time in registers
+        /// (<see cref="Bf16TileDequantizer"/>, the same values as <see cref="Dequantize"/>) into one reused bf16 tile of about 2^23
+        /// elements, each tile multiplied by libtorch's bf16 GEMM.
+        /// </summary>
+        private Tensor Bf16TiledLinear(Tensor rows, Tensor[] buffers)
+        {
+            var (_, prepared, _) = _format.PrepareRowTiles(buffers);
+            using var owned = new DisposeList(prepared, buffers);
+            long tile = Math.Min(out_features, Math.Max(1, PrefillTileElements / in_features));
+            using var weight = empty(new[] { tile, in_features }, ScalarType.BFloat16, rows.device);
+            var y = empty(new[] { rows.shape[0], out_features }, ScalarType.BFloat16, rows.device);
+            for (long start = 0; start < out_features; start += tile)
+            {
+                long count = Math.Min(tile, out_features - start);
+                using var view = weight.narrow(0, 0, count);
+                if (Kind == QuantKind.Int4)
+                    Bf16TileDequantizer.Int4(prepared[0], prepared[1], prepared[2], GroupSize, start, count, view);
+                else
+                    Bf16TileDequantizer.NF4(prepared[0], prepared[1], GroupSize, start, count, view);
+                using var part = nn.functional.linear(rows, view);
+                y.narrow(1, start, count).copy_(part);
+            }
+            return y;
         }
 
         /// <summary>x·Wᵀ with W dequantized a tile of rows at a time: the transient is one tile, never the whole weight.</summary>

@@ -22,7 +22,7 @@ namespace ModelGen.Analyzers.Tests.Budgets
             foreach (var d in diagnostics)
                 output.WriteLine(d.ToString());
             var remedies = Assert.Single(diagnostics, d => d.Id == "MG0003").GetMessage(CultureInfo.InvariantCulture);
-            Assert.Matches(@"QLoRA r=16 on attention and MLP, DecoderBlock's Linear blocks in NF4 \(\[LoRA\] on Llama, \[Quantize\(QuantKind\.NF4\)\]\) fits 24 GB with \d+\.\d GB headroom: \d+\.\d GB", remedies);
+            Assert.Matches(@"QLoRA r=16 on attention and MLP, DecoderBlock's Linear and Attention blocks in NF4 \(\[LoRA\] on Llama, \[Quantize\(QuantKind\.NF4\)\]\) fits 24 GB with \d+\.\d GB headroom: \d+\.\d GB", remedies);
             var warning = Assert.Single(diagnostics, d => d.Id == "MG0001");
             Assert.Equal("QLora", warning.Properties[BudgetProperties.RemedyKind]);
             Assert.Equal("DecoderBlock", warning.Properties[BudgetProperties.RemedyLayer]);
@@ -30,11 +30,36 @@ namespace ModelGen.Analyzers.Tests.Budgets
         }
 
         [Fact]
-        public Task The_code_fix_adds_lora_to_the_model_and_nf4_to_the_linear_blocks()
+        public Task The_code_fix_adds_lora_to_the_model_and_nf4_to_the_linear_and_attention_blocks()
         {
             var test = new CodeFixTest<BudgetAnalyzer, ApplyRemedyCodeFix>(
                 Source("{|MG0001:VramBudget(24, SequenceLength = 2048)|}", "", ""),
-                Source("VramBudget(24, SequenceLength = 2048)", $", LoRA(16, {Targets}, Alpha = 32)", ", Quantize(QuantKind.NF4)"));
+                Source("VramBudget(24, SequenceLength = 2048)", $", LoRA(16, {Targets}, Alpha = 32)", ", Quantize(QuantKind.NF4)", ", Quantize(QuantKind.NF4)"));
+            test.DisabledDiagnostics.AddRange(new[] { "MG0002", "MG0003", "MG0004", "MG0005" });
+            return test.RunAsync();
+        }
+
+        [Fact]
+        public async Task Qlora_on_attention_and_feed_forward_blocks_fits_the_checkpointed_llama_at_seq_8192()
+        {
+            // Issue 13: [Quantize] reaches the projections of Attention and FeedForward, so the Llama written with those blocks gets QLoRA.
+            var diagnostics = await AnalyzerRun.Diagnostics(new BudgetAnalyzer(), LlamaSource.Model("[VramBudget(24, SequenceLength = 8192)]"));
+            var remedies = Assert.Single(diagnostics, d => d.Id == "MG0003").GetMessage(CultureInfo.InvariantCulture);
+            output.WriteLine(remedies);
+            Assert.Matches(@"QLoRA r=16 on attention and MLP, DecoderBlock's Attention and FeedForward blocks in NF4 \(\[LoRA\] on Llama, \[Quantize\(QuantKind\.NF4\)\]\) fits 24 GB with \d+\.\d GB headroom", remedies);
+        }
+
+        [Fact]
+        public Task The_code_fix_quantizes_attention_and_feed_forward_blocks_for_qlora()
+        {
+            static string Llama(string budget, string lora, string quantize) => LlamaSource.Model($"[{budget}]")
+                .Replace("[Model(typeof(LlamaConfig))]", $"[Model(typeof(LlamaConfig)){lora}]")
+                .Replace("RopeTheta = 500000)]", $"RopeTheta = 500000){quantize}]")
+                .Replace("Activation = FeedForwardActivation.SwiGlu, Bias = false)]", $"Activation = FeedForwardActivation.SwiGlu, Bias = false){quantize}]");
+            var before = Llama("{|MG0001:VramBudget(24, SequenceLength = 8192)|}", "", "");
+            var after = Llama("VramBudget(24, SequenceLength = 8192)", $", LoRA(16, {Targets}, Alpha = 32)", ", Quantize(QuantKind.NF4)");
+            Assert.Equal(2, after.Split("Quantize(QuantKind.NF4)").Length - 1);
+            var test = new CodeFixTest<BudgetAnalyzer, ApplyRemedyCodeFix>(before, after);
             test.DisabledDiagnostics.AddRange(new[] { "MG0002", "MG0003", "MG0004", "MG0005" });
             return test.RunAsync();
         }
@@ -68,7 +93,7 @@ namespace ModelGen.Analyzers.Tests.Budgets
                 }
                 """;
 
-        private static string Source(string budget, string lora, string quantize) => LlamaSource.Config + $$"""
+        private static string Source(string budget, string lora, string quantize, string attentionQuantize = "") => LlamaSource.Config + $$"""
             [Model(typeof(LlamaConfig)){{lora}}]
             [Precision(DType.BFloat16)]
             [{{budget}}]
@@ -85,7 +110,7 @@ namespace ModelGen.Analyzers.Tests.Budgets
             public partial class DecoderBlock
             {
                 [RmsNorm(nameof(LlamaConfig.Hidden))] partial ModelGen.Nn.RmsNorm AttnNorm { get; }
-                [Attention(nameof(LlamaConfig.Hidden), nameof(LlamaConfig.Heads), KvHeads = nameof(LlamaConfig.KvHeads), Rotary = true, RopeTheta = 500000), StateName("self_attn")]
+                [Attention(nameof(LlamaConfig.Hidden), nameof(LlamaConfig.Heads), KvHeads = nameof(LlamaConfig.KvHeads), Rotary = true, RopeTheta = 500000), StateName("self_attn"){{attentionQuantize}}]
                 partial ModelGen.Nn.Attention Attn { get; }
                 [RmsNorm(nameof(LlamaConfig.Hidden))] partial ModelGen.Nn.RmsNorm MlpNorm { get; }
                 [Linear(nameof(LlamaConfig.Hidden), nameof(LlamaConfig.Ffn), Bias = false), StateName("gate_proj"){{quantize}}] partial nn.Module<Tensor, Tensor> Gate { get; }

@@ -46,7 +46,7 @@ namespace ModelGen.Analyzers.Tests.Budgets
 
         [Fact]
         public Task No_single_remedy() => Verify(LlamaSource.Model(
-            "[{|MG0001:{|MG0005:VramBudget(24, SequenceLength = 8192)|}|}]"), disabled: new[] { "MG0002", "MG0004" });
+            "[{|MG0001:{|MG0005:VramBudget(24, SequenceLength = 32768)|}|}]"), disabled: new[] { "MG0002", "MG0004" });
 
         [Fact]
         public Task A_project_gpu_from_editorconfig_replaces_the_card() => Verify(LlamaSource.Model(

@@ -28,8 +28,8 @@ namespace ModelGen.Analyzers.Tests.Infrastructure
             {{blockAttributes}}
             public partial class Block
             {
-                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), Fused = false), Shard(ShardStyle.Column)] partial ModelGen.Nn.Attention Attn { get; }
-                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn)), Shard(ShardStyle.Column)] partial ModelGen.Nn.FeedForward Mlp { get; }
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), Fused = false), Shard(ShardStyle.Column)] partial TorchSharp.torch.nn.Module<Tensor, Tensor> Attn { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn)), Shard(ShardStyle.Column)] partial TorchSharp.torch.nn.Module<Tensor, Tensor> Mlp { get; }
                 Tensor Forward(Tensor x) => x + Mlp.call(x + Attn.call(x));
             }
             """;

@@ -165,16 +165,16 @@ namespace ModelGen.Core.Tests.Memory
             var root = Layer("Gpt", true, new StackSpec("H", "h", D("Layers", 1), "global::Demo.GptBlock", 0)) with { Precision = DType.BFloat16 };
             var model = Model(root, GptBlock(h, a, dropout: 0));
             var walk = ModelWalk.Run(model, new Pass(b, s, s, 1, true, DeviceProfile.Cuda), false);
-            var attention = walk.Steps.Single(st => st.Path.EndsWith(".Attn", StringComparison.Ordinal));
+            var attention = Step.Expand(walk.Steps).Single(st => st.Path.EndsWith(".Attn", StringComparison.Ordinal));
             Assert.Equal(8 * a * s * s * b, attention.Temporary);
 
             // Prefill through a KV cache (Attention.Cached.cs): the same moment, beside the b×q×k mask of hidden keys.
             var prefill = ModelWalk.Run(model, new Pass(b, s, s, 1, false, DeviceProfile.Cuda), false);
             // q, k and v (inputs of the core, not saved in inference) are alive beside it.
-            Assert.Equal((8 * a * s * s * b) + (b * s * s) + (3 * s * b * h * 2), prefill.Steps.Single(st => st.Path.EndsWith(".Attn", StringComparison.Ordinal)).Temporary);
+            Assert.Equal((8 * a * s * s * b) + (b * s * s) + (3 * s * b * h * 2), Step.Expand(prefill.Steps).Single(st => st.Path.EndsWith(".Attn", StringComparison.Ordinal)).Temporary);
             // Fused prefill of a first chunk runs the causal kernel: no s² tensor.
             var fused = ModelWalk.Run(Model(root, GptBlock(h, a, fused: true, dropout: 0)), new Pass(b, s, s, 1, false, DeviceProfile.Cuda), false);
-            Assert.True(fused.Steps.Single(st => st.Path.EndsWith(".Attn", StringComparison.Ordinal)).Temporary < 16 * s * b * h);
+            Assert.True(Step.Expand(fused.Steps).Single(st => st.Path.EndsWith(".Attn", StringComparison.Ordinal)).Temporary < 16 * s * b * h);
         }
     }
 }

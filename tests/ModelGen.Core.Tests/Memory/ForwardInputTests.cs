@@ -16,8 +16,9 @@ namespace ModelGen.Core.Tests.Memory
             var root = Models.Layer("Gpt", true, new StackSpec("H", "h", D("Layers", 4), "global::Demo.GptBlock", 0)) with { Precision = DType.BFloat16 };
             var block = GptBlock(H, A, checkpoint: CheckpointMode.Full) with { Forward = forward };
             var walk = ModelWalk.Run(Model(root, block), new Pass(B, S, S, 1, true, DeviceProfile.Cuda), false);
-            Assert.Equal(4, walk.Steps.Count);
-            return walk.Steps.Select(s => s.Kept).Distinct().Single();
+            var steps = Step.Expand(walk.Steps).ToList(); // a training walk keeps the stack as one run; expanded, one step per layer
+            Assert.Equal(4, steps.Count);
+            return steps.Select(s => s.Kept).Distinct().Single();
         }
 
         [Fact]

@@ -49,7 +49,7 @@ namespace ModelGen.Core.Tests.Memory
             {
                 // A fully checkpointed layer keeps its input: what each step of the walk keeps.
                 var walk = ModelWalk.Run(model, new Pass(B, S, S, t, true, DeviceProfile.Cuda), sequenceParallel);
-                return walk.Steps.Select(s => s.Kept).Distinct().Single();
+                return Step.Expand(walk.Steps).Select(s => s.Kept).Distinct().Single();
             }
             var scenario = Training(S, B) with { TensorParallel = t, SequenceParallel = sequenceParallel };
             return MemoryModel.Estimate(model, scenario, DeviceProfile.Cuda).Layers.Single(l => l.LayerType == "GptBlock").ActivationBytes;

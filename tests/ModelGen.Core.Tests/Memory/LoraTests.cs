@@ -73,7 +73,7 @@ namespace ModelGen.Core.Tests.Memory
                 new LinearSpec("Up", "up", D("Hidden", K), D("Hidden", K), false) { Quant = new QuantSpec(QuantKind.NF4, 64, false) })
                 with { Precision = DType.BFloat16, Lora = Lora(16) });
             var saved = MemoryModel.Estimate(quantized, Training(32)).Layers.Single().SavedTensors;
-            Assert.Equal(32 * K * 2, saved.Single(t => t.Tensor == "up lora_A input").Bytes);
+            Assert.Equal(32 * K * 2, saved.Single(t => t.Tensor == "input (saved by lora_A)" && t.Block == "Up").Bytes);
             Assert.Equal(32 * 16 * 2, saved.Single(t => t.Tensor == "up lora_A output").Bytes);
             Assert.Equal(2, saved.Count);
 
@@ -81,7 +81,7 @@ namespace ModelGen.Core.Tests.Memory
             var withDropout = MemoryModel.Estimate(dropout, Training(32), DeviceProfile.Cuda).Layers.Single().SavedTensors;
             Assert.Equal(32 * K * 2, withDropout.Single(t => t.Tensor == "up lora dropped input").Bytes);
             Assert.Equal(32 * K * 1, withDropout.Single(t => t.Tensor == "up lora dropout mask").Bytes); // CUDA: bool mask
-            Assert.DoesNotContain(withDropout, t => t.Tensor == "up lora_A input");
+            Assert.DoesNotContain(withDropout, t => t.Tensor == "input (saved by lora_A)" && t.Block == "Up");
         }
 
         [Fact]

@@ -24,17 +24,16 @@ namespace Demo
         /// <param name="totalSteps">Steps planned, 0 when open-ended.</param>
         /// <param name="monitor">Measures peak memory for the reports.</param>
         /// <param name="device">Where the parameters are created (default: CPU).</param>
+        /// <param name="seed">Seed of the sharded weights' initialization: the same full weights at every tensor-parallel degree (ModelGen.Parallel.ShardedInit).</param>
         [global::System.CodeDom.Compiler.GeneratedCode("ModelGen", "0.1.0")]
         public static global::ModelGen.Training.PlanTraining CreateTraining(global::Demo.Cfg config, global::ModelGen.Distributed.ProcessGroup world,
             global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::ModelGen.Optimizers.OptimizerSettings, global::ModelGen.Optimizers.TrainingOptimizer> createOptimizer,
             global::System.Func<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> loss, int microBatches = 1, global::System.IProgress<global::ModelGen.TrainingProgress>? progress = null,
-            long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null)
+            long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null, long seed = 0)
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
             return new global::ModelGen.Training.PlanTraining(TrainingPlan, world, grid =>
-                grid.TensorParallelSize == 1
-                    ? new PlannedModel(config, device: device)
-                    : throw new global::System.NotSupportedException("PlannedModel plans TensorParallel = 2, but the generated module does not build its [Shard] blocks from the ModelGen.Parallel modules yet; compose them by hand (docs/tensor-parallel.md) or plan TensorParallel = 1."),
+                new PlannedModel(config, device: device, tensorParallel: new global::ModelGen.Parallel.TensorParallelOptions(grid.TensorParallel, TrainingPlan.SequenceParallel, seed)),
                 createOptimizer, loss, microBatches, progress, totalSteps, monitor);
         }
     }

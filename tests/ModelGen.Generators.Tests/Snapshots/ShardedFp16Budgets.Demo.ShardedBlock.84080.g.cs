@@ -45,15 +45,25 @@ namespace Demo
         /// <param name="config">The sizes.</param>
         /// <param name="precision">Storage precision chosen by the parent; this class's and its blocks' own [Precision] win over it.</param>
         /// <param name="device">Where the parameters are created (default: CPU).</param>
-        public ShardedBlock(global::Demo.Cfg config, global::ModelGen.DType? precision = null, global::TorchSharp.torch.Device? device = null)
+        /// <param name="tensorParallel">Tensor-parallel group, sequence parallelism and seed: each [Shard] block then holds only this rank's slice (ModelGen.Parallel); null builds every block whole.</param>
+        /// <param name="statePath">This layer's state_dict path with a trailing dot (empty for the model); it seeds the sharded initialization.</param>
+        public ShardedBlock(global::Demo.Cfg config, global::ModelGen.DType? precision = null, global::TorchSharp.torch.Device? device = null, global::ModelGen.Parallel.TensorParallelOptions? tensorParallel = null, string statePath = "")
             : base("ShardedBlock")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
             this.StoragePrecision = global::ModelGen.DType.Float16;
-            this._Attn = new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, 1, causal: false, rotary: false, ropeTheta: 10000.0, fused: true, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
-            this._Up = global::TorchSharp.torch.nn.Linear(config.Hidden, config.Ffn, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
-            this._Down = global::TorchSharp.torch.nn.Linear(config.Ffn, config.Hidden, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
-            this._Mlp = new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.Silu, bias: true, dtype: global::ModelGen.Precision.ToScalarType(global::ModelGen.DType.BFloat16), device: device);
+            this._Attn = tensorParallel is { SequenceParallel: true, Degree: > 1 }
+                ? throw new global::System.NotSupportedException("'ShardedBlock.Attn' cannot run with sequence parallelism: it is not sharded, so it would attend over this rank's sequence shard only; shard it with [Shard(ShardStyle.Column)]; or plan SequenceParallel = false (docs/tensor-parallel.md).")
+                : new global::ModelGen.Nn.Attention(config.Hidden, config.Heads, 1, causal: false, rotary: false, ropeTheta: 10000.0, fused: true, bias: false, dropout: 0.0, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision), device: device);
+            this._Up = tensorParallel is { Degree: > 1 }
+                ? throw new global::System.NotSupportedException("'ShardedBlock.Up' is sharded, but it is declared as Linear, which its ModelGen.Parallel module (ColumnParallelLinear) is not: declare the property as Module<Tensor, Tensor> (docs/tensor-parallel.md).")
+                : global::TorchSharp.torch.nn.Linear(config.Hidden, config.Ffn, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._Down = tensorParallel is { Degree: > 1 }
+                ? throw new global::System.NotSupportedException("'ShardedBlock.Down' is sharded, but it is declared as Linear, which its ModelGen.Parallel module (RowParallelLinear) is not: declare the property as Module<Tensor, Tensor> (docs/tensor-parallel.md).")
+                : global::TorchSharp.torch.nn.Linear(config.Ffn, config.Hidden, hasBias: true, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._Mlp = tensorParallel is { SequenceParallel: true, Degree: > 1 }
+                ? throw new global::System.NotSupportedException("'ShardedBlock.Mlp' cannot run with sequence parallelism: it is not sharded, so it would run on this rank's sequence shard and its weight would get only that shard's gradient; shard it with [Shard]; or plan SequenceParallel = false (docs/tensor-parallel.md).")
+                : new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.Silu, bias: true, dtype: global::ModelGen.Precision.ToScalarType(global::ModelGen.DType.BFloat16), device: device);
             this._Drop = global::TorchSharp.torch.nn.Dropout(0.2);
             this.RegisterComponents();
         }

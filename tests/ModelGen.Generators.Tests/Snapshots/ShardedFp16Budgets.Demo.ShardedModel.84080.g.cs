@@ -30,17 +30,21 @@ namespace Demo
         /// <param name="config">The sizes.</param>
         /// <param name="precision">Storage precision chosen by the parent; this class's and its blocks' own [Precision] win over it.</param>
         /// <param name="device">Where the parameters are created (default: CPU).</param>
-        public ShardedModel(global::Demo.Cfg config, global::ModelGen.DType? precision = null, global::TorchSharp.torch.Device? device = null)
+        /// <param name="tensorParallel">Tensor-parallel group, sequence parallelism and seed: each [Shard] block then holds only this rank's slice (ModelGen.Parallel); null builds every block whole.</param>
+        /// <param name="statePath">This layer's state_dict path with a trailing dot (empty for the model); it seeds the sharded initialization.</param>
+        public ShardedModel(global::Demo.Cfg config, global::ModelGen.DType? precision = null, global::TorchSharp.torch.Device? device = null, global::ModelGen.Parallel.TensorParallelOptions? tensorParallel = null, string statePath = "")
             : base("ShardedModel")
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
             this.StoragePrecision = precision ?? global::ModelGen.DType.Float32;
-            this._Embed = global::TorchSharp.torch.nn.Embedding(config.Vocab, config.Hidden, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
+            this._Embed = tensorParallel is { Degree: > 1 }
+                ? throw new global::System.NotSupportedException("'ShardedModel.Embed' is sharded, but it is declared as Embedding, which its ModelGen.Parallel module (VocabParallelEmbedding) is not: declare the property as Module<Tensor, Tensor> (docs/tensor-parallel.md).")
+                : global::TorchSharp.torch.nn.Embedding(config.Vocab, config.Hidden, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
             long stack0Count = config.Layers;
             var stack0 = new global::Demo.ShardedBlock[stack0Count];
             for (var i = 0; i < stack0.Length; i++)
             {
-                stack0[i] = new global::Demo.ShardedBlock(config, this.StoragePrecision, device);
+                stack0[i] = new global::Demo.ShardedBlock(config, this.StoragePrecision, device, tensorParallel, statePath + "blocks." + i.ToString(global::System.Globalization.CultureInfo.InvariantCulture) + ".");
             }
             this._Blocks = global::TorchSharp.torch.nn.ModuleList(stack0);
             this.RegisterComponents();

@@ -1,0 +1,74 @@
+using ModelGen.Quantization;
+using TorchSharp;
+using static ModelGen.Runtime.Tests.Quantization.QuantTestData;
+using static TorchSharp.torch;
+
+namespace ModelGen.Runtime.Tests.Quantization;
+
+/// <summary>
+/// The bf16 prefill path (issue 11: 256 tokens): tiles rebuilt in registers hold bit for bit the values <c>Dequantize()</c> gives in
+/// bf16, and the layer's output through them equals the dequantized output within bf16 rounding, with the error unchanged.
+/// </summary>
+public sealed class Bf16TileDequantizerTests
+{
+    public static TheoryData<QuantKind, int, bool> Formats => new()
+    {
+        { QuantKind.Int4, 32, false }, { QuantKind.Int4, 128, false },
+        { QuantKind.NF4, 64, false }, { QuantKind.NF4, 32, true }, { QuantKind.NF4, 256, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void A_tile_holds_exactly_the_dequantized_bf16_values(QuantKind kind, int group, bool doubleQuant)
+    {
+        using var scope = NewDisposeScope();
+        using var layer = QuantizedLinear.FromLinear(GaussianLinear(512, 96, seed: group + 1), kind, group, doubleQuant, ScalarType.BFloat16);
+        var state = layer.state_dict();
+        var tile = empty(new long[] { 40, 512 }, ScalarType.BFloat16);
+        const long start = 50;
+        switch (kind)
+        {
+            case QuantKind.Int4:
+                Bf16TileDequantizer.Int4(state["weight"], state["weight_scale"], state["weight_zero"], group, start, 40, tile);
+                break;
+            default:
+                var absmax = doubleQuant
+                    ? ((state["weight_absmax_q"].to(ScalarType.Float32) - 128) * state["weight_absmax_scale"].repeat_interleave(256).narrow(0, 0, 512 * 96 / group)) + state["weight_absmax_offset"]
+                    : state["weight_absmax"];
+                Bf16TileDequantizer.NF4(state["weight"], absmax.contiguous(), group, start, 40, tile);
+                break;
+        }
+        Assert.True(Identical(layer.Dequantize().narrow(0, start, 40), tile), "the tile differs from Dequantize()");
+    }
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void The_prefill_output_equals_the_dequantized_output(QuantKind kind, int group, bool doubleQuant)
+    {
+        using var scope = NewDisposeScope();
+        using var linear = GaussianLinear(512, 96, seed: 3);
+        using var layer = QuantizedLinear.FromLinear(linear, kind, group, doubleQuant, ScalarType.BFloat16);
+        var x = GaussianInput(80, 512, seed: 4).to(ScalarType.BFloat16); // above every kernel's row limit
+        var reference = nn.functional.linear(x, layer.Dequantize(), layer.bias);
+        Tensor fast, aten;
+        using (no_grad())
+        {
+            fast = layer.call(x);
+            Bf16TileDequantizer.AllowVectors = false;
+            try
+            {
+                aten = layer.call(x);
+            }
+            finally
+            {
+                Bf16TileDequantizer.AllowVectors = true;
+            }
+        }
+        Assert.Equal(ScalarType.BFloat16, fast.dtype);
+        var f32 = fast.to(ScalarType.Float32);
+        Assert.True(RelativeError(f32, reference.to(ScalarType.Float32)) < 1e-2);
+        Assert.True(RelativeError(f32, aten.to(ScalarType.Float32)) < 1e-2);
+        using var exact = linear.call(x.to(ScalarType.Float32));
+        Assert.Equal(RelativeError(aten.to(ScalarType.Float32), exact), RelativeError(f32, exact), 2); // output error unchanged
+    }
+}
