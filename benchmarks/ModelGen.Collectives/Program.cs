@@ -11,7 +11,7 @@ namespace ModelGen.Collectives
     /// <summary>
     /// Under mpirun: <c>allreduce</c> prints "bytes seconds" lines exactly as allreduce.c does (same sizes, iterations,
     /// bursts and timing rule); <c>overlap</c> trains an MLP under DistributedDataParallel with and without overlap and prints what
-    /// each step spent.
+    /// each step spent; <c>zero</c> times one step of every data-parallel plan PlanTraining runs (ZeroOverhead).
     /// </summary>
     internal static class Program
     {
@@ -25,8 +25,9 @@ namespace ModelGen.Collectives
             {
                 case "allreduce": AllReduce(world); return 0;
                 case "overlap": Overlap(world, args.Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray()); return 0;
+                case "zero": ZeroOverhead.Run(world, args.Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray()); return 0;
                 default:
-                    Console.Error.WriteLine("usage: mpirun -np 2 dotnet ModelGen.Collectives.dll allreduce | overlap [layers width batch steps]");
+                    Console.Error.WriteLine("usage: mpirun -np 2 dotnet ModelGen.Collectives.dll allreduce | overlap [layers width batch steps] | zero [layers width batch steps]");
                     return 2;
             }
         }

@@ -40,3 +40,9 @@ echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 "${launch[@]}" dotnet "$dll" overlap 8 1024 256 10
 echo
 echo "load average after: $(cut -d ' ' -f 1-3 /proc/loadavg)"
+echo
+echo "PlanTraining step time, 2 ranks, 8 residual blocks of Linear(1024, 1024) + tanh and a Linear head, batch 256, AdamW, 10 steps (ms per step):"
+echo
+echo "| plan | step | / DP | ZeRO-3 gathers per step | gather time hidden | gather time waited |"
+echo "|---|---:|---:|---:|---:|---:|"
+"${launch[@]}" dotnet "$dll" zero 8 1024 256 10

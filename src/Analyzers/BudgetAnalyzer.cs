@@ -126,11 +126,11 @@ namespace ModelGen.Analyzers
 
         /// <summary>
         /// With a [ParallelPlan] the code fix writes the remedy on the plan, so it must be a plan the generated <c>CreateTraining</c>
-        /// runs: not ZeRO stage 3, which it refuses (docs/distributed.md, "Generated training set-up"). A tensor-parallel degree runs
-        /// when every sharded block splits at it (SplitsEvenly: no MG0201, MG0208, MG0209; docs/tensor-parallel.md).
+        /// runs. ZeRO stage 3 runs (generated layers route through the ZeRO-3 engine, docs/distributed.md), and a tensor-parallel
+        /// degree runs when every sharded block splits at it (SplitsEvenly: no MG0201, MG0208, MG0209; docs/tensor-parallel.md), so
+        /// every remedy kind may go on the plan.
         /// </summary>
-        private static bool RunsFromThePlan(Remedy remedy) =>
-            !(remedy.Kind == RemedyKind.ZeroStage && remedy.Degree >= 3);
+        private static bool RunsFromThePlan(Remedy remedy) => remedy is not null;
 
         /// <summary>
         /// True when the generated tensor-parallel modules can split every sharded block at the scenario's degree (no MG0201):

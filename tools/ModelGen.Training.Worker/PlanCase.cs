@@ -4,6 +4,7 @@ using System.Linq;
 using ModelGen.Distributed;
 using ModelGen.Distributed.Worker;
 using ModelGen.Optimizers;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelGen.Training.Worker
@@ -67,43 +68,63 @@ namespace ModelGen.Training.Worker
         }
 
         /// <summary>
-        /// The generated <c>PlannedModel.CreateTraining</c> (its plan: 2 data-parallel ranks, ZeRO 1) against the same generated
-        /// model trained in one process on the whole batch, from the same initial weights.
+        /// The generated <c>CreateTraining</c> of <c>PlannedModel</c> (2 data-parallel ranks, ZeRO 1), <c>PlannedZero3Model</c> (ZeRO 3:
+        /// its generated blocks route through the ZeRO-3 engine) and <c>PlannedOffloadModel</c> (ZeRO 3 with parameters and optimizer
+        /// on the host), each against the same generated model trained in one process on the whole batch, from the same weights.
         /// </summary>
         public static void RunGenerated(ProcessGroup world, Checks checks)
         {
             var config = new PlannedConfig();
+            checks.True(PlannedModel.TrainingPlan == new TrainingPlan(DataParallel: 2, ZeroStage: 1), $"the generated plan is {PlannedModel.TrainingPlan}");
+            checks.True(PlannedOffloadModel.TrainingPlan == new TrainingPlan(DataParallel: 2, ZeroStage: 3, OffloadOptimizer: true, OffloadParameters: true),
+                $"the generated offload plan is {PlannedOffloadModel.TrainingPlan}");
+            Generated(world, checks, "ZeRO 1", () => new PlannedModel(config), (o, l) => PlannedModel.CreateTraining(config, world, o, l, microBatches: 2));
+            Generated(world, checks, "ZeRO 3", () => new PlannedZero3Model(config), (o, l) => PlannedZero3Model.CreateTraining(config, world, o, l, microBatches: 2));
+            Generated(world, checks, "ZeRO 3 offload", () => new PlannedOffloadModel(config), (o, l) => PlannedOffloadModel.CreateTraining(config, world, o, l, microBatches: 2));
+        }
+
+        private static void Generated(ProcessGroup world, Checks checks, string name, Func<nn.Module<Tensor, Tensor>> build,
+            Func<Func<IEnumerable<TorchSharp.Modules.Parameter>, OptimizerSettings, TrainingOptimizer>, Func<Tensor, Tensor, Tensor>, PlanTraining> create)
+        {
+            var hidden = new PlannedConfig().Hidden;
             var rows = RowsPerRank * world.Size;
-            manual_seed(3);
-            var expected = new PlannedModel(config);
+            manual_seed(3); // every rank starts from the same weights
+            var expected = build();
             var initial = expected.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
             Tensor Mse(Tensor output, Tensor target) => (output - target).pow(2).mean();
             var expectedLosses = new List<double>();
             using (var reference = new AdamW(expected.parameters(), learningRate: 0.01))
                 for (var s = 0; s < Steps; s++) {
                     using var scope = NewDisposeScope();
-                    var (input, target) = (WorkerModel.Draw(3000 + s, rows, config.Hidden), WorkerModel.Draw(4000 + s, rows, config.Hidden));
+                    var (input, target) = (WorkerModel.Draw(3000 + s, rows, hidden), WorkerModel.Draw(4000 + s, rows, hidden));
                     var loss = Mse(expected.call(input), target);
                     expectedLosses.Add(loss.item<float>());
                     loss.backward();
                     reference.Step();
                 }
 
-            checks.True(PlannedModel.TrainingPlan == new TrainingPlan(DataParallel: 2, ZeroStage: 1), $"the generated plan is {PlannedModel.TrainingPlan}");
-            using var training = PlannedModel.CreateTraining(config, world,
-                (parameters, settings) => new AdamW(parameters, learningRate: 0.01, settings: settings), Mse, microBatches: 2);
-            using (no_grad())
-                foreach (var (name, value) in training.Model.state_dict())
-                    value.copy_(initial[name]);
+            using var training = create((parameters, settings) => new AdamW(parameters, learningRate: 0.01, settings: settings), Mse);
+            if (training.Zero is { } zero) {
+                zero.LoadParameters(initial);
+            } else {
+                using (no_grad())
+                    foreach (var (key, value) in training.Model.state_dict())
+                        value.copy_(initial[key]);
+            }
             for (var s = 0; s < Steps; s++) {
                 using var scope = NewDisposeScope();
-                var (input, target) = (WorkerModel.Draw(3000 + s, rows, config.Hidden), WorkerModel.Draw(4000 + s, rows, config.Hidden));
+                var (input, target) = (WorkerModel.Draw(3000 + s, rows, hidden), WorkerModel.Draw(4000 + s, rows, hidden));
                 var loss = training.Step(input.narrow(0, RowsPerRank * world.Rank, RowsPerRank), target.narrow(0, RowsPerRank * world.Rank, RowsPerRank));
                 checks.True(Math.Abs(loss - expectedLosses[s]) <= 1e-5 * Math.Max(1, Math.Abs(expectedLosses[s])),
-                    $"generated plan: step {s} loss {loss} equals one process on the whole batch ({expectedLosses[s]})");
+                    $"generated {name}: step {s} loss {loss} equals one process on the whole batch ({expectedLosses[s]})");
             }
-            foreach (var ((name, e), (_, a)) in expected.named_parameters().Zip(training.Model.named_parameters()))
-                checks.Within(e.detach(), a.detach(), e.detach().abs() * 2e-6 + 2e-6, $"generated plan: {name} after {Steps} steps");
+            if (training.Zero is not null)
+                checks.True(training.Model.parameters().All(p => p.numel() == 0) && training.Zero.Partitions.Sum(p => p.numel()) * world.Size <= expected.parameters().Sum(p => p.numel()) + 2 * world.Size,
+                    $"generated {name}: between steps the model holds no weights and this rank about 1/{world.Size} of them");
+            training.Zero?.GatherAll();
+            foreach (var ((key, e), (_, a)) in expected.named_parameters().Zip(training.Model.named_parameters()))
+                checks.Within(e.detach(), a.detach(), e.detach().abs() * 2e-6 + 2e-6, $"generated {name}: {key} after {Steps} steps");
+            training.Zero?.ReleaseAll();
         }
 
         /// <summary>Reports synchronously (System.Progress posts to the thread pool, so the count would race).</summary>

@@ -41,4 +41,36 @@ namespace ModelGen.Training.Worker
             return Head.call(x);
         }
     }
+
+    /// <summary>The same model planned with ZeRO stage 3 over 2 ranks: its generated blocks route through the ZeRO-3 engine.</summary>
+    [Model(typeof(PlannedConfig))]
+    [ParallelPlan(DataParallel = 2, ZeroStage = 3)]
+    public partial class PlannedZero3Model
+    {
+        [Stack(nameof(PlannedConfig.Layers))] public partial ModuleList<PlannedBlock> Blocks { get; }
+        [Linear(nameof(PlannedConfig.Hidden), nameof(PlannedConfig.Hidden))] public partial Linear Head { get; }
+
+        private Tensor Forward(Tensor x)
+        {
+            foreach (var block in Blocks)
+                x = block.call(x);
+            return Head.call(x);
+        }
+    }
+
+    /// <summary>ZeRO stage 3 with the parameters and the optimizer on the host.</summary>
+    [Model(typeof(PlannedConfig))]
+    [ParallelPlan(DataParallel = 2, ZeroStage = 3, OffloadParameters = true, OffloadOptimizer = true)]
+    public partial class PlannedOffloadModel
+    {
+        [Stack(nameof(PlannedConfig.Layers))] public partial ModuleList<PlannedBlock> Blocks { get; }
+        [Linear(nameof(PlannedConfig.Hidden), nameof(PlannedConfig.Hidden))] public partial Linear Head { get; }
+
+        private Tensor Forward(Tensor x)
+        {
+            foreach (var block in Blocks)
+                x = block.call(x);
+            return Head.call(x);
+        }
+    }
 }

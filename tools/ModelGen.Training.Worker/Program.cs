@@ -83,6 +83,13 @@ namespace ModelGen.Training.Worker
                     zero.Backward(loss);
                 optimizer.Step();
             }
+            if (zero is not null) {
+                // 3 blocks: 3 gathers in the forward, 3 in backward, 1 for the rest; every block but the first (forward) and the last
+                // (backward, already gathered) is prefetched.
+                var report = zero.LastStep!;
+                checks.True(zero.Prefetches == (world.Size > 1) && report.Gathers == 7 && report.Prefetched == (zero.Prefetches ? 4 : 0),
+                    $"ZeRO-3 gathers of the last step: {report} (prefetching: {zero.Prefetches})");
+            }
             zero?.GatherAll();
             zero?.Dispose();
             var pairs = expected.named_parameters().Zip(model.named_parameters());

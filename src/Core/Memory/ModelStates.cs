@@ -54,20 +54,40 @@ namespace ModelGen.Memory
         /// <summary>Host bytes: offloaded parameters, optimizer state, main gradients and the host step's temporaries.</summary>
         public long Host { get; private set; }
 
+        /// <summary>
+        /// Gradient bytes a step leaves on the device once its backward is done: under ZeRO stage 3 a stack
+        /// instance's gradients are reduce-scattered into the rank's partition (1/Nd) at the end of its backward (ZeroLayerFunction);
+        /// otherwise all of them stay until the optimizer step.
+        /// </summary>
+        /// <param name="gradients">The step's gradient bytes.</param>
+        /// <param name="inStack">True for a step of a stack instance (inside a run of the walk).</param>
+        public long GradientsAfterBackward(long gradients, bool inStack) =>
+            _zeroThreeRanks > 1 && inStack ? Sizes.Share(gradients, _zeroThreeRanks) : gradients;
+
+        private long _zeroThreeRanks = 1;
+
         public static ModelStates Of(ModelWalk walk, ScenarioSpec scenario, long largestTensor)
         {
             var states = new ModelStates();
             var nd = (long)scenario.DataParallel;
-            var largestStep = Step.Max(walk.Steps, s => s.Weights); // the largest single step, inside runs too
-            if (scenario.OffloadParameters)
+            if (scenario.ZeroStage >= 3)
+                states._zeroThreeRanks = nd;
+            // ZeRO-3 over one rank partitions nothing (MG0205: no effect); PlanTraining runs it as a plain model then.
+            if ((scenario.ZeroStage >= 3 && nd > 1) || scenario.OffloadParameters)
             {
-                // Streamed layer by layer: the step computing now and the next one being copied in.
-                states.Weights = 2 * largestStep;
-                states.Host += walk.WeightBytes;
+                // The ZeRO-3 engine (src/Runtime/Training/ZeroStage3.cs): each repeated layer is a unit, gathered whole while it runs,
+                // with the next one gathered ahead (prefetch, Nd > 1); the model's other parameters are gathered for the whole step.
+                var (rest, largestUnit) = ZeroThreeUnits(walk);
+                var gathered = rest + ((nd > 1 ? 2 : 1) * largestUnit);
+                var partitions = Sizes.Share(walk.WeightBytes, nd);
+                // Offloaded parameters keep the rank's partition on the host and stream each unit to the device when gathered.
+                states.Weights = scenario.OffloadParameters ? gathered : partitions + gathered;
+                if (scenario.OffloadParameters)
+                    states.Host += partitions;
             }
             else
             {
-                states.Weights = scenario.ZeroStage >= 3 ? Sizes.Share(walk.WeightBytes, nd) + largestStep : walk.WeightBytes;
+                states.Weights = walk.WeightBytes;
             }
             if (scenario.Workload != Workload.Training)
                 return states;
@@ -121,6 +141,34 @@ namespace ModelGen.Memory
             states.StepTemporaries = stepTemporaries;
             states.FoldTemporaries = foldTemporaries;
             return states;
+        }
+
+        /// <summary>
+        /// The ZeRO-3 units as ZeroStage3.RepeatedLayers splits a model: bytes of the parameters outside every outermost [Stack]
+        /// (gathered all step) and of the largest stack instance (its own blocks and its sublayers'), from the walk's per-path layer
+        /// memory (a stack's entry counts its instances; a sublayer's path extends its parent's).
+        /// </summary>
+        private static (long Outside, long LargestUnit) ZeroThreeUnits(ModelWalk walk)
+        {
+            var entries = walk.Layers.Values.OrderBy(e => e.Path.Length).ToList();
+            long CountOfParent(LayerMemory entry)
+            {
+                var parent = entries.Where(e => e.Path.Length < entry.Path.Length && entry.Path.StartsWith(e.Path + ".", StringComparison.Ordinal))
+                    .OrderByDescending(e => e.Path.Length).FirstOrDefault();
+                return parent?.Count ?? 1;
+            }
+            var stacks = entries.Where(e => e.Count > CountOfParent(e)).ToList();
+            var outermost = stacks.Where(s => !stacks.Any(o => o.Path.Length < s.Path.Length && s.Path.StartsWith(o.Path + ".", StringComparison.Ordinal))).ToList();
+            var inside = 0L;
+            var largest = 0L;
+            foreach (var stack in outermost)
+            {
+                var all = entries.Where(e => e.Path == stack.Path || e.Path.StartsWith(stack.Path + ".", StringComparison.Ordinal))
+                    .Sum(e => e.WeightBytes * e.Count);
+                inside += all;
+                largest = Math.Max(largest, stack.Count == 0 ? 0 : all / stack.Count);
+            }
+            return (Math.Max(0, walk.WeightBytes - inside), largest);
         }
     }
 }

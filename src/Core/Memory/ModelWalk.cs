@@ -140,11 +140,23 @@ namespace ModelGen.Memory
             var selective = layer.Checkpoint == CheckpointMode.Selective;
             var outerLora = _lora;
             _lora = layer.Lora ?? _lora; // the nearest [LoRA] wins
-            for (var i = 0; i < layer.Blocks.Count; i++)
+            foreach (var entry in ForwardSteps.Order(layer)) // the analyzed Forward body's order, else declaration order
             {
+                var shareReplicated = sharded && _sequenceParallel;
+                if (entry.Op is { } op)
+                {
+                    steps.Add(ForwardSteps.OpStep(op, path, precision, _pass, shareReplicated, saved));
+                    continue;
+                }
+                var i = entry.Block;
                 var block = layer.Blocks[i];
                 var dtype = block.Precision ?? precision;
                 var blockPath = path + "." + block.Name;
+                if (entry.Repeat)
+                {
+                    steps.Add(ForwardSteps.RepeatStep(block, Sizes.Of(dtype), blockPath, _pass, Widths.DropoutWidth(layer, i, _layers), selective, shareReplicated, saved));
+                    continue;
+                }
                 switch (block)
                 {
                     case LayerRefSpec reference:

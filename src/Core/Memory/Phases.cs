@@ -43,7 +43,7 @@ namespace ModelGen.Memory
             var kept = forward.Kept;
             var forwardPeak = Max(forward.Peak, At(buckets, kept, lossForward));
 
-            var backward = new Backward(walk, At(buckets, kept, lossBackward), buckets, kept, At);
+            var backward = new Backward(walk, states, At(buckets, kept, lossBackward), buckets, kept, At);
             backward.Walk(walk.Steps);
             var produced = backward.Produced;
 
@@ -159,10 +159,12 @@ namespace ModelGen.Memory
             private readonly ModelWalk _walk;
             private readonly long _buckets;
             private readonly PointAt _at;
+            private readonly ModelStates _states;
 
-            public Backward(ModelWalk walk, Point start, long buckets, long kept, PointAt at)
+            public Backward(ModelWalk walk, ModelStates states, Point start, long buckets, long kept, PointAt at)
             {
                 _walk = walk;
+                _states = states;
                 Peak = start;
                 _buckets = buckets;
                 Kept = kept;
@@ -175,7 +177,9 @@ namespace ModelGen.Memory
 
             public long Produced { get; private set; }
 
-            public void Walk(List<Step> steps)
+            /// <param name="steps">The steps, walked from the last.</param>
+            /// <param name="inStack">True inside a run (a [Stack]'s instances): ZeRO-3 shrinks their gradients after each backward.</param>
+            public void Walk(List<Step> steps, bool inStack = false)
             {
                 for (var i = steps.Count - 1; i >= 0; i--)
                 {
@@ -186,7 +190,7 @@ namespace ModelGen.Memory
                         // The step's parameter gradients are new tensors (transients) until the engine makes them the parameters' gradients.
                         Peak = Max(Peak, _at(System.Math.Max(Produced, _buckets), Kept + step.Recompute, step.Temporary + step.Gradients));
                         Kept -= step.Kept;
-                        Produced += step.Gradients;
+                        Produced += _states.GradientsAfterBackward(step.Gradients, inStack);
                         // After a checkpointed region returns, the engine copies its gradients into the parameters' while the region's
                         // wrappers still hold the originals.
                         if (step.ReturnedGradients > 0)
@@ -195,12 +199,12 @@ namespace ModelGen.Memory
                     }
                     if (step.Count <= 0)
                         continue;
-                    Walk(body);
+                    Walk(body, true);
                     if (step.Count == 1)
                         continue;
                     Kept -= (step.Count - 2) * Step.Sum(body, s => s.Kept);
-                    Produced += (step.Count - 2) * Step.Sum(body, s => s.Gradients);
-                    Walk(body);
+                    Produced += (step.Count - 2) * _states.GradientsAfterBackward(Step.Sum(body, s => s.Gradients), true);
+                    Walk(body, true);
                 }
             }
         }

@@ -44,5 +44,11 @@ namespace ModelGen.Specs
 
         /// <summary>The <c>[Sublayer]</c> and <c>[Stack]</c> blocks whose layer takes tensor-parallel options (see <see cref="TakesTensorParallel"/>).</summary>
         public EquatableArray<string> ShardedLayers { get; init; }
+
+        /// <summary>
+        /// The analysis of the user's <c>Forward</c> body (docs/forward-analysis.md): block calls and ops in the order they run;
+        /// null when it is not analyzed, and the memory model assumes the blocks run once each in declaration order.
+        /// </summary>
+        public ModelGen.Memory.ForwardBody? Body { get; init; }
     }
 }

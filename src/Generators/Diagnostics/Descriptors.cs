@@ -467,6 +467,71 @@ namespace ModelGen.Diagnostics
             Memory, DiagnosticSeverity.Warning,
             "The memory model sizes an input only when it is declared, never by guessing from its name; the first input is sized from the layer's first block.");
 
+        // fwdan (#12): shape errors and unanalyzed ops found by the Forward-body analysis (src/Generators/Parsing/ForwardAnalysis, reported by src/Analyzers/ForwardAnalysis; docs/forward-analysis.md).
+
+        /// <summary>MG0501: adding or subtracting tensors whose shapes do not broadcast.</summary>
+        public static readonly DiagnosticDescriptor AddShapeMismatch = Add(
+            "MG0501", "Added tensors have incompatible shapes",
+            "'{0}' of {1} and {2}: dimensions {3} and {4} neither match nor broadcast",
+            Shape, DiagnosticSeverity.Error,
+            "Elementwise ops broadcast from the last dimension: each pair must be equal or 1. Shapes are written in the config's sizes at their default values.");
+
+        /// <summary>MG0502: multiplying or dividing tensors elementwise whose shapes do not broadcast.</summary>
+        public static readonly DiagnosticDescriptor MultiplyShapeMismatch = Add(
+            "MG0502", "Multiplied tensors have incompatible shapes",
+            "'{0}' of {1} and {2}: dimensions {3} and {4} neither match nor broadcast",
+            Shape, DiagnosticSeverity.Error,
+            "Elementwise ops broadcast from the last dimension: each pair must be equal or 1.");
+
+        /// <summary>MG0503: a matrix product whose inner dimensions differ.</summary>
+        public static readonly DiagnosticDescriptor MatMulShapeMismatch = Add(
+            "MG0503", "Matrix product of incompatible shapes",
+            "'{0}' of {1} and {2}: {3} and {4} must be equal",
+            Shape, DiagnosticSeverity.Error,
+            "matmul multiplies the last dimension of the left operand with the second-to-last of the right one; batch dimensions broadcast.");
+
+        /// <summary>MG0504: a view or reshape that changes the element count.</summary>
+        public static readonly DiagnosticDescriptor ReshapeElementCount = Add(
+            "MG0504", "Reshape changes the number of elements",
+            "'{0}' of {1} to {2}: {3} elements cannot become {4}",
+            Shape, DiagnosticSeverity.Error,
+            "view and reshape keep every element; the product of the new sizes must equal the old one.");
+
+        /// <summary>MG0505: a block receives a tensor of the wrong width.</summary>
+        public static readonly DiagnosticDescriptor BlockWidthMismatch = Add(
+            "MG0505", "Block fed the wrong width",
+            "Block '{0}' expects a last dimension of {1} but receives {2}",
+            Shape, DiagnosticSeverity.Error,
+            "Each block reads the last dimension its attribute declares (Linear in-features, the hidden size of norms, attention and feed-forward, a sublayer's first block).");
+
+        /// <summary>MG0506: concatenated tensors that differ outside the concatenated dimension.</summary>
+        public static readonly DiagnosticDescriptor CatShapeMismatch = Add(
+            "MG0506", "Concatenated tensors have incompatible shapes",
+            "'{0}' along dimension {1}: {2} and {3} must match in every other dimension",
+            Shape, DiagnosticSeverity.Error,
+            "cat joins tensors of the same rank along one dimension; all other dimensions must be equal.");
+
+        /// <summary>MG0507: a dimension index out of range.</summary>
+        public static readonly DiagnosticDescriptor DimensionOutOfRange = Add(
+            "MG0507", "Dimension out of range",
+            "'{0}': dimension {1} is out of range for {2} (rank {3})",
+            Shape, DiagnosticSeverity.Error,
+            "A dimension index of a rank-r tensor lies in [-r, r-1].");
+
+        /// <summary>MG0508: a mask that does not broadcast to the tensor it selects in.</summary>
+        public static readonly DiagnosticDescriptor MaskShapeMismatch = Add(
+            "MG0508", "Mask does not broadcast",
+            "'{0}': the mask {1} does not broadcast to {2}",
+            Shape, DiagnosticSeverity.Error,
+            "masked_fill and where broadcast the mask against the tensor.");
+
+        /// <summary>MG0539: an op of a Forward body the analysis does not know; its memory is estimated conservatively.</summary>
+        public static readonly DiagnosticDescriptor ForwardOpEstimated = Add(
+            "MG0539", "Forward op not analyzed",
+            "'{0}' in '{1}.Forward' is not analyzed: the memory estimate assumes it keeps every tensor operand and its result ({2})",
+            Memory, DiagnosticSeverity.Info,
+            "The Forward-body analysis knows TorchSharp's common ops and ModelGen's blocks (docs/forward-analysis.md). Any other call returning a tensor is counted conservatively, never as zero.");
+
         // Block semantics (helper "blocks": MG0136–MG0145, MG0540–MG0579).
 
         /// <summary>MG0136: [Head] on a block that is not a [Linear].</summary>

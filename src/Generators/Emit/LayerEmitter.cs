@@ -182,6 +182,7 @@ namespace ModelGen.Generators.Emit
             w.Open($"public override {Tensor} forward({Tensor} {x})");
             // No locals: the user's parameter may have any name (input, output, scope), and a local would collide with it.
             var cast = $"global::ModelGen.Precision.CastFloatingInput({x}, this.StoragePrecision)";
+            w.Line($"if (global::ModelGen.Training.ZeroRouting.Routes(this)) return global::ModelGen.Training.ZeroRouting.Forward(this, {x}); // ZeRO-3 gathers the weights around the call");
             w.Open("using (global::TorchSharp.torch.NewDisposeScope())");
             w.Line($"return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, {method}, {cast}) : {method}({cast}))");
             w.Line("    .MoveToOuterDisposeScope();");

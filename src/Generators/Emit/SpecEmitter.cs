@@ -23,6 +23,7 @@ namespace ModelGen.Generators.Emit
                  + $"            Checkpoint = {Literals.Enum(spec.Checkpoint)},\n"
                  + $"            Budgets = {Specs}EquatableArray.Create<{Specs}ScenarioSpec>({string.Join(", ", spec.Budgets.Select(Scenario))}),\n"
                  + (spec.Lora is { } lora ? $"            Lora = {LoraSpec(lora)},\n" : "")
+                 + ForwardBodyEmitter.Initializer(spec)
                  + "        }";
         }
 

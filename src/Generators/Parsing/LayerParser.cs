@@ -169,6 +169,7 @@ namespace ModelGen.Parsing
                 TakesTensorParallel = ShardedInside(type),
                 ShardedLayers = ShardedChildren(type).ToEquatableArray(),
             };
+            spec = spec with { Body = ForwardAnalysis.ForwardBodies.Analyze(type, spec, compilation, cancellationToken)?.Body }; // docs/forward-analysis.md
             return new LayerParse(spec, diagnostics, usedLayers)
             {
                 HintName = hintName,

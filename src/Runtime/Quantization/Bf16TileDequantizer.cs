@@ -29,6 +29,15 @@ namespace ModelGen.Quantization
         /// <summary>Tests turn the vector path off to compare against the ATen path.</summary>
         internal static bool AllowVectors { get; set; } = true;
 
+        /// <summary>
+        /// Whether the tile functions use AVX-512; otherwise they run the scalar loops, which give the same bits (tests run both,
+        /// so a machine without AVX-512, as a CI host may be, still checks the arithmetic).
+        /// </summary>
+        internal static bool Vectors => Avx512F.IsSupported && Avx512BW.IsSupported && !ForceScalar;
+
+        /// <summary>Tests set this to run the scalar loops on a machine that has AVX-512.</summary>
+        internal static bool ForceScalar { get; set; }
+
         /// <summary>Rows of an Int4 weight (uint8 [N, K/2] low nibble first, bf16 scale and zero [N, K/g]) as bf16 values.</summary>
         public static void Int4(Tensor codes, Tensor scale, Tensor zero, int groupSize, long start, long count, Tensor tile) =>
             Run(count, codes.shape[1] * 2, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (row, k, dst) =>
@@ -37,6 +46,17 @@ namespace ModelGen.Quantization
                 var src = codes.bytes.Slice(checked((int)((start + row) * (k / 2))), (int)(k / 2));
                 var scales = MemoryMarshal.Cast<byte, ushort>(scale.bytes).Slice(checked((int)((start + row) * groups)), (int)groups);
                 var zeros = MemoryMarshal.Cast<byte, ushort>(zero.bytes).Slice(checked((int)((start + row) * groups)), (int)groups);
+                if (!Vectors)
+                {
+                    for (int p = 0; p < src.Length; p++)
+                    {
+                        int g = 2 * p / groupSize;
+                        float s = FromBf16(scales[g]), z = FromBf16(zeros[g]);
+                        dst[2 * p] = RoundToBf16(((src[p] & 0x0F) - z) * s);
+                        dst[(2 * p) + 1] = RoundToBf16(((src[p] >> 4) - z) * s);
+                    }
+                    return;
+                }
                 var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
                 var mask = Vector128.Create((byte)0x0F);
                 for (int g = 0; g < groups; g++)
@@ -58,12 +78,23 @@ namespace ModelGen.Quantization
         {
             using var table = NormalFloat4.ValuesTensor().to(ScalarType.BFloat16).to(ScalarType.Float32).contiguous();
             using var scales = absmax.to(ScalarType.BFloat16).to(ScalarType.Float32).contiguous();
-            var values = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, float>(table.bytes)));
+            var levels = MemoryMarshal.Cast<byte, float>(table.bytes).ToArray();
+            var values = Vectors ? Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(levels)) : default;
             Run(count, tile.shape[1], [MethodImpl(MethodImplOptions.AggressiveOptimization)] (row, k, dst) =>
             {
                 long blocks = k / blockSize;
                 var src = codes.bytes.Slice(checked((int)((start + row) * (k / 2))), (int)(k / 2));
                 var rowScales = MemoryMarshal.Cast<byte, float>(scales.bytes).Slice(checked((int)((start + row) * blocks)), (int)blocks);
+                if (!Vectors)
+                {
+                    for (int p = 0; p < src.Length; p++)
+                    {
+                        float s = rowScales[2 * p / blockSize];
+                        dst[2 * p] = RoundToBf16(levels[src[p] >> 4] * s);
+                        dst[(2 * p) + 1] = RoundToBf16(levels[src[p] & 0x0F] * s);
+                    }
+                    return;
+                }
                 var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
                 var mask = Vector128.Create((byte)0x0F);
                 for (int b = 0; b < blocks; b++)
@@ -102,6 +133,13 @@ namespace ModelGen.Quantization
             var bits = value.AsUInt32();
             var lsb = Vector512.ShiftRightLogical(bits, 16) & Vector512.Create(1u);
             return Vector512.ShiftRightLogical(bits + Vector512.Create(0x7FFFu) + lsb, 16);
+        }
+
+        /// <summary>The scalar twin of the vector rounding: nearest, ties to even, as the lanes above compute it.</summary>
+        private static ushort RoundToBf16(float value)
+        {
+            var bits = BitConverter.SingleToUInt32Bits(value);
+            return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
         }
 
         private static float FromBf16(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);

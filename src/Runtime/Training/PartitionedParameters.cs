@@ -23,12 +23,15 @@ namespace ModelGen.Training
         private readonly Device _computeDevice;
         private readonly List<Group> _groups = [];
         private bool _gathered;
+        private LayerPrefetcher.Pending? _pending;
 
         public PartitionedParameters(IReadOnlyList<Parameter> parameters, ProcessGroup group, bool offloadToHost)
         {
             _group = group;
             _computeDevice = parameters.Count > 0 ? parameters[0].device : CPU;
             using var _ = no_grad();
+            // The views made here (detach, reshape) would keep the whole parameters' storage alive until the garbage collector ran.
+            using var scope = NewDisposeScope();
             foreach (var byType in parameters.GroupBy(p => p.dtype)) {
                 var members = byType.ToArray();
                 var layout = new ShardLayout([members.Sum(p => p.numel())], group.Size);
@@ -56,20 +59,33 @@ namespace ModelGen.Training
         /// <summary>True for a partition made by a <see cref="PartitionedParameters"/>.</summary>
         public static bool IsPartition(Parameter parameter) => s_partitions.TryGetValue(parameter, out _);
 
-        /// <summary>All-gathers every rank's range and points the model's parameters at the whole values (on the compute device).</summary>
+        /// <summary>Where this unit's gathers are counted (set by its <see cref="ZeroStage3"/>); null: not counted.</summary>
+        public ZeroGatherCounters? Counters { get; set; }
+
+        /// <summary>
+        /// All-gathers every rank's range and points the model's parameters at the whole values (on the compute device); takes the
+        /// prefetched values when <see cref="BeginPrefetch"/> queued them.
+        /// </summary>
         public void Gather()
         {
             if (_gathered)
                 return;
             using var _ = no_grad();
-            foreach (var group in _groups) {
-                var whole = _group.AllGather(group.Partition.detach());
-                if (whole.device_type != _computeDevice.type || whole.device_index != _computeDevice.index) {
-                    var moved = whole.to(_computeDevice);
-                    whole.Dispose();
-                    whole = moved;
-                }
-                whole.DetachFromDisposeScope();
+            // The narrowed views are only the path to set_: each would otherwise hold the gathered storage until collected.
+            using var scope = NewDisposeScope();
+            Tensor[] wholes;
+            if (_pending is { } pending) {
+                _pending = null;
+                (wholes, var waited) = pending.Wait();
+                Counters?.Prefetched(pending.GatherSeconds, waited);
+            } else {
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                wholes = GatherWholes(_group);
+                Counters?.Blocking(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+            for (var g = 0; g < _groups.Count; g++) {
+                var group = _groups[g];
+                var whole = wholes[g];
                 var offset = 0L;
                 foreach (var member in group.Members) {
                     var shape = group.Shape(member);
@@ -82,10 +98,46 @@ namespace ModelGen.Training
             _gathered = true;
         }
 
+        /// <summary>Queues this unit's gather on <paramref name="prefetcher"/>'s thread unless it is gathered or queued already.</summary>
+        public void BeginPrefetch(LayerPrefetcher prefetcher)
+        {
+            if (!_gathered && _pending is null && _groups.Count > 0)
+                _pending = prefetcher.Start(this);
+        }
+
+        /// <summary>Waits for a queued prefetch that will not be used (the step ended first) and frees it.</summary>
+        public void DropPrefetch()
+        {
+            if (_pending is not { } pending)
+                return;
+            _pending = null;
+            foreach (var whole in pending.Wait().Wholes)
+                whole.Dispose();
+        }
+
+        /// <summary>The whole flat values of each dtype group, gathered over <paramref name="group"/>, on the compute device, outside any dispose scope.</summary>
+        internal Tensor[] GatherWholes(ProcessGroup group)
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var wholes = new Tensor[_groups.Count];
+            for (var g = 0; g < _groups.Count; g++) {
+                var whole = group.AllGather(_groups[g].Partition.detach());
+                if (whole.device_type != _computeDevice.type || whole.device_index != _computeDevice.index) {
+                    var moved = whole.to(_computeDevice);
+                    whole.Dispose();
+                    whole = moved;
+                }
+                wholes[g] = whole.DetachFromDisposeScope();
+            }
+            return wholes;
+        }
+
         /// <summary>Empties the model's parameters: their memory is freed, the partitions keep this rank's values.</summary>
         public void Release()
         {
             using var _ = no_grad();
+            using var scope = NewDisposeScope();
             foreach (var group in _groups) {
                 foreach (var member in group.Members)
                     member.set_(empty(0, member.dtype, _computeDevice));
@@ -140,6 +192,7 @@ namespace ModelGen.Training
         /// <summary>Frees the partitions. The model's parameters keep what they hold: the whole values if gathered, else nothing.</summary>
         public void Dispose()
         {
+            DropPrefetch();
             foreach (var group in _groups) {
                 group.Whole?.Dispose(); // the parameters share its storage and keep it alive
                 group.Whole = null;

@@ -17,9 +17,11 @@ namespace ModelGen.Training
     /// <see cref="TrainingProgress"/> (tokens/s, loss averaged over the data-parallel ranks, measured peak memory).
     /// </summary>
     /// <remarks>
-    /// ZeRO stage 3 and <see cref="TrainingPlan.OffloadParameters"/> are refused: <see cref="ZeroStage3"/> gathers each layer's
-    /// weights only when the layer runs through <see cref="ZeroStage3.Forward"/>, and a model's own forward does not route its
-    /// layers there. Use <see cref="ZeroStage3"/> directly for them (docs/distributed.md).
+    /// ZeRO stage 3 (and <see cref="TrainingPlan.OffloadParameters"/>, which keeps its partitions on the host) partitions the
+    /// model with <see cref="ZeroStage3"/>: each repeated layer (<see cref="ZeroStage3.RepeatedLayers"/>, a generated model's
+    /// <c>[Stack]</c>) is one unit, gathered around its forward and backward through the hook generated layers call
+    /// (<see cref="ZeroRouting"/>); the rest of the model is gathered for the whole step. The model's parameters hold no values
+    /// between steps: see <see cref="Zero"/> to gather them for evaluation or to load weights.
     /// </remarks>
     public sealed class PlanTraining : IDisposable
     {
@@ -41,7 +43,7 @@ namespace ModelGen.Training
         /// <param name="monitor">Measures peak memory for the reports; null for none.</param>
         /// <exception cref="ArgumentException">A bad plan value or a micro-batch count below 1.</exception>
         /// <exception cref="InvalidOperationException">The world's size is not the plan's (from <see cref="ParallelGrid.Create"/>).</exception>
-        /// <exception cref="NotSupportedException">ZeRO stage 3 or parameter offload (see remarks).</exception>
+        /// <exception cref="NotSupportedException">Parameter offload without ZeRO stage 3.</exception>
         public PlanTraining(TrainingPlan plan, ProcessGroup world, Func<ParallelGrid, nn.Module<Tensor, Tensor>> buildModel,
             Func<IEnumerable<Parameter>, OptimizerSettings, TrainingOptimizer> createOptimizer, Func<Tensor, Tensor, Tensor> loss,
             int microBatches = 1, IProgress<TrainingProgress>? progress = null, long totalSteps = 0, MemoryMonitor? monitor = null)
@@ -53,10 +55,10 @@ namespace ModelGen.Training
             ArgumentNullException.ThrowIfNull(loss);
             plan.Validate();
             if (microBatches < 1) throw new ArgumentException($"The number of micro-batches must be at least 1, not {microBatches}.", nameof(microBatches));
-            if (plan.ZeroStage == 3 || plan.OffloadParameters)
+            if (plan.OffloadParameters && plan.ZeroStage != 3)
                 throw new NotSupportedException(
-                    $"The plan asks for {(plan.ZeroStage == 3 ? "ZeRO stage 3" : "OffloadParameters")}, which needs each layer to run through " +
-                    "ZeroStage3.Forward; PlanTraining does not route a model's layers there. Use ModelGen.Training.ZeroStage3 directly.");
+                    $"The plan asks for OffloadParameters with ZeRO stage {plan.ZeroStage}: parameters are streamed from the host only by the " +
+                    "ZeRO stage 3 engine, which gathers one layer at a time. Plan ZeroStage = 3 with it.");
             Plan = plan;
             MicroBatches = microBatches;
             Loss = loss;
@@ -65,14 +67,24 @@ namespace ModelGen.Training
             {
                 Model = buildModel(Grid) ?? throw new InvalidOperationException("The model factory returned null.");
                 Model.train();
-                var settings = new OptimizerSettings { DataParallel = Grid.DataParallel, ZeroStage = plan.ZeroStage, OffloadToHost = plan.OffloadOptimizer };
+                // ZeRO 3 over one data-parallel rank partitions nothing (the analyzers' MG0205): the model trains whole, unless its
+                // parameters are offloaded, which only the ZeRO-3 engine streams.
+                var zeroThree = plan.ZeroStage == 3 && (plan.DataParallel > 1 || plan.OffloadParameters);
+                var settings = new OptimizerSettings
+                {
+                    DataParallel = Grid.DataParallel, ZeroStage = plan.ZeroStage == 3 && !zeroThree ? 0 : plan.ZeroStage, OffloadToHost = plan.OffloadOptimizer,
+                };
                 // ZeRO 1/2 reduce the gradients inside the optimizer step; plain data parallelism averages them with DDP's buckets.
                 if (plan.ZeroStage == 0 && plan.DataParallel > 1)
                     _ddp = new DistributedDataParallel(Model, Grid.DataParallel);
-                Optimizer = createOptimizer(Model.parameters(), settings) ?? throw new InvalidOperationException("The optimizer factory returned null.");
+                // ZeRO 3 partitions the parameters themselves; the optimizer steps this rank's partitions.
+                if (zeroThree)
+                    Zero = new ZeroStage3(Model, ZeroStage3.RepeatedLayers(Model), Grid.DataParallel, plan.OffloadParameters);
+                Optimizer = createOptimizer(Zero?.Partitions ?? Model.parameters(), settings) ?? throw new InvalidOperationException("The optimizer factory returned null.");
             }
             catch
             {
+                Zero?.Dispose();
                 _ddp?.Dispose();
                 Grid.Dispose();
                 throw;
@@ -89,6 +101,13 @@ namespace ModelGen.Training
 
         /// <summary>This rank's shard of the model.</summary>
         public nn.Module<Tensor, Tensor> Model { get; }
+
+        /// <summary>
+        /// The ZeRO stage 3 engine under a stage-3 plan, else null. Between steps the model's parameters are empty: call
+        /// <see cref="ZeroStage3.GatherAll"/> (every rank) to evaluate or compare, then <see cref="ZeroStage3.ReleaseAll"/>;
+        /// <see cref="ZeroStage3.LoadParameters"/> loads whole weights into the partitions.
+        /// </summary>
+        public ZeroStage3? Zero { get; }
 
         /// <summary>The optimizer, with the plan's ZeRO stage and offload.</summary>
         public TrainingOptimizer Optimizer { get; }
@@ -124,9 +143,12 @@ namespace ModelGen.Training
                 // All micro-batches but the last accumulate locally; the last one's backward starts the gradient exchange.
                 using (i < MicroBatches - 1 ? _ddp?.NoSync() : null)
                 {
-                    var output = Model.call(input.narrow(0, i * size, size));
+                    var output = Forward(input.narrow(0, i * size, size));
                     var value = Loss(output.to_type(ScalarType.Float32), target.narrow(0, i * size, size));
-                    BackwardFailures.Backward(value / MicroBatches);
+                    if (Zero is null)
+                        BackwardFailures.Backward(value / MicroBatches);
+                    else
+                        Zero.Backward(value / MicroBatches); // reduce-scatters every micro-batch's gradients into the partitions
                     total.add_(value.detach().to_type(ScalarType.Float64).reshape(1).cpu());
                 }
             }
@@ -139,13 +161,29 @@ namespace ModelGen.Training
             return loss;
         }
 
-        /// <summary>Releases the data-parallel buckets, the optimizer and the grid's groups (not the model).</summary>
+        private Tensor Forward(Tensor input)
+        {
+            if (Zero is null)
+                return Model.call(input);
+            Zero.BeginForward();
+            try {
+                return Model.call(input);
+            } catch (Exception e) when (Zero.ExplainUnroutedLayers() is { } explanation) {
+                throw new InvalidOperationException(explanation, e);
+            }
+        }
+
+        /// <summary>
+        /// Releases the data-parallel buckets, the optimizer, the ZeRO-3 partitions and the grid's groups (not the model; under
+        /// ZeRO 3 its parameters stay empty unless <see cref="ZeroStage3.GatherAll"/> was called last).
+        /// </summary>
         public void Dispose()
         {
             if (_disposed) return;
             _disposed = true;
             _ddp?.Dispose();
             Optimizer.Dispose();
+            Zero?.Dispose();
             Grid.Dispose();
         }
     }

@@ -16,6 +16,12 @@ namespace ModelGen.Training
         public bool InputNeedsGrad { get; } = inputNeedsGrad;
 
         public RngSnapshot? Rng { get; set; }
+
+        /// <summary>Gathers the layer expected to run after this one in the forward on the prefetch thread; null without one.</summary>
+        public Action? PrefetchNext { get; init; }
+
+        /// <summary>Gathers the layer that ran before this one (the next in backward) on the prefetch thread; null without one.</summary>
+        public Action? PrefetchPrevious { get; init; }
     }
 
     /// <summary>
@@ -40,6 +46,7 @@ namespace ModelGen.Training
             var input = (Tensor)vars[1];
             call.Rng = RngSnapshot.CaptureForForward(input.device);
             call.Parameters.Gather();
+            call.PrefetchNext?.Invoke();
             Tensor output;
             try {
                 output = call.Body(input);
@@ -84,6 +91,7 @@ namespace ModelGen.Training
                 parameterGradients = members.Select(_ => (Tensor?)null).ToList();
             } else {
                 call.Parameters.Gather();
+                call.PrefetchPrevious?.Invoke();
                 var input = ctx.get_saved_variables()[0].detach();
                 if (call.InputNeedsGrad)
                     input.requires_grad_(true);

@@ -26,7 +26,7 @@ namespace ModelGen.Training
     /// optimizer.Step();
     /// </code>
     /// </example>
-    public sealed class ZeroStage3 : IDisposable
+    public sealed partial class ZeroStage3 : IDisposable
     {
         private readonly Dictionary<nn.Module, PartitionedParameters> _layers = new(ReferenceEqualityComparer.Instance);
         private readonly PartitionedParameters _rest;
@@ -40,8 +40,10 @@ namespace ModelGen.Training
         /// <param name="layers">Its layers (e.g. the decoder blocks); each is gathered around its own forward and backward.</param>
         /// <param name="dataParallel">The ranks that share the parameters.</param>
         /// <param name="offloadParameters">Keep the partitions in host memory; a layer is copied to the device when gathered.</param>
+        /// <param name="prefetch">Gather the next layer on a thread of its own while the current one computes (with more than one
+        /// rank and MPI_THREAD_MULTIPLE); the device then holds two gathered layers instead of one.</param>
         /// <exception cref="ArgumentException">A layer is not part of the model, or two layers share a parameter.</exception>
-        public ZeroStage3(nn.Module model, IEnumerable<nn.Module> layers, ProcessGroup dataParallel, bool offloadParameters = false)
+        public ZeroStage3(nn.Module model, IEnumerable<nn.Module> layers, ProcessGroup dataParallel, bool offloadParameters = false, bool prefetch = true)
         {
             ArgumentNullException.ThrowIfNull(model);
             ArgumentNullException.ThrowIfNull(layers);
@@ -53,6 +55,7 @@ namespace ModelGen.Training
             var all = model.parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
             var claimed = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
             foreach (var layer in layers) {
+                ZeroRouting.ThrowIfOwned(layer);
                 var own = layer.parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().ToList();
                 foreach (var parameter in own) {
                     if (!all.Contains(parameter, ReferenceEqualityComparer.Instance))
@@ -60,9 +63,14 @@ namespace ModelGen.Training
                     if (!claimed.Add(parameter))
                         throw new ArgumentException($"Two layers given to ZeroStage3 share a parameter (in {layer.GetName()}); a tied weight must live outside the layers.", nameof(layers));
                 }
-                _layers[layer] = new PartitionedParameters(own, dataParallel, offloadParameters);
+                _layers[layer] = new PartitionedParameters(own, dataParallel, offloadParameters) { Counters = _counters };
+                _order.Add(_layers[layer]);
             }
-            _rest = new PartitionedParameters(all.Where(p => !claimed.Contains(p)).ToList(), dataParallel, offloadParameters);
+            AttachLayers();
+            _rest = new PartitionedParameters(all.Where(p => !claimed.Contains(p)).ToList(), dataParallel, offloadParameters) { Counters = _counters };
+            // Duplicating the communicator is collective: every rank takes the same branch (same size, same MPI thread level).
+            if (prefetch && dataParallel is MpiProcessGroup mpi && mpi.Size > 1 && World.ThreadSupport >= 3)
+                _prefetcher = new LayerPrefetcher(mpi.Duplicate());
         }
 
         /// <summary>This rank's partitions of every parameter: give them to the optimizer (with <c>ZeroStage = 3</c>).</summary>
@@ -72,6 +80,8 @@ namespace ModelGen.Training
         public void BeginForward()
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            _previous = null;
+            DropPrefetches(); // left by a forward without Backward (evaluation): the optimizer may have changed the partitions since
             _rest.Gather();
         }
 
@@ -89,18 +99,22 @@ namespace ModelGen.Training
                 throw new ArgumentException($"Layer {layer.GetName()} was not given to this ZeroStage3.", nameof(layer));
             ReturnedGradients.Release();
             BackwardFailures.ThrowIfAny();
+            _called.Add(layer);
+            Func<Tensor, Tensor> body = x => ZeroRouting.RunBody(layer, x);
+            var (next, previous) = Neighbours(parameters);
             var partitions = parameters.Partitions.ToArray();
             if (!is_grad_enabled() || (!input.requires_grad && !partitions.Any(p => p.requires_grad))) {
                 parameters.Gather();
+                next?.Invoke();
                 try {
                     using var _ = no_grad();
-                    return layer.call(input);
+                    return body(input);
                 } finally {
                     parameters.Release();
                 }
             }
             var arguments = new object[2 + partitions.Length];
-            arguments[0] = new ZeroLayerCall(layer.call, parameters, input.requires_grad);
+            arguments[0] = new ZeroLayerCall(body, parameters, input.requires_grad) { PrefetchNext = next, PrefetchPrevious = previous };
             arguments[1] = input;
             partitions.CopyTo(arguments, 2);
             using var scope = NewDisposeScope();
@@ -129,12 +143,14 @@ namespace ModelGen.Training
                     if (partitions[i].grad is { } existing)
                         existing.add_(mine[i]);
                     else
-                        partitions[i].grad = mine[i].detach().clone().DetachFromDisposeScope();
+                        partitions[i].grad = mine[i]; // the parameter holds its own reference; the scope frees this handle
                 }
                 foreach (var member in members)
                     member.grad = null;
             } finally {
                 _rest.Release();
+                DropPrefetches(); // a prediction that did not come true must not outlive the step's parameters
+                LastStep = _counters.TakeReport();
             }
             BackwardFailures.ThrowIfAny();
         }
@@ -146,6 +162,7 @@ namespace ModelGen.Training
         public void GatherAll()
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            DropPrefetches();
             foreach (var layer in _layers.Values)
                 layer.Gather();
             _rest.Gather();
@@ -184,6 +201,9 @@ namespace ModelGen.Training
             if (_disposed)
                 return;
             _disposed = true;
+            DetachLayers();
+            DropPrefetches();
+            _prefetcher?.Dispose();
             foreach (var layer in _layers.Values)
                 layer.Dispose();
             _rest.Dispose();

@@ -18,7 +18,7 @@ namespace ModelGen.Analyzers.Tests.Budgets
         [Fact]
         public async Task Mg0003_proposes_qlora_with_its_headroom_and_mg0001_carries_it()
         {
-            var diagnostics = await AnalyzerRun.Diagnostics(new BudgetAnalyzer(), Source("VramBudget(24, SequenceLength = 2048)", "", ""));
+            var diagnostics = await AnalyzerRun.Diagnostics(new BudgetAnalyzer(), Source("VramBudget(24, SequenceLength = 1024)", "", ""));
             foreach (var d in diagnostics)
                 output.WriteLine(d.ToString());
             var remedies = Assert.Single(diagnostics, d => d.Id == "MG0003").GetMessage(CultureInfo.InvariantCulture);
@@ -33,8 +33,8 @@ namespace ModelGen.Analyzers.Tests.Budgets
         public Task The_code_fix_adds_lora_to_the_model_and_nf4_to_the_linear_and_attention_blocks()
         {
             var test = new CodeFixTest<BudgetAnalyzer, ApplyRemedyCodeFix>(
-                Source("{|MG0001:VramBudget(24, SequenceLength = 2048)|}", "", ""),
-                Source("VramBudget(24, SequenceLength = 2048)", $", LoRA(16, {Targets}, Alpha = 32)", ", Quantize(QuantKind.NF4)", ", Quantize(QuantKind.NF4)"));
+                Source("{|MG0001:VramBudget(24, SequenceLength = 1024)|}", "", ""),
+                Source("VramBudget(24, SequenceLength = 1024)", $", LoRA(16, {Targets}, Alpha = 32)", ", Quantize(QuantKind.NF4)", ", Quantize(QuantKind.NF4)"));
             test.DisabledDiagnostics.AddRange(new[] { "MG0002", "MG0003", "MG0004", "MG0005" });
             return test.RunAsync();
         }

@@ -38,8 +38,8 @@ namespace ModelGen.Analyzers.Tests.Budgets
         public Task Without_a_plan_the_same_budget_is_fixed_with_zero_stage_3_on_the_budget()
         {
             var test = new CodeFixTest<BudgetAnalyzer, ApplyRemedyCodeFix>(
-                TinySource.Model("[{|MG0001:VramBudget(1.5, SequenceLength = 16, DataParallel = 8)|}]"),
-                TinySource.Model("[VramBudget(1.5, SequenceLength = 16, DataParallel = 8, ZeroStage = 3)]"));
+                TinySource.Model("[{|MG0001:VramBudget(1.55, SequenceLength = 16, DataParallel = 8)|}]"),
+                TinySource.Model("[VramBudget(1.55, SequenceLength = 16, DataParallel = 8, ZeroStage = 3)]"));
             test.DisabledDiagnostics.AddRange(Companions);
             return test.RunAsync();
         }
@@ -72,15 +72,15 @@ namespace ModelGen.Analyzers.Tests.Budgets
         }
 
         /// <summary>
-        /// Without a plan, ZeRO stage 3 is the cheapest change that fits this budget; with one it is not proposed (the generated
-        /// CreateTraining refuses stage 3), so the fix writes the next, optimizer offload, on the plan.
+        /// Without a plan, ZeRO stage 3 is the cheapest change that fits this budget; with one the fix writes it on the plan, since the
+        /// generated CreateTraining runs stage 3 (its layers route through the ZeRO-3 engine).
         /// </summary>
         [Fact]
         public Task The_remedy_edits_the_plan_and_is_one_the_generated_training_runs()
         {
             var test = new CodeFixTest<BudgetAnalyzer, ApplyRemedyCodeFix>(
-                TinySource.Model("[ParallelPlan(DataParallel = 8)]\n[{|MG0001:VramBudget(1.5, SequenceLength = 16)|}]"),
-                TinySource.Model("[ParallelPlan(DataParallel = 8, OffloadOptimizer = true)]\n[VramBudget(1.5, SequenceLength = 16)]"));
+                TinySource.Model("[ParallelPlan(DataParallel = 8)]\n[{|MG0001:VramBudget(1.55, SequenceLength = 16)|}]"),
+                TinySource.Model("[ParallelPlan(DataParallel = 8, ZeroStage = 3)]\n[VramBudget(1.55, SequenceLength = 16)]"));
             test.DisabledDiagnostics.AddRange(Companions);
             return test.RunAsync();
         }

@@ -42,8 +42,32 @@ namespace ModelGen.Core.Tests.Memory
             Assert.Equal(stage >= 1 ? 4 * Psi / Nd : 4 * Psi, states.FoldedGradients);
             // The collective of the fold: the largest parameter (1024×1024) in fp32 and this rank's part of it (at most Ψ/Nd).
             Assert.Equal(stage >= 1 ? 4L * ((1024 * 1024) + (Psi / Nd)) : 0, states.FoldTemporaries);
-            // Stage 3 gathers one layer's weights (here one 1024×1024 bf16 Linear) while it computes.
-            Assert.Equal(stage >= 3 ? (2 * Psi / Nd) + (2 * 1024 * 1024) : 2 * Psi, states.Weights);
+            // Stage 3 without repeated layers: the engine gathers the whole model as one unit for the step, beside the partitions.
+            Assert.Equal(stage >= 3 ? (2 * Psi / Nd) + (2 * Psi) : 2 * Psi, states.Weights);
+        }
+
+        [Theory]
+        [InlineData(1, false)]
+        [InlineData(4, false)]
+        [InlineData(4, true)]
+        public void Zero_stage_3_holds_the_partitions_the_rest_the_gathered_layer_and_the_prefetched_one(int ranks, bool offload)
+        {
+            // 6 stacked blocks of one 1024×1024 bf16 Linear (2 MiB each) and a 1024×1024 head outside the stack.
+            var block = Layer("Block", false, new LinearSpec("Fc", "fc", D("Hidden", 1024), D("Hidden", 1024), false));
+            var model = Model(Layer("Net", true, new StackSpec("Blocks", "blocks", D("Layers", 6), "global::Demo.Block", 0),
+                new LinearSpec("Head", "head", D("Hidden", 1024), D("Hidden", 1024), false)) with { Precision = DType.BFloat16 }, block);
+            var scenario = Training(16) with { DataParallel = ranks, ZeroStage = 3, OffloadParameters = offload };
+            var walk = ModelWalk.Run(model, new Pass(1, 16, 16, 1, true, DeviceProfile.Cuda), false);
+            var states = ModelStates.Of(walk, scenario, LargestTrainableTensor.Elements(model, 1));
+            const long unit = 2L * 1024 * 1024;
+            // One unit gathered, and (with more than one rank) the next one prefetched; the head is gathered all step.
+            var gathered = unit + ((ranks > 1 ? 2 : 1) * unit);
+            // Over one rank without offload ZeRO-3 partitions nothing (MG0205): the whole weights, as PlanTraining runs it.
+            Assert.Equal(offload ? gathered : ranks == 1 ? 7 * unit : (7 * unit / ranks) + gathered, states.Weights);
+            Assert.Equal(offload ? 7 * unit / ranks : 0, states.Host);
+            // A block's gradients are reduce-scattered into the rank's partition when its backward ends; the head's stay whole.
+            Assert.Equal(unit / ranks, states.GradientsAfterBackward(unit, inStack: true));
+            Assert.Equal(unit, states.GradientsAfterBackward(unit, inStack: false));
         }
 
         [Fact]

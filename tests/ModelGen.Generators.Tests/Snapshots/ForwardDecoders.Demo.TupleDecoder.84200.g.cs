@@ -72,6 +72,11 @@ namespace Demo
             Precision = null,
             Checkpoint = global::ModelGen.CheckpointMode.None,
             Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
+            Body = new global::ModelGen.Memory.ForwardBody(global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardCall>(
+                new global::ModelGen.Memory.ForwardCall("Embed", null),
+                new global::ModelGen.Memory.ForwardCall("Attn", null),
+                new global::ModelGen.Memory.ForwardCall(null, new global::ModelGen.Memory.ForwardOp("operator +", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("operator + output [batch, seq, Hidden]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(new global::ModelGen.Specs.Dim("Hidden", config.Hidden)), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 1, 1, global::ModelGen.Memory.ForwardElement.Compute, false)), false, global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>())),
+                new global::ModelGen.Memory.ForwardCall("Head", null))),
         };
 
         /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>

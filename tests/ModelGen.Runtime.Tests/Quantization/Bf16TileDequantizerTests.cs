@@ -17,11 +17,41 @@ public sealed class Bf16TileDequantizerTests
         { QuantKind.NF4, 64, false }, { QuantKind.NF4, 32, true }, { QuantKind.NF4, 256, false },
     };
 
+    /// <summary>Every format on the scalar loops, which run on any CPU, and on the AVX-512 ones where the CPU has them.</summary>
+    public static TheoryData<QuantKind, int, bool, bool> Paths
+    {
+        get
+        {
+            var paths = new TheoryData<QuantKind, int, bool, bool>();
+            (QuantKind Kind, int Group, bool DoubleQuant)[] formats =
+                [(QuantKind.Int4, 32, false), (QuantKind.Int4, 128, false), (QuantKind.NF4, 64, false), (QuantKind.NF4, 32, true), (QuantKind.NF4, 256, false)];
+            foreach (var vectors in System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? new[] { false, true } : new[] { false })
+            {
+                foreach (var (kind, group, doubleQuant) in formats)
+                    paths.Add(kind, group, doubleQuant, vectors);
+            }
+            return paths;
+        }
+    }
+
     [Theory]
-    [MemberData(nameof(Formats))]
-    public void A_tile_holds_exactly_the_dequantized_bf16_values(QuantKind kind, int group, bool doubleQuant)
+    [MemberData(nameof(Paths))]
+    public void A_tile_holds_exactly_the_dequantized_bf16_values(QuantKind kind, int group, bool doubleQuant, bool vectors)
     {
         using var scope = NewDisposeScope();
+        Bf16TileDequantizer.ForceScalar = !vectors;
+        try
+        {
+            TileEqualsDequantized(kind, group, doubleQuant);
+        }
+        finally
+        {
+            Bf16TileDequantizer.ForceScalar = false;
+        }
+    }
+
+    private static void TileEqualsDequantized(QuantKind kind, int group, bool doubleQuant)
+    {
         using var layer = QuantizedLinear.FromLinear(GaussianLinear(512, 96, seed: group + 1), kind, group, doubleQuant, ScalarType.BFloat16);
         var state = layer.state_dict();
         var tile = empty(new long[] { 40, 512 }, ScalarType.BFloat16);

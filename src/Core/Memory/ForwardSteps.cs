@@ -1,0 +1,121 @@
+using System.Collections.Generic;
+using ModelGen.Specs;
+
+namespace ModelGen.Memory
+{
+    /// <summary>
+    /// Turns a layer's analyzed <see cref="ForwardBody"/> into the walker's order and steps: block calls in the order the body
+    /// makes them (a primitive block called again counts its activations again, never its weights), the body's own ops as steps
+    /// of their own, and a block the body never calls visibly at its declared place, right after the block declared before it
+    /// (its weights exist; counting its activations too keeps the estimate on the safe side). Without a body: every block once,
+    /// in declaration order.
+    /// </summary>
+    internal static class ForwardSteps
+    {
+        /// <summary>One entry of the walk: the block at <paramref name="Block"/> (again, when <paramref name="Repeat"/>), or an op.</summary>
+        internal readonly record struct Entry(int Block, bool Repeat, ForwardOp? Op);
+
+        /// <summary>The entries of <paramref name="layer"/> in the order they run.</summary>
+        public static List<Entry> Order(LayerSpec layer)
+        {
+            var order = new List<Entry>();
+            var called = new bool[layer.Blocks.Count];
+            if (layer.Body is { } body)
+            {
+                foreach (var call in body.Calls)
+                {
+                    if (call.Op is { } op)
+                    {
+                        order.Add(new Entry(-1, false, op));
+                        continue;
+                    }
+                    var index = IndexOf(layer, call.Block);
+                    if (index < 0)
+                        continue;
+                    if (!called[index])
+                    {
+                        called[index] = true;
+                        order.Add(new Entry(index, false, null));
+                    }
+                    else if (layer.Blocks[index] is not (LayerRefSpec or StackSpec))
+                    {
+                        order.Add(new Entry(index, true, null));
+                    }
+                }
+            }
+            // A block the body does not visibly call keeps its declared place: right after the block declared before it.
+            for (var i = 0; i < called.Length; i++)
+            {
+                if (called[i])
+                    continue;
+                var at = i == 0 ? 0 : order.FindIndex(e => e.Op is null && !e.Repeat && e.Block == i - 1) + 1;
+                order.Insert(at, new Entry(i, false, null));
+            }
+            return order;
+        }
+
+        /// <summary>The step of one op of a layer's body running at the layer's compute dtype.</summary>
+        /// <param name="op">The op.</param>
+        /// <param name="path">The layer instance's path.</param>
+        /// <param name="precision">The layer's precision (the body runs on the input cast to it).</param>
+        /// <param name="pass">Shapes and mode.</param>
+        /// <param name="shareReplicated">Sequence parallelism in a sharded layer: tensors outside the parallel region divide by the ranks too.</param>
+        /// <param name="saved">The layer's saved-tensor list, extended with the op's.</param>
+        public static Step OpStep(ForwardOp op, string path, DType precision, Pass pass, bool shareReplicated, List<SavedTensor> saved)
+        {
+            var d = Sizes.Of(precision);
+            var step = new Step { Path = path + "." + op.Call };
+            long Bytes(ForwardTensor t)
+            {
+                var bytes = t.Bytes(pass.Batch, pass.Queries, d, pass.Ranks, pass.Device.DropoutMaskIsBoolean);
+                return !t.Sharded && shareReplicated ? Sizes.Share(bytes, pass.Ranks) : bytes;
+            }
+            foreach (var tensor in op.Temporaries)
+                step.Temporary = checked(step.Temporary + Bytes(tensor));
+            if (pass.Training)
+            {
+                foreach (var tensor in op.Saved)
+                {
+                    var bytes = checked(Bytes(tensor) * op.Times);
+                    step.Kept = checked(step.Kept + bytes);
+                    saved.Add(new SavedTensor(op.Call, tensor.Name, bytes));
+                }
+            }
+            return step;
+        }
+
+        /// <summary>A primitive block called a second time: its activations again, no weights and no gradients of its own.</summary>
+        public static Step RepeatStep(BlockSpec block, int d, string path, Pass pass, long width, bool selective, bool shareReplicated, List<SavedTensor> saved)
+        {
+            var step = new Step { Path = path };
+            foreach (var created in BlockForward.Of(block, d, pass, width, selective))
+            {
+                var bytes = created.Replicated && shareReplicated ? Sizes.Share(created.Bytes, pass.Ranks) : created.Bytes;
+                if (created.Saved)
+                {
+                    step.Kept += bytes;
+                    saved.Add(new SavedTensor(block.Name, created.Name + " (again)", bytes));
+                }
+                else if (created.Recomputed)
+                {
+                    step.Recompute += bytes;
+                }
+                else if (!created.ReturnedByCheckpoint)
+                {
+                    step.Temporary += bytes;
+                }
+            }
+            return step;
+        }
+
+        private static int IndexOf(LayerSpec layer, string? name)
+        {
+            for (var i = 0; i < layer.Blocks.Count; i++)
+            {
+                if (layer.Blocks[i].Name == name)
+                    return i;
+            }
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,10 @@
+// Forward divides by a tensor of another width
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.FwdShape04;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Ffn { get; init; } = 256; public int Layers { get; init; } = 2; public int Vocab { get; init; } = 1000; }
+[Layer(typeof(Cfg))]
+public partial class Block
+{
+    [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn))] partial Linear Up { get; }
+    Tensor Forward(Tensor x) => x.div(Up.call(x)); //~ MG0502
+}

@@ -1,0 +1,10 @@
+// Concatenating along the sequence tensors of different widths
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.FwdShape10;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Ffn { get; init; } = 256; public int Layers { get; init; } = 2; public int Vocab { get; init; } = 1000; }
+[Layer(typeof(Cfg))]
+public partial class Block
+{
+    [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn))] partial Linear Up { get; }
+    Tensor Forward(Tensor x) => cat(new[] { x, Up.call(x) }, 1); //~ MG0506
+}
