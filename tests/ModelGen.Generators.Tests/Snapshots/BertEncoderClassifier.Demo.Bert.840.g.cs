@@ -85,6 +85,7 @@ namespace Demo
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor tokens)
         {
+            if (global::ModelGen.Training.ZeroRouting.Routes(this)) return global::ModelGen.Training.ZeroRouting.Forward(this, tokens); // ZeRO-3 gathers the weights around the call
             using (global::TorchSharp.torch.NewDisposeScope())
             {
                 return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(tokens, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(tokens, this.StoragePrecision)))
@@ -108,6 +109,19 @@ namespace Demo
             Precision = global::ModelGen.DType.BFloat16,
             Checkpoint = global::ModelGen.CheckpointMode.None,
             Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(new global::ModelGen.Specs.ScenarioSpec(24.0, global::ModelGen.Workload.Training, 128, 8, global::ModelGen.Optimizer.AdamW), new global::ModelGen.Specs.ScenarioSpec(24.0, global::ModelGen.Workload.Inference, 128, 8, global::ModelGen.Optimizer.AdamW)),
+            Body = new global::ModelGen.Memory.ForwardBody(global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardCall>(
+                new global::ModelGen.Memory.ForwardCall(null, new global::ModelGen.Memory.ForwardOp("arange", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("arange output [seq]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 0, 1, global::ModelGen.Memory.ForwardElement.Compute, false)), false, global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>())),
+                new global::ModelGen.Memory.ForwardCall("Words", null),
+                new global::ModelGen.Memory.ForwardCall("Positions", null),
+                new global::ModelGen.Memory.ForwardCall(null, new global::ModelGen.Memory.ForwardOp("operator +", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("operator + output [batch, seq, Hidden]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(new global::ModelGen.Specs.Dim("Hidden", config.Hidden)), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 1, 1, global::ModelGen.Memory.ForwardElement.Compute, false)), false, global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>())),
+                new global::ModelGen.Memory.ForwardCall(null, new global::ModelGen.Memory.ForwardOp("zeros_like", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("zeros_like output [batch, seq]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 1, 1, global::ModelGen.Memory.ForwardElement.Int64, false)), false, global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>())),
+                new global::ModelGen.Memory.ForwardCall("TokenTypes", null),
+                new global::ModelGen.Memory.ForwardCall(null, new global::ModelGen.Memory.ForwardOp("operator +", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("operator + output [batch, seq, Hidden]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(new global::ModelGen.Specs.Dim("Hidden", config.Hidden)), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 1, 1, global::ModelGen.Memory.ForwardElement.Compute, false)), false, global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>())),
+                new global::ModelGen.Memory.ForwardCall("EmbedNorm", null),
+                new global::ModelGen.Memory.ForwardCall("Layers", null),
+                new global::ModelGen.Memory.ForwardCall("Pool", null),
+                new global::ModelGen.Memory.ForwardCall("Drop", null),
+                new global::ModelGen.Memory.ForwardCall("Classifier", null))),
         };
 
         /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>

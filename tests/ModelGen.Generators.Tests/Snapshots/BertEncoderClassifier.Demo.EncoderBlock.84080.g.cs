@@ -55,6 +55,7 @@ namespace Demo
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor x)
         {
+            if (global::ModelGen.Training.ZeroRouting.Routes(this)) return global::ModelGen.Training.ZeroRouting.Forward(this, x); // ZeRO-3 gathers the weights around the call
             using (global::TorchSharp.torch.NewDisposeScope())
             {
                 return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)))
@@ -74,6 +75,13 @@ namespace Demo
             Precision = global::ModelGen.DType.BFloat16,
             Checkpoint = global::ModelGen.CheckpointMode.None,
             Budgets = global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.ScenarioSpec>(),
+            Body = new global::ModelGen.Memory.ForwardBody(global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardCall>(
+                new global::ModelGen.Memory.ForwardCall("Attn", null),
+                new global::ModelGen.Memory.ForwardCall(null, new global::ModelGen.Memory.ForwardOp("operator +", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("operator + output [batch, seq, Hidden]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(new global::ModelGen.Specs.Dim("Hidden", config.Hidden)), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 1, 1, global::ModelGen.Memory.ForwardElement.Compute, false)), false, global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>())),
+                new global::ModelGen.Memory.ForwardCall("AttnNorm", null),
+                new global::ModelGen.Memory.ForwardCall("Mlp", null),
+                new global::ModelGen.Memory.ForwardCall(null, new global::ModelGen.Memory.ForwardOp("operator +", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Memory.ForwardTensor>(new global::ModelGen.Memory.ForwardTensor("operator + output [batch, seq, Hidden]", global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(new global::ModelGen.Specs.Dim("Hidden", config.Hidden)), global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>(), 1, 1, global::ModelGen.Memory.ForwardElement.Compute, false)), false, global::ModelGen.Specs.EquatableArray.Create<global::ModelGen.Specs.Dim>())),
+                new global::ModelGen.Memory.ForwardCall("MlpNorm", null))),
         };
 
         /// <summary>Adds this layer's spec and those of the layers it uses to <paramref name="layers"/>, each once.</summary>

@@ -55,6 +55,7 @@ namespace Demo
         /// <summary>Runs the user's forward in a dispose scope, in this layer's precision, checkpointed when <see cref="CheckpointActivations"/> is set.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor x)
         {
+            if (global::ModelGen.Training.ZeroRouting.Routes(this)) return global::ModelGen.Training.ZeroRouting.Forward(this, x); // ZeRO-3 gathers the weights around the call
             using (global::TorchSharp.torch.NewDisposeScope())
             {
                 return (this.CheckpointActivations ? global::ModelGen.Checkpoint.Run(this, this.Forward, global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)) : this.Forward(global::ModelGen.Precision.CastFloatingInput(x, this.StoragePrecision)))
