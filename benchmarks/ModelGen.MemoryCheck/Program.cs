@@ -16,6 +16,7 @@ using static TorchSharp.torch;
 //   ModelGen.MemoryCheck [all]                      all configurations, a Markdown table
 //   ModelGen.MemoryCheck plain|checkpointed|quantized|lora|qlora [trace]   one configuration; trace prints the resident set after each stage
 //   mpirun -np 2 ModelGen.MemoryCheck zero1-dp2|zero2-dp2   data parallel with ModelGen's AdamW partitioned (ZeRO 1 or 2), one row per rank
+//   ModelGen.MemoryCheck attention-saved            bytes one eager attention forward saves for backward, fp32 and bf16
 //   ModelGen.MemoryCheck step-peak                  resident peak of one optimizer step: TorchSharp's AdamW against ModelGen's
 // MEMORYCHECK_DEFAULT_MALLOC=1 keeps glibc's dynamic mmap threshold (see HeapSettings) to show what it adds.
 const int Seq = 256, Batch = 8, Steps = 3;
@@ -95,6 +96,7 @@ if (args[0].StartsWith("infer-", StringComparison.Ordinal))
     return;
 }
 
+if (args[0] == "attention-saved") { HeapSettings.Apply(); AttentionSaved.Run(); return; }
 if (TensorParallelCheck.Modes.Contains(args[0])) { TensorParallelCheck.Run(args[0], Seq, Batch, Steps, args.Length > 1 && args[1] == "trace"); return; }
 if (args[0] == "forward-ops") { HeapSettings.Apply(); ForwardOpsCheck.Run(Seq, Batch, Steps); return; } // docs/forward-analysis.md
 

@@ -19,8 +19,8 @@ public partial class Gpt2
     /// <summary>Token embedding; also the output head's weight.</summary>
     [Embedding(nameof(Gpt2Config.Vocab), nameof(Gpt2Config.Hidden))] public partial Embedding Wte { get; }
 
-    /// <summary>Learned absolute position embedding.</summary>
-    [Embedding(nameof(Gpt2Config.Context), nameof(Gpt2Config.Hidden))] public partial Embedding Wpe { get; }
+    /// <summary>Learned absolute position embedding: one row per position, so sequences are at most Context tokens (MG0540 past it).</summary>
+    [Embedding(nameof(Gpt2Config.Context), nameof(Gpt2Config.Hidden), Role = EmbeddingRole.Positions)] public partial Embedding Wpe { get; }
 
     /// <summary>Dropout on the summed embeddings.</summary>
     [Dropout(0.1)] public partial Dropout Drop { get; }

@@ -28,7 +28,7 @@ namespace ModelGen.Analyzers
             Descriptors.BudgetWithoutSize, Descriptors.UnknownGpu, Descriptors.BadScenario, Descriptors.InferenceWithTrainingSetting,
             Descriptors.ShardNotDivisible, Descriptors.BadParallelDegree, Descriptors.BadZeroStage, Descriptors.ZeroWithoutDataParallel,
             Descriptors.TensorParallelWithoutShards, Descriptors.BudgetContradictsPlan, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow,
-            Descriptors.ShardedTypeCannotHold, Descriptors.SequenceParallelUnsupported);
+            Descriptors.ShardedTypeCannotHold, Descriptors.SequenceParallelUnsupported, Descriptors.SequenceBeyondPositions);
 
         private static readonly string KnownCards = string.Join(", ", GpuCatalog.All.Select(g => g.Name));
 
@@ -91,7 +91,8 @@ namespace ModelGen.Analyzers
                 if (Report(context, location, problems) || resolved is null)
                     continue;
                 var scenario = resolved.Scenario with { Gpu = resolved.Scenario.Gpu is { } gpu ? GpuCatalog.Find(gpu)?.Name ?? gpu : null };
-                if (Report(context, location, SpecChecks.CheckSharding(model, scenario)))
+                if (Report(context, location, SpecChecks.CheckSharding(model, scenario))
+                    || Report(context, location, SpecChecks.CheckPositions(model, scenario)))
                     continue;
 
                 var reports = Reports(context.Compilation, tree, cancellationToken);

@@ -68,6 +68,34 @@ namespace ModelGen
         Silu = 1,
         /// <summary><c>down(silu(gate(x)) * up(x))</c> (Llama).</summary>
         SwiGlu = 2,
+        /// <summary><c>down(gelu(up(x)))</c> with the exact erf GELU (BERT, Hugging Face <c>"gelu"</c>); <see cref="Gelu"/> is the tanh form.</summary>
+        GeluErf = 3,
+        /// <summary><c>down(relu(up(x)))</c> (the original Transformer, OPT).</summary>
+        Relu = 4,
+        /// <summary><c>down(gelu(gate(x)) * up(x))</c> with the tanh GELU (Shazeer 2020, eq. 5; T5 v1.1's "gated-gelu").</summary>
+        GeGlu = 5,
+    }
+
+    /// <summary>What an embedding table is indexed by.</summary>
+    public enum EmbeddingRole
+    {
+        /// <summary>Token ids (the vocabulary).</summary>
+        Tokens = 0,
+        /// <summary>Positions 0 … count − 1: a learned position table, which caps the sequence length at its row count.</summary>
+        Positions = 1,
+        /// <summary>Token type (segment) ids, as BERT's <c>token_type_embeddings</c>.</summary>
+        TokenTypes = 2,
+    }
+
+    /// <summary>What a model's output Linear is, and so which loss the memory model counts after it.</summary>
+    public enum HeadKind
+    {
+        /// <summary>Logits over the vocabulary at every position, trained with cross-entropy (computed in fp32).</summary>
+        LanguageModel = 0,
+        /// <summary>Logits over classes for one position per sequence (a pooled or first token), trained with cross-entropy.</summary>
+        Classifier = 1,
+        /// <summary>A projection with no loss after it (features, embeddings): no logits or loss are counted.</summary>
+        None = 2,
     }
 
     /// <summary>How a layer's activations are checkpointed.</summary>

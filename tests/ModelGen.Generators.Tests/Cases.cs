@@ -220,6 +220,55 @@ internal static class Cases
                 }
             }
             """,
+        ["BertEncoderClassifier"] = """
+            [Layer(typeof(Cfg)), Precision(DType.BFloat16)]
+            public partial class EncoderBlock
+            {
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), Causal = false, Fused = false, Bias = true)] public partial Attention Attn { get; }
+                [LayerNorm(nameof(Cfg.Hidden), Eps = 1e-12)] public partial LayerNorm AttnNorm { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.GeluErf)] public partial FeedForward Mlp { get; }
+                [LayerNorm(nameof(Cfg.Hidden), Eps = 1e-12)] public partial LayerNorm MlpNorm { get; }
+                private Tensor Forward(Tensor x)
+                {
+                    x = AttnNorm.call(x + Attn.call(x)); // post-LN
+                    return MlpNorm.call(x + Mlp.call(x));
+                }
+            }
+
+            [Model(typeof(Cfg)), Precision(DType.BFloat16)]
+            [VramBudget(24, SequenceLength = 128, Batch = 8)]
+            [VramBudget(24, SequenceLength = 128, Batch = 8, Workload = Workload.Inference)]
+            public partial class Bert
+            {
+                [Embedding(nameof(Cfg.Vocab), nameof(Cfg.Hidden))] public partial Embedding Words { get; }
+                [Embedding(128, nameof(Cfg.Hidden), Role = EmbeddingRole.Positions)] public partial Embedding Positions { get; }
+                [Embedding(2, nameof(Cfg.Hidden), Role = EmbeddingRole.TokenTypes)] public partial Embedding TokenTypes { get; }
+                [LayerNorm(nameof(Cfg.Hidden), Eps = 1e-12)] public partial LayerNorm EmbedNorm { get; }
+                [Stack(nameof(Cfg.Layers))] public partial ModuleList<EncoderBlock> Layers { get; }
+                [Pooler(nameof(Cfg.Hidden))] public partial Pooler Pool { get; }
+                [Dropout(0.1)] public partial Dropout Drop { get; }
+                [Linear(nameof(Cfg.Hidden), 3), Head(HeadKind.Classifier)] public partial Linear Classifier { get; }
+                private Tensor Forward(Tensor tokens)
+                {
+                    var positions = arange(tokens.shape[1], device: tokens.device).unsqueeze(0);
+                    var x = EmbedNorm.call(Words.call(tokens) + Positions.call(positions) + TokenTypes.call(zeros_like(tokens)));
+                    foreach (var layer in Layers)
+                        x = layer.call(x);
+                    return Classifier.call(Drop.call(Pool.call(x)));
+                }
+            }
+            """,
+        ["FeedForwardActivations"] = """
+            [Layer(typeof(Cfg))]
+            public partial class Mixed
+            {
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.Relu)] public partial FeedForward Relu { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.GeGlu, Bias = false)] public partial FeedForward GeGlu { get; }
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), KvHeads = nameof(Cfg.KvHeads), SlidingWindow = 4)] public partial Attention Local { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden)), Head(HeadKind.None)] public partial Linear Out { get; }
+                private Tensor Forward(Tensor x) => Out.call(Local.call(GeGlu.call(Relu.call(x))));
+            }
+            """,
         ["GlobalNamespacePositionalConfig"] = """
             public sealed record TinyConfig(int Hidden = 32, int Ffn = 64);
 

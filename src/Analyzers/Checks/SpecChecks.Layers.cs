@@ -51,6 +51,7 @@ namespace ModelGen.Analyzers.Checks
             DropoutSpec => KnownNames.DropoutAttribute,
             AttentionSpec => KnownNames.AttentionAttribute,
             FeedForwardSpec => KnownNames.FeedForwardAttribute,
+            PoolerSpec => KnownNames.PoolerAttribute,
             LayerRefSpec => KnownNames.SublayerAttribute,
             StackSpec => KnownNames.StackAttribute,
             _ => null,
@@ -66,6 +67,7 @@ namespace ModelGen.Analyzers.Checks
             DropoutSpec => "a Dropout",
             AttentionSpec => "an Attention block",
             FeedForwardSpec => "a FeedForward block",
+            PoolerSpec => "a Pooler",
             LayerRefSpec => "a sublayer",
             StackSpec => "a stack",
             _ => "a block",
@@ -79,6 +81,7 @@ namespace ModelGen.Analyzers.Checks
             RmsNormSpec n => new[] { ("Hidden", n.Hidden) },
             AttentionSpec a => new[] { ("Hidden", a.Hidden), ("Heads", a.Heads), ("KvHeads", a.KvHeads) },
             FeedForwardSpec f => new[] { ("Hidden", f.Hidden), ("Inner", f.Inner) },
+            PoolerSpec p => new[] { ("Hidden", p.Hidden) },
             StackSpec s => new[] { ("Count", s.Count) },
             _ => Array.Empty<(string, Dim)>(),
         };

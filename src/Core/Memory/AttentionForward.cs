@@ -5,8 +5,8 @@ namespace ModelGen.Memory
 {
     /// <summary>
     /// The tensors ModelGen's <c>Attention</c> creates: q/k/v projections of one shared input, optional rotary embedding, key/value
-    /// heads repeated to the query heads (GQA/MQA), the core — eager <c>softmax(q kᵀ/√d + mask) v</c> with scores upcast to fp32
-    /// before the mask and softmax, or fused <c>scaled_dot_product_attention</c> — and the output projection.
+    /// heads repeated to the query heads (GQA/MQA), the core — eager <c>softmax(q kᵀ/√d + mask) v</c> computed in fp32 and saved in
+    /// the activation dtype, or fused <c>scaled_dot_product_attention</c> — and the output projection.
     /// </summary>
     internal static class AttentionForward
     {
@@ -59,52 +59,72 @@ namespace ModelGen.Memory
                 Core(repeated ? "v repeated to query heads" : "v", rankQ);
             }
 
-            if (attention.Fused)
+            // No fused kernel of TorchSharp 0.107 takes a window: a windowed block trains through the eager core.
+            var fused = attention.Fused && (attention.SlidingWindow is null || !training);
+            if (fused)
             {
                 // Flash / memory-efficient kernels keep the output and the per-row log-sum-exp, never the s×s scores.
                 Core("attention output", rankQ);
                 Core("log-sum-exp (fp32)", b * heads * pass.Queries * Sizes.Fp32);
+                // Generation past the first chunk (a decode step) passes the cache's mask of allowed keys, built as hidden keys and negated.
+                if (!training && attention.Causal && (pass.Queries != pass.Keys || attention.SlidingWindow < pass.Keys))
+                    Temp("attention masks (bool, hidden and allowed keys, b×q×k each)", 2 * b * pass.Queries * pass.Keys);
             }
             else
             {
-                Eager(attention, d, pass, scores, Temp, Core);
-                Temp("attention output", rankQ);
+                // After the core: its output, the context (a temporary in inference) and the o_proj output.
+                var output = tokens * attention.Hidden.Value * d;
+                Eager(attention, d, pass, scores, heads, rankQ + (training && !quantized ? 0 : rankQ) + output, Temp, Core);
             }
-            if (quantized)
-                Temp("context (o_proj input)", rankQ);
-            else
-                Saved("context (o_proj input)", rankQ);
-            Temp("o_proj output", tokens * attention.Hidden.Value * d);
+            if (fused)
+            {
+                if (quantized)
+                    Temp("context (o_proj input)", rankQ);
+                else
+                    Saved("context (o_proj input)", rankQ);
+                Temp("o_proj output", tokens * attention.Hidden.Value * d);
+            }
+            else if (training && !quantized)
+            {
+                Saved("context (o_proj input)", rankQ); // otherwise a temporary, counted in the eager core's `after`
+            }
         }
 
-        private static void Eager(AttentionSpec attention, int d, Pass pass, long scores, System.Action<string, long> temp, System.Action<string, long> core)
+        /// <summary>
+        /// ModelGen's eager core as it runs (<c>Attention.Core</c> and <c>ScaledMaskedSoftmax</c>): q·kᵀ in the activation dtype; one
+        /// fp32 working copy, masked and softmaxed in place (beside it briefly the q×k bool mask, then the fp32 row max and row sum);
+        /// the probabilities cast to the activation dtype (in fp32 the working copy itself), the only s² tensor the softmax saves
+        /// (Megatron's fused softmax, Korthikanti et al. 2022 §4.1: 2·a·s²·b in 16-bit); q·kᵀ and the working copy are freed as
+        /// the softmax returns; then dropout's mask and dropped probabilities, p·v's output, and the o_proj output (<c>after</c>: those
+        /// two, alive once the core's temporaries are freed).
+        /// </summary>
+        private static void Eager(AttentionSpec attention, int d, Pass pass, long scores, long heads, long after, System.Action<string, long> temp, System.Action<string, long> core)
         {
             var dropout = pass.Training && attention.DropoutP > 0;
-            temp("q kᵀ", scores * d);
-            if (d < Sizes.Fp32)
-                temp("scores cast to fp32", scores * Sizes.Fp32);
-            temp("scaled scores (fp32)", scores * Sizes.Fp32);
-            if (attention.Causal)
-            {
-                if (pass.Training)
-                    core("causal mask (bool, s×s)", pass.Queries * pass.Keys);
-                else // inference runs the KV-cached forward: its key mask is [b, q, k] bool, built as three tensors (docs/memory-check.md)
-                    temp("key mask (bool, 3 × b×q×k: padding and, sees-nothing or, not)", 3 * pass.Batch * pass.Queries * pass.Keys);
-                temp("masked scores (fp32)", scores * Sizes.Fp32);
-            }
-            core("softmax output (fp32)", scores * Sizes.Fp32);
+            // Training runs Attention.Core: the q×k causal mask exists only while it is applied. Inference of a decoder runs the
+            // cached path (Attention.Cached.cs), whose b×q×k mask of hidden keys lives through the whole core.
+            var maskBytes = attention.Causal && pass.Training ? pass.Queries * pass.Keys * (attention.SlidingWindow is null ? 1 : 2) : 0;
+            var cacheMask = attention.Causal && !pass.Training ? pass.Batch * pass.Queries * pass.Keys : 0;
+            var rowStats = pass.Batch * heads * pass.Queries * Sizes.Fp32;
+            var working = scores * Sizes.Fp32;
+            // While the softmax runs: q·kᵀ, the fp32 working copy, and the largest of the mask, a row statistic, or (16-bit) the cast output.
+            var softmax = (scores * d) + working + cacheMask + System.Math.Max(System.Math.Max(maskBytes, rowStats), d < Sizes.Fp32 ? scores * d : 0);
+            // While dropout runs: the probabilities, its mask and the dropped probabilities (q·kᵀ and the working copy are gone).
+            var maskElement = pass.Device.DropoutMaskIsBoolean ? 1 : d;
+            var dropping = dropout ? (scores * d) + (scores * maskElement) + (scores * d) : 0;
+            var peak = System.Math.Max(System.Math.Max(softmax, dropping), after);
+            temp(peak == softmax ? "eager core at its softmax (q kᵀ, fp32 working copy, mask or row statistics, cast probabilities)"
+                : peak == dropping ? "eager core at its dropout (probabilities, dropout mask, dropped probabilities)"
+                : "attention output and o_proj output", peak);
+            if (!pass.Training)
+                return; // nothing is saved: the probabilities were part of the peak above
+            core(d < Sizes.Fp32 ? "softmax output (16-bit, computed in fp32)" : "softmax output (fp32)", scores * d);
             if (dropout)
             {
-                if (d < Sizes.Fp32)
-                    temp("probabilities cast", scores * d);
-                core(pass.Device.DropoutMaskIsBoolean ? "dropout mask (bool)" : "dropout noise", scores * (pass.Device.DropoutMaskIsBoolean ? 1 : d));
+                core(pass.Device.DropoutMaskIsBoolean ? "dropout mask (bool)" : "dropout noise", scores * maskElement);
                 core("dropped probabilities (p·v input)", scores * d);
             }
-            else if (d < Sizes.Fp32)
-            {
-                core("probabilities cast (p·v input)", scores * d);
-            }
-            // fp32 without dropout: the softmax output is p·v's input, saved once.
+            // Without dropout the softmax output is p·v's input, saved once.
         }
     }
 }

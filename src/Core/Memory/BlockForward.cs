@@ -17,12 +17,13 @@ namespace ModelGen.Memory
         /// <param name="pass">Shapes and mode.</param>
         /// <param name="width">For a Dropout: the width of the tensor it applies to.</param>
         /// <param name="selective">The layer checkpoints attention cores (Korthikanti et al. 2022, §4.2).</param>
-        public static List<Created> Of(BlockSpec block, int d, Pass pass, long width, bool selective)
+        /// <param name="pooled">A Linear or Dropout that reads one row per sequence (after a pooler, or a classifier head: <see cref="Heads.Pooled"/>).</param>
+        public static List<Created> Of(BlockSpec block, int d, Pass pass, long width, bool selective, bool pooled = false)
         {
             var list = new List<Created>();
             var name = block.Name;
             var t = block.Shard == ShardStyle.None ? 1 : pass.Ranks;
-            var tokens = pass.Tokens;
+            var tokens = pooled ? pass.Batch : pass.Tokens;
             var training = pass.Training;
             void Saved(string what, long bytes, bool replicated = false) => list.Add(new Created(name, what, bytes, training, replicated));
             // The block's input exists before it runs: saved in training, not one of its temporaries otherwise.
@@ -68,6 +69,15 @@ namespace ModelGen.Memory
                         Temp("output", tokens * width * d);
                     }
                     break;
+                case PoolerSpec pooler:
+                {
+                    // The first token is copied out (dense saves the copy, not a view of the whole input); tanh saves its output.
+                    var row = pass.Batch * pooler.Hidden.Value * d;
+                    Saved("first token (dense input)", row, replicated: true);
+                    Temp("dense output (tanh input)", row);
+                    Saved("tanh output", row, replicated: true);
+                    break;
+                }
                 case AttentionSpec attention:
                     AttentionForward.Add(attention, d, pass, t, selective, list);
                     break;
@@ -81,18 +91,31 @@ namespace ModelGen.Memory
                     else
                         Input("input", tokens * feedForward.Hidden.Value * d, true);
                     System.Action<string, long> downInput = quantized ? Temp : (what, bytes) => Saved(what, bytes);
-                    if (feedForward.Activation == FeedForwardActivation.SwiGlu)
+                    switch (feedForward.Activation)
                     {
-                        Saved("gate_proj output (silu input)", inner);
-                        Saved("silu output", inner);
-                        Saved("up_proj output", inner);
-                        downInput("silu(gate) * up (down_proj input)", inner);
-                    }
-                    else
-                    {
-                        var act = feedForward.Activation == FeedForwardActivation.Gelu ? "gelu" : "silu";
-                        Saved($"up_proj output ({act} input)", inner);
-                        downInput($"{act} output (down_proj input)", inner);
+                        case FeedForwardActivation.SwiGlu:
+                        case FeedForwardActivation.GeGlu:
+                        {
+                            // act(gate) saves its input, the product saves both factors, down_proj saves the product.
+                            var act = feedForward.Activation == FeedForwardActivation.SwiGlu ? "silu" : "gelu";
+                            Saved($"gate_proj output ({act} input)", inner);
+                            Saved($"{act} output", inner);
+                            Saved("up_proj output", inner);
+                            downInput($"{act}(gate) * up (down_proj input)", inner);
+                            break;
+                        }
+                        case FeedForwardActivation.Relu:
+                            // relu's backward reads its output (threshold_backward), which is also down_proj's input.
+                            Temp("up_proj output (relu input)", inner);
+                            Saved("relu output (down_proj input; relu's backward reads it too)", inner);
+                            break;
+                        default:
+                        {
+                            var act = feedForward.Activation == FeedForwardActivation.Silu ? "silu" : "gelu";
+                            Saved($"up_proj output ({act} input)", inner);
+                            downInput($"{act} output (down_proj input)", inner);
+                            break;
+                        }
                     }
                     Temp("output", tokens * feedForward.Hidden.Value * d);
                     break;

@@ -17,7 +17,7 @@ namespace ModelGen.Memory
     /// <summary>
     /// The parameters each block kind registers, mirroring the modules the generator creates: TorchSharp <c>Linear</c>,
     /// <c>Embedding</c>, <c>LayerNorm</c>; ModelGen's <c>RmsNorm</c>, <c>Attention</c> (q/k/v/o projections),
-    /// <c>FeedForward</c> (gate/up/down) and <c>QuantizedLinear</c>.
+    /// <c>FeedForward</c> (gate/up/down), <c>Pooler</c> (dense) and <c>QuantizedLinear</c>.
     /// </summary>
     internal static class BlockParameters
     {
@@ -85,6 +85,10 @@ namespace ModelGen.Memory
                 case RmsNormSpec norm:
                     Add("weight", norm.Hidden.Value, 1, norm.Hidden.Value, 1);
                     break;
+                case PoolerSpec pooler:
+                    Add("dense.weight", pooler.Hidden.Value, pooler.Hidden.Value, pooler.Hidden.Value, pooler.Hidden.Value);
+                    Add("dense.bias", pooler.Hidden.Value, 1, pooler.Hidden.Value, 1);
+                    break;
                 case AttentionSpec attention:
                 {
                     var hidden = attention.Hidden.Value;
@@ -112,13 +116,13 @@ namespace ModelGen.Memory
                     var hidden = feedForward.Hidden.Value;
                     var inner = feedForward.Inner.Value;
                     var rankInner = Sizes.Share(inner, t);
-                    if (feedForward.Activation == FeedForwardActivation.SwiGlu)
+                    if (feedForward.Gated)
                         Add("gate_proj.weight", inner, hidden, rankInner, hidden);
                     Add("up_proj.weight", inner, hidden, rankInner, hidden);
                     Add("down_proj.weight", hidden, inner, hidden, rankInner);
                     if (feedForward.Bias)
                     {
-                        if (feedForward.Activation == FeedForwardActivation.SwiGlu)
+                        if (feedForward.Gated)
                             Add("gate_proj.bias", inner, 1, rankInner, 1);
                         Add("up_proj.bias", inner, 1, rankInner, 1);
                         Add("down_proj.bias", hidden, 1, hidden, 1);

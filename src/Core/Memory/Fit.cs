@@ -15,13 +15,18 @@ namespace ModelGen.Memory
         /// <summary>The search stops here: a model that fits 2^20 sequences per step is reported as fitting 2^20.</summary>
         public const long MaxSearchedBatch = 1L << 20;
 
-        /// <summary>The largest sequence length for which <paramref name="scenario"/> fits <paramref name="budgetBytes"/>; 0 when even 1 does not.</summary>
+        /// <summary>
+        /// The largest sequence length for which <paramref name="scenario"/> fits <paramref name="budgetBytes"/>, at most the rows of the
+        /// model's learned position table (<see cref="PositionCap"/>); 0 when even 1 does not.
+        /// </summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
         public static long MaxSequenceLength(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null)
         {
             if (scenario is null)
                 throw new ArgumentNullException(nameof(scenario));
-            return Largest(value => MemoryModel.Estimate(model, scenario with { SequenceLength = value }, device).PeakBytes <= budgetBytes, MaxSearchedSequenceLength);
+            // A learned position table caps the sequence length: "fits up to" never goes past it.
+            var limit = PositionCap.Find(model) is { } cap ? System.Math.Min(cap.Positions, MaxSearchedSequenceLength) : MaxSearchedSequenceLength;
+            return Largest(value => MemoryModel.Estimate(model, scenario with { SequenceLength = value }, device).PeakBytes <= budgetBytes, limit);
         }
 
         /// <summary>The largest batch for which <paramref name="scenario"/> fits <paramref name="budgetBytes"/>; 0 when even 1 does not.</summary>

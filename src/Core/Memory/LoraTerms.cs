@@ -52,7 +52,7 @@ namespace ModelGen.Memory
                     break;
                 }
                 case FeedForwardSpec feedForward:
-                    if (feedForward.Activation == FeedForwardActivation.SwiGlu)
+                    if (feedForward.Gated)
                         yield return ("gate_proj", feedForward.Hidden.Value, feedForward.Inner.Value);
                     yield return ("up_proj", feedForward.Hidden.Value, feedForward.Inner.Value);
                     yield return ("down_proj", feedForward.Inner.Value, feedForward.Hidden.Value);

@@ -38,13 +38,15 @@ namespace ModelGen.Memory
             }
             else
             {
-                var decodePass = new Pass(scenario.Batch, 1, scenario.SequenceLength, scenario.TensorParallel, false, device);
-                var decode = ModelWalk.Run(model, decodePass, scenario.SequenceParallel);
-                points = new List<(string, Phases.Point)>
+                points = new List<(string, Phases.Point)> { Phases.Inference(MemoryPhases.Prefill, walk, states, pass, walk.KvCacheBytes) };
+                // An encoder (attention, none of it causal) reads its input in one pass: no KV cache, no decode step.
+                var attention = model.Layers.Concat(new[] { model.Root }).SelectMany(l => l.Blocks).OfType<AttentionSpec>().ToList();
+                if (attention.Count == 0 || attention.Any(a => a.Causal))
                 {
-                    Phases.Inference(MemoryPhases.Prefill, walk, states, pass, walk.KvCacheBytes),
-                    Phases.Inference(MemoryPhases.Decode, decode, states, decodePass, walk.KvCacheBytes),
-                };
+                    var decodePass = new Pass(scenario.Batch, 1, scenario.SequenceLength, scenario.TensorParallel, false, device);
+                    var decode = ModelWalk.Run(model, decodePass, scenario.SequenceParallel);
+                    points.Add(Phases.Inference(MemoryPhases.Decode, decode, states, decodePass, walk.KvCacheBytes));
+                }
             }
 
             var phases = points.Select(p => Peak(p.Phase, p.Point, device)).ToList();

@@ -65,8 +65,8 @@ namespace ModelGen.Memory
         /// <summary>Keys and values of every attention block for <see cref="Pass.Keys"/> positions.</summary>
         public long KvCacheBytes { get; private set; }
 
-        /// <summary>Vocabulary columns of the logits per rank (0 when the model does not end in a Linear), and their element size.</summary>
-        public (long Columns, int ElementBytes) Logits { get; private set; }
+        /// <summary>Rows, vocabulary (or class) columns per rank and element size of the logits the loss reads (all 0 without a loss; <see cref="Heads"/>).</summary>
+        public (long Rows, long Columns, int ElementBytes) Logits { get; private set; }
 
         /// <summary>
         /// The most steps a walk creates. A [Stack] costs the steps of one instance however large its count (its instances are a run),
@@ -90,11 +90,7 @@ namespace ModelGen.Memory
             var precision = root.Precision ?? DType.Float32;
             var rootSteps = walk.Layer(root, precision, root.Name, 1);
             walk.Steps.AddRange(root.Checkpoint == CheckpointMode.Full && pass.Training ? new List<Step> { walk.Collapse(rootSteps, root.Name) } : rootSteps);
-            if (root.Blocks.Count > 0 && root.Blocks[root.Blocks.Count - 1] is LinearSpec head)
-            {
-                var columns = head.Shard is ShardStyle.Column or ShardStyle.Vocab ? Sizes.Share(head.Out.Value, pass.Ranks) : head.Out.Value;
-                walk.Logits = (columns, Sizes.Of(head.Precision ?? precision));
-            }
+            walk.Logits = Heads.Logits(root, precision, pass);
             return walk;
         }
 
@@ -303,13 +299,14 @@ namespace ModelGen.Memory
             {
                 var headDim = attention.Hidden.Value / attention.Heads.Value;
                 var kvHeads = Sizes.Share(attention.KvHeads.Value, block.Shard == ShardStyle.None ? 1 : _pass.Ranks);
-                KvCacheBytes += KvCacheSize.Bytes(count, _pass.Batch, kvHeads, headDim, _pass.Keys, d, int8: false); // what KvCache allocates
+                if (attention.Causal) // only causal (decoder) attention keeps a KV cache
+                    KvCacheBytes += KvCacheSize.Bytes(count, _pass.Batch, kvHeads, headDim, _pass.Keys, d, int8: false); // what KvCache allocates
                 if (attention.Rotary)
                     WeightBytes += 2 * _pass.Keys * headDim * Sizes.Fp32 * count; // RotaryEmbedding caches fp32 cos and sin tables
             }
 
             var width = Widths.DropoutWidth(layer, index, _layers);
-            foreach (var created in LoraTerms.Forward(block, _lora, _loraModel, d, _pass, BlockForward.Of(block, d, _pass, width, selective)))
+            foreach (var created in LoraTerms.Forward(block, _lora, _loraModel, d, _pass, BlockForward.Of(block, d, _pass, width, selective, Heads.Pooled(layer, index))))
             {
                 var bytes = created.Replicated && sharded && _sequenceParallel ? Sizes.Share(created.Bytes, _pass.Ranks) : created.Bytes;
                 if (created.Saved)

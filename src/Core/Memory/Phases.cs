@@ -20,8 +20,8 @@ namespace ModelGen.Memory
 
         public static List<(string Phase, Point Point)> Training(ModelWalk walk, ModelStates states, Pass pass)
         {
-            var (columns, d) = walk.Logits;
-            var logits = pass.Tokens * columns;
+            var (rows, columns, d) = walk.Logits;
+            var logits = rows * columns;
             // Cross-entropy in fp32 (Precision.CrossEntropyFp32): logits, their fp32 copy when 16-bit, the saved log-probabilities.
             var lossForward = logits * (d + (d < Sizes.Fp32 ? Sizes.Fp32 : 0) + Sizes.Fp32);
             // Backward of the loss: logits and log-probabilities still alive, plus the gradients of both.
@@ -63,7 +63,7 @@ namespace ModelGen.Memory
 
         public static (string Phase, Point Point) Inference(string phase, ModelWalk walk, ModelStates states, Pass pass, long kvCache)
         {
-            var (columns, d) = walk.Logits;
+            var (rows, columns, d) = walk.Logits;
             var best = new Point(states.Weights, 0, 0, 0, 0, kvCache);
             // Inference walks are flat, one step per block instance (ModelWalk keeps runs for training only), because what the
             // dispose scopes hold depends on each instance's place (ScopeRetention).
@@ -77,7 +77,7 @@ namespace ModelGen.Memory
                 last = step.Input;
             }
             // The model returns logits for every position computed in this pass.
-            best = Max(best, new Point(states.Weights, 0, 0, last, pass.Tokens * columns * d, kvCache));
+            best = Max(best, new Point(states.Weights, 0, 0, last, rows * columns * d, kvCache));
             return (phase, best);
         }
 

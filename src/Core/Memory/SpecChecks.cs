@@ -19,6 +19,8 @@ namespace ModelGen.Memory
             Check(model.Root);
             foreach (var layer in model.Layers)
                 Check(layer);
+            if (PositionCap.Find(model) is { } cap && scenario.SequenceLength > cap.Positions)
+                throw new ArgumentException(PositionCap.Describe(model.Root.Name, scenario.SequenceLength, cap), nameof(scenario));
         }
 
         private static void Check(LayerSpec layer)
@@ -32,6 +34,7 @@ namespace ModelGen.Memory
                     case LayerNormSpec n: Positive(layer, block, n.Hidden); break;
                     case RmsNormSpec n: Positive(layer, block, n.Hidden); break;
                     case FeedForwardSpec f: Positive(layer, block, f.Hidden, f.Inner); break;
+                    case PoolerSpec p: Positive(layer, block, p.Hidden); break;
                     case AttentionSpec a:
                         Positive(layer, block, a.Hidden, a.Heads, a.KvHeads);
                         if (a.Hidden.Value % a.Heads.Value != 0 || a.Heads.Value % a.KvHeads.Value != 0)

@@ -42,10 +42,21 @@ namespace ModelGen.Specs
     public sealed record QuantSpec(QuantKind Kind, int GroupSize, bool DoubleQuant);
 
     /// <summary><c>y = x Wᵀ + b</c>.</summary>
-    public sealed record LinearSpec(string Name, string StateName, Dim In, Dim Out, bool Bias) : BlockSpec(Name, StateName);
+    public sealed record LinearSpec(string Name, string StateName, Dim In, Dim Out, bool Bias) : BlockSpec(Name, StateName)
+    {
+        /// <summary>What the block is as a model output (<c>[Head]</c>); null when the user did not say.</summary>
+        public HeadKind? Head { get; init; }
+    }
 
     /// <summary>A lookup table of <paramref name="Count"/> rows of width <paramref name="Width"/>.</summary>
-    public sealed record EmbeddingSpec(string Name, string StateName, Dim Count, Dim Width) : BlockSpec(Name, StateName);
+    public sealed record EmbeddingSpec(string Name, string StateName, Dim Count, Dim Width) : BlockSpec(Name, StateName)
+    {
+        /// <summary>What the table is indexed by; a position table caps the sequence length at <see cref="Count"/>.</summary>
+        public EmbeddingRole Role { get; init; }
+    }
+
+    /// <summary>BERT's pooler: <c>tanh(dense(x[:, 0]))</c>, one row per sequence (ModelGen.Nn.Pooler).</summary>
+    public sealed record PoolerSpec(string Name, string StateName, Dim Hidden) : BlockSpec(Name, StateName);
 
     /// <summary>LayerNorm over the last dimension, with weight and (optionally) bias.</summary>
     public sealed record LayerNormSpec(string Name, string StateName, Dim Hidden, double Eps, bool Bias) : BlockSpec(Name, StateName);
@@ -71,10 +82,18 @@ namespace ModelGen.Specs
         double RopeTheta,
         bool Fused,
         bool Bias,
-        double DropoutP) : BlockSpec(Name, StateName);
+        double DropoutP) : BlockSpec(Name, StateName)
+    {
+        /// <summary>Keys each query sees, itself included, when the attention is a sliding window; null sees every earlier key.</summary>
+        public long? SlidingWindow { get; init; }
+    }
 
     /// <summary>A position-wise feed-forward block of inner width <paramref name="Inner"/>.</summary>
-    public sealed record FeedForwardSpec(string Name, string StateName, Dim Hidden, Dim Inner, FeedForwardActivation Activation, bool Bias) : BlockSpec(Name, StateName);
+    public sealed record FeedForwardSpec(string Name, string StateName, Dim Hidden, Dim Inner, FeedForwardActivation Activation, bool Bias) : BlockSpec(Name, StateName)
+    {
+        /// <summary>Whether the activation multiplies a gate projection with the up projection (SwiGLU, GeGLU): a <c>gate_proj</c> exists.</summary>
+        public bool Gated => Activation is FeedForwardActivation.SwiGlu or FeedForwardActivation.GeGlu;
+    }
 
     /// <summary>A user layer (another generated partial class) used once inside this layer.</summary>
     /// <param name="Name">The property name.</param>

@@ -532,6 +532,22 @@ namespace ModelGen.Diagnostics
             Memory, DiagnosticSeverity.Info,
             "The Forward-body analysis knows TorchSharp's common ops and ModelGen's blocks (docs/forward-analysis.md). Any other call returning a tensor is counted conservatively, never as zero.");
 
+        // Block semantics (helper "blocks": MG0136–MG0145, MG0540–MG0579).
+
+        /// <summary>MG0136: [Head] on a block that is not a [Linear].</summary>
+        public static readonly DiagnosticDescriptor HeadNotLinear = Add(
+            "MG0136", "[Head] applies to a [Linear] block",
+            "Block '{0}': [Head] says which loss follows a Linear output block, but '{0}' is a [{1}]",
+            Usage, DiagnosticSeverity.Error,
+            "A head is the Linear that produces the logits the loss reads (an LM head or a classifier) or a final projection without a loss.");
+
+        /// <summary>MG0540: a budget's sequence length is beyond the model's learned position table.</summary>
+        public static readonly DiagnosticDescriptor SequenceBeyondPositions = Add(
+            "MG0540", "Sequence length beyond the learned position table",
+            "{0}; lower SequenceLength to at most {1} or enlarge the table",
+            Memory, DiagnosticSeverity.Error,
+            "A learned position table ([Embedding(…, Role = EmbeddingRole.Positions)]) has one row per position: the model cannot run longer sequences, so the memory of one is not estimated.");
+
         /// <summary>The descriptor of <paramref name="id"/>.</summary>
         public static DiagnosticDescriptor ById(string id) => All[id];
 

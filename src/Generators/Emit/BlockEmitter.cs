@@ -26,9 +26,11 @@ namespace ModelGen.Generators.Emit
                 DropoutSpec d =>
                     $"global::TorchSharp.torch.nn.Dropout({Literals.Number(d.P)})",
                 AttentionSpec a =>
-                    $"new global::ModelGen.Nn.Attention({Size(a.Hidden)}, {Size(a.Heads)}, {Size(a.KvHeads)}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, fused: {Literals.Bool(a.Fused)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {Device}{Quantize(a.Quant)})",
+                    $"new global::ModelGen.Nn.Attention({Size(a.Hidden)}, {Size(a.Heads)}, {Size(a.KvHeads)}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, fused: {Literals.Bool(a.Fused)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {Device}{Quantize(a.Quant)})" + (a.SlidingWindow is { } window ? $" {{ SlidingWindow = {Literals.Long(window)} }}" : ""),
                 FeedForwardSpec f =>
                     $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, {Literals.Enum(f.Activation)}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {Device}{Quantize(f.Quant)})",
+                PoolerSpec p =>
+                    $"new global::ModelGen.Nn.Pooler({Size(p.Hidden)}, dtype: {scalar}, device: {Device})",
                 LayerRefSpec r =>
                     $"new {r.LayerType}(config, {dtype}, {Device})",
                 _ => throw new System.ArgumentOutOfRangeException(nameof(block), block.GetType().Name),

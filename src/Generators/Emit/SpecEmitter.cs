@@ -41,6 +41,7 @@ namespace ModelGen.Generators.Emit
                 RmsNormSpec n => $"new {Specs}RmsNormSpec({head}, {Dim(n.Hidden)}, {Literals.Number(n.Eps)})",
                 DropoutSpec d => $"new {Specs}DropoutSpec({head}, {Literals.Number(d.P)})",
                 AttentionSpec a => $"new {Specs}AttentionSpec({head}, {Dim(a.Hidden)}, {Dim(a.Heads)}, {Dim(a.KvHeads)}, {Literals.Bool(a.Causal)}, {Literals.Bool(a.Rotary)}, {Literals.Number(a.RopeTheta)}, {Literals.Bool(a.Fused)}, {Literals.Bool(a.Bias)}, {Literals.Number(a.DropoutP)})",
+                PoolerSpec pooler => $"new {Specs}PoolerSpec({head}, {Dim(pooler.Hidden)})",
                 FeedForwardSpec f => $"new {Specs}FeedForwardSpec({head}, {Dim(f.Hidden)}, {Dim(f.Inner)}, {Literals.Enum(f.Activation)}, {Literals.Bool(f.Bias)})",
                 LayerRefSpec r => $"new {Specs}LayerRefSpec({head}, {Literals.String(r.LayerType)})",
                 StackSpec s => $"new {Specs}StackSpec({head}, {Dim(s.Count)}, {Literals.String(s.LayerType)}, {s.CheckpointEvery})",
@@ -59,6 +60,12 @@ namespace ModelGen.Generators.Emit
                 policies.Add($"TiedTo = {Literals.String(tie)}");
             if (block.Lora is { } blockLora)
                 policies.Add("Lora = " + LoraSpec(blockLora));
+            if (block is EmbeddingSpec { Role: not EmbeddingRole.Tokens } embedding)
+                policies.Add($"Role = {Literals.Enum(embedding.Role)}");
+            if (block is AttentionSpec { SlidingWindow: { } window })
+                policies.Add($"SlidingWindow = {Literals.Long(window)}");
+            if (block is LinearSpec { Head: { } headKind })
+                policies.Add($"Head = {Literals.Enum(headKind)}");
             return policies.Count == 0 ? created : created + " { " + string.Join(", ", policies) + " }";
         }
 

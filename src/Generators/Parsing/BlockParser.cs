@@ -16,7 +16,7 @@ namespace ModelGen.Parsing
         {
             KnownNames.LinearAttribute, KnownNames.EmbeddingAttribute, KnownNames.LayerNormAttribute, KnownNames.RmsNormAttribute,
             KnownNames.DropoutAttribute, KnownNames.AttentionAttribute, KnownNames.FeedForwardAttribute, KnownNames.SublayerAttribute,
-            KnownNames.StackAttribute,
+            KnownNames.StackAttribute, KnownNames.PoolerAttribute,
         };
 
         private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
@@ -91,6 +91,21 @@ namespace ModelGen.Parsing
 
             if (!CheckType(property, attribute, block, quant, location))
                 return null;
+            if (AttributeReader.Find(property, KnownNames.HeadAttribute) is { } headAttribute)
+            {
+                var headLocation = LocationInfo.From(AttributeReader.LocationOf(headAttribute)) ?? location;
+                if (AttributeReader.Argument(headAttribute, 0).Value is not int kind || !System.Enum.IsDefined(typeof(HeadKind), kind))
+                {
+                    _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, headLocation, name, $"{AttributeReader.Argument(headAttribute, 0).Value} is not a HeadKind value"));
+                    return null;
+                }
+                if (block is not LinearSpec linear)
+                {
+                    _diagnostics.Add(DiagnosticInfo.Create(Descriptors.HeadNotLinear, headLocation, name, attribute.AttributeClass!.Name.Replace("Attribute", "")));
+                    return null;
+                }
+                block = linear with { Head = (HeadKind)kind };
+            }
 
             return block with
             {
@@ -115,11 +130,22 @@ namespace ModelGen.Parsing
                     var output = ReadDim(AttributeReader.Argument(attribute, 1), location);
                     return input is null || output is null ? null : new LinearSpec(name, stateName, input.Value, output.Value, AttributeReader.Named(attribute, "Bias", true));
                 }
+                case KnownNames.PoolerAttribute:
+                {
+                    var hidden = ReadDim(AttributeReader.Argument(attribute, 0), location);
+                    return hidden is null ? null : new PoolerSpec(name, stateName, hidden.Value);
+                }
                 case KnownNames.EmbeddingAttribute:
                 {
                     var count = ReadDim(AttributeReader.Argument(attribute, 0), location);
                     var width = ReadDim(AttributeReader.Argument(attribute, 1), location);
-                    return count is null || width is null ? null : new EmbeddingSpec(name, stateName, count.Value, width.Value);
+                    var role = AttributeReader.NamedEnum(attribute, "Role", EmbeddingRole.Tokens);
+                    if (!System.Enum.IsDefined(typeof(EmbeddingRole), role))
+                    {
+                        _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, LocationInfo.From(location), _property, $"{(int)role} is not an EmbeddingRole value"));
+                        return null;
+                    }
+                    return count is null || width is null ? null : new EmbeddingSpec(name, stateName, count.Value, width.Value) { Role = role };
                 }
                 case KnownNames.LayerNormAttribute:
                 {
@@ -141,6 +167,14 @@ namespace ModelGen.Parsing
                     var kvHeads = kvText is null ? heads : ReadDim(kvText, location);
                     if (hidden is null || heads is null || kvHeads is null)
                         return null;
+                    var window = AttributeReader.Named(attribute, "SlidingWindow", 0);
+                    var causal = AttributeReader.Named(attribute, "Causal", true);
+                    if (window < 0 || (window > 0 && !causal))
+                    {
+                        _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, LocationInfo.From(location), _property,
+                            window < 0 ? $"SlidingWindow = {window} must be positive (0 for none)" : "SlidingWindow needs causal attention (a window looks back from each query)"));
+                        return null;
+                    }
                     return new AttentionSpec(
                         name, stateName, hidden.Value, heads.Value, kvHeads.Value,
                         Causal: AttributeReader.Named(attribute, "Causal", true),
@@ -148,7 +182,7 @@ namespace ModelGen.Parsing
                         RopeTheta: AttributeReader.Named(attribute, "RopeTheta", 10000.0),
                         Fused: AttributeReader.Named(attribute, "Fused", true),
                         Bias: AttributeReader.Named(attribute, "Bias", false),
-                        DropoutP: AttributeReader.Named(attribute, "Dropout", 0.0));
+                        DropoutP: AttributeReader.Named(attribute, "Dropout", 0.0)) { SlidingWindow = window > 0 ? window : null };
                 }
                 case KnownNames.FeedForwardAttribute:
                 {
@@ -321,6 +355,7 @@ namespace ModelGen.Parsing
             DropoutSpec => "TorchSharp.Modules.Dropout",
             AttentionSpec => "ModelGen.Nn.Attention",
             FeedForwardSpec => "ModelGen.Nn.FeedForward",
+            PoolerSpec => "ModelGen.Nn.Pooler",
             _ => null,
         };
 

@@ -41,6 +41,10 @@ namespace ModelGen.Parsing
         public const string FeedForwardAttribute = "ModelGen.FeedForwardAttribute";
         /// <summary><c>[Sublayer]</c>.</summary>
         public const string SublayerAttribute = "ModelGen.SublayerAttribute";
+        /// <summary><c>[Pooler]</c>.</summary>
+        public const string PoolerAttribute = "ModelGen.PoolerAttribute";
+        /// <summary><c>[Head]</c>.</summary>
+        public const string HeadAttribute = "ModelGen.HeadAttribute";
         /// <summary><c>[Stack]</c>.</summary>
         public const string StackAttribute = "ModelGen.StackAttribute";
 

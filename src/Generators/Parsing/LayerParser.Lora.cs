@@ -68,7 +68,7 @@ namespace ModelGen.Parsing
         {
             LinearSpec linear => new List<string> { linear.StateName },
             AttentionSpec => new List<string> { "q_proj", "k_proj", "v_proj", "o_proj" },
-            FeedForwardSpec { Activation: FeedForwardActivation.SwiGlu } => new List<string> { "gate_proj", "up_proj", "down_proj" },
+            FeedForwardSpec { Gated: true } => new List<string> { "gate_proj", "up_proj", "down_proj" },
             FeedForwardSpec => new List<string> { "up_proj", "down_proj" },
             _ => new List<string>(),
         };

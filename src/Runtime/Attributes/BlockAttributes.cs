@@ -44,6 +44,12 @@ namespace ModelGen
 
         /// <summary>Row width (hidden size).</summary>
         public object Width { get; }
+
+        /// <summary>
+        /// What the table is indexed by (default token ids). <see cref="EmbeddingRole.Positions"/> marks a learned position table:
+        /// the sequence length can never exceed its row count (a budget beyond it is MG0540).
+        /// </summary>
+        public EmbeddingRole Role { get; set; } = EmbeddingRole.Tokens;
     }
 
     /// <summary>LayerNorm over the last dimension.</summary>
@@ -131,6 +137,12 @@ namespace ModelGen
 
         /// <summary>Dropout on attention probabilities (default 0).</summary>
         public double Dropout { get; set; }
+
+        /// <summary>
+        /// Sliding-window attention (Mistral; Beltagy et al. 2020): each query sees itself and the <c>SlidingWindow − 1</c> keys before
+        /// it; 0 (the default) sees every earlier key. Causal attention only; a windowed layer runs the eager core.
+        /// </summary>
+        public int SlidingWindow { get; set; }
     }
 
     /// <summary>A position-wise feed-forward block.</summary>

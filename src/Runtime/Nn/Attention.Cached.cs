@@ -53,23 +53,55 @@ namespace ModelGen.Nn
             var keys = RepeatKv(cached.Keys);
             var values = RepeatKv(cached.Values);
 
-            // allowed[b, 1, i, j]: key j is at or before query i, inside the window, and a real token.
-            var queryIndex = arange(start, start + seq, dtype: ScalarType.Int64, device: input.device).unsqueeze(1);
-            var keyIndex = cached.Indices.unsqueeze(0);
-            var allowed = keyIndex.le(queryIndex);
-            if (cache.SlidingWindow is { } window)
-                allowed = allowed.logical_and(keyIndex.gt(queryIndex - window));
-            allowed = allowed.unsqueeze(0).logical_and(cached.Valid.unsqueeze(1)).unsqueeze(1);
-            // A padding query before its row's first real token sees nothing; letting it see every key keeps its (unused)
-            // output finite instead of NaN.
-            var seesNothing = allowed.any(-1, keepdim: true).logical_not();
-            allowed = allowed.logical_or(seesNothing);
-
-            var scores = q.matmul(keys.transpose(-2, -1)).to(ScalarType.Float32) * (1.0 / Math.Sqrt(HeadDim));
-            scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
-            var attended = scores.softmax(-1).to(values.dtype).matmul(values);
+            Tensor attended;
+            var layerWindow = _slidingWindow is { } own && cache.SlidingWindow is { } shared ? Math.Min(own, shared) : _slidingWindow ?? cache.SlidingWindow;
+            if (Fused && start == 0 && padding is null && keys.shape[2] == seq && (layerWindow is not { } window || window >= seq))
+            {
+                // A first chunk without padding, inside any sliding window: the plain causal mask, which the fused kernels
+                // apply without building it (no s×s tensor at all).
+                attended = nn.functional.scaled_dot_product_attention(q, keys, values, is_casual: true);
+            }
+            else
+            {
+                using var hidden = HiddenKeys(cached, start, seq, layerWindow);
+                if (Fused)
+                {
+                    using var allowed = hidden.logical_not();
+                    attended = nn.functional.scaled_dot_product_attention(q, keys, values, attn_mask: allowed);
+                }
+                else
+                {
+                    // Eager: q·kᵀ and one fp32 working copy at a time (ScaledMaskedSoftmax), each freed once read.
+                    Tensor probabilities;
+                    using (var keysT = keys.transpose(-2, -1))
+                    using (var scores = q.matmul(keysT))
+                        probabilities = ScaledMaskedSoftmax.Apply(scores, 1.0 / Math.Sqrt(HeadDim), causal: false, hidden);
+                    using (probabilities)
+                        attended = probabilities.matmul(values);
+                }
+            }
             var context = attended.transpose(1, 2).reshape(batch, seq, Heads * HeadDim);
             return scope.MoveToOuter(_oProj.call(context));
+        }
+
+        /// <summary>
+        /// hidden[b, 1, i, j]: key j is after query i, outside the window, or padding — <c>[batch, 1, s, n]</c> bool, built with one
+        /// <c>[s, n]</c> and one <c>[batch, s, n]</c> temporary. A padding query before its row's first real token would see nothing;
+        /// it sees every key instead, which keeps its (unused) output finite rather than NaN.
+        /// </summary>
+        private static Tensor HiddenKeys(CachedKeys cached, long start, long seq, long? window)
+        {
+            using var scope = NewDisposeScope();
+            var queryIndex = arange(start, start + seq, dtype: ScalarType.Int64, device: cached.Indices.device).unsqueeze(1);
+            var keyIndex = cached.Indices.unsqueeze(0);
+            var allowed = keyIndex.le(queryIndex);
+            if (window is { } w)
+                allowed.logical_and_(keyIndex.gt(queryIndex - w));
+            var rows = allowed.unsqueeze(0).logical_and(cached.Valid.unsqueeze(1));
+            allowed.Dispose();
+            using (var seesNothing = rows.any(-1, keepdim: true).logical_not())
+                rows.logical_or_(seesNothing);
+            return scope.MoveToOuter(rows.logical_not_().unsqueeze(1));
         }
     }
 }

@@ -105,6 +105,27 @@ namespace ModelGen.Nn
         /// <summary>Drop probability of attention weights in training.</summary>
         public double Dropout { get; }
 
+        /// <summary>
+        /// Sliding-window attention (Mistral; Beltagy et al. 2020, "Longformer"): each query sees itself and the
+        /// <c>SlidingWindow − 1</c> keys before it; null sees every earlier key. Causal attention only. TorchSharp's fused kernels take
+        /// no window, so a windowed block runs the eager core (its <c>s²</c> scores exist as for <c>fused: false</c>).
+        /// </summary>
+        /// <exception cref="ArgumentException">Set to a value below 1, or on a non-causal block.</exception>
+        public long? SlidingWindow
+        {
+            get => _slidingWindow;
+            init
+            {
+                if (value is < 1)
+                    throw new ArgumentException($"Attention SlidingWindow must be at least 1, but it is {value}.", nameof(value));
+                if (value is not null && !Causal)
+                    throw new ArgumentException("Attention SlidingWindow needs causal attention: a window looks back from each query.", nameof(value));
+                _slidingWindow = value;
+            }
+        }
+
+        private readonly long? _slidingWindow;
+
         /// <summary>The rotary embedding applied to queries and keys, or null when the block has none.</summary>
         public RotaryEmbedding? Rotary => _rotary;
 
@@ -178,23 +199,26 @@ namespace ModelGen.Nn
 
             var dropout = training ? Dropout : 0.0;
             long queries = q.shape[2], keys = k.shape[2];
-            if (Fused && (!Causal || queries == keys))
+            if (Fused && _slidingWindow is null && (!Causal || queries == keys))
                 return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: null, p: dropout, is_casual: Causal);
 
-            using var scope = torch.NewDisposeScope();
-            // Scores are upcast before the mask and softmax, as Hugging Face's eager attention does: a bf16 softmax over
-            // thousands of keys loses the small probabilities.
-            var scores = q.matmul(k.transpose(-2, -1)).to(ScalarType.Float32) * (1.0 / Math.Sqrt(HeadDim));
-            if (Causal)
+            // Each temporary is freed as soon as the next op has read it, so the eager path holds at most q kᵀ and one fp32 copy
+            // of it beside what autograd saves (the probabilities in v's dtype, the dropout mask and the dropped probabilities).
+            Tensor probabilities;
+            using (var keysT = k.transpose(-2, -1))
+            using (var scores = q.matmul(keysT))
             {
-                // Fewer queries than keys: the queries are the last ones of the sequence (decoding after a prefix), so query i
-                // sits at position i + keys − queries and sees every key up to there (the bottom-right aligned mask).
-                var future = torch.ones(queries, keys, dtype: ScalarType.Bool, device: q.device).triu(1 + keys - queries);
-                scores = scores.masked_fill(future, double.NegativeInfinity);
+                // Upcast inside the softmax, as Hugging Face's eager attention does (a bf16 softmax over thousands of keys loses
+                // the small probabilities), but saved in v's dtype as Megatron's fused softmax does (ScaledMaskedSoftmax).
+                probabilities = ScaledMaskedSoftmax.Apply(scores, 1.0 / Math.Sqrt(HeadDim), Causal, window: _slidingWindow ?? 0);
             }
-            var probabilities = scores.softmax(-1).to(v.dtype);
-            probabilities = nn.functional.dropout(probabilities, dropout, training);
-            return scope.MoveToOuter(probabilities.matmul(v));
+            if (dropout > 0)
+            {
+                using var kept = probabilities;
+                probabilities = nn.functional.dropout(kept, dropout, training);
+            }
+            using (probabilities)
+                return probabilities.matmul(v);
         }
 
         /// <inheritdoc/>

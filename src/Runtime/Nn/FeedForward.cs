@@ -8,14 +8,17 @@ namespace ModelGen.Nn
 {
     /// <summary>
     /// The position-wise feed-forward block of a transformer (Vaswani et al. 2017, §3.3):
-    /// <c>down(act(up(x)))</c> for <see cref="FeedForwardActivation.Gelu"/> and <see cref="FeedForwardActivation.Silu"/>,
-    /// <c>down(silu(gate(x)) · up(x))</c> for <see cref="FeedForwardActivation.SwiGlu"/> (Shazeer 2020, "GLU Variants Improve
-    /// Transformer", eq. 6), with projections named <c>gate_proj</c>, <c>up_proj</c>, <c>down_proj</c> as in Hugging Face Llama.
+    /// <c>down(act(up(x)))</c> for <see cref="FeedForwardActivation.Gelu"/>, <see cref="FeedForwardActivation.GeluErf"/>,
+    /// <see cref="FeedForwardActivation.Silu"/> and <see cref="FeedForwardActivation.Relu"/>; <c>down(act(gate(x)) · up(x))</c>
+    /// for <see cref="FeedForwardActivation.SwiGlu"/> (silu) and <see cref="FeedForwardActivation.GeGlu"/> (tanh GELU) (Shazeer
+    /// 2020, "GLU Variants Improve Transformer", eqs. 5–6), with projections named <c>gate_proj</c>, <c>up_proj</c>,
+    /// <c>down_proj</c> as in Hugging Face Llama.
     /// </summary>
     /// <remarks>
     /// GELU is the tanh approximation <c>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))</c> (Hendrycks &amp; Gimpel 2016, §2), which
     /// TorchSharp 0.107.0 exposes as <c>GELU.Approximate.tanh</c>: it is what GPT-2 was trained with (Hugging Face "gelu_new"),
-    /// so GPT-2 checkpoints reproduce their outputs; it differs from the exact erf form by at most 4.8e-4.
+    /// so GPT-2 checkpoints reproduce their outputs; it differs from the exact erf form (<see cref="FeedForwardActivation.GeluErf"/>,
+    /// BERT's) by at most 4.8e-4.
     /// Dropout, when set, applies to the block's output in training mode only.
     /// </remarks>
     public sealed partial class FeedForward : nn.Module<Tensor, Tensor>
@@ -59,7 +62,7 @@ namespace ModelGen.Nn
             Activation = activation;
             Dropout = dropout;
             Quantization = quantize;
-            if (activation == FeedForwardActivation.SwiGlu)
+            if (IsGated(activation))
                 _gateProj = CreateProjection("gate_proj", hidden, inner, bias, dtype, device);
             _upProj = CreateProjection("up_proj", hidden, inner, bias, dtype, device);
             _downProj = CreateProjection("down_proj", inner, hidden, bias, dtype, device);
@@ -78,7 +81,33 @@ namespace ModelGen.Nn
         /// <summary>Drop probability of the output in training.</summary>
         public double Dropout { get; }
 
-        /// <summary>Gate projection <c>hidden → inner</c>; present only for <see cref="FeedForwardActivation.SwiGlu"/>.</summary>
+        /// <summary>Whether <paramref name="activation"/> multiplies a gate projection with the up projection (SwiGLU, GeGLU).</summary>
+        public static bool IsGated(FeedForwardActivation activation) => activation is FeedForwardActivation.SwiGlu or FeedForwardActivation.GeGlu;
+
+        /// <summary>The activated inner tensor: <c>act(gate) · up</c> for the gated activations, <c>act(up)</c> for the others.</summary>
+        /// <param name="activation">The activation.</param>
+        /// <param name="gate">The gate projection's output; required for the gated activations, ignored otherwise.</param>
+        /// <param name="up">The up projection's output.</param>
+        /// <returns>A new tensor shaped like <paramref name="up"/>.</returns>
+        /// <exception cref="ArgumentException">A gated activation without <paramref name="gate"/>, or an unknown activation.</exception>
+        public static Tensor Activate(FeedForwardActivation activation, Tensor? gate, Tensor up)
+        {
+            ArgumentNullException.ThrowIfNull(up);
+            if (IsGated(activation) && gate is null)
+                throw new ArgumentException($"The {activation} activation multiplies a gate, but none was given.", nameof(gate));
+            return activation switch
+            {
+                FeedForwardActivation.SwiGlu => nn.functional.silu(gate!) * up,
+                FeedForwardActivation.GeGlu => nn.functional.gelu(gate!, GELU.Approximate.tanh) * up,
+                FeedForwardActivation.Silu => nn.functional.silu(up),
+                FeedForwardActivation.Gelu => nn.functional.gelu(up, GELU.Approximate.tanh),
+                FeedForwardActivation.GeluErf => nn.functional.gelu(up, GELU.Approximate.none),
+                FeedForwardActivation.Relu => nn.functional.relu(up),
+                _ => throw new ArgumentException($"FeedForward activation {(int)activation} is not a FeedForwardActivation value.", nameof(activation)),
+            };
+        }
+
+        /// <summary>Gate projection <c>hidden → inner</c>; present only for the gated activations (<see cref="IsGated"/>).</summary>
         public Linear? gate_proj => _gateProj is null ? null : Dense(_gateProj, "gate_proj");
 
         /// <summary>Up projection, <c>hidden → inner</c>.</summary>
@@ -100,12 +129,7 @@ namespace ModelGen.Nn
 
             using var scope = torch.NewDisposeScope();
             var up = _upProj.call(input);
-            var activated = Activation switch
-            {
-                FeedForwardActivation.SwiGlu => nn.functional.silu(_gateProj!.call(input)) * up,
-                FeedForwardActivation.Silu => nn.functional.silu(up),
-                _ => nn.functional.gelu(up, GELU.Approximate.tanh),
-            };
+            var activated = Activate(Activation, IsGated(Activation) ? _gateProj!.call(input) : null, up);
             var output = _downProj.call(activated);
             if (Dropout > 0) output = nn.functional.dropout(output, Dropout, training);
             return scope.MoveToOuter(output);

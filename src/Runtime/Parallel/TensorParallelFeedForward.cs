@@ -36,7 +36,7 @@ namespace ModelGen.Parallel
             Inner = inner;
             Activation = activation;
             Dropout = dropout;
-            if (activation == FeedForwardActivation.SwiGlu)
+            if (ModelGen.Nn.FeedForward.IsGated(activation))
                 gate_proj = new ColumnParallelLinear(hidden, inner, options, name + ".gate_proj", bias, false, dtype, device);
             up_proj = new ColumnParallelLinear(hidden, inner, options, name + ".up_proj", bias, false, dtype, device);
             down_proj = new RowParallelLinear(inner, hidden, options, name + ".down_proj", bias, true, dtype, device);
@@ -79,12 +79,7 @@ namespace ModelGen.Parallel
                 up = up_proj.ForwardLocal(x);
                 if (gate_proj is not null) gate = gate_proj.ForwardLocal(x);
             }
-            var activated = Activation switch
-            {
-                FeedForwardActivation.SwiGlu => nn.functional.silu(gate) * up,
-                FeedForwardActivation.Silu => nn.functional.silu(up),
-                _ => nn.functional.gelu(up, TorchSharp.Modules.GELU.Approximate.tanh),
-            };
+            var activated = ModelGen.Nn.FeedForward.Activate(Activation, gate_proj is null ? null : gate, up);
             var output = down_proj.call(activated);
             output = TensorParallelRng.Dropout(output, Dropout, training, Options, perRank: Options.SequenceParallel);
             return scope.MoveToOuter(output);

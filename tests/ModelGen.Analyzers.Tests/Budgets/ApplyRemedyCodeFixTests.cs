@@ -26,21 +26,21 @@ namespace ModelGen.Analyzers.Tests.Budgets
 
         [Fact]
         public Task A_stack_gets_checkpoint_when_the_layer_is_already_selective() => Verify(
-            TinySource.Model("[{|MG0001:VramBudget(27, SequenceLength = 4096, Batch = 4)|}]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]"),
-            TinySource.Model("[VramBudget(27, SequenceLength = 4096, Batch = 4)]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]",
+            TinySource.Model("[{|MG0001:VramBudget(15.5, SequenceLength = 4096, Batch = 4)|}]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]"),
+            TinySource.Model("[VramBudget(15.5, SequenceLength = 4096, Batch = 4)]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]",
                 stackAttributes: "[Stack(nameof(Cfg.Layers)), Checkpoint]"));
 
         [Fact]
         public Task An_every_argument_on_the_stack_is_dropped_so_every_repeat_is_checkpointed() => Verify(
-            TinySource.Model("[{|MG0001:VramBudget(25, SequenceLength = 4096, Batch = 4)|}]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]",
+            TinySource.Model("[{|MG0001:VramBudget(15, SequenceLength = 4096, Batch = 4)|}]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]",
                 stackAttributes: "[Stack(nameof(Cfg.Layers)), Checkpoint(Every = 4)]"),
-            TinySource.Model("[VramBudget(25, SequenceLength = 4096, Batch = 4)]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]",
+            TinySource.Model("[VramBudget(15, SequenceLength = 4096, Batch = 4)]", blockAttributes: "[Layer(typeof(Cfg)), Checkpoint(CheckpointMode.Selective)]",
                 stackAttributes: "[Stack(nameof(Cfg.Layers)), Checkpoint]"));
 
         [Fact]
         public Task Inference_halves_the_batch_on_the_budget() => Verify(
-            TinySource.Model("[{|MG0001:VramBudget(48, SequenceLength = 4096, Batch = 16, Workload = Workload.Inference)|}]"),
-            TinySource.Model("[VramBudget(48, SequenceLength = 4096, Batch = 8, Workload = Workload.Inference)]"));
+            TinySource.Model("[{|MG0001:VramBudget(30, SequenceLength = 4096, Batch = 16, Workload = Workload.Inference)|}]"),
+            TinySource.Model("[VramBudget(30, SequenceLength = 4096, Batch = 8, Workload = Workload.Inference)]"));
 
         [Fact]
         public Task Linear_blocks_declared_as_modules_are_quantized() => Verify(Wide("{|MG0001:VramBudget(6, SequenceLength = 16, Workload = Workload.Inference)|}", ""),

@@ -85,7 +85,7 @@ namespace ModelGen.Analyzers.Tests.Budgets
             var cards = Assert.Single(diagnostics, d => d.Id == "MG0004").GetMessage(CultureInfo.InvariantCulture);
             Assert.Contains("1× H100", cards, System.StringComparison.Ordinal);
             // The generated modules split [Shard] blocks (RuntimeSupport.GeneratedTensorParallel), so cards may be filled by tensor parallelism.
-            Assert.Contains("4× RTX 4090 (tensor parallel", cards, System.StringComparison.Ordinal);
+            Assert.Contains("2× RTX 4090 (tensor parallel", cards, System.StringComparison.Ordinal);
         }
     }
 }

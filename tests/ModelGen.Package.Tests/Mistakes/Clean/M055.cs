@@ -5,6 +5,6 @@ public sealed record Cfg { public int Hidden { get; init; } = 64; public int Hea
 [Layer(typeof(Cfg))]
 public partial class Block
 {
-    [FeedForward(4, 8, Activation = (FeedForwardActivation)5)] partial ModelGen.Nn.FeedForward Ff { get; } //~ MG0112
+    [FeedForward(4, 8, Activation = (FeedForwardActivation)99)] partial ModelGen.Nn.FeedForward Ff { get; } //~ MG0112
     Tensor Forward(Tensor x) => x;
 }
