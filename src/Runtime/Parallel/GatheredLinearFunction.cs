@@ -40,7 +40,7 @@ namespace ModelGen.Parallel
             var biases = Biases(spec, vars.Skip(2 + count).Cast<Tensor>().ToArray());
             // Out of every dispose scope: the caller's scope ends before backward runs. Freed by backward.
             ctx.save_data("spec", spec);
-            ctx.save_data("shard", shard.detach().DetachFromDisposeScope());
+            ctx.save_data("shard", new[] { shard.detach().DetachFromDisposeScope() }); // in an array: TorchSharp warns on a Tensor stored as data
             ctx.save_data("weights", weights.Select(w => w.detach().DetachFromDisposeScope()).ToArray());
             using var scope = NewDisposeScope();
             var full = Collective.AllGather(shard, TensorParallelRegion.SequenceDim, spec.Group);
@@ -51,7 +51,7 @@ namespace ModelGen.Parallel
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
         {
             var spec = (GatheredProjections)ctx.get_data("spec");
-            var shard = (Tensor)ctx.get_data("shard");
+            var shard = ((Tensor[])ctx.get_data("shard"))[0];
             var weights = (Tensor[])ctx.get_data("weights");
             var slots = 2 + weights.Length + spec.HasBias.Count(b => b);
             try

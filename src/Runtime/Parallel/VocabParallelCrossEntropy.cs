@@ -63,18 +63,16 @@ namespace ModelGen.Parallel
             Collective.Count(start);
             var loss = sum.log() - predicted;
             var softmax = exp / sum.unsqueeze(-1);
-            ctx.save_data("softmax", softmax.DetachFromDisposeScope());
-            ctx.save_data("local", local.DetachFromDisposeScope());
-            ctx.save_data("inside", outside.logical_not().DetachFromDisposeScope());
+            // In an array: TorchSharp prints a warning for every Tensor stored as data, and these are intermediates, freed by backward.
+            ctx.save_data("saved", new[] { softmax.DetachFromDisposeScope(), local.DetachFromDisposeScope(), outside.logical_not().DetachFromDisposeScope() });
             ctx.save_data("dtype", logits.dtype);
             return scope.MoveToOuter(loss);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
         {
-            var softmax = (Tensor)ctx.get_data("softmax");
-            var local = (Tensor)ctx.get_data("local");
-            var inside = (Tensor)ctx.get_data("inside");
+            var saved = (Tensor[])ctx.get_data("saved");
+            var (softmax, local, inside) = (saved[0], saved[1], saved[2]);
             try
             {
                 using var scope = NewDisposeScope();
