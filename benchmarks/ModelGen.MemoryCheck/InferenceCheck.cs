@@ -19,7 +19,7 @@ internal static class InferenceCheck
     private const int NewTokens = 4;
 
     /// <summary>Runs one configuration (<c>infer-plain</c>, <c>infer-quantized</c>, with <c>-small</c> for half the width) and prints its row.</summary>
-    public static void Run(string name, int seq, int batch)
+    public static void Run(string name, int seq, int batch, bool trace = false)
     {
         var small = name.EndsWith("-small", StringComparison.Ordinal);
         var quantized = name.StartsWith("infer-quantized", StringComparison.Ordinal);
@@ -32,7 +32,21 @@ internal static class InferenceCheck
         GC.WaitForPendingFinalizers();
         var baseline = ResidentMemory.Current;
         ResidentMemory.ResetPeak();
-        Generate(Create(quantized, config), config.Vocab, seq, batch);
+        if (trace)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline: methods jitted {System.Runtime.JitInfo.GetCompiledMethodCount()}"));
+        var model = Create(quantized, config);
+        using (var tracing = trace ? new InferenceTrace(model, baseline) : null)
+        {
+            tracing?.Line("model created");
+            if (tracing is not null && Environment.GetCommandLineArgs().Contains("gc"))
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                tracing.Line("after a full collection (finalizers run)");
+            }
+            Generate(model, config.Vocab, seq, batch, tracing);
+            tracing?.Line("after Generate");
+        }
         var measured = ResidentMemory.Peak - baseline;
 
         const double MiB = 1 << 20;
@@ -44,14 +58,14 @@ internal static class InferenceCheck
     private static nn.Module<Tensor, Tensor> Create(bool quantized, ProbeConfig config) =>
         quantized ? new QuantizedProbe(config) : new PlainProbe(config);
 
-    private static void Generate(nn.Module<Tensor, Tensor> model, int vocab, int seq, int batch)
+    private static void Generate(nn.Module<Tensor, Tensor> model, int vocab, int seq, int batch, InferenceTrace? trace = null)
     {
         torch.manual_seed(0);
         model.eval();
         var random = new Random(1);
         var prompts = Enumerable.Range(0, batch).Select(_ => Enumerable.Range(0, seq - NewTokens).Select(_ => (long)random.Next(vocab)).ToArray()).ToArray();
         // One prefill chunk: the estimate's prefill phase runs the whole prompt at once.
-        var result = TextGenerator.Generate((ICachedLanguageModel)model, prompts, new GenerationOptions { MaxNewTokens = NewTokens, PrefillChunk = seq });
+        var result = TextGenerator.Generate(trace is null ? (ICachedLanguageModel)model : trace.Wrap((ICachedLanguageModel)model), prompts, new GenerationOptions { MaxNewTokens = NewTokens, PrefillChunk = seq });
         if (result.Tokens.Any(t => t.Length != NewTokens))
             throw new InvalidOperationException("generation stopped early");
         model.Dispose();
