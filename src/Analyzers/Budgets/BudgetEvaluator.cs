@@ -52,7 +52,8 @@ namespace ModelGen.Analyzers.Budgets
         {
             var findings = new List<BudgetFinding>();
             var budgetBytes = Gigabytes.ToBytes(scenario.Gigabytes);
-            var estimate = MemoryModel.Estimate(model, scenario, DeviceProfile.Cuda);
+            var memo = new EstimateMemo(DeviceProfile.Cuda); // the declared scenario (and others) recur in the searches below
+            var estimate = memo.Estimate(model, scenario);
             var breakdown = Breakdown.Format(estimate, scenario);
             var properties = Properties(estimate, scenario, budgetBytes);
             var name = model.Root.Name;
@@ -62,12 +63,14 @@ namespace ModelGen.Analyzers.Budgets
             if (estimate.PeakBytes > budgetBytes)
             {
                 var remedies = (reports & BudgetReports.Remedies) != 0
-                    ? Remedies.Find(model, scenario, budgetBytes, DeviceProfile.Cuda)
+                    ? Remedies.Find(model, scenario, budgetBytes, memo.Estimate)
                     : Array.Empty<Remedy>();
                 // Cheapest kind first; within a kind the smallest ZeRO stage or device count (Remedies orders those by saving).
-                var cheapest = remedies.Where(r => r.Fits && (appliesByAttributes?.Invoke(r) ?? true))
+                // Sorted first (stably, so the order among equals is unchanged), then tested in that order: the Roslyn-side test runs
+                // only until the first remedy passes, not on every one.
+                var cheapest = remedies.Where(r => r.Fits)
                     .OrderBy(r => r.Kind).ThenBy(r => r.Kind is RemedyKind.TensorParallel or RemedyKind.ZeroStage ? r.Degree : 0)
-                    .FirstOrDefault();
+                    .FirstOrDefault(r => appliesByAttributes?.Invoke(r) ?? true);
                 var exceeded = cheapest is null ? properties : properties.AddRange(RemedyProperties(model, cheapest));
                 findings.Add(new BudgetFinding(Descriptors.BudgetExceeded.Id, new[]
                 {
@@ -79,8 +82,8 @@ namespace ModelGen.Analyzers.Budgets
             }
             else if ((reports & BudgetReports.Fits) != 0)
             {
-                var maxSequence = Fit.MaxSequenceLength(model, scenario, budgetBytes, DeviceProfile.Cuda);
-                var maxBatch = Fit.MaxBatch(model, scenario, budgetBytes, DeviceProfile.Cuda);
+                var maxSequence = Fit.MaxSequenceLength(model, scenario, budgetBytes, memo.Estimate);
+                var maxBatch = Fit.MaxBatch(model, scenario, budgetBytes, memo.Estimate);
                 findings.Add(new BudgetFinding(Descriptors.BudgetFits.Id, new[]
                 {
                     name, budget, seq, ScenarioText.Workload(scenario), Integer(scenario.Batch),
@@ -91,7 +94,7 @@ namespace ModelGen.Analyzers.Budgets
 
             if ((reports & BudgetReports.Cards) != 0)
             {
-                var cards = CatalogFit.Find(model, scenario);
+                var cards = CatalogFit.Find(model, scenario, memo.Estimate);
                 findings.Add(new BudgetFinding(Descriptors.FittingCards.Id, new[]
                 {
                     name, seq, ScenarioText.Workload(scenario), Integer(scenario.Batch), CatalogFit.Describe(cards),

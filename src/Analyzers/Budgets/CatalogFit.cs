@@ -41,12 +41,22 @@ namespace ModelGen.Analyzers.Budgets
 
         /// <summary>For each catalog card the fewest devices that fit, in catalog order; cards on which 8 do not fit are left out.</summary>
         /// <exception cref="ArgumentException">The memory model rejects the model (reported by the spec checks first).</exception>
-        public static IReadOnlyList<CardFit> Find(ModelSpec model, ScenarioSpec scenario)
+        public static IReadOnlyList<CardFit> Find(ModelSpec model, ScenarioSpec scenario) =>
+            Find(model, scenario, (m, s) => MemoryModel.Estimate(m, s, DeviceProfile.Cuda));
+
+        /// <summary>
+        /// For each catalog card the fewest devices that fit, estimating with <paramref name="estimate"/> (the memory model on the
+        /// CUDA profile, possibly remembering the estimates the caller already made, see <see cref="EstimateMemo"/>).
+        /// </summary>
+        /// <exception cref="ArgumentException">The memory model rejects the model (reported by the spec checks first).</exception>
+        public static IReadOnlyList<CardFit> Find(ModelSpec model, ScenarioSpec scenario, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
         {
+            if (estimate is null)
+                throw new ArgumentNullException(nameof(estimate));
             var single = scenario with { TensorParallel = 1, DataParallel = 1, ZeroStage = 0 };
             var layouts = new List<(int Devices, Spread Spread, long Peak)>
             {
-                (1, Spread.Single, MemoryModel.Estimate(model, single, DeviceProfile.Cuda).PeakBytes),
+                (1, Spread.Single, estimate(model, single).PeakBytes),
             };
             // Tensor parallelism only where the generated constructor splits every [Shard] block (TensorParallelSupport).
             var sharded = TensorParallelSupport.Splits(model);
@@ -54,9 +64,9 @@ namespace ModelGen.Analyzers.Budgets
             {
                 var tensorParallel = single with { TensorParallel = devices };
                 if (sharded && !SpecChecks.CheckSharding(model, tensorParallel).Any(f => f.Id is "MG0201" or "MG0208" or "MG0209"))
-                    layouts.Add((devices, Spread.TensorParallel, MemoryModel.Estimate(model, tensorParallel, DeviceProfile.Cuda).PeakBytes));
+                    layouts.Add((devices, Spread.TensorParallel, estimate(model, tensorParallel).PeakBytes));
                 if (scenario.Workload == Workload.Training)
-                    layouts.Add((devices, Spread.Zero3, MemoryModel.Estimate(model, single with { DataParallel = devices, ZeroStage = 3 }, DeviceProfile.Cuda).PeakBytes));
+                    layouts.Add((devices, Spread.Zero3, estimate(model, single with { DataParallel = devices, ZeroStage = 3 }).PeakBytes));
             }
 
             var fits = new List<CardFit>();

@@ -25,16 +25,26 @@ namespace ModelGen.Memory
 
         /// <summary>Finds the single changes that lower the peak of <paramref name="scenario"/>, best first.</summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
-        public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null)
+        public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null) =>
+            Find(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
+
+        /// <summary>
+        /// Finds the single changes that lower the peak of <paramref name="scenario"/>, best first, estimating with
+        /// <paramref name="estimate"/> (the memory model on one device, possibly remembering estimates the caller already made).
+        /// </summary>
+        /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
+        public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
         {
             if (model is null)
                 throw new ArgumentNullException(nameof(model));
             if (scenario is null)
                 throw new ArgumentNullException(nameof(scenario));
-            var estimate = MemoryModel.Estimate(model, scenario, device);
-            var before = estimate.PeakBytes;
+            if (estimate is null)
+                throw new ArgumentNullException(nameof(estimate));
+            var current = estimate(model, scenario);
+            var before = current.PeakBytes;
             var tried = new HashSet<string>(
-                estimate.Layers.GroupBy(l => l.LayerType)
+                current.Layers.GroupBy(l => l.LayerType)
                     .OrderByDescending(g => g.Sum(l => (double)l.Count * (l.WeightBytes + l.ActivationBytes)))
                     .ThenBy(g => g.Key, StringComparer.Ordinal)
                     .Take(LayersTried)
@@ -46,7 +56,7 @@ namespace ModelGen.Memory
                 long peak;
                 try
                 {
-                    peak = MemoryModel.Estimate(newModel, newScenario, device).PeakBytes;
+                    peak = estimate(newModel, newScenario).PeakBytes;
                 }
                 catch (ArgumentException)
                 {
