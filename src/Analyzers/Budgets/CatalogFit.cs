@@ -42,14 +42,14 @@ namespace ModelGen.Analyzers.Budgets
         /// <summary>For each catalog card the fewest devices that fit, in catalog order; cards on which 8 do not fit are left out.</summary>
         /// <exception cref="ArgumentException">The memory model rejects the model (reported by the spec checks first).</exception>
         public static IReadOnlyList<CardFit> Find(ModelSpec model, ScenarioSpec scenario) =>
-            Find(model, scenario, (m, s) => MemoryModel.Estimate(m, s, DeviceProfile.Cuda));
+            FindUsing(model, scenario, (m, s) => MemoryModel.Estimate(m, s, DeviceProfile.Cuda));
 
         /// <summary>
         /// For each catalog card the fewest devices that fit, estimating with <paramref name="estimate"/> (the memory model on the
         /// CUDA profile, possibly remembering the estimates the caller already made, see <see cref="EstimateMemo"/>).
         /// </summary>
         /// <exception cref="ArgumentException">The memory model rejects the model (reported by the spec checks first).</exception>
-        public static IReadOnlyList<CardFit> Find(ModelSpec model, ScenarioSpec scenario, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
+        public static IReadOnlyList<CardFit> FindUsing(ModelSpec model, ScenarioSpec scenario, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
         {
             if (estimate is null)
                 throw new ArgumentNullException(nameof(estimate));
@@ -72,9 +72,19 @@ namespace ModelGen.Analyzers.Budgets
             var fits = new List<CardFit>();
             foreach (var card in GpuCatalog.All)
             {
-                var layout = layouts.Where(l => l.Peak <= card.MemoryBytes).OrderBy(l => l.Devices).ThenBy(l => l.Spread).FirstOrDefault();
-                if (layout.Devices > 0)
-                    fits.Add(new CardFit(card, layout.Devices, layout.Spread, layout.Peak));
+                // The fewest devices, then tensor parallelism, the first such layout on a tie. A loop, not LINQ over these tuples:
+                // every generic instantiation over a value type is compiled afresh in each compiler process (docs/benchmarks-analyzers.md).
+                var best = -1;
+                for (var i = 0; i < layouts.Count; i++)
+                {
+                    if (layouts[i].Peak > card.MemoryBytes)
+                        continue;
+                    if (best < 0 || layouts[i].Devices < layouts[best].Devices
+                        || (layouts[i].Devices == layouts[best].Devices && layouts[i].Spread < layouts[best].Spread))
+                        best = i;
+                }
+                if (best >= 0)
+                    fits.Add(new CardFit(card, layouts[best].Devices, layouts[best].Spread, layouts[best].Peak));
             }
             return fits;
         }

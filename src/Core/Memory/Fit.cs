@@ -21,14 +21,14 @@ namespace ModelGen.Memory
         /// </summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
         public static long MaxSequenceLength(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null) =>
-            MaxSequenceLength(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
+            MaxSequenceLengthUsing(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
 
         /// <summary>
         /// <see cref="MaxSequenceLength(ModelSpec, ScenarioSpec, long, DeviceProfile?)"/>, estimating with <paramref name="estimate"/>
         /// (the memory model on one device, possibly remembering estimates the caller already made).
         /// </summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
-        public static long MaxSequenceLength(ModelSpec model, ScenarioSpec scenario, long budgetBytes, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
+        public static long MaxSequenceLengthUsing(ModelSpec model, ScenarioSpec scenario, long budgetBytes, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
         {
             if (scenario is null)
                 throw new ArgumentNullException(nameof(scenario));
@@ -42,14 +42,14 @@ namespace ModelGen.Memory
         /// <summary>The largest batch for which <paramref name="scenario"/> fits <paramref name="budgetBytes"/>; 0 when even 1 does not.</summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
         public static long MaxBatch(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null) =>
-            MaxBatch(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
+            MaxBatchUsing(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
 
         /// <summary>
         /// <see cref="MaxBatch(ModelSpec, ScenarioSpec, long, DeviceProfile?)"/>, estimating with <paramref name="estimate"/>
         /// (the memory model on one device, possibly remembering estimates the caller already made).
         /// </summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
-        public static long MaxBatch(ModelSpec model, ScenarioSpec scenario, long budgetBytes, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
+        public static long MaxBatchUsing(ModelSpec model, ScenarioSpec scenario, long budgetBytes, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
         {
             if (scenario is null)
                 throw new ArgumentNullException(nameof(scenario));

@@ -26,14 +26,14 @@ namespace ModelGen.Memory
         /// <summary>Finds the single changes that lower the peak of <paramref name="scenario"/>, best first.</summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
         public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null) =>
-            Find(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
+            FindUsing(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
 
         /// <summary>
         /// Finds the single changes that lower the peak of <paramref name="scenario"/>, best first, estimating with
         /// <paramref name="estimate"/> (the memory model on one device, possibly remembering estimates the caller already made).
         /// </summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
-        public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
+        public static IReadOnlyList<Remedy> FindUsing(ModelSpec model, ScenarioSpec scenario, long budgetBytes, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
         {
             if (model is null)
                 throw new ArgumentNullException(nameof(model));
