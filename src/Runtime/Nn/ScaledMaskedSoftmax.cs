@@ -93,10 +93,12 @@ namespace ModelGen.Nn
                 using var scope = NewDisposeScope();
                 var p = ctx.get_saved_variables()[0];
                 var p32 = p.to(ScalarType.Float32);
-                var product = grad_output.to(ScalarType.Float32).mul(p32);
+                // One score-sized fp32 tensor, reused in place: a second (p·Σ) would be one more b·heads·s² block alive in
+                // backward that libtorch's own softmax backward does not allocate and the memory model does not count.
+                var product = grad_output.dtype == ScalarType.Float32 ? grad_output.mul(p32) : grad_output.to(ScalarType.Float32).mul_(p32);
                 var rowSum = product.sum(-1, keepdim: true);
                 // p·g − p·Σ(g·p) = p·(g − Σ g·p), the softmax Jacobian-vector product, then the scale's chain factor.
-                var grad = product.sub_(p32.mul(rowSum)).mul_(scale).to(p.dtype);
+                var grad = product.addcmul_(p32, rowSum, value: -1).mul_(scale).to(p.dtype);
                 var result = new List<Tensor> { scope.MoveToOuter(grad) };
                 for (var i = 1; i < (int)ctx.get_data(InputsKey); i++)
                     result.Add(null!);

@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using ModelGen.Specs;
 
@@ -103,6 +104,9 @@ namespace ModelGen.Tool.HuggingFace
                 return v.GetDouble();
             throw new ToolException($"{Path}: \"{key}\" should be a number, not {v.GetRawText()}.");
         }
+
+        /// <summary>How many entries the object under <paramref name="key"/> has (<c>id2label</c>); null when it is absent or not an object.</summary>
+        public int? EntryCount(string key) => _root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Object ? v.EnumerateObject().Count() : null;
 
         public bool? Bool(string key) => _root.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
 
