@@ -68,7 +68,27 @@ namespace ModelGen.Memory
                 if (peak < before)
                     found.Add(new Remedy(kind, layer, block, degree, described, peak, before - peak, peak <= budgetBytes, newModel, newScenario));
             }
-            return found.OrderByDescending(r => r.Fits).ThenBy(r => r.Kind).ThenByDescending(r => r.SavingBytes).ToList();
+            return BestFirst(found);
+        }
+
+        /// <summary>
+        /// Those that fit first, then cheapest kind, then the larger saving; equals keep their order. A stable insertion rather than
+        /// LINQ's OrderBy over bool, enum and long keys: each generic instantiation over a value type is compiled afresh in every
+        /// compiler process that runs the budget analyzer (docs/benchmarks-analyzers.md), and the list is short.
+        /// </summary>
+        private static List<Remedy> BestFirst(List<Remedy> found)
+        {
+            static bool Before(Remedy a, Remedy b) =>
+                a.Fits != b.Fits ? a.Fits : a.Kind != b.Kind ? a.Kind < b.Kind : a.SavingBytes > b.SavingBytes;
+            var ordered = new List<Remedy>(found.Count);
+            foreach (var remedy in found)
+            {
+                var at = ordered.Count;
+                while (at > 0 && Before(remedy, ordered[at - 1]))
+                    at--;
+                ordered.Insert(at, remedy);
+            }
+            return ordered;
         }
 
         private static IEnumerable<(RemedyKind, string?, string?, int, string, ModelSpec, ScenarioSpec)> Candidates(ModelSpec model, ScenarioSpec scenario, HashSet<string> tried)

@@ -36,7 +36,10 @@ namespace ModelGen.Analyzers.Tests.Budgets
         {
             var model = Model();
             var scenario = new ScenarioSpec(2, Workload.Training, 1024, 4, Optimizer.AdamW);
-            var budget = Gigabytes.ToBytes(scenario.Gigabytes);
+            // A budget that some single changes meet and others do not: the median of their peaks.
+            var probe = Remedies.Find(model, scenario, Gigabytes.ToBytes(scenario.Gigabytes), DeviceProfile.Cuda).Select(r => r.PeakBytes).OrderBy(p => p).ToList();
+            Assert.True(probe.Count >= 3);
+            var budget = probe[probe.Count / 2];
             var plain = 0;
             MemoryEstimate Counted(ModelSpec m, ScenarioSpec s)
             {
@@ -55,6 +58,10 @@ namespace ModelGen.Analyzers.Tests.Budgets
             Assert.NotEmpty(expected);
             Assert.Equal(expected.Select(r => (r.Kind, r.Description, r.PeakBytes, r.Fits)), remedies.Select(r => (r.Kind, r.Description, r.PeakBytes, r.Fits)));
             Assert.Equal(Remedies.Find(model, scenario, budget, DeviceProfile.Cuda).Select(r => r.Description), remedies.Select(r => r.Description));
+            // Best first: those that fit, then the cheapest kind, then the larger saving (a stable order, so re-sorting keeps it).
+            Assert.Equal(remedies, remedies.OrderByDescending(r => r.Fits).ThenBy(r => r.Kind).ThenByDescending(r => r.SavingBytes));
+            Assert.Contains(remedies, r => r.Fits);
+            Assert.Contains(remedies, r => !r.Fits);
             Assert.NotEmpty(expectedCards);
             Assert.Equal(expectedCards, cards);
             Assert.Equal(CatalogFit.Find(model, scenario), cards);
