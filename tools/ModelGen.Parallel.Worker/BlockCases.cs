@@ -21,6 +21,7 @@ namespace ModelGen.Parallel.Worker
                 var options = new TensorParallelOptions(world, sp, seed: 3);
                 var tag = sp ? " (sequence parallel)" : "";
                 Linear(checks, options, tag);
+                BackwardHandlesCase.Run(options, checks, tag); // BackwardHandlesCase.cs
                 QuantizedLinears(checks, options, tag);
                 Embedding(checks, options, tag);
                 foreach (var (heads, kv, rotary) in new[] { (4L, 4L, false), (4L, 2L, true), (4L, 1L, true), (8L, 2L, false) })

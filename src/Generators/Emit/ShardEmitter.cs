@@ -61,6 +61,12 @@ namespace ModelGen.Generators.Emit
                 // Norms on sequence shards sum their weight gradients over the group (Korthikanti et al. 2022, §4.2.2).
                 created = $"{SequenceParallel}\n    ? {Sharded(block, dtype, spec, field)}\n    : {plain}";
             }
+            else if (block is DropoutSpec dropout && Holds(block))
+            {
+                // Sequence shards differ per rank: each rank draws its mask from its own stream (TensorParallelRng). A property
+                // declared as TorchSharp's Dropout cannot hold the module and keeps nn.Dropout (docs/tensor-parallel.md).
+                created = $"{SequenceParallel}\n    ? new {Parallel}ParallelDropout({Literals.Number(dropout.P)}, {Options})\n    : {plain}";
+            }
             return TensorParallelSupport.SequenceProblem(block, spec) is { } sequence
                 ? Refused(created, SequenceParallel, $"{what} cannot run with sequence parallelism: {sequence}; or plan SequenceParallel = false")
                 : created;

@@ -90,6 +90,10 @@ namespace ModelGen.Nn
             try
             {
                 var scale = (double)ctx.get_data(ScaleKey);
+                // Frees the previous ModelGen backward's returned handles, and below this one's incoming gradient: TorchSharp puts
+                // both in the training step's dispose scope, where a b·heads·s² gradient per layer would otherwise wait for the
+                // step's end (docs/memory-check.md, the quantized and QLoRA rows).
+                Parallel.BackwardHandles.ReleaseReturned();
                 using var scope = NewDisposeScope();
                 var p = ctx.get_saved_variables()[0];
                 var p32 = p.to(ScalarType.Float32);
@@ -99,10 +103,10 @@ namespace ModelGen.Nn
                 var rowSum = product.sum(-1, keepdim: true);
                 // p·g − p·Σ(g·p) = p·(g − Σ g·p), the softmax Jacobian-vector product, then the scale's chain factor.
                 var grad = product.addcmul_(p32, rowSum, value: -1).mul_(scale).to(p.dtype);
-                var result = new List<Tensor> { scope.MoveToOuter(grad) };
+                var result = new List<Tensor> { grad };
                 for (var i = 1; i < (int)ctx.get_data(InputsKey); i++)
                     result.Add(null!);
-                return result;
+                return Parallel.BackwardHandles.Return(grad_output, result);
             }
             catch (Exception exception)
             {

@@ -54,6 +54,7 @@ namespace ModelGen.Parallel
             var shard = ((Tensor[])ctx.get_data("shard"))[0];
             var weights = (Tensor[])ctx.get_data("weights");
             var slots = 2 + weights.Length + spec.HasBias.Count(b => b);
+            BackwardHandles.ReleaseReturned();
             try
             {
                 using var scope = NewDisposeScope();
@@ -72,8 +73,7 @@ namespace ModelGen.Parallel
                     // sum(new long[] { 0 }), not sum(0): a literal 0 converts to ScalarType and picks the whole-tensor overload.
                     if (spec.HasBias[i]) result.Add(grads[i].reshape(-1, grads[i].shape[^1]).sum(new long[] { 0 }));
                 result[1] = Collective.ReduceScatter(gradFull!, TensorParallelRegion.SequenceDim, spec.Group);
-                foreach (var grad in result.Where(g => g is not null)) grad.MoveToOuterDisposeScope();
-                return result;
+                return BackwardHandles.Return(grad_output, result);
             }
 #pragma warning disable CA1031 // an exception must not cross the native autograd engine
             catch (Exception e)

@@ -41,7 +41,9 @@ namespace ModelGen.Parallel
             ctx.save_data(OpKey, op);
             ctx.save_data(GroupKey, group);
             ctx.save_data(DimKey, dim);
-            return op switch
+            // The collectives' views and copies die with this scope, not with the caller's.
+            using var scope = NewDisposeScope();
+            return scope.MoveToOuter(op switch
             {
                 RegionOp.CopyTo => input.view_as(input),
                 RegionOp.ReduceFrom => Collective.AllReduce(input, group),
@@ -49,14 +51,16 @@ namespace ModelGen.Parallel
                 RegionOp.SplitLastDim or RegionOp.SplitSequence => Collective.Split(input, dim, group),
                 RegionOp.ScatterSequence => Collective.ReduceScatter(input, dim, group),
                 _ => throw new ArgumentOutOfRangeException(nameof(vars), op, "Unknown region op."),
-            };
+            });
         }
 
         /// <inheritdoc/>
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
         {
+            BackwardHandles.ReleaseReturned();
             try
             {
+                using var scope = NewDisposeScope();
                 var op = (RegionOp)ctx.get_data(OpKey);
                 var group = (ProcessGroup)ctx.get_data(GroupKey);
                 var dim = (long)ctx.get_data(DimKey);
@@ -69,7 +73,7 @@ namespace ModelGen.Parallel
                     RegionOp.SplitLastDim or RegionOp.SplitSequence or RegionOp.ScatterSequence => Collective.AllGather(grad_output, dim, group),
                     _ => throw new InvalidOperationException($"Unknown region op {op}."),
                 };
-                return new List<Tensor> { null!, null!, null!, grad };
+                return BackwardHandles.Return(grad_output, new List<Tensor> { null!, null!, null!, grad });
             }
 #pragma warning disable CA1031 // an exception must not cross the native autograd engine
             catch (Exception e)

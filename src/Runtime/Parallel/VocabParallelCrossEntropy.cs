@@ -73,6 +73,7 @@ namespace ModelGen.Parallel
         {
             var saved = (Tensor[])ctx.get_data("saved");
             var (softmax, local, inside) = (saved[0], saved[1], saved[2]);
+            BackwardHandles.ReleaseReturned();
             try
             {
                 using var scope = NewDisposeScope();
@@ -84,7 +85,7 @@ namespace ModelGen.Parallel
                 // A new handle on the same storage (detach), owned like any result; the saved handle is released below.
                 var dtype = (ScalarType)ctx.get_data("dtype");
                 var grad = dtype == ScalarType.Float32 ? softmax.detach() : softmax.to(dtype);
-                return new List<Tensor> { null!, scope.MoveToOuter(grad) };
+                return BackwardHandles.Return(grad_output, new List<Tensor> { null!, grad });
             }
 #pragma warning disable CA1031 // an exception must not cross the native autograd engine
             catch (Exception e)
