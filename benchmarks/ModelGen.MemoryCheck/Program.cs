@@ -92,7 +92,7 @@ if (args[0] == "infer-all")
 if (args[0].StartsWith("infer-", StringComparison.Ordinal))
 {
     HeapSettings.Apply();
-    InferenceCheck.Run(args[0], Seq, Batch);
+    InferenceCheck.Run(args[0], Seq, Batch, args.Length > 1 && args[1] == "trace");
     return;
 }
 

@@ -45,7 +45,10 @@ namespace ModelGen.Inference
                 long count = Math.Min(options.PrefillChunk, longest - start);
                 using var logits = model.Forward(promptTokens.narrow(1, start, count), cache, positions.narrow(1, start, count), promptPadding.narrow(1, start, count));
                 last?.Dispose();
-                last = logits.select(1, count - 1).clone();
+                // The row view is disposed at once: a view left to the enclosing scope would keep the whole chunk's logits
+                // ([batch, chunk, vocab]) alive until generation ends.
+                using var lastRow = logits.select(1, count - 1);
+                last = lastRow.clone();
             }
 
             using var generator = new Generator(unchecked((ulong)(options.Seed ?? Random.Shared.NextInt64())), device ?? CPU);
@@ -80,7 +83,8 @@ namespace ModelGen.Inference
                 seen = cat(new[] { seen, input }, 1);
                 using var logits = model.Forward(input, cache, nextPosition, ones_like(input));
                 last.Dispose();
-                last = logits.select(1, 0).clone();
+                using var lastRow = logits.select(1, 0);
+                last = lastRow.clone();
                 nextPosition = nextPosition + 1;
             }
 
