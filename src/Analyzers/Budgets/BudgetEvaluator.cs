@@ -52,7 +52,8 @@ namespace ModelGen.Analyzers.Budgets
         {
             var findings = new List<BudgetFinding>();
             var budgetBytes = Gigabytes.ToBytes(scenario.Gigabytes);
-            var estimate = MemoryModel.Estimate(model, scenario, DeviceProfile.Cuda);
+            var memo = new EstimateMemo(DeviceProfile.Cuda); // the declared scenario (and others) recur in the searches below
+            var estimate = memo.Estimate(model, scenario);
             var breakdown = Breakdown.Format(estimate, scenario);
             var properties = Properties(estimate, scenario, budgetBytes);
             var name = model.Root.Name;
@@ -62,12 +63,10 @@ namespace ModelGen.Analyzers.Budgets
             if (estimate.PeakBytes > budgetBytes)
             {
                 var remedies = (reports & BudgetReports.Remedies) != 0
-                    ? Remedies.Find(model, scenario, budgetBytes, DeviceProfile.Cuda)
+                    ? Remedies.FindUsing(model, scenario, budgetBytes, memo.Estimate)
                     : Array.Empty<Remedy>();
                 // Cheapest kind first; within a kind the smallest ZeRO stage or device count (Remedies orders those by saving).
-                var cheapest = remedies.Where(r => r.Fits && (appliesByAttributes?.Invoke(r) ?? true))
-                    .OrderBy(r => r.Kind).ThenBy(r => r.Kind is RemedyKind.TensorParallel or RemedyKind.ZeroStage ? r.Degree : 0)
-                    .FirstOrDefault();
+                var cheapest = Cheapest(remedies, appliesByAttributes);
                 var exceeded = cheapest is null ? properties : properties.AddRange(RemedyProperties(model, cheapest));
                 findings.Add(new BudgetFinding(Descriptors.BudgetExceeded.Id, new[]
                 {
@@ -79,8 +78,8 @@ namespace ModelGen.Analyzers.Budgets
             }
             else if ((reports & BudgetReports.Fits) != 0)
             {
-                var maxSequence = Fit.MaxSequenceLength(model, scenario, budgetBytes, DeviceProfile.Cuda);
-                var maxBatch = Fit.MaxBatch(model, scenario, budgetBytes, DeviceProfile.Cuda);
+                var maxSequence = Fit.MaxSequenceLengthUsing(model, scenario, budgetBytes, memo.Estimate);
+                var maxBatch = Fit.MaxBatchUsing(model, scenario, budgetBytes, memo.Estimate);
                 findings.Add(new BudgetFinding(Descriptors.BudgetFits.Id, new[]
                 {
                     name, budget, seq, ScenarioText.Workload(scenario), Integer(scenario.Batch),
@@ -91,7 +90,7 @@ namespace ModelGen.Analyzers.Budgets
 
             if ((reports & BudgetReports.Cards) != 0)
             {
-                var cards = CatalogFit.Find(model, scenario);
+                var cards = CatalogFit.FindUsing(model, scenario, memo.Estimate);
                 findings.Add(new BudgetFinding(Descriptors.FittingCards.Id, new[]
                 {
                     name, seq, ScenarioText.Workload(scenario), Integer(scenario.Batch), CatalogFit.Describe(cards),
@@ -106,10 +105,17 @@ namespace ModelGen.Analyzers.Budgets
         /// </summary>
         private static BudgetFinding RemediesFinding(string name, string seq, string budget, IReadOnlyList<Remedy> remedies, ImmutableDictionary<string, string?> properties)
         {
-            var fitting = remedies.Where(r => r.Fits)
-                .GroupBy(r => (r.Kind, r.TargetLayer, r.TargetBlock))
-                .Select(g => g.OrderBy(r => r.Degree).First()) // the smallest ZeRO stage / tensor-parallel degree that fits
-                .ToList();
+            // Per (kind, layer, block), in order of first appearance, the smallest ZeRO stage / tensor-parallel degree that fits (the
+            // first of equals). Loops rather than LINQ keyed by tuples and enums: see Cheapest.
+            var fitting = new List<Remedy>();
+            foreach (var remedy in remedies.Where(r => r.Fits))
+            {
+                var same = fitting.FindIndex(r => r.Kind == remedy.Kind && r.TargetLayer == remedy.TargetLayer && r.TargetBlock == remedy.TargetBlock);
+                if (same < 0)
+                    fitting.Add(remedy);
+                else if (remedy.Degree < fitting[same].Degree)
+                    fitting[same] = remedy;
+            }
             if (fitting.Count > 0)
             {
                 var list = string.Join("; ", fitting.Select(r => $"{r.Description}: {Breakdown.Gigabytes(r.PeakBytes)} GB"));
@@ -119,6 +125,33 @@ namespace ModelGen.Analyzers.Budgets
                 .Select(r => $"{r.Description} saves {Breakdown.Gigabytes(r.SavingBytes)} GB").ToList();
             var text = best.Count == 0 ? "no change ModelGen knows lowers the peak" : string.Join("; ", best);
             return new BudgetFinding(Descriptors.NoSingleRemedy.Id, new[] { name, seq, budget, text }, properties);
+        }
+
+        /// <summary>
+        /// The remedy MG0001's code fix offers: of those that fit, the cheapest kind, within a kind the smallest ZeRO stage or device
+        /// count, the first of equals (Remedies' order), that <paramref name="appliesByAttributes"/> accepts. Tested in that order only
+        /// until one passes (the test binds symbols). A stable insertion by index, not LINQ's OrderBy over enum keys: each generic
+        /// instantiation over a value type is compiled afresh in every compiler process, and most builds are one cold process.
+        /// </summary>
+        private static Remedy? Cheapest(IReadOnlyList<Remedy> remedies, Func<Remedy, bool>? appliesByAttributes)
+        {
+            static int Degree(Remedy r) => r.Kind is RemedyKind.TensorParallel or RemedyKind.ZeroStage ? r.Degree : 0;
+            var ordered = new List<Remedy>();
+            foreach (var remedy in remedies)
+            {
+                if (!remedy.Fits)
+                    continue;
+                var at = ordered.Count;
+                while (at > 0 && (ordered[at - 1].Kind > remedy.Kind || (ordered[at - 1].Kind == remedy.Kind && Degree(ordered[at - 1]) > Degree(remedy))))
+                    at--;
+                ordered.Insert(at, remedy);
+            }
+            foreach (var remedy in ordered)
+            {
+                if (appliesByAttributes?.Invoke(remedy) ?? true)
+                    return remedy;
+            }
+            return null;
         }
 
         private static ImmutableDictionary<string, string?> Properties(MemoryEstimate estimate, ScenarioSpec scenario, long budgetBytes)

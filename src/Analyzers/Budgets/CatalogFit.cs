@@ -41,12 +41,22 @@ namespace ModelGen.Analyzers.Budgets
 
         /// <summary>For each catalog card the fewest devices that fit, in catalog order; cards on which 8 do not fit are left out.</summary>
         /// <exception cref="ArgumentException">The memory model rejects the model (reported by the spec checks first).</exception>
-        public static IReadOnlyList<CardFit> Find(ModelSpec model, ScenarioSpec scenario)
+        public static IReadOnlyList<CardFit> Find(ModelSpec model, ScenarioSpec scenario) =>
+            FindUsing(model, scenario, (m, s) => MemoryModel.Estimate(m, s, DeviceProfile.Cuda));
+
+        /// <summary>
+        /// For each catalog card the fewest devices that fit, estimating with <paramref name="estimate"/> (the memory model on the
+        /// CUDA profile, possibly remembering the estimates the caller already made, see <see cref="EstimateMemo"/>).
+        /// </summary>
+        /// <exception cref="ArgumentException">The memory model rejects the model (reported by the spec checks first).</exception>
+        public static IReadOnlyList<CardFit> FindUsing(ModelSpec model, ScenarioSpec scenario, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
         {
+            if (estimate is null)
+                throw new ArgumentNullException(nameof(estimate));
             var single = scenario with { TensorParallel = 1, DataParallel = 1, ZeroStage = 0 };
             var layouts = new List<(int Devices, Spread Spread, long Peak)>
             {
-                (1, Spread.Single, MemoryModel.Estimate(model, single, DeviceProfile.Cuda).PeakBytes),
+                (1, Spread.Single, estimate(model, single).PeakBytes),
             };
             // Tensor parallelism only where the generated constructor splits every [Shard] block (TensorParallelSupport).
             var sharded = TensorParallelSupport.Splits(model);
@@ -54,17 +64,27 @@ namespace ModelGen.Analyzers.Budgets
             {
                 var tensorParallel = single with { TensorParallel = devices };
                 if (sharded && !SpecChecks.CheckSharding(model, tensorParallel).Any(f => f.Id is "MG0201" or "MG0208" or "MG0209"))
-                    layouts.Add((devices, Spread.TensorParallel, MemoryModel.Estimate(model, tensorParallel, DeviceProfile.Cuda).PeakBytes));
+                    layouts.Add((devices, Spread.TensorParallel, estimate(model, tensorParallel).PeakBytes));
                 if (scenario.Workload == Workload.Training)
-                    layouts.Add((devices, Spread.Zero3, MemoryModel.Estimate(model, single with { DataParallel = devices, ZeroStage = 3 }, DeviceProfile.Cuda).PeakBytes));
+                    layouts.Add((devices, Spread.Zero3, estimate(model, single with { DataParallel = devices, ZeroStage = 3 }).PeakBytes));
             }
 
             var fits = new List<CardFit>();
             foreach (var card in GpuCatalog.All)
             {
-                var layout = layouts.Where(l => l.Peak <= card.MemoryBytes).OrderBy(l => l.Devices).ThenBy(l => l.Spread).FirstOrDefault();
-                if (layout.Devices > 0)
-                    fits.Add(new CardFit(card, layout.Devices, layout.Spread, layout.Peak));
+                // The fewest devices, then tensor parallelism, the first such layout on a tie. A loop, not LINQ over these tuples:
+                // every generic instantiation over a value type is compiled afresh in each compiler process (docs/benchmarks-analyzers.md).
+                var best = -1;
+                for (var i = 0; i < layouts.Count; i++)
+                {
+                    if (layouts[i].Peak > card.MemoryBytes)
+                        continue;
+                    if (best < 0 || layouts[i].Devices < layouts[best].Devices
+                        || (layouts[i].Devices == layouts[best].Devices && layouts[i].Spread < layouts[best].Spread))
+                        best = i;
+                }
+                if (best >= 0)
+                    fits.Add(new CardFit(card, layouts[best].Devices, layouts[best].Spread, layouts[best].Peak));
             }
             return fits;
         }

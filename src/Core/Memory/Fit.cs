@@ -20,22 +20,42 @@ namespace ModelGen.Memory
         /// model's learned position table (<see cref="PositionCap"/>); 0 when even 1 does not.
         /// </summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
-        public static long MaxSequenceLength(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null)
+        public static long MaxSequenceLength(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null) =>
+            MaxSequenceLengthUsing(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
+
+        /// <summary>
+        /// <see cref="MaxSequenceLength(ModelSpec, ScenarioSpec, long, DeviceProfile?)"/>, estimating with <paramref name="estimate"/>
+        /// (the memory model on one device, possibly remembering estimates the caller already made).
+        /// </summary>
+        /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
+        public static long MaxSequenceLengthUsing(ModelSpec model, ScenarioSpec scenario, long budgetBytes, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
         {
             if (scenario is null)
                 throw new ArgumentNullException(nameof(scenario));
+            if (estimate is null)
+                throw new ArgumentNullException(nameof(estimate));
             // A learned position table caps the sequence length: "fits up to" never goes past it.
             var limit = PositionCap.Find(model) is { } cap ? System.Math.Min(cap.Positions, MaxSearchedSequenceLength) : MaxSearchedSequenceLength;
-            return Largest(value => MemoryModel.Estimate(model, scenario with { SequenceLength = value }, device).PeakBytes <= budgetBytes, limit);
+            return Largest(value => estimate(model, scenario with { SequenceLength = value }).PeakBytes <= budgetBytes, limit);
         }
 
         /// <summary>The largest batch for which <paramref name="scenario"/> fits <paramref name="budgetBytes"/>; 0 when even 1 does not.</summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
-        public static long MaxBatch(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null)
+        public static long MaxBatch(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null) =>
+            MaxBatchUsing(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
+
+        /// <summary>
+        /// <see cref="MaxBatch(ModelSpec, ScenarioSpec, long, DeviceProfile?)"/>, estimating with <paramref name="estimate"/>
+        /// (the memory model on one device, possibly remembering estimates the caller already made).
+        /// </summary>
+        /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
+        public static long MaxBatchUsing(ModelSpec model, ScenarioSpec scenario, long budgetBytes, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
         {
             if (scenario is null)
                 throw new ArgumentNullException(nameof(scenario));
-            return Largest(value => MemoryModel.Estimate(model, scenario with { Batch = value }, device).PeakBytes <= budgetBytes, MaxSearchedBatch);
+            if (estimate is null)
+                throw new ArgumentNullException(nameof(estimate));
+            return Largest(value => estimate(model, scenario with { Batch = value }).PeakBytes <= budgetBytes, MaxSearchedBatch);
         }
 
         private static long Largest(Func<long, bool> fits, long limit)

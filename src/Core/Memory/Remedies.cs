@@ -25,16 +25,26 @@ namespace ModelGen.Memory
 
         /// <summary>Finds the single changes that lower the peak of <paramref name="scenario"/>, best first.</summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
-        public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null)
+        public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null) =>
+            FindUsing(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
+
+        /// <summary>
+        /// Finds the single changes that lower the peak of <paramref name="scenario"/>, best first, estimating with
+        /// <paramref name="estimate"/> (the memory model on one device, possibly remembering estimates the caller already made).
+        /// </summary>
+        /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
+        public static IReadOnlyList<Remedy> FindUsing(ModelSpec model, ScenarioSpec scenario, long budgetBytes, Func<ModelSpec, ScenarioSpec, MemoryEstimate> estimate)
         {
             if (model is null)
                 throw new ArgumentNullException(nameof(model));
             if (scenario is null)
                 throw new ArgumentNullException(nameof(scenario));
-            var estimate = MemoryModel.Estimate(model, scenario, device);
-            var before = estimate.PeakBytes;
+            if (estimate is null)
+                throw new ArgumentNullException(nameof(estimate));
+            var current = estimate(model, scenario);
+            var before = current.PeakBytes;
             var tried = new HashSet<string>(
-                estimate.Layers.GroupBy(l => l.LayerType)
+                current.Layers.GroupBy(l => l.LayerType)
                     .OrderByDescending(g => g.Sum(l => (double)l.Count * (l.WeightBytes + l.ActivationBytes)))
                     .ThenBy(g => g.Key, StringComparer.Ordinal)
                     .Take(LayersTried)
@@ -46,7 +56,7 @@ namespace ModelGen.Memory
                 long peak;
                 try
                 {
-                    peak = MemoryModel.Estimate(newModel, newScenario, device).PeakBytes;
+                    peak = estimate(newModel, newScenario).PeakBytes;
                 }
                 catch (ArgumentException)
                 {
@@ -58,7 +68,27 @@ namespace ModelGen.Memory
                 if (peak < before)
                     found.Add(new Remedy(kind, layer, block, degree, described, peak, before - peak, peak <= budgetBytes, newModel, newScenario));
             }
-            return found.OrderByDescending(r => r.Fits).ThenBy(r => r.Kind).ThenByDescending(r => r.SavingBytes).ToList();
+            return BestFirst(found);
+        }
+
+        /// <summary>
+        /// Those that fit first, then cheapest kind, then the larger saving; equals keep their order. A stable insertion rather than
+        /// LINQ's OrderBy over bool, enum and long keys: each generic instantiation over a value type is compiled afresh in every
+        /// compiler process that runs the budget analyzer (docs/benchmarks-analyzers.md), and the list is short.
+        /// </summary>
+        private static List<Remedy> BestFirst(List<Remedy> found)
+        {
+            static bool Before(Remedy a, Remedy b) =>
+                a.Fits != b.Fits ? a.Fits : a.Kind != b.Kind ? a.Kind < b.Kind : a.SavingBytes > b.SavingBytes;
+            var ordered = new List<Remedy>(found.Count);
+            foreach (var remedy in found)
+            {
+                var at = ordered.Count;
+                while (at > 0 && Before(remedy, ordered[at - 1]))
+                    at--;
+                ordered.Insert(at, remedy);
+            }
+            return ordered;
         }
 
         private static IEnumerable<(RemedyKind, string?, string?, int, string, ModelSpec, ScenarioSpec)> Candidates(ModelSpec model, ScenarioSpec scenario, HashSet<string> tried)
