@@ -62,9 +62,11 @@ public sealed class CheckpointMemoryTests
             checkpointed = Math.Min(checkpointed, HeldAfterForward(checkpointed: true));
         }
 
-        // Plain keeps x*a (saved by gelu) and gelu's output (saved by the mul), its output, and gelu(x*a)*b, a temporary
-        // whose wrapper lives until the caller's scope ends: four activations.
-        Assert.InRange(plain, ActivationBytes * 39 / 10, ActivationBytes * 42 / 10);
+        // Plain keeps x*a (saved by gelu), gelu's output (saved by the mul) and its output: three activations autograd needs.
+        // gelu(x*a)*b, a temporary whose wrapper lives until the caller's scope ends, makes a fourth in most runs; a clean-clone
+        // CI run once measured three (its storage was already released), so the bound accepts both and still sits far above
+        // the checkpointed layer's one.
+        Assert.InRange(plain, ActivationBytes * 29 / 10, ActivationBytes * 42 / 10);
         // Checkpointed keeps the output alone; the margin covers allocator bookkeeping, not another activation.
         Assert.InRange(checkpointed, ActivationBytes * 9 / 10, ActivationBytes * 12 / 10);
     }
