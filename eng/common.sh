@@ -76,15 +76,52 @@ mg_load_average() {
   printf 'load average %s %s %s on %s cores' "$one" "$five" "$fifteen" "$(nproc)"
 }
 
-# mg_require_idle WHEN: a timing taken while other work competes for the cores is not a result. Prints the load line, or
-# says why nothing is written and exits 3 when the 1-minute load average is at or above the number of cores.
+# mg_require_idle WHEN: a timing taken while other work competes for the cores is not a result.
+# "before": exits 3 (nothing is written) when the 1-minute load average is at or above the number of cores, and records the
+# machine's busy CPU time and this script's own (its waited-for children: the measurement).
+# "after": the load average would count the measurement itself (a benchmark on both cores of a 2-core machine raises it to
+# about 2 on its own), so it judges the CPU time *other* processes used during the run: the machine's busy time since
+# "before" minus this script's children's. Half a core or more of other work means the run was shared: exit 3.
 mg_require_idle() {
   [ -r /proc/loadavg ] || return 0
   local one rest
   read -r one rest </proc/loadavg
-  if awk -v load="$one" -v cores="$(nproc)" 'BEGIN { exit !(load >= cores) }'; then
-    mg_say "$1: $(mg_load_average): the machine is busy, so no result is written; stop the other work and run again"
+  if [ "$1" != after ] || [ -z "${MG_IDLE_BUSY0:-}" ]; then
+    if awk -v load="$one" -v cores="$(nproc)" 'BEGIN { exit !(load >= cores) }'; then
+      mg_say "$1: $(mg_load_average): the machine is busy, so no result is written; stop the other work and run again"
+      exit 3
+    fi
+    MG_IDLE_BUSY0=$(mg_busy_ticks)
+    MG_IDLE_OWN0=$(mg_own_ticks)
+    MG_IDLE_T0=$(date +%s.%N)
+    mg_say "$1: $(mg_load_average)"
+    return 0
+  fi
+  local busy own now others
+  busy=$(mg_busy_ticks)
+  own=$(mg_own_ticks)
+  now=$(date +%s.%N)
+  others=$(awk -v b="$((busy - MG_IDLE_BUSY0))" -v o="$((own - MG_IDLE_OWN0))" -v t0="$MG_IDLE_T0" -v t1="$now" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { w = t1 - t0; if (w <= 0) w = 1; x = (b - o) / hz / w; if (x < 0) x = 0; printf "%.2f", x }')
+  if awk -v x="$others" 'BEGIN { exit !(x >= 0.5) }'; then
+    mg_say "$1: $(mg_load_average); other processes used $others cores during the run: it was shared, so no result is written; stop the other work and run again"
     exit 3
   fi
-  mg_say "$1: $(mg_load_average)"
+  mg_say "$1: $(mg_load_average) (the measurement's own work; other processes used $others cores during the run)"
+}
+
+# Busy CPU ticks of the whole machine since boot (/proc/stat: user nice system irq softirq steal).
+mg_busy_ticks() {
+  local cpu user nice system idle iowait irq softirq steal rest
+  read -r cpu user nice system idle iowait irq softirq steal rest </proc/stat
+  echo $((user + nice + system + irq + softirq + steal))
+}
+
+# CPU ticks of this script and of every child it has waited for (/proc/$$/stat utime stime cutime cstime).
+mg_own_ticks() {
+  local fields
+  fields=$(sed 's/^.*) //' "/proc/$$/stat")
+  # shellcheck disable=SC2086
+  set -- $fields
+  echo $(( ${12} + ${13} + ${14} + ${15} ))
 }
