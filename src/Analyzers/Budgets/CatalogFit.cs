@@ -60,12 +60,13 @@ namespace ModelGen.Analyzers.Budgets
             };
             // Tensor parallelism only where the generated constructor splits every [Shard] block (TensorParallelSupport).
             var sharded = TensorParallelSupport.Splits(model);
+            var zero3 = RuntimeSupport.RunsZeroStage3(model);
             foreach (var devices in DeviceCounts.Where(d => d > 1))
             {
                 var tensorParallel = single with { TensorParallel = devices };
                 if (sharded && !SpecChecks.CheckSharding(model, tensorParallel).Any(f => f.Id is "MG0201" or "MG0208" or "MG0209"))
                     layouts.Add((devices, Spread.TensorParallel, estimate(model, tensorParallel).PeakBytes));
-                if (scenario.Workload == Workload.Training)
+                if (scenario.Workload == Workload.Training && zero3)
                     layouts.Add((devices, Spread.Zero3, estimate(model, single with { DataParallel = devices, ZeroStage = 3 }).PeakBytes));
             }
 

@@ -116,7 +116,7 @@ namespace ModelGen.Memory
             }
             if (training && scenario.DataParallel > 1)
             {
-                for (var stage = scenario.ZeroStage + 1; stage <= 3; stage++)
+                for (var stage = scenario.ZeroStage + 1; stage <= (RuntimeSupport.RunsZeroStage3(model) ? 3 : 2); stage++)
                     yield return (RemedyKind.ZeroStage, null, null, stage, $"ZeRO stage {stage} over the {scenario.DataParallel} data-parallel ranks", model, scenario with { ZeroStage = stage });
             }
             if (model.Root.Precision is null or DType.Float32)

@@ -102,6 +102,29 @@ namespace ModelGen.Core.Tests.Memory
         }
 
         [Fact]
+        public void ZeRO_stage_3_is_offered_only_where_every_stacked_layer_has_the_one_tensor_forward_the_engine_routes()
+        {
+            var scenario = Training(8192) with { DataParallel = 2 };
+            var plain = Llama3_8B();
+            Assert.True(RuntimeSupport.RunsZeroStage3(plain));
+            Assert.Contains(Remedies.Find(plain, scenario, 24 * Gigabytes.Bytes), r => r.Kind == RemedyKind.ZeroStage && r.Degree == 3);
+
+            // The same model whose decoder block takes a mask beside its input: the engine does not route it.
+            var block = plain.Layers.Single();
+            var masked = plain with
+            {
+                Layers = EquatableArray.Create(block with
+                {
+                    Forward = new ForwardSpec("Forward", "x") { Inputs = EquatableArray.Create(new ForwardInput("x", false, false), new ForwardInput("mask", true, true)) },
+                }),
+            };
+            Assert.False(RuntimeSupport.RunsZeroStage3(masked));
+            var remedies = Remedies.Find(masked, scenario, 24 * Gigabytes.Bytes);
+            Assert.Contains(remedies, r => r.Kind == RemedyKind.ZeroStage && r.Degree == 2);
+            Assert.DoesNotContain(remedies, r => r.Kind == RemedyKind.ZeroStage && r.Degree == 3);
+        }
+
+        [Fact]
         public void Quantizing_a_layer_sets_the_quantization_on_its_linear_blocks()
         {
             // Four layers, so the weights saved outweigh the one dequantized weight a quantized Linear rebuilds while it runs.
