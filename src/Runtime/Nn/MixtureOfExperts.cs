@@ -88,10 +88,21 @@ namespace ModelGen.Nn
         /// <summary>
         /// The load-balancing loss of the last training forward (Switch Transformer eq. 4, as Hugging Face Mixtral computes it for
         /// top-k): <c>Experts · Σ_e f_e · P_e</c>, with <c>f_e</c> the routes to expert <c>e</c> per token (before capacity) and <c>P_e</c>
-        /// the mean router probability. Add <c>coefficient · LoadBalancingLoss</c> to the loss (Mixtral uses 0.02). It belongs to the
-        /// dispose scope the forward ran in; null before a training forward.
+        /// the mean router probability. Add <c>coefficient · LoadBalancingLoss</c> to the loss (Mixtral uses 0.02). The module owns it
+        /// (no dispose scope does) until its next forward, which replaces it; null after an eval or no-grad forward.
         /// </summary>
         public Tensor? LoadBalancingLoss { get; private set; }
+
+        /// <inheritdoc />
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                LoadBalancingLoss?.Dispose();
+                LoadBalancingLoss = null;
+            }
+            base.Dispose(disposing);
+        }
 
         /// <summary>Rows an expert takes from <paramref name="tokens"/> tokens: <c>ceil(CapacityFactor · tokens · TopK / Experts)</c>; every route when dropless.</summary>
         public long Capacity(long tokens) =>
@@ -157,10 +168,14 @@ namespace ModelGen.Nn
                 row += kept[e];
             }
 
+            LoadBalancingLoss?.Dispose();
+            LoadBalancingLoss = null;
             if (training && torch.is_grad_enabled())
             {
+                // Out of every dispose scope (the generated layer's scope ends before the loss is built): this module owns it until
+                // the next forward. Only its own mean/mul/sum nodes outlive the backward, holding [experts]-sized tensors.
                 var fraction = torch.tensor(counts, device: input.device).to(ScalarType.Float32) / tokens;
-                LoadBalancingLoss = scope.MoveToOuter((fraction * probabilities.mean(new long[] { 0 })).sum() * Experts);
+                LoadBalancingLoss = ((fraction * probabilities.mean(new long[] { 0 })).sum() * Experts).DetachFromDisposeScope();
             }
             return scope.MoveToOuter(output.reshape(input.shape));
         }
