@@ -122,6 +122,12 @@ namespace ModelGen.Nn
             using var scope = torch.NewDisposeScope();
             var flat = input.reshape(-1, Hidden);
             var tokens = flat.shape[0];
+            if (tokens == 0)
+            {
+                LoadBalancingLoss?.Dispose();
+                LoadBalancingLoss = null;
+                return scope.MoveToOuter(torch.zeros_like(input));
+            }
             // Router in fp32 as Mixtral (softmax(router_logits, dtype=float)); top-k weights renormalised to sum to 1.
             var probabilities = _gate.call(flat).softmax(-1, ScalarType.Float32);
             var (top, chosen) = probabilities.topk(checked((int)TopK), dim: -1);
