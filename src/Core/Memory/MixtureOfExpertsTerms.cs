@@ -57,7 +57,6 @@ namespace ModelGen.Memory
         public static void Forward(MixtureOfExpertsSpec moe, int d, Pass pass, long tokens, Action<string, long> saved, Action<string, long> input, Action<string, long> temp)
         {
             var hidden = moe.Hidden.Value;
-            var inner = moe.Inner.Value;
             var experts = moe.Experts.Value;
             var k = moe.TopK.Value;
             var routes = tokens * k;
