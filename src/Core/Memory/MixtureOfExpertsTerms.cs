@@ -52,7 +52,8 @@ namespace ModelGen.Memory
         /// What the forward creates. Training saves, per PyTorch's derivative rules: the router's input (linear), the fp32 probabilities
         /// (softmax its output), the top-k indices (topk), the top-k values and their sum (div both operands), the sort order and the
         /// row → token indices (index_select, index_add), the routed rows (each expert's linears read views of them), the experts'
-        /// own activations for all routed rows, and each expert's output with its routing weight (mul both operands).
+        /// own activations for all routed rows, each expert's output with its routing weight (mul both operands), and the weighted
+        /// output (index_add_ keeps its source). Checked against PyTorch's saved_tensors_hooks (tests/python/moe_saved_bytes.py).
         /// </summary>
         public static void Forward(MixtureOfExpertsSpec moe, int d, Pass pass, long tokens, Action<string, long> saved, Action<string, long> input, Action<string, long> temp)
         {
@@ -89,8 +90,9 @@ namespace ModelGen.Memory
             if (training)
             {
                 saved("experts' outputs (weighting's input)", rows * hidden * d);
-                temp("largest expert's weighted output (worst case: every row of one expert)", largest * hidden * d);
-                saved("load-balancing terms (fp32)", 2 * experts * Sizes.Fp32);
+                // index_add_'s derivative for its source is grad.index_select(...).expand_as(source): autograd keeps the source.
+                saved("weighted outputs (index_add_'s source)", rows * hidden * d);
+                saved("load-balancing route fractions (fp32)", experts * Sizes.Fp32); // mul keeps only the factor without a gradient
             }
             else
             {

@@ -62,8 +62,9 @@ namespace ModelGen.Core.Tests.Memory
             var created = BlockForward.Of(Moe(h, i, e, k), (int)d, pass, h, false);
             var saved = created.Where(c => c.Saved).Sum(c => c.Bytes);
             // input · d, probabilities fp32, top-k values fp32 + indices int64, their sum fp32, sort order + token of row int64,
-            // routed rows · d, row weights · d, SwiGLU (w1 out, silu out, w3 out, product) · d, expert outputs · d, load-balancing terms.
-            var expected = (t * h * d) + (t * e * 4) + (t * k * (4 + 8)) + (t * 4) + (r * 8 * 2) + (r * h * d) + (r * d) + (4 * r * i * d) + (r * h * d) + (2 * e * 4);
+            // routed rows · d, row weights · d, SwiGLU (w1 out, silu out, w3 out, product) · d, expert outputs and weighted outputs · d,
+            // the load-balancing route fractions.
+            var expected = (t * h * d) + (t * e * 4) + (t * k * (4 + 8)) + (t * 4) + (r * 8 * 2) + (r * h * d) + (r * d) + (4 * r * i * d) + (2 * r * h * d) + (e * 4);
             Assert.Equal(expected, saved);
             // A 16-bit router casts its logits to fp32 for the softmax: a temporary, not saved.
             Assert.Contains(created, c => !c.Saved && c.Name.Contains("cast to fp32", StringComparison.Ordinal) && c.Bytes == t * e * 4);
@@ -75,10 +76,11 @@ namespace ModelGen.Core.Tests.Memory
             var pass = new Pass(4, 32, 32, 1, true, DeviceProfile.Cuda);
             long Saved(long experts, long topK) => BlockForward.Of(Moe(64, 128, experts, topK), 4, pass, 64, false).Where(c => c.Saved).Sum(c => c.Bytes);
             const long t = 4 * 32;
-            // One more choice per token adds a routed row per token: its gather, SwiGLU, output, weight, indices and top-k entry.
-            Assert.Equal(t * ((64 * 4) + (4 * 128 * 4) + (64 * 4) + 4 + (2 * 8) + 4 + 8), Saved(8, 3) - Saved(8, 2));
-            // More experts only widen the router's probabilities (and the load-balancing terms).
-            Assert.Equal((t * 8 * 4) + (2 * 8 * 4), Saved(16, 2) - Saved(8, 2));
+            // One more choice per token adds a routed row per token: its gather, SwiGLU, output and weighted output, weight, indices
+            // and top-k entry.
+            Assert.Equal(t * ((64 * 4) + (4 * 128 * 4) + (2 * 64 * 4) + 4 + (2 * 8) + 4 + 8), Saved(8, 3) - Saved(8, 2));
+            // More experts only widen the router's probabilities (and the load-balancing fractions).
+            Assert.Equal((t * 8 * 4) + (8 * 4), Saved(16, 2) - Saved(8, 2));
         }
 
         [Fact]
