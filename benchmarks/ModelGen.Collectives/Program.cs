@@ -34,9 +34,12 @@ namespace ModelGen.Collectives
 
         private static void AllReduce(ProcessGroup world)
         {
+            // allreduce.c runs one thread per rank; libtorch's intra-op pool would otherwise put two spinning threads per
+            // rank (filling the buffers) on the 2 cores the two ranks share.
+            torch.set_num_threads(1);
             for (var bytes = 4096L; bytes <= 64L << 20; bytes *= 4)
             {
-                var iterations = (int)Math.Clamp((256L << 20) / bytes, 20, 2000);
+                var iterations = (int)Math.Clamp((1024L << 20) / bytes, 50, 5000);
                 using var buffer = torch.zeros(bytes / sizeof(float), ScalarType.Float32);
                 for (var i = 0; i < 5; i++) world.AllReduce(buffer);
                 var best = double.MaxValue;

@@ -12,8 +12,8 @@
 
 static int iterations_for(long bytes)
 {
-    long n = (256L << 20) / bytes; /* about 256 MiB of payload per size */
-    return (int)(n < 20 ? 20 : n > 2000 ? 2000 : n);
+    long n = (1024L << 20) / bytes; /* about 1 GiB of payload per size, at least 50 calls (5 per burst) */
+    return (int)(n < 50 ? 50 : n > 5000 ? 5000 : n);
 }
 
 int main(int argc, char **argv)
