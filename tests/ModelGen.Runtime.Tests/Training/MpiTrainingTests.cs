@@ -34,6 +34,13 @@ public sealed class MpiTrainingTests
     }
 
     [Fact]
+    public void Generated_ZeRO_3_of_stacked_layers_with_a_mask_and_an_optional_input_equals_plain_AdamW_on_one_rank()
+    {
+        var job = MpiJob.Launch(2, ["zero3-multi"]);
+        JobAssert.EveryRankPassed(job, 2, "zero3-multi");
+    }
+
+    [Fact]
     public void A_checkpoint_saved_by_4_ranks_loads_on_2_and_on_1()
     {
         var directory = Path.Combine(Path.GetTempPath(), "modelgen-mpi-ckpt-" + Guid.NewGuid().ToString("N"));
