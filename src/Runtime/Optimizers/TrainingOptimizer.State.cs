@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using ModelGen.Distributed;
 using ModelGen.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

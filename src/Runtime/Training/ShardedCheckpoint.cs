@@ -26,7 +26,7 @@ namespace ModelGen.Training
         /// has written, rank 0 writes the index. Every rank of <paramref name="group"/> must call it.
         /// </summary>
         /// <param name="directory">The checkpoint folder; created if missing. An index already there is removed first.</param>
-        /// <param name="slices">This rank's state: <see cref="ZeroStage3.ShardedState"/> or <see cref="ReplicatedState"/>.</param>
+        /// <param name="slices">This rank's state: <see cref="ZeroStage3.ShardedState(TrainingOptimizer)"/>, <see cref="ReplicatedState(nn.Module, ProcessGroup, TrainingOptimizer)"/> (with the optimizer state) or <see cref="ReplicatedState(nn.Module, ProcessGroup)"/>.</param>
         /// <param name="group">The ranks writing the checkpoint together.</param>
         public static void Save(string directory, IEnumerable<TensorSlice> slices, ProcessGroup group)
         {

@@ -11,11 +11,11 @@ namespace ModelGen.Training
     /// <summary>
     /// The hook between a generated layer's <c>forward</c> and the <see cref="ZeroStage3"/> engine that partitions it. The engine
     /// attaches itself to each of its layers; a generated <c>forward</c> asks <see cref="Routes"/> first and, when a ZeRO-3 engine
-    /// owns the layer, runs through <see cref="Forward"/>, which gathers the layer's parameters around the call (and around its
+    /// owns the layer, runs through <see cref="Forward(nn.Module{Tensor, Tensor}, Tensor)"/> (or <see cref="Forward{TResult}"/>), which gathers the layer's parameters around the call (and around its
     /// backward). Inside that call the layer's own forward runs as usual: the engine marks the layer as running, so the hook
     /// answers false there and the call does not loop.
     /// </summary>
-    /// <remarks>Called by generated code; a hand-written model calls <see cref="ZeroStage3.Forward"/> itself.</remarks>
+    /// <remarks>Called by generated code; a hand-written model calls <see cref="ZeroStage3.Forward(nn.Module{Tensor, Tensor}, Tensor)"/> itself.</remarks>
     [EditorBrowsable(EditorBrowsableState.Never)]
     public static class ZeroRouting
     {

@@ -14,7 +14,7 @@ namespace ModelGen.Training
         private readonly HashSet<nn.Module> _called = new(ReferenceEqualityComparer.Instance);
 
         /// <summary>
-        /// Explains a failed forward when some layers never ran through <see cref="Forward"/>: such a layer computes with its empty
+        /// Explains a failed forward when some layers never ran through <see cref="Forward(nn.Module{Tensor, Tensor}, Tensor)"/>: such a layer computes with its empty
         /// parameters (its forward does not call the <see cref="ZeroRouting"/> hook). Null when every layer did.
         /// </summary>
         internal string? ExplainUnroutedLayers()

@@ -6,7 +6,8 @@ using ModelGen.Optimizers;
 using ModelGen.Runtime.Tests.Optimizers;
 using ModelGen.Training;
 using TorchSharp;
-using TorchSharp.Modules;
+using Parameter = TorchSharp.Modules.Parameter;
+using AdamW = ModelGen.Optimizers.AdamW;
 using static ModelGen.Runtime.Tests.Optimizers.OptimizerTestModels;
 using static TorchSharp.torch;
 
