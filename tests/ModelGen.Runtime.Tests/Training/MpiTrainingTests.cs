@@ -41,6 +41,23 @@ public sealed class MpiTrainingTests
     }
 
     [Fact]
+    public void Training_saved_after_3_steps_on_2_ranks_resumes_on_1_and_on_4_as_5_uninterrupted_steps()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "modelgen-mpi-resume-" + Guid.NewGuid().ToString("N"));
+        try {
+            var save = MpiJob.Launch(2, ["resume-save", directory]);
+            Assert.True(save.ExitCode == 0, save.ToString());
+            foreach (var ranks in new[] { 1, 4 }) {
+                var load = MpiJob.Launch(ranks, ["resume-load", directory]);
+                JobAssert.EveryRankPassed(load, ranks, "resume-load");
+            }
+        } finally {
+            if (Directory.Exists(directory))
+                Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_checkpoint_saved_by_4_ranks_loads_on_2_and_on_1()
     {
         var directory = Path.Combine(Path.GetTempPath(), "modelgen-mpi-ckpt-" + Guid.NewGuid().ToString("N"));
