@@ -30,6 +30,11 @@ namespace ModelGen.Core.Tests.Memory
                 Assert.Equal(Activations(checkpointed, phase), Activations(declared, phase));
             Assert.All(declared.Layers.Where(l => l.Path == "Llama.Blocks"), l => Assert.Equal(l.Count, l.CheckpointedCount));
 
+            // A stack that already checkpoints every instance is estimated as before: the engine's rule changes nothing there.
+            // (Per layer: a phase's activations term is taken at that phase's peak, which moves with the ZeRO stage's other terms.)
+            var zero2 = MemoryModel.Estimate(Llama3_8B(checkpoint: CheckpointMode.Full), Zero3 with { ZeroStage = 2 });
+            Assert.Equal(zero2.Layers.Select(l => (l.Path, l.ActivationBytes, l.CheckpointedCount)), checkpointed.Layers.Select(l => (l.Path, l.ActivationBytes, l.CheckpointedCount)));
+
             // Without the engine (ZeRO-2, or stage 3 over one rank, which PlanTraining runs as a plain model) the declaration holds,
             // and keeps more: the test can tell the two apart.
             foreach (var plain in new[] { Zero3 with { ZeroStage = 2 }, Zero3 with { DataParallel = 1 } })
