@@ -24,7 +24,7 @@ namespace ModelGen.Training.Worker
         private static int Main(string[] args)
         {
             if (args.Length == 0) {
-                Console.Error.WriteLine("usage: ModelGen.Training.Worker zero1|zero2|zero2-fold|offload|offload-fold|zero3|zero3-offload|zero3-multi|plan|save DIR|resume-save DIR|resume-load DIR|load DIR");
+                Console.Error.WriteLine("usage: ModelGen.Training.Worker zero1|zero2|zero2-fold|offload|offload-fold|zero3|zero3-offload|zero3-multi|tp-zero3|plan|save DIR|resume-save DIR|resume-load DIR|load DIR");
                 return 2;
             }
             var world = World.Initialize();
@@ -40,6 +40,7 @@ namespace ModelGen.Training.Worker
                 case "zero3-offload": Compare(world, checks, stage: 3, offload: true); break;
                 case "plan": PlanCase.Run(world, checks); PlanCase.RunGenerated(world, checks); break;
                 case "zero3-multi": PlanCase.RunMultiInput(world, checks); break;
+                case "tp-zero3": TpZeroCase.Run(world, checks); break;
                 case "resume-save": ResumeCase.Save(world, args[1]); break;
                 case "resume-load": ResumeCase.Load(world, checks, args[1]); break;
                 case "save": Save(world, args[1]); break;

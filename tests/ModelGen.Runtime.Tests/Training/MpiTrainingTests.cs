@@ -41,6 +41,13 @@ public sealed class MpiTrainingTests
     }
 
     [Fact]
+    public void Generated_tensor_parallel_2_by_ZeRO_3_data_parallel_2_equals_plain_AdamW_on_one_rank()
+    {
+        var job = MpiJob.Launch(4, ["tp-zero3"]);
+        JobAssert.EveryRankPassed(job, 4, "tp-zero3");
+    }
+
+    [Fact]
     public void Training_saved_after_3_steps_on_2_ranks_resumes_on_1_and_on_4_as_5_uninterrupted_steps()
     {
         var directory = Path.Combine(Path.GetTempPath(), "modelgen-mpi-resume-" + Guid.NewGuid().ToString("N"));
