@@ -10,7 +10,8 @@ namespace ModelGen.Parallel.Tests;
 /// without sequence parallelism and checkpointing), rng (dropout streams), plans (bad plans fail clearly), reshard (state moves
 /// between degrees), generated (models the generator built from [Shard], against the same classes built whole; at 2 ranks the
 /// generated CreateTraining of a TP 2 sequence-parallel plan), generated-big (a 70B-like generated model built per rank on the
-/// meta device), and at 4 ranks train (TP 2 × DP 2, 20 steps, loss curve equal to one process).
+/// meta device), and at 4 ranks train (TP 2 × DP 2, 20 steps, loss curve equal to one process) and generated-train (the same
+/// through the generated CreateTraining of TP 2 × DP 2 plans, with the vocab-parallel loss).
 /// </summary>
 public sealed class TensorParallelTests
 {
@@ -26,7 +27,7 @@ public sealed class TensorParallelTests
     [Fact]
     public void Degree_4_and_tp2_x_dp2_training_equal_the_unsharded_model()
     {
-        var cases = Cases.Append("train").ToArray();
+        var cases = Cases.Append("train").Append("generated-train").ToArray();
         var job = MpiJob.Launch(4, cases, timeoutSeconds: 600);
         JobAssert.EveryRankPassed(job, 4, cases);
     }
