@@ -18,7 +18,7 @@ namespace ModelGen.Parallel
     /// Megatron-LM does (the degree must be a multiple of kvHeads); rank <c>i</c> holds head <c>⌊i·kvHeads/t⌋</c>, which serves exactly its
     /// query heads, and the replicas' gradients for it are summed over those ranks.
     /// </remarks>
-    public sealed class TensorParallelAttention : nn.Module<Tensor, Tensor>
+    public sealed partial class TensorParallelAttention : nn.Module<Tensor, Tensor>
     {
         private readonly ColumnParallelLinear q_proj;
         private readonly ColumnParallelLinear k_proj;
@@ -128,6 +128,8 @@ namespace ModelGen.Parallel
             ArgumentNullException.ThrowIfNull(input);
             if (input.dim() != 3 || input.shape[2] != Hidden)
                 throw new ArgumentException($"TensorParallelAttention(hidden {Hidden}) expects input [batch, seq, {Hidden}] but got [{string.Join(", ", input.shape)}].", nameof(input));
+            if (Binding is { } bound) // a generated model's cached forward (TensorParallelAttention.Cached.cs)
+                return forward(input, bound.Cache, bound.Positions, bound.Padding);
             using var scope = NewDisposeScope();
             // With sequence parallelism one all-gather feeds all three projections and only the shard is kept for backward.
             var projected = Options.SequenceParallel
