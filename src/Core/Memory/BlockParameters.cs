@@ -129,6 +129,9 @@ namespace ModelGen.Memory
                     }
                     break;
                 }
+                case CrossAttentionSpec or RelativeAttentionSpec:
+                    EncoderDecoderTerms.Parameters(block, Add); // EncoderDecoderTerms.cs
+                    break;
             }
             return list;
         }

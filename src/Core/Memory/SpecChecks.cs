@@ -35,6 +35,8 @@ namespace ModelGen.Memory
                     case RmsNormSpec n: Positive(layer, block, n.Hidden); break;
                     case FeedForwardSpec f: Positive(layer, block, f.Hidden, f.Inner); break;
                     case PoolerSpec p: Positive(layer, block, p.Hidden); break;
+                    case CrossAttentionSpec c: EncoderDecoderTerms.Check(layer.Name, c.Name, c.Hidden, c.Heads); break;
+                    case RelativeAttentionSpec r: EncoderDecoderTerms.Check(layer.Name, r.Name, r.Hidden, r.Heads); break;
                     case AttentionSpec a:
                         Positive(layer, block, a.Hidden, a.Heads, a.KvHeads);
                         if (a.Hidden.Value % a.Heads.Value != 0 || a.Heads.Value % a.KvHeads.Value != 0)

@@ -10,13 +10,14 @@ using ModelGen.Specs;
 namespace ModelGen.Parsing
 {
     /// <summary>Turns one block property (a partial property with a block attribute) into a <see cref="BlockSpec"/>.</summary>
-    internal sealed class BlockParser
+    internal sealed partial class BlockParser
     {
         private static readonly string[] BlockAttributes =
         {
             KnownNames.LinearAttribute, KnownNames.EmbeddingAttribute, KnownNames.LayerNormAttribute, KnownNames.RmsNormAttribute,
             KnownNames.DropoutAttribute, KnownNames.AttentionAttribute, KnownNames.FeedForwardAttribute, KnownNames.SublayerAttribute,
             KnownNames.StackAttribute, KnownNames.PoolerAttribute,
+            KnownNames.CrossAttentionAttribute, KnownNames.RelativeAttentionAttribute,
         };
 
         private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
@@ -221,6 +222,9 @@ namespace ModelGen.Parsing
                     var every = AttributeReader.Find(property, KnownNames.CheckpointAttribute) is { } checkpoint ? AttributeReader.Named(checkpoint, "Every", 1) : 0;
                     return count is null || layer is null ? null : new StackSpec(name, stateName, count.Value, layer, every);
                 }
+                case KnownNames.CrossAttentionAttribute:
+                case KnownNames.RelativeAttentionAttribute:
+                    return ReadEncoderDecoder(attribute, name, stateName, location); // BlockParser.EncoderDecoder.cs
                 default:
                     return null;
             }
@@ -356,6 +360,8 @@ namespace ModelGen.Parsing
             AttentionSpec => "ModelGen.Nn.Attention",
             FeedForwardSpec => "ModelGen.Nn.FeedForward",
             PoolerSpec => "ModelGen.Nn.Pooler",
+            CrossAttentionSpec => "ModelGen.Nn.CrossAttention",
+            RelativeAttentionSpec => "ModelGen.Nn.RelativeAttention",
             _ => null,
         };
 
