@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using TorchSharp;
 using TorchSharp.Utils;
 using TorchSharp.Modules;
@@ -111,6 +113,35 @@ namespace ModelGen.Nn
             return new Forget(this);
         }
 
+        /// <summary>
+        /// <see cref="Remember"/> on every <see cref="CrossAttention"/> inside <paramref name="model"/> (a decoder stack, or a whole
+        /// encoder–decoder model whose decoding loop passes this same <paramref name="memory"/> tensor to its decoder layers).
+        /// </summary>
+        /// <param name="model">The module to search, itself included.</param>
+        /// <param name="memory">The encoder output, <c>[batch, encoderSeq, hidden]</c>.</param>
+        /// <returns>Disposing it forgets every remembered key and value.</returns>
+        /// <exception cref="ArgumentException"><paramref name="model"/> has no cross-attention, or <paramref name="memory"/> has the wrong shape.</exception>
+        public static IDisposable RememberAll(nn.Module model, Tensor memory)
+        {
+            ArgumentNullException.ThrowIfNull(model);
+            var blocks = new[] { model }.Concat(model.modules()).OfType<CrossAttention>().Distinct().ToList();
+            if (blocks.Count == 0)
+                throw new ArgumentException($"'{model.GetName()}' has no CrossAttention block to remember an encoder output for.", nameof(model));
+            var handles = new List<IDisposable>();
+            try
+            {
+                foreach (var block in blocks)
+                    handles.Add(block.Remember(memory));
+            }
+            catch
+            {
+                foreach (var handle in handles)
+                    handle.Dispose();
+                throw;
+            }
+            return new ForgetAll(handles);
+        }
+
         /// <summary>Whether keys and values of an encoder output are remembered (<see cref="Remember"/>).</summary>
         public bool RemembersMemory => _rememberedMemory is not null;
 
@@ -169,6 +200,20 @@ namespace ModelGen.Nn
             _rememberedKeys = null;
             _rememberedValues = null;
             _rememberedMemory = null;
+        }
+
+        private sealed class ForgetAll : IDisposable
+        {
+            private readonly List<IDisposable> _handles;
+
+            public ForgetAll(List<IDisposable> handles) => _handles = handles;
+
+            public void Dispose()
+            {
+                foreach (var handle in _handles)
+                    handle.Dispose();
+                _handles.Clear();
+            }
         }
 
         private sealed class Forget : IDisposable

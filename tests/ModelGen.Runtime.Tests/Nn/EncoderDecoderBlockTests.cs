@@ -105,6 +105,42 @@ namespace ModelGen.Runtime.Tests.Nn
         }
 
         [Fact]
+        public void RememberAll_remembers_in_every_cross_attention_of_a_decoder_stack()
+        {
+            manual_seed(6);
+            using var decoder = new TwoLayerDecoder();
+            decoder.eval();
+            var stack = decoder.Layers;
+            var memory = Randn(10, 2, 7, 16);
+            var x = Randn(11, 2, 3, 16);
+            using var _ = no_grad();
+            Tensor Decode(Tensor h) { foreach (var block in stack) h = h + block.call(h, memory); return h; }
+            var plain = Decode(x);
+            using (CrossAttention.RememberAll(decoder, memory))
+            {
+                Assert.All(stack, block => Assert.True(block.RemembersMemory));
+                Close(plain, Decode(x), 1e-6);
+            }
+            Assert.All(stack, block => Assert.False(block.RemembersMemory));
+            using var none = new RelativeAttention(16, 2, buckets: 8, maxDistance: 16);
+            Assert.Throws<ArgumentException>(() => CrossAttention.RememberAll(none, memory));
+        }
+
+        /// <summary>Two cross-attention layers registered in a parent, as a generated decoder stack holds them.</summary>
+        private sealed class TwoLayerDecoder : nn.Module
+        {
+            private readonly TorchSharp.Modules.ModuleList<CrossAttention> _layers;
+
+            public TwoLayerDecoder() : base(nameof(TwoLayerDecoder))
+            {
+                _layers = new TorchSharp.Modules.ModuleList<CrossAttention>(new CrossAttention(16, 2), new CrossAttention(16, 2, scaled: false, fused: false));
+                RegisterComponents();
+            }
+
+            public TorchSharp.Modules.ModuleList<CrossAttention> Layers => _layers;
+        }
+
+        [Fact]
         public void State_dicts_use_Hugging_Face_T5_style_names()
         {
             using var relative = new RelativeAttention(16, 2, buckets: 8, maxDistance: 16);
