@@ -1,5 +1,6 @@
 using System.Linq;
 using ModelGen;
+using ModelGen.Adapters;
 using ModelGen.Memory;
 using ModelGen.Nn;
 using ModelGen.Specs;
@@ -121,6 +122,40 @@ public partial class CheckpointedTinyT5
     }
 }
 
+/// <summary>A decoder layer whose cross-attention and self-attention projections q and v carry LoRA adapters (PEFT names).</summary>
+[Layer(typeof(T5Config)), LoRA(4, "q_proj", "v_proj", Alpha = 8)]
+public partial class LoraT5DecoderLayer
+{
+    [RmsNorm(nameof(T5Config.Hidden))] public partial RmsNorm SelfNorm { get; }
+    [RelativeAttention(nameof(T5Config.Hidden), nameof(T5Config.Heads), Causal = true, Buckets = 8, MaxDistance = 16)] public partial RelativeAttention SelfAttn { get; }
+    [RmsNorm(nameof(T5Config.Hidden))] public partial RmsNorm CrossNorm { get; }
+    [CrossAttention(nameof(T5Config.Hidden), nameof(T5Config.Heads), Scaled = false)] public partial CrossAttention Cross { get; }
+
+    private Tensor Forward(Tensor x, [Input(InputShape.Hidden, Width = nameof(T5Config.Hidden))] Tensor memory)
+    {
+        x = x + SelfAttn.call(SelfNorm.call(x));
+        return x + Cross.call(CrossNorm.call(x), memory);
+    }
+}
+
+/// <summary>A model of LoRA decoder layers over a given encoder output (the embedding stands in for an encoder).</summary>
+[Model(typeof(T5Config))]
+public partial class LoraT5Decoder
+{
+    [Embedding(nameof(T5Config.Vocab), nameof(T5Config.Hidden))] public partial Embedding Shared { get; }
+    [Stack(nameof(T5Config.Layers))] public partial ModuleList<LoraT5DecoderLayer> Decoder { get; }
+    [Linear(nameof(T5Config.Hidden), nameof(T5Config.Vocab), Bias = false), Head(HeadKind.LanguageModel)] public partial Linear LmHead { get; }
+
+    private Tensor Forward(Tensor source, [Input(InputShape.Tokens)] Tensor target)
+    {
+        var memory = Shared.call(source);
+        var x = Shared.call(target);
+        foreach (var layer in Decoder)
+            x = layer.call(x, memory);
+        return LmHead.call(x);
+    }
+}
+
 [Collection(GlobalRandomStream.Name)]
 public class EncoderDecoderTests
 {
@@ -187,5 +222,23 @@ public class EncoderDecoderTests
             var difference = (parameter.grad! - expected[name]).abs().max().item<float>();
             Assert.True(difference <= 1e-6f, $"{name}: checkpointed gradient differs by {difference}");
         }
+    }
+
+    [Fact]
+    public void LoRA_adapts_the_encoder_decoder_projections_as_the_memory_model_counts()
+    {
+        manual_seed(23);
+        using var model = new LoraT5Decoder(Config);
+        var trainable = LoRA.TrainableParameters(model).Sum(p => p.numel());
+        // 2 layers × 2 blocks × (q_proj, v_proj) × (A [4, 32] + B [32, 4]).
+        Assert.Equal(2 * 2 * 2 * 2 * 4 * Config.Hidden, trainable);
+        Assert.Contains("decoder.0.cross.v_proj.lora_B.weight", model.state_dict().Keys);
+        var estimate = MemoryModel.Estimate(LoraT5Decoder.DescribeModel(Config), new ScenarioSpec(1, Workload.Training, 6, 2, Optimizer.AdamW), DeviceProfile.Cpu);
+        Assert.Equal(trainable, estimate.TrainableParameterCount);
+        var source = randint(0, Config.Vocab, new long[] { 2, 6 });
+        var target = randint(0, Config.Vocab, new long[] { 2, 6 });
+        BackwardFailures.Backward(Loss(model, source, target));
+        Assert.All(LoRA.TrainableParameters(model), p => Assert.NotNull(p.grad));
+        Assert.Null(model.Decoder.Cast<LoraT5DecoderLayer>().First().Cross.k_proj.weight.grad);
     }
 }
