@@ -89,4 +89,15 @@ public class EncoderDecoderDiagnosticsTests
             """);
         Assert.Contains(parse.Diagnostics, d => d.Arguments.Contains("ModelGen.Nn.RelativeAttention"));
     }
+
+    [Fact]
+    public void Quantize_on_a_block_is_left_to_the_layer_analyzer()
+    {
+        var parse = Parse("""
+                [CrossAttention(nameof(Cfg.Hidden), nameof(Cfg.Heads)), Quantize(QuantKind.Int8)] partial CrossAttention Cross { get; }
+                Tensor Forward(Tensor x, [Input(InputShape.Hidden, Width = nameof(Cfg.Hidden))] Tensor memory) => Cross.call(x, memory);
+            """);
+        Assert.True(parse.Diagnostics.Count == 0, string.Join("\n", parse.Diagnostics.Select(d => d.Id + " " + string.Join(" | ", d.Arguments))));
+        Assert.NotNull(Assert.IsType<CrossAttentionSpec>(parse.Spec!.Blocks[0]).Quant);
+    }
 }

@@ -54,6 +54,8 @@ namespace ModelGen.Analyzers.Checks
             PoolerSpec => KnownNames.PoolerAttribute,
             LayerRefSpec => KnownNames.SublayerAttribute,
             StackSpec => KnownNames.StackAttribute,
+            CrossAttentionSpec => KnownNames.CrossAttentionAttribute,
+            RelativeAttentionSpec => KnownNames.RelativeAttentionAttribute,
             _ => null,
         };
 
@@ -70,6 +72,8 @@ namespace ModelGen.Analyzers.Checks
             PoolerSpec => "a Pooler",
             LayerRefSpec => "a sublayer",
             StackSpec => "a stack",
+            CrossAttentionSpec => "a CrossAttention block",
+            RelativeAttentionSpec => "a RelativeAttention block",
             _ => "a block",
         };
 
