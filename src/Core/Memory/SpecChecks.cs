@@ -35,6 +35,11 @@ namespace ModelGen.Memory
                     case RmsNormSpec n: Positive(layer, block, n.Hidden); break;
                     case FeedForwardSpec f: Positive(layer, block, f.Hidden, f.Inner); break;
                     case PoolerSpec p: Positive(layer, block, p.Hidden); break;
+                    case MixtureOfExpertsSpec m:
+                        Positive(layer, block, m.Hidden, m.Inner, m.Experts, m.TopK);
+                        if (m.TopK.Value > m.Experts.Value || !(m.CapacityFactor >= 0) || double.IsInfinity(m.CapacityFactor))
+                            throw new ArgumentException($"{layer.Name}.{block.Name}: top-k = {m.TopK} must not exceed the experts = {m.Experts}, and the capacity factor ({m.CapacityFactor.ToString(System.Globalization.CultureInfo.InvariantCulture)}) must be 0 (dropless) or positive and finite.");
+                        break;
                     case CrossAttentionSpec c: EncoderDecoderTerms.Check(layer.Name, c.Name, c.Hidden, c.Heads); break;
                     case RelativeAttentionSpec r: EncoderDecoderTerms.Check(layer.Name, r.Name, r.Hidden, r.Heads); break;
                     case AttentionSpec a:

@@ -17,6 +17,7 @@ namespace ModelGen.Parsing
             KnownNames.LinearAttribute, KnownNames.EmbeddingAttribute, KnownNames.LayerNormAttribute, KnownNames.RmsNormAttribute,
             KnownNames.DropoutAttribute, KnownNames.AttentionAttribute, KnownNames.FeedForwardAttribute, KnownNames.SublayerAttribute,
             KnownNames.StackAttribute, KnownNames.PoolerAttribute,
+            KnownNames.MixtureOfExpertsAttribute,
             KnownNames.CrossAttentionAttribute, KnownNames.RelativeAttentionAttribute,
         };
 
@@ -200,6 +201,8 @@ namespace ModelGen.Parsing
                         ? null
                         : new FeedForwardSpec(name, stateName, hidden.Value, inner.Value, activation, AttributeReader.Named(attribute, "Bias", true));
                 }
+                case KnownNames.MixtureOfExpertsAttribute:
+                    return ReadMixtureOfExperts(attribute, name, stateName, location); // BlockParser.MixtureOfExperts.cs
                 case KnownNames.SublayerAttribute:
                 {
                     var layer = UseLayer(property, property.Type as INamedTypeSymbol);
@@ -360,6 +363,7 @@ namespace ModelGen.Parsing
             AttentionSpec => "ModelGen.Nn.Attention",
             FeedForwardSpec => "ModelGen.Nn.FeedForward",
             PoolerSpec => "ModelGen.Nn.Pooler",
+            MixtureOfExpertsSpec => "ModelGen.Nn.MixtureOfExperts",
             CrossAttentionSpec => "ModelGen.Nn.CrossAttention",
             RelativeAttentionSpec => "ModelGen.Nn.RelativeAttention",
             _ => null,
