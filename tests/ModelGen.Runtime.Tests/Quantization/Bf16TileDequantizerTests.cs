@@ -13,7 +13,7 @@ public sealed class Bf16TileDequantizerTests
 {
     public static TheoryData<QuantKind, int, bool> Formats => new()
     {
-        { QuantKind.Int4, 32, false }, { QuantKind.Int4, 128, false },
+        { QuantKind.Int8, 0, false }, { QuantKind.Int4, 32, false }, { QuantKind.Int4, 128, false },
         { QuantKind.NF4, 64, false }, { QuantKind.NF4, 32, true }, { QuantKind.NF4, 256, false },
     };
 
@@ -24,7 +24,8 @@ public sealed class Bf16TileDequantizerTests
         {
             var paths = new TheoryData<QuantKind, int, bool, bool>();
             (QuantKind Kind, int Group, bool DoubleQuant)[] formats =
-                [(QuantKind.Int4, 32, false), (QuantKind.Int4, 128, false), (QuantKind.NF4, 64, false), (QuantKind.NF4, 32, true), (QuantKind.NF4, 256, false)];
+                [(QuantKind.Int8, 0, false), (QuantKind.Int4, 32, false), (QuantKind.Int4, 128, false), (QuantKind.NF4, 64, false),
+                 (QuantKind.NF4, 32, true), (QuantKind.NF4, 256, false)];
             foreach (var vectors in System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? new[] { false, true } : new[] { false })
             {
                 foreach (var (kind, group, doubleQuant) in formats)
@@ -58,14 +59,19 @@ public sealed class Bf16TileDequantizerTests
         const long start = 50;
         switch (kind)
         {
+            case QuantKind.Int8:
+                // The Int8 tile holds the codes (exact in bf16); the scales are applied to the output.
+                Bf16TileDequantizer.Int8(state["weight"], start, 40, tile);
+                Assert.True(Identical(state["weight"].narrow(0, start, 40).to(ScalarType.BFloat16), tile), "the tile differs from the codes");
+                return;
             case QuantKind.Int4:
                 Bf16TileDequantizer.Int4(state["weight"], state["weight_scale"], state["weight_zero"], group, start, 40, tile);
                 break;
             default:
-                var absmax = doubleQuant
-                    ? ((state["weight_absmax_q"].to(ScalarType.Float32) - 128) * state["weight_absmax_scale"].repeat_interleave(256).narrow(0, 0, 512 * 96 / group)) + state["weight_absmax_offset"]
-                    : state["weight_absmax"];
-                Bf16TileDequantizer.NF4(state["weight"], absmax.contiguous(), group, start, 40, tile);
+                Tensor[] absmax = doubleQuant
+                    ? [state["weight_absmax_q"], state["weight_absmax_scale"], state["weight_absmax_offset"]]
+                    : [state["weight_absmax"]];
+                Bf16TileDequantizer.NF4(state["weight"], absmax, group, start, 40, tile);
                 break;
         }
         Assert.True(Identical(layer.Dequantize().narrow(0, start, 40), tile), "the tile differs from Dequantize()");
