@@ -100,10 +100,18 @@ namespace ModelGen.Quantization
                             dst[i] = (ushort)(BitConverter.SingleToUInt32Bits(src[i]) >> 16);
                         continue;
                     }
-                    for (int i = 0; i < src.Length; i += 16)
+                    // Two codes per 32-bit lane, in the order they are stored: a 16-bit word (second << 8 | first) sign-extended, each
+                    // byte sign-extended out of it and converted; an integer of at most 7 bits is exact in bf16, so its fp32 bits' high
+                    // half is its bf16 value, and the two halves are joined without a narrowing store.
+                    var words = MemoryMarshal.Cast<sbyte, short>(src);
+                    var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
+                    var highHalf = Vector512.Create(0xFFFF0000u);
+                    for (int i = 0; i < words.Length; i += 16)
                     {
-                        var values = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(src), (nuint)i)));
-                        Avx512F.ConvertToVector256UInt16(Vector512.ShiftRightLogical(values.AsUInt32(), 16)).StoreUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)i);
+                        var lanes = Avx512F.ConvertToVector512Int32(Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(words), (nuint)i));
+                        var even = Avx512F.ConvertToVector512Single(Avx512F.ShiftRightArithmetic(Avx512F.ShiftLeftLogical(lanes, 24), 24)).AsUInt32();
+                        var odd = Avx512F.ConvertToVector512Single(Avx512F.ShiftRightArithmetic(lanes, 8)).AsUInt32();
+                        (Vector512.ShiftRightLogical(even, 16) | (odd & highHalf)).StoreUnsafe(ref MemoryMarshal.GetReference(pairs), (nuint)i);
                     }
                 }
             }, tile);
@@ -156,12 +164,11 @@ namespace ModelGen.Quantization
         }
 
         /// <summary>
-        /// Whether a weight fits the vector steps (16 bytes of codes; every supported 4-bit group or block size, 32 to 256, does,
-        /// and Int8 needs a row length that is a multiple of 16) and the spans over its buffers (at most 2^31 − 1 elements).
+        /// Whether a weight fits the vector steps (16 or 32 bytes of codes: every supported 4-bit group or block size, 32 to 256,
+        /// does, and rows must be a multiple of 32 elements) and the spans over its buffers (at most 2^31 − 1 elements).
         /// </summary>
         public static bool Fits(QuantKind kind, long inFeatures, long outFeatures, int groupSize) =>
-            inFeatures * outFeatures <= int.MaxValue
-            && (kind == QuantKind.Int8 ? inFeatures % 16 == 0 : groupSize % 32 == 0 && inFeatures % 32 == 0);
+            inFeatures * outFeatures <= int.MaxValue && inFeatures % 32 == 0 && (kind == QuantKind.Int8 || groupSize % 32 == 0);
 
         // NF4's sixteen levels rounded to bf16, held in fp32 (as Dequantize's bf16 decode table holds them).
         private static readonly Lazy<float[]> Nf4Levels = new(() =>
