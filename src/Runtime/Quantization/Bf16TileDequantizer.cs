@@ -83,35 +83,37 @@ namespace ModelGen.Quantization
             }, tile);
 
         /// <summary>
-        /// Rows of an Int8 weight (int8 [N, K]) as bf16 codes, without the scale: every integer in [-127, 127] is exact in bf16, so
-        /// the tile holds exactly what libtorch's cast gives, and the caller multiplies the output columns by the scales.
+        /// Rows of an Int8 weight (int8 [N, K], fp32 scale per row) as bf16 values: <c>bf16(q·bf16(scale))</c>, what
+        /// <see cref="WeightFormat.Dequantize"/> gives in bf16 (a 7-bit integer times an 8-bit mantissa is exact in fp32, rounded once).
         /// </summary>
-        public static void Int8(Tensor codes, long start, long count, Tensor tile) =>
+        public static void Int8(Tensor codes, Tensor scale, long start, long count, Tensor tile) =>
             Run(count, codes.shape[1], [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, rows, k, destination) =>
             {
                 var allCodes = MemoryMarshal.Cast<byte, sbyte>(codes.bytes);
+                var scales = MemoryMarshal.Cast<byte, float>(scale.bytes);
                 for (long row = first; row < first + rows; row++)
                 {
                     var src = allCodes.Slice(checked((int)((start + row) * k)), (int)k);
                     var dst = destination.Slice(checked((int)((row - first) * k)), (int)k);
+                    float s = FromBf16(RoundToBf16(scales[checked((int)(start + row))]));
                     if (!Vectors)
                     {
                         for (int i = 0; i < src.Length; i++)
-                            dst[i] = (ushort)(BitConverter.SingleToUInt32Bits(src[i]) >> 16);
+                            dst[i] = RoundToBf16(src[i] * s);
                         continue;
                     }
-                    // Two codes per 32-bit lane, in the order they are stored: a 16-bit word (second << 8 | first) sign-extended, each
-                    // byte sign-extended out of it and converted; an integer of at most 7 bits is exact in bf16, so its fp32 bits' high
-                    // half is its bf16 value, and the two halves are joined without a narrowing store.
+                    // Two codes per 32-bit lane, in the order they are stored: a 16-bit word (odd << 8 | even) sign-extended, and
+                    // each byte sign-extended out of it, converted, scaled and rounded; the pair is one lane (no narrowing store).
                     var words = MemoryMarshal.Cast<sbyte, short>(src);
                     var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
-                    var highHalf = Vector512.Create(0xFFFF0000u);
+                    var rowScale = Vector512.Create(s);
                     for (int i = 0; i < words.Length; i += 16)
                     {
                         var lanes = Avx512F.ConvertToVector512Int32(Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(words), (nuint)i));
-                        var even = Avx512F.ConvertToVector512Single(Avx512F.ShiftRightArithmetic(Avx512F.ShiftLeftLogical(lanes, 24), 24)).AsUInt32();
-                        var odd = Avx512F.ConvertToVector512Single(Avx512F.ShiftRightArithmetic(lanes, 8)).AsUInt32();
-                        (Vector512.ShiftRightLogical(even, 16) | (odd & highHalf)).StoreUnsafe(ref MemoryMarshal.GetReference(pairs), (nuint)i);
+                        var even = Avx512F.ConvertToVector512Single(Avx512F.ShiftRightArithmetic(Avx512F.ShiftLeftLogical(lanes, 24), 24));
+                        var odd = Avx512F.ConvertToVector512Single(Avx512F.ShiftRightArithmetic(lanes, 8));
+                        (RoundToBf16(Avx512F.Multiply(even, rowScale)) | Vector512.ShiftLeft(RoundToBf16(Avx512F.Multiply(odd, rowScale)), 16))
+                            .StoreUnsafe(ref MemoryMarshal.GetReference(pairs), (nuint)i);
                     }
                 }
             }, tile);

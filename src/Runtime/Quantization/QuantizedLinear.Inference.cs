@@ -113,9 +113,8 @@ namespace ModelGen.Quantization
                 y = Nf4MatmulKernel.Matmul(rows, buffers[0], buffers[1..], out_features, GroupSize, x.dtype); // codes and absmax read in place
             else if (tiles)
             {
-                y = Bf16TiledLinear(rows.contiguous(), buffers, Kind == QuantKind.Int8 ? null : bias);
-                if (Kind != QuantKind.Int8)
-                    bias = null; // added inside the GEMM
+                y = Bf16TiledLinear(rows.contiguous(), buffers, bias);
+                bias = null; // added inside the GEMM
             }
             else if (Kind == QuantKind.Int8)
             {
@@ -165,11 +164,11 @@ namespace ModelGen.Quantization
 
         /// <summary>
         /// The bf16 prefill path: x·Wᵀ with W rebuilt a tile of rows at a time in registers (<see cref="Bf16TileDequantizer"/>, the
-        /// values of <see cref="Dequantize"/>; for Int8 the codes, its scales applied to the output as the cast path applies them)
-        /// into one reused bf16 tile of about 2^23 elements, each tile multiplied by libtorch's bf16 GEMM straight into its columns
+        /// values of <see cref="Dequantize"/>) into one reused bf16 tile of about 2^23 elements, each tile multiplied by libtorch's bf16 GEMM straight into its columns
         /// of the one output (<c>addmm_</c> with β = 0 writes a strided slice in place, no per-tile output and copy).
-        /// A bias starts the output, so the GEMM adds it before its one rounding to bf16, as <c>linear</c> does (Int8 adds it after its
-        /// scales, as its cast path did).
+        /// A bias starts the output, so the GEMM adds it before its one rounding to bf16, as <c>linear</c> does: the output is
+        /// <c>linear(x, Dequantize(), bias)</c>'s up to the GEMM's summation order. Each tile is one hand-over between .NET's threads
+        /// and libtorch's, so the path adds no other pass over the output (Int8's scales are in the tile, not a multiply after).
         /// The transient is the tile, at most the whole dequantized weight the memory model counts (QuantizedProjections).
         /// </summary>
         private Tensor Bf16TiledLinear(Tensor rows, Tensor[] buffers, Tensor? bias)
@@ -187,7 +186,7 @@ namespace ModelGen.Quantization
                 switch (Kind)
                 {
                     case QuantKind.Int8:
-                        Bf16TileDequantizer.Int8(buffers[0], start, count, view);
+                        Bf16TileDequantizer.Int8(buffers[0], buffers[1], start, count, view);
                         break;
                     case QuantKind.Int4:
                         Bf16TileDequantizer.Int4(buffers[0], buffers[1], buffers[2], GroupSize, start, count, view);
@@ -199,11 +198,6 @@ namespace ModelGen.Quantization
                 using var columns = y.narrow(1, start, count);
                 using var viewT = view.t();
                 columns.addmm_(rows, viewT, beta, 1);
-            }
-            if (Kind == QuantKind.Int8)
-            {
-                using var scale = buffers[1].to(ScalarType.BFloat16);
-                y.mul_(scale);
             }
             return y;
         }
