@@ -24,11 +24,8 @@ namespace ModelGen.Quantization
     /// </remarks>
     internal static class Bf16TileDequantizer
     {
-        /// <summary>Whether this machine runs it (else the ATen path is used); tests turn it off to compare.</summary>
-        public static bool Available => AllowVectors && Avx512F.IsSupported && Avx512BW.IsSupported;
-
-        /// <summary>Tests turn the vector path off to compare against the ATen path.</summary>
-        internal static bool AllowVectors { get; set; } = true;
+        /// <summary>Whether this machine runs it (else the ATen path is used).</summary>
+        public static bool Available => Avx512F.IsSupported && Avx512BW.IsSupported;
 
         /// <summary>
         /// Whether the tile functions use AVX-512; otherwise they run the scalar loops, which give the same bits (tests run both,
