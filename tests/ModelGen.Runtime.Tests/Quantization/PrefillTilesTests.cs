@@ -49,11 +49,12 @@ public sealed class PrefillTilesTests
         Assert.Equal(ScalarType.BFloat16, tiled.dtype);
         Assert.Equal(new long[] { tokens, 2096 }, tiled.shape);
         double error = RelativeError(tiled, reference);
-        Assert.True(error < 1e-4, $"tiled output is {error:G3} away from the dequantize-whole reference");
+        Assert.True(error < Tolerance, $"the output is {error:G3} away from the dequantize-whole reference");
 
         // The error against the float layer is the reference's (the tiles change speed, not the result).
         var exact = linear.call(x.to(ScalarType.Float32));
-        Assert.Equal(RelativeError(reference, exact), RelativeError(tiled, exact), 2);
+        double referenceError = RelativeError(reference, exact);
+        Assert.InRange(RelativeError(tiled, exact), referenceError - Tolerance, referenceError + Tolerance);
     }
 
     [Theory]
@@ -68,9 +69,21 @@ public sealed class PrefillTilesTests
         using var noGrad = no_grad();
         var batch = layer.call(x);
         Assert.Equal(new long[] { 3, 40, 200 }, batch.shape);
-        var reference = nn.functional.linear(x, layer.Dequantize(), layer.bias);
-        Assert.True(RelativeError(batch, reference) < 4e-3);
+        // On the rows as one matrix: libtorch's linear on a 3-D bf16 input adds the bias after rounding the product (a second
+        // bf16 rounding), on a matrix inside the GEMM as the tiles do.
+        var reference = nn.functional.linear(x.reshape(120, 256), layer.Dequantize(), layer.bias).view(3, 40, 200);
+        double error = RelativeError(batch, reference);
+        Assert.True(error < Tolerance, $"the batch is {error:G3} away from the dequantize-whole reference");
         for (int i = 0; i < 3; i++)
-            Assert.True(RelativeError(batch[i], layer.call(x[i])) < 2e-3, $"sequence {i} differs when computed alone");
+        {
+            double alone = RelativeError(batch[i], layer.call(x[i]));
+            Assert.True(alone < Tolerance, $"sequence {i} differs by {alone:G3} when computed alone");
+        }
     }
+
+    /// <summary>
+    /// With AVX-512 the tiles give the reference to 1e-4. Without it (some CI hosts) the other paths run: libtorch's row tiles and
+    /// cast add the bias (and Int8's scale) after a bf16 rounding, and the kernels round differently, so bf16 rounding, 1e-2.
+    /// </summary>
+    private static double Tolerance => Bf16TileDequantizer.Available ? 1e-4 : 1e-2;
 }
