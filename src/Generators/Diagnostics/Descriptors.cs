@@ -323,6 +323,22 @@ namespace ModelGen.Diagnostics
             Sharding, DiagnosticSeverity.Error,
             "With sequence parallelism the activations between tensor-parallel regions are split along the sequence (Korthikanti et al. 2022, §4.2.2): every weight used there must be sharded or be a norm whose gradient the group sums, and every region must be entered and left in pairs; the generated constructor refuses anything else.");
 
+        // ---- tpdec (MG0210–MG0215): tensor-parallel plans the generated code cannot run as estimated ----
+
+        /// <summary>MG0210: sequence parallelism over a sequence the degree does not divide.</summary>
+        public static readonly DiagnosticDescriptor SequenceShardsUneven = Add(
+            "MG0210", "Sequence not divisible by tensor parallel under sequence parallelism",
+            "With SequenceParallel at TensorParallel = {0}, the [VramBudget] on '{1}' has sequence length {2}, which is not divisible by {0}: every rank holds an equal sequence shard; use a multiple of {0}",
+            Sharding, DiagnosticSeverity.Error,
+            "Sequence parallelism splits the activations between tensor-parallel regions along the sequence into equal shards (Korthikanti et al. 2022, §4.2.2); the first scatter refuses a sequence the degree does not divide.");
+
+        /// <summary>MG0211: an inference budget estimated with sequence parallelism, which cached decoding does not run.</summary>
+        public static readonly DiagnosticDescriptor SequenceParallelDecoding = Add(
+            "MG0211", "Decoding does not run sequence parallel",
+            "The inference [VramBudget] on '{0}' is estimated with SequenceParallel at TensorParallel = {1}, but cached decoding runs whole sequences (a step is one token): the generated decoder refuses sequence-parallel options, so build it for generation with sequenceParallel: false and estimate inference without SequenceParallel",
+            Sharding, DiagnosticSeverity.Warning,
+            "A decoding step appends one token, which cannot be split over the ranks; TensorParallelAttention's cached forward runs with the whole sequence on every rank and its KV cache holds the rank's heads (docs/tensor-parallel.md).");
+
         /// <summary>MG0301: [Quantize] on a block that cannot be quantized.</summary>
         public static readonly DiagnosticDescriptor QuantizeNotSupported = Add(
             "MG0301", "Block cannot be quantized",
@@ -547,6 +563,36 @@ namespace ModelGen.Diagnostics
             "{0}; lower SequenceLength to at most {1} or enlarge the table",
             Memory, DiagnosticSeverity.Error,
             "A learned position table ([Embedding(…, Role = EmbeddingRole.Positions)]) has one row per position: the model cannot run longer sequences, so the memory of one is not estimated.");
+
+        // Mixture of experts (helper "moe": MG0541–MG0555; docs/moe.md).
+
+        /// <summary>MG0541: [MixtureOfExperts] routes each token to more experts than it has.</summary>
+        public static readonly DiagnosticDescriptor TopKExceedsExperts = Add(
+            "MG0541", "Top-k exceeds the number of experts",
+            "Block '{0}': {1} routes each token to more experts than the {2} there are",
+            Shape, DiagnosticSeverity.Error,
+            "Top-k routing picks k distinct experts per token, so k is at most the number of experts (Mixtral: 2 of 8).");
+
+        /// <summary>MG0542: [MixtureOfExperts] with fewer than one expert, or a top-k below 1.</summary>
+        public static readonly DiagnosticDescriptor ExpertCountNotPositive = Add(
+            "MG0542", "A mixture of experts needs at least one expert and a top-k of at least 1",
+            "Block '{0}': {1} must be at least 1",
+            Shape, DiagnosticSeverity.Error,
+            "A mixture of experts has at least one expert, and each token runs through at least one of them.");
+
+        /// <summary>MG0543: a capacity factor that is negative, NaN or infinite.</summary>
+        public static readonly DiagnosticDescriptor BadCapacityFactor = Add(
+            "MG0543", "Capacity factor must be 0 or positive and finite",
+            "Block '{0}': CapacityFactor = {1} must be 0 (dropless) or a positive finite number",
+            Usage, DiagnosticSeverity.Error,
+            "CapacityFactor 0 routes every token to all of its top-k experts; a positive factor caps each expert at ceil(factor · tokens · k / experts) rows per forward.");
+
+        /// <summary>MG0544: a capacity factor below 1 drops routes even when the router balances perfectly.</summary>
+        public static readonly DiagnosticDescriptor CapacityDropsBalancedRoutes = Add(
+            "MG0544", "Capacity factor below 1 drops routes even when the load is balanced",
+            "Block '{0}': CapacityFactor = {1} leaves room for {2} % of the routes even when every expert gets the same share; use at least 1 (Switch Transformer trains with 1.25), or 0 for dropless",
+            Usage, DiagnosticSeverity.Warning,
+            "With capacity C = ceil(f · T · k / E), the experts together take at most E · C ≈ f · T · k of the T · k routes: below 1 some routes are always dropped.");
 
         /// <summary>The descriptor of <paramref name="id"/>.</summary>
         public static DiagnosticDescriptor ById(string id) => All[id];
