@@ -31,6 +31,12 @@ public static class Program
             return;
         }
 
+        if (args is ["quant-compare", .. var quantArgs])
+        {
+            QuantizationComparison.Run(quantArgs, Console.Out); // interleaved relative times (docs/benchmarks-quantization.md)
+            return;
+        }
+
         if (args is ["decode-check"])
         {
             DecodeBenchmarks.Check(Console.Out); // one timed pass: proves the decode benchmark runs (its figures need an idle machine)

@@ -11,8 +11,9 @@ namespace ModelGen.Quantization
     /// <summary>
     /// Rebuilds rows of a quantized weight as bf16 into a reused tile, with AVX-512, for the prefill path (many rows): the tile then
     /// goes through libtorch's bf16 GEMM, which uses the CPU's bf16 matrix units. libtorch's 4-bit unpacking (nibble shifts, the
-    /// pair-table gather) costs more than that GEMM at 256 rows (docs/benchmarks-quantization.md); this does the same arithmetic in
-    /// registers. Int8 keeps libtorch's cast, which is vectorized and was faster than this path in a first (loaded) trial.
+    /// pair-table gather) and its int8 → bf16 cast cost more than that GEMM at 256 rows (docs/benchmarks-quantization.md); this
+    /// does the same arithmetic in registers. A 4-bit group has only sixteen values, so each group's (or block's) values are
+    /// computed once as a 16-entry table and every byte of codes becomes two bf16 values by two table look-ups (<c>vpermd</c>).
     /// </summary>
     /// <remarks>
     /// The loops are compiled fully optimized at once (<c>AggressiveOptimization</c>): tiered compilation would otherwise run the first
@@ -23,11 +24,8 @@ namespace ModelGen.Quantization
     /// </remarks>
     internal static class Bf16TileDequantizer
     {
-        /// <summary>Whether this machine runs it (else the ATen path is used); tests turn it off to compare.</summary>
-        public static bool Available => AllowVectors && Avx512F.IsSupported && Avx512BW.IsSupported;
-
-        /// <summary>Tests turn the vector path off to compare against the ATen path.</summary>
-        internal static bool AllowVectors { get; set; } = true;
+        /// <summary>Whether this machine runs it (else the ATen path is used).</summary>
+        public static bool Available => Avx512F.IsSupported && Avx512BW.IsSupported;
 
         /// <summary>
         /// Whether the tile functions use AVX-512; otherwise they run the scalar loops, which give the same bits (tests run both,
@@ -40,92 +38,194 @@ namespace ModelGen.Quantization
 
         /// <summary>Rows of an Int4 weight (uint8 [N, K/2] low nibble first, bf16 scale and zero [N, K/g]) as bf16 values.</summary>
         public static void Int4(Tensor codes, Tensor scale, Tensor zero, int groupSize, long start, long count, Tensor tile) =>
-            Run(count, codes.shape[1] * 2, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (row, k, dst) =>
+            Run(count, codes.shape[1] * 2, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, rows, k, destination) =>
             {
                 long groups = k / groupSize;
-                var src = codes.bytes.Slice(checked((int)((start + row) * (k / 2))), (int)(k / 2));
-                var scales = MemoryMarshal.Cast<byte, ushort>(scale.bytes).Slice(checked((int)((start + row) * groups)), (int)groups);
-                var zeros = MemoryMarshal.Cast<byte, ushort>(zero.bytes).Slice(checked((int)((start + row) * groups)), (int)groups);
-                if (!Vectors)
+                ReadOnlySpan<byte> allCodes = codes.bytes;
+                var allScales = MemoryMarshal.Cast<byte, ushort>(scale.bytes);
+                var allZeros = MemoryMarshal.Cast<byte, ushort>(zero.bytes);
+                var codesInOrder = Vector512.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f, 13f, 14f, 15f);
+                for (long row = first; row < first + rows; row++)
                 {
-                    for (int p = 0; p < src.Length; p++)
+                    var src = allCodes.Slice(checked((int)((start + row) * (k / 2))), (int)(k / 2));
+                    var scales = allScales.Slice(checked((int)((start + row) * groups)), (int)groups);
+                    var zeros = allZeros.Slice(checked((int)((start + row) * groups)), (int)groups);
+                    var dst = destination.Slice(checked((int)((row - first) * k)), (int)k);
+                    if (!Vectors)
                     {
-                        int g = 2 * p / groupSize;
-                        float s = FromBf16(scales[g]), z = FromBf16(zeros[g]);
-                        dst[2 * p] = RoundToBf16(((src[p] & 0x0F) - z) * s);
-                        dst[(2 * p) + 1] = RoundToBf16(((src[p] >> 4) - z) * s);
+                        for (int p = 0; p < src.Length; p++)
+                        {
+                            int g = 2 * p / groupSize;
+                            float s = FromBf16(scales[g]), z = FromBf16(zeros[g]);
+                            dst[2 * p] = RoundToBf16(((src[p] & 0x0F) - z) * s);
+                            dst[(2 * p) + 1] = RoundToBf16(((src[p] >> 4) - z) * s);
+                        }
+                        continue;
                     }
-                    return;
-                }
-                var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
-                var mask = Vector128.Create((byte)0x0F);
-                for (int g = 0; g < groups; g++)
-                {
-                    var s = Vector512.Create(FromBf16(scales[g]));
-                    var z = Vector512.Create(FromBf16(zeros[g]));
-                    for (int p = g * groupSize / 2; p < (g + 1) * groupSize / 2; p += 16)
+                    // A group has sixteen codes: its bf16 values form a 16-entry table, computed with the scalar loop's arithmetic,
+                    // and vpermd (which reads only an index's low four bits) maps each byte's codes to their values.
+                    var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
+                    for (int g = 0; g < groups; g++)
                     {
-                        var bytes = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(src), (nuint)p);
-                        var first = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(bytes & mask));            // element 2p
-                        var second = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.ShiftRightLogical(bytes, 4)));
-                        Pack(Avx512F.Multiply(first - z, s), Avx512F.Multiply(second - z, s)).StoreUnsafe(ref MemoryMarshal.GetReference(pairs), (nuint)p);
+                        var low = RoundToBf16(Avx512F.Multiply(codesInOrder - Vector512.Create(FromBf16(zeros[g])), Vector512.Create(FromBf16(scales[g]))));
+                        var high = Vector512.ShiftLeft(low, 16);
+                        for (int p = g * groupSize / 2; p < (g + 1) * groupSize / 2; p += 16)
+                        {
+                            var bytes = Avx512F.ConvertToVector512UInt32(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(src), (nuint)p)); // low nibble: element 2p
+                            (Avx512F.PermuteVar16x32(low, bytes) | Avx512F.PermuteVar16x32(high, Vector512.ShiftRightLogical(bytes, 4)))
+                                .StoreUnsafe(ref MemoryMarshal.GetReference(pairs), (nuint)p);
+                        }
                     }
                 }
             }, tile);
 
-        /// <summary>Rows of an NF4 weight (uint8 [N·K/2] high nibble first, fp32 absmax per block, double quantization undone) as bf16 values.</summary>
-        public static void NF4(Tensor codes, Tensor absmax, int blockSize, long start, long count, Tensor tile)
+        /// <summary>
+        /// Rows of an Int8 weight (int8 [N, K], fp32 scale per row) as bf16 values: <c>bf16(q·bf16(scale))</c>, what
+        /// <see cref="WeightFormat.Dequantize"/> gives in bf16 (a 7-bit integer times an 8-bit mantissa is exact in fp32, rounded once).
+        /// </summary>
+        public static void Int8(Tensor codes, Tensor scale, long start, long count, Tensor tile) =>
+            Run(count, codes.shape[1], [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, rows, k, destination) =>
+            {
+                var allCodes = MemoryMarshal.Cast<byte, sbyte>(codes.bytes);
+                var scales = MemoryMarshal.Cast<byte, float>(scale.bytes);
+                for (long row = first; row < first + rows; row++)
+                {
+                    var src = allCodes.Slice(checked((int)((start + row) * k)), (int)k);
+                    var dst = destination.Slice(checked((int)((row - first) * k)), (int)k);
+                    float s = FromBf16(RoundToBf16(scales[checked((int)(start + row))]));
+                    if (!Vectors)
+                    {
+                        for (int i = 0; i < src.Length; i++)
+                            dst[i] = RoundToBf16(src[i] * s);
+                        continue;
+                    }
+                    // Two codes per 32-bit lane, in the order they are stored: a 16-bit word (odd << 8 | even) sign-extended, and
+                    // each byte sign-extended out of it, converted, scaled and rounded; the pair is one lane (no narrowing store).
+                    var words = MemoryMarshal.Cast<sbyte, short>(src);
+                    var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
+                    var rowScale = Vector512.Create(s);
+                    for (int i = 0; i < words.Length; i += 16)
+                    {
+                        var lanes = Avx512F.ConvertToVector512Int32(Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(words), (nuint)i));
+                        var even = Avx512F.ConvertToVector512Single(Avx512F.ShiftRightArithmetic(Avx512F.ShiftLeftLogical(lanes, 24), 24));
+                        var odd = Avx512F.ConvertToVector512Single(Avx512F.ShiftRightArithmetic(lanes, 8));
+                        (RoundToBf16(Avx512F.Multiply(even, rowScale)) | Vector512.ShiftLeft(RoundToBf16(Avx512F.Multiply(odd, rowScale)), 16))
+                            .StoreUnsafe(ref MemoryMarshal.GetReference(pairs), (nuint)i);
+                    }
+                }
+            }, tile);
+
+        /// <summary>
+        /// Rows of an NF4 weight (uint8 [N·K/2] high nibble first) as bf16 values. <paramref name="absmax"/> is the layer's absmax
+        /// buffers: <c>[absmax fp32]</c>, or with double quantization <c>[absmax_q uint8, scale fp32 per 256 blocks, offset fp32]</c>,
+        /// undone per block here (<c>(q − 128)·scale + offset</c> in fp32, as <see cref="NF4WeightFormat"/> does), so no tensor of
+        /// the absmax values is built beside the tile.
+        /// </summary>
+        public static void NF4(Tensor codes, Tensor[] absmax, int blockSize, long start, long count, Tensor tile)
         {
-            using var table = NormalFloat4.ValuesTensor().to(ScalarType.BFloat16).to(ScalarType.Float32).contiguous();
-            using var scales = absmax.to(ScalarType.BFloat16).to(ScalarType.Float32).contiguous();
-            var levels = MemoryMarshal.Cast<byte, float>(table.bytes).ToArray();
-            var values = Vectors ? Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(levels)) : default;
-            Run(count, tile.shape[1], [MethodImpl(MethodImplOptions.AggressiveOptimization)] (row, k, dst) =>
+            var levels = Nf4Levels.Value;
+            Run(count, tile.shape[1], [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, rows, k, destination) =>
             {
                 long blocks = k / blockSize;
-                var src = codes.bytes.Slice(checked((int)((start + row) * (k / 2))), (int)(k / 2));
-                var rowScales = MemoryMarshal.Cast<byte, float>(scales.bytes).Slice(checked((int)((start + row) * blocks)), (int)blocks);
-                if (!Vectors)
+                ReadOnlySpan<byte> allCodes = codes.bytes;
+                var scales = new BlockScales(absmax);
+                var values = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(levels));
+                for (long row = first; row < first + rows; row++)
                 {
-                    for (int p = 0; p < src.Length; p++)
+                    long firstBlock = (start + row) * blocks;
+                    var src = allCodes.Slice(checked((int)((start + row) * (k / 2))), (int)(k / 2));
+                    var dst = destination.Slice(checked((int)((row - first) * k)), (int)k);
+                    if (!Vectors)
                     {
-                        float s = rowScales[2 * p / blockSize];
-                        dst[2 * p] = RoundToBf16(levels[src[p] >> 4] * s);
-                        dst[(2 * p) + 1] = RoundToBf16(levels[src[p] & 0x0F] * s);
+                        for (int p = 0; p < src.Length; p++)
+                        {
+                            float s = scales.Rounded(firstBlock + (2 * p / blockSize));
+                            dst[2 * p] = RoundToBf16(levels[src[p] >> 4] * s);
+                            dst[(2 * p) + 1] = RoundToBf16(levels[src[p] & 0x0F] * s);
+                        }
+                        continue;
                     }
-                    return;
-                }
-                var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
-                var mask = Vector128.Create((byte)0x0F);
-                for (int b = 0; b < blocks; b++)
-                {
-                    var s = Vector512.Create(rowScales[b]);
-                    for (int p = b * blockSize / 2; p < (b + 1) * blockSize / 2; p += 16)
+                    // As for Int4: the block's sixteen bf16 values form a table that vpermd indexes with each byte's codes.
+                    var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
+                    for (int b = 0; b < blocks; b++)
                     {
-                        var bytes = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(src), (nuint)p);
-                        var first = Avx512F.PermuteVar16x32(values, Avx512F.ConvertToVector512Int32(Vector128.ShiftRightLogical(bytes, 4))); // element 2p
-                        var second = Avx512F.PermuteVar16x32(values, Avx512F.ConvertToVector512Int32(bytes & mask));
-                        Pack(Avx512F.Multiply(first, s), Avx512F.Multiply(second, s)).StoreUnsafe(ref MemoryMarshal.GetReference(pairs), (nuint)p);
+                        var low = RoundToBf16(Avx512F.Multiply(values, Vector512.Create(scales.Rounded(firstBlock + b))));
+                        var high = Vector512.ShiftLeft(low, 16);
+                        for (int p = b * blockSize / 2; p < (b + 1) * blockSize / 2; p += 16)
+                        {
+                            var bytes = Avx512F.ConvertToVector512UInt32(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(src), (nuint)p)); // high nibble: element 2p
+                            (Avx512F.PermuteVar16x32(low, Vector512.ShiftRightLogical(bytes, 4)) | Avx512F.PermuteVar16x32(high, bytes))
+                                .StoreUnsafe(ref MemoryMarshal.GetReference(pairs), (nuint)p);
+                        }
                     }
                 }
             }, tile);
         }
 
-        /// <summary>Whether a format's rows fit the 16-byte steps: every supported group or block size does (32 to 256).</summary>
-        public static bool Fits(long inFeatures, int groupSize) => groupSize % 32 == 0 && inFeatures % 32 == 0;
+        /// <summary>
+        /// Whether a weight fits the vector steps (16 or 32 bytes of codes: every supported 4-bit group or block size, 32 to 256,
+        /// does, and rows must be a multiple of 32 elements) and the spans over its buffers (at most 2^31 − 1 elements).
+        /// </summary>
+        public static bool Fits(QuantKind kind, long inFeatures, long outFeatures, int groupSize) =>
+            inFeatures * outFeatures <= int.MaxValue && inFeatures % 32 == 0 && (kind == QuantKind.Int8 || groupSize % 32 == 0);
 
-        private delegate void RowWriter(long row, long k, Span<ushort> destination);
-
-        private static void Run(long count, long k, RowWriter write, Tensor tile)
+        // NF4's sixteen levels rounded to bf16, held in fp32 (as Dequantize's bf16 decode table holds them).
+        private static readonly Lazy<float[]> Nf4Levels = new(() =>
         {
-            System.Threading.Tasks.Parallel.For(0L, count, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, torch.get_num_threads()) },
-                row => write(row, k, MemoryMarshal.Cast<byte, ushort>(tile.bytes).Slice(checked((int)(row * k)), (int)k)));
+            using var table = NormalFloat4.ValuesTensor().to(ScalarType.BFloat16).to(ScalarType.Float32).contiguous();
+            return MemoryMarshal.Cast<byte, float>(table.bytes).ToArray();
+        });
+
+        /// <summary>NF4's absmax buffers read as spans once per chunk of rows (each <c>bytes</c> call crosses into native code).</summary>
+        private readonly ref struct BlockScales
+        {
+            private readonly ReadOnlySpan<float> _absmax;
+            private readonly ReadOnlySpan<byte> _codes;
+            private readonly ReadOnlySpan<float> _scale;
+            private readonly float _offset;
+            private readonly bool _double;
+
+            public BlockScales(Tensor[] absmax)
+            {
+                _double = absmax.Length == 3;
+                if (_double)
+                {
+                    _codes = absmax[0].bytes;
+                    _scale = MemoryMarshal.Cast<byte, float>(absmax[1].bytes);
+                    _offset = MemoryMarshal.Cast<byte, float>(absmax[2].bytes)[0];
+                }
+                else
+                {
+                    _absmax = MemoryMarshal.Cast<byte, float>(absmax[0].bytes);
+                }
+            }
+
+            /// <summary>Block <paramref name="block"/>'s absmax, double quantization undone, rounded to bf16 as Dequantize rounds it.</summary>
+            public float Rounded(long block)
+            {
+                if (!_double)
+                    return FromBf16(RoundToBf16(_absmax[checked((int)block)]));
+                float centred = (_codes[checked((int)block)] - 128f) * _scale[checked((int)(block / QuantLayout.DoubleQuantBlockSize))];
+                return FromBf16(RoundToBf16(centred + _offset));
+            }
         }
 
-        /// <summary>Two fp32 vectors rounded to bf16 (nearest, ties to even) and paired: lane i = first[i] | second[i] &lt;&lt; 16.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<uint> Pack(Vector512<float> first, Vector512<float> second) =>
-            RoundToBf16(first) | Vector512.ShiftLeft(RoundToBf16(second), 16);
+        private delegate void RowsWriter(long first, long rows, long k, Span<ushort> destination);
+
+        /// <summary>
+        /// Splits the tile's rows into a few chunks per thread (so a thread that falls behind leaves work to the others) and writes
+        /// each chunk on the thread pool, with at most libtorch's thread count at once.
+        /// </summary>
+        private static void Run(long count, long k, RowsWriter write, Tensor tile)
+        {
+            int workers = Math.Max(1, torch.get_num_threads());
+            long chunks = Math.Min(count, 4L * workers);
+            System.Threading.Tasks.Parallel.For(0L, chunks, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = workers }, chunk =>
+            {
+                long first = count * chunk / chunks, last = count * (chunk + 1) / chunks;
+                write(first, last - first, k, MemoryMarshal.Cast<byte, ushort>(tile.bytes).Slice(checked((int)(first * k)), checked((int)((last - first) * k))));
+            });
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector512<uint> RoundToBf16(Vector512<float> value)

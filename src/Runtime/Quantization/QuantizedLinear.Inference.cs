@@ -8,23 +8,39 @@ namespace ModelGen.Quantization
     public sealed partial class QuantizedLinear
     {
         /// <summary>
-        /// Up to this many rows (tokens × batch) an Int8 layer on the CPU calls <c>_weight_int8pack_mm</c>; above it, one cast of
-        /// the weight is amortised over the rows and the compute-dtype GEMM wins (docs/benchmarks-quantization.md).
+        /// Up to this many rows (tokens × batch) an Int8 layer on the CPU calls <c>_weight_int8pack_mm</c> when the bf16 prefill
+        /// tiles do not apply (a float32 compute dtype, no AVX-512); above it, one cast of the weight is amortised over the rows and
+        /// the compute-dtype GEMM wins (docs/benchmarks-quantization.md). In bf16 with the tiles the limit is
+        /// <see cref="Int8KernelMaxRowsBesideTiles"/>.
         /// </summary>
         public const long Int8KernelMaxRows = 32;
 
-        /// <summary>Up to this many rows an NF4 layer on the CPU computes from its codes in place (ModelGen's own kernel, <c>Nf4MatmulKernel</c>); above it, row tiles are dequantized.</summary>
+        /// <summary>Up to this many rows an NF4 layer on the CPU computes from its codes in place (ModelGen's own kernel, <c>Nf4MatmulKernel</c>) when the bf16 tiles do not apply; above it, row tiles are dequantized.</summary>
         public const long Nf4KernelMaxRows = Nf4MatmulKernel.MaxRows;
 
-        /// <summary>Up to this many rows an Int4 layer on the CPU calls <c>_weight_int4pack_mm_for_cpu</c>; above it, row tiles are dequantized.</summary>
+        /// <summary>Up to this many rows an Int4 layer on the CPU calls <c>_weight_int4pack_mm_for_cpu</c> when the bf16 tiles do not apply; above it, row tiles are dequantized.</summary>
         public const long Int4KernelMaxRows = 64;
+
+        /// <summary>
+        /// In bf16 on a CPU with AVX-512 (where the prefill tiles apply), the Int8 kernel's limit: above 16 rows the tiles are
+        /// faster (the kernel's time grows with the rows, the tiles' dequantization does not; measured in
+        /// docs/benchmarks-quantization.md).
+        /// </summary>
+        public const long Int8KernelMaxRowsBesideTiles = 16;
+
+        /// <summary>In bf16 with the prefill tiles, the Int4 kernel's limit (as <see cref="Int8KernelMaxRowsBesideTiles"/>).</summary>
+        public const long Int4KernelMaxRowsBesideTiles = 16;
+
+        /// <summary>In bf16 with the prefill tiles, the NF4 kernel's limit: at 8 rows the tiles were already faster.</summary>
+        public const long Nf4KernelMaxRowsBesideTiles = 4;
 
         // Elements of one dequantized row tile: about 1 Mi, a few MB in any compute dtype, so the transient stays in cache-sized pieces.
         private const long TileElements = 1 << 20;
 
-        // Elements of one bf16 prefill tile (16 MiB): libtorch's bf16 GEMM loses speed on narrower weights (a first trial: eight
-        // 512-row tiles of a 4096² weight took 2–3× one whole GEMM), so few large tiles; still at most the dequantized weight the
-        // memory model counts for a quantized layer.
+        // Elements of one bf16 prefill tile (16 MiB). Measured (docs/benchmarks-quantization.md): 2048-row tiles of a 4096² weight
+        // beat 256- to 1024-row ones, because each tile is one hand-over between .NET's threads and libtorch's; a whole 32 MiB weight
+        // was 2–3× slower (a fresh allocation that large is a new mapping, page-faulted on every call). Still at most the
+        // dequantized weight the memory model counts for a quantized layer.
         private const long PrefillTileElements = 1 << 23;
 
         private Tensor? _int4Packed;
@@ -70,6 +86,12 @@ namespace ModelGen.Quantization
             base.Dispose(disposing);
         }
 
+        /// <summary>
+        /// Tests set this to send every input of a bf16 layer through the prefill tiles (where they apply), whatever its row count,
+        /// so that the tiles are checked at 1 token too. Per layer, so tests running in parallel do not see it.
+        /// </summary>
+        internal bool ForcePrefillTiles { get; set; }
+
         /// <summary>y = x·Wᵀ + b without autograd: a packed kernel where one applies, else row tiles dequantized one at a time.</summary>
         private Tensor InferenceLinear(Tensor x, Tensor? bias, Tensor[] buffers)
         {
@@ -77,18 +99,23 @@ namespace ModelGen.Quantization
             var leading = x.shape[..^1];
             var rows = x.reshape(-1, in_features);
             long m = rows.shape[0];
-            bool kernel = UsePackedKernels && x.device_type == DeviceType.CPU && x.dtype is ScalarType.BFloat16 or ScalarType.Float32 && m > 0;
+            bool cpu = UsePackedKernels && x.device_type == DeviceType.CPU && m > 0;
+            bool tiles = cpu && x.dtype == ScalarType.BFloat16 && Bf16TileDequantizer.Available
+                && Bf16TileDequantizer.Fits(Kind, in_features, out_features, GroupSize);
+            bool kernel = cpu && x.dtype is ScalarType.BFloat16 or ScalarType.Float32 && !(tiles && ForcePrefillTiles);
 
             Tensor y;
-            if (kernel && Kind == QuantKind.Int8 && m <= Int8KernelMaxRows)
+            if (kernel && Kind == QuantKind.Int8 && m <= (tiles ? Int8KernelMaxRowsBesideTiles : Int8KernelMaxRows))
                 y = QuantizedKernels.Int8WeightMatmul(rows.contiguous(), buffers[0], buffers[1].to(x.dtype));
-            else if (kernel && Kind == QuantKind.Int4 && m <= Int4KernelMaxRows && Int4KernelFits())
+            else if (kernel && Kind == QuantKind.Int4 && m <= (tiles ? Int4KernelMaxRowsBesideTiles : Int4KernelMaxRows) && Int4KernelFits())
                 y = Int4KernelMatmul(rows.contiguous(), buffers);
-            else if (kernel && Kind == QuantKind.NF4 && m <= Nf4MatmulKernel.MaxRows && Nf4MatmulKernel.Fits(in_features, GroupSize))
+            else if (kernel && Kind == QuantKind.NF4 && m <= (tiles ? Nf4KernelMaxRowsBesideTiles : Nf4KernelMaxRows) && Nf4MatmulKernel.Fits(in_features, GroupSize))
                 y = Nf4MatmulKernel.Matmul(rows, buffers[0], buffers[1..], out_features, GroupSize, x.dtype); // codes and absmax read in place
-            else if (Kind != QuantKind.Int8 && UsePackedKernels && x.device_type == DeviceType.CPU && x.dtype == ScalarType.BFloat16
-                && Bf16TileDequantizer.Available && Bf16TileDequantizer.Fits(in_features, GroupSize))
-                y = Bf16TiledLinear(rows.contiguous(), buffers);
+            else if (tiles)
+            {
+                y = Bf16TiledLinear(rows.contiguous(), buffers, bias);
+                bias = null; // added inside the GEMM
+            }
             else if (Kind == QuantKind.Int8)
             {
                 // (x·qᵀ)·s equals x·(q·s)ᵀ: the per-row scale moves to the output, saving one weight-sized multiply.
@@ -136,27 +163,41 @@ namespace ModelGen.Quantization
         }
 
         /// <summary>
-        /// The bf16 prefill path of Int4 and NF4: x·Wᵀ with W rebuilt a tile of rows at a time in registers
-        /// (<see cref="Bf16TileDequantizer"/>, the same values as <see cref="Dequantize"/>) into one reused bf16 tile of about 2^23
-        /// elements, each tile multiplied by libtorch's bf16 GEMM.
+        /// The bf16 prefill path: x·Wᵀ with W rebuilt a tile of rows at a time in registers (<see cref="Bf16TileDequantizer"/>, the
+        /// values of <see cref="Dequantize"/>) into one reused bf16 tile of about 2^23 elements, each tile multiplied by libtorch's bf16 GEMM straight into its columns
+        /// of the one output (<c>addmm_</c> with β = 0 writes a strided slice in place, no per-tile output and copy).
+        /// A bias starts the output, so the GEMM adds it before its one rounding to bf16, as <c>linear</c> does: the output is
+        /// <c>linear(x, Dequantize(), bias)</c>'s up to the GEMM's summation order. Each tile is one hand-over between .NET's threads
+        /// and libtorch's, so the path adds no other pass over the output (Int8's scales are in the tile, not a multiply after).
+        /// The transient is the tile, at most the whole dequantized weight the memory model counts (QuantizedProjections).
         /// </summary>
-        private Tensor Bf16TiledLinear(Tensor rows, Tensor[] buffers)
+        private Tensor Bf16TiledLinear(Tensor rows, Tensor[] buffers, Tensor? bias)
         {
-            var (_, prepared, _) = _format.PrepareRowTiles(buffers);
-            using var owned = new DisposeList(prepared, buffers);
             long tile = Math.Min(out_features, Math.Max(1, PrefillTileElements / in_features));
             using var weight = empty(new[] { tile, in_features }, ScalarType.BFloat16, rows.device);
             var y = empty(new[] { rows.shape[0], out_features }, ScalarType.BFloat16, rows.device);
+            if (bias is not null)
+                y.copy_(bias); // a copy, never a view: addmm_ writes into it (one row of expand(...).contiguous() would alias the bias)
+            float beta = bias is null ? 0 : 1;
             for (long start = 0; start < out_features; start += tile)
             {
                 long count = Math.Min(tile, out_features - start);
                 using var view = weight.narrow(0, 0, count);
-                if (Kind == QuantKind.Int4)
-                    Bf16TileDequantizer.Int4(prepared[0], prepared[1], prepared[2], GroupSize, start, count, view);
-                else
-                    Bf16TileDequantizer.NF4(prepared[0], prepared[1], GroupSize, start, count, view);
-                using var part = nn.functional.linear(rows, view);
-                y.narrow(1, start, count).copy_(part);
+                switch (Kind)
+                {
+                    case QuantKind.Int8:
+                        Bf16TileDequantizer.Int8(buffers[0], buffers[1], start, count, view);
+                        break;
+                    case QuantKind.Int4:
+                        Bf16TileDequantizer.Int4(buffers[0], buffers[1], buffers[2], GroupSize, start, count, view);
+                        break;
+                    default:
+                        Bf16TileDequantizer.NF4(buffers[0], buffers[1..], GroupSize, start, count, view);
+                        break;
+                }
+                using var columns = y.narrow(1, start, count);
+                using var viewT = view.t();
+                columns.addmm_(rows, viewT, beta, 1);
             }
             return y;
         }

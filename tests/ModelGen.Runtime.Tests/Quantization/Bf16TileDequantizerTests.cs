@@ -13,7 +13,7 @@ public sealed class Bf16TileDequantizerTests
 {
     public static TheoryData<QuantKind, int, bool> Formats => new()
     {
-        { QuantKind.Int4, 32, false }, { QuantKind.Int4, 128, false },
+        { QuantKind.Int8, 0, false }, { QuantKind.Int4, 32, false }, { QuantKind.Int4, 128, false },
         { QuantKind.NF4, 64, false }, { QuantKind.NF4, 32, true }, { QuantKind.NF4, 256, false },
     };
 
@@ -24,7 +24,8 @@ public sealed class Bf16TileDequantizerTests
         {
             var paths = new TheoryData<QuantKind, int, bool, bool>();
             (QuantKind Kind, int Group, bool DoubleQuant)[] formats =
-                [(QuantKind.Int4, 32, false), (QuantKind.Int4, 128, false), (QuantKind.NF4, 64, false), (QuantKind.NF4, 32, true), (QuantKind.NF4, 256, false)];
+                [(QuantKind.Int8, 0, false), (QuantKind.Int4, 32, false), (QuantKind.Int4, 128, false), (QuantKind.NF4, 64, false),
+                 (QuantKind.NF4, 32, true), (QuantKind.NF4, 256, false)];
             foreach (var vectors in System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? new[] { false, true } : new[] { false })
             {
                 foreach (var (kind, group, doubleQuant) in formats)
@@ -58,14 +59,17 @@ public sealed class Bf16TileDequantizerTests
         const long start = 50;
         switch (kind)
         {
+            case QuantKind.Int8:
+                Bf16TileDequantizer.Int8(state["weight"], state["weight_scale"], start, 40, tile);
+                break;
             case QuantKind.Int4:
                 Bf16TileDequantizer.Int4(state["weight"], state["weight_scale"], state["weight_zero"], group, start, 40, tile);
                 break;
             default:
-                var absmax = doubleQuant
-                    ? ((state["weight_absmax_q"].to(ScalarType.Float32) - 128) * state["weight_absmax_scale"].repeat_interleave(256).narrow(0, 0, 512 * 96 / group)) + state["weight_absmax_offset"]
-                    : state["weight_absmax"];
-                Bf16TileDequantizer.NF4(state["weight"], absmax.contiguous(), group, start, 40, tile);
+                Tensor[] absmax = doubleQuant
+                    ? [state["weight_absmax_q"], state["weight_absmax_scale"], state["weight_absmax_offset"]]
+                    : [state["weight_absmax"]];
+                Bf16TileDequantizer.NF4(state["weight"], absmax, group, start, 40, tile);
                 break;
         }
         Assert.True(Identical(layer.Dequantize().narrow(0, start, 40), tile), "the tile differs from Dequantize()");
@@ -84,15 +88,8 @@ public sealed class Bf16TileDequantizerTests
         using (no_grad())
         {
             fast = layer.call(x);
-            Bf16TileDequantizer.AllowVectors = false;
-            try
-            {
-                aten = layer.call(x);
-            }
-            finally
-            {
-                Bf16TileDequantizer.AllowVectors = true;
-            }
+            layer.UsePackedKernels = false; // per layer (no global switch other tests could see): libtorch's row tiles
+            aten = layer.call(x);
         }
         Assert.Equal(ScalarType.BFloat16, fast.dtype);
         var f32 = fast.to(ScalarType.Float32);
