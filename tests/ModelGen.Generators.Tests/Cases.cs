@@ -57,6 +57,16 @@ internal static class Cases
                 private Tensor Forward(Tensor x) => x + Drop.call(Router.call(Norm.call(x)));
             }
             """,
+        ["MixedPrecision"] = """
+            [Layer(typeof(Cfg)), Precision(DType.Float32, Compute = DType.BFloat16)]
+            public partial class AmpBlock
+            {
+                [LayerNorm(nameof(Cfg.Hidden))] public partial LayerNorm Norm { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn))] public partial nn.Module<Tensor, Tensor> Up { get; }
+                [Linear(nameof(Cfg.Ffn), nameof(Cfg.Hidden), Bias = false)] public partial AutocastLinear Down { get; }
+                private Tensor Forward(Tensor x) => x + Down.call(nn.functional.gelu(Up.call(Norm.call(x))));
+            }
+            """,
         ["Quantized"] = """
             [Layer(typeof(Cfg))]
             public partial class QuantMlp

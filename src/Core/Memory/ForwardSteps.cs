@@ -85,10 +85,10 @@ namespace ModelGen.Memory
         }
 
         /// <summary>A primitive block called a second time: its activations again, no weights and no gradients of its own.</summary>
-        public static Step RepeatStep(BlockSpec block, int d, string path, Pass pass, long width, bool selective, bool shareReplicated, List<SavedTensor> saved)
+        public static Step RepeatStep(BlockSpec block, int d, string path, Pass pass, long width, bool selective, bool shareReplicated, List<SavedTensor> saved, DType? compute = null)
         {
             var step = new Step { Path = path };
-            foreach (var created in BlockForward.Of(block, d, pass, width, selective))
+            foreach (var created in AutocastForward.Of(block, compute, d, pass, width, selective))
             {
                 var bytes = created.Replicated && shareReplicated ? Sizes.Share(created.Bytes, pass.Ranks) : created.Bytes;
                 if (created.Saved)

@@ -548,6 +548,22 @@ namespace ModelGen.Diagnostics
             Memory, DiagnosticSeverity.Error,
             "A learned position table ([Embedding(…, Role = EmbeddingRole.Positions)]) has one row per position: the model cannot run longer sequences, so the memory of one is not estimated.");
 
+        // Mixed precision and Forward loops (helper "amp": MG0137–MG0145, MG0571–MG0579; docs/precision.md, docs/forward-analysis.md).
+
+        /// <summary>MG0137: a [Precision(…, Compute = …)] that cannot run.</summary>
+        public static readonly DiagnosticDescriptor BadComputePrecision = Add(
+            "MG0137", "Mixed precision needs fp32 parameters and a 16-bit compute dtype",
+            "'{0}': {1}",
+            Usage, DiagnosticSeverity.Error,
+            "[Precision(DType.Float32, Compute = DType.BFloat16 or DType.Float16)] on a layer or model class keeps fp32 parameters and runs its Linear blocks in 16 bits (docs/precision.md). For 16-bit parameters write [Precision(DType.BFloat16)] alone.");
+
+        /// <summary>MG0138: a block that a mixed-precision layer cannot run.</summary>
+        public static readonly DiagnosticDescriptor BlockNotAutocast = Add(
+            "MG0138", "Block cannot run under mixed precision",
+            "Block '{0}' of '{1}' cannot run under [Precision(…, Compute = {2})]: {3}",
+            Usage, DiagnosticSeverity.Error,
+            "A mixed-precision layer runs its Linear blocks as ModelGen.AutocastLinear and its norms, embeddings and dropout in fp32 (docs/precision.md); other blocks have no mixed-precision form yet.");
+
         /// <summary>The descriptor of <paramref name="id"/>.</summary>
         public static DiagnosticDescriptor ById(string id) => All[id];
 

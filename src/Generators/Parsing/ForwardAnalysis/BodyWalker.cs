@@ -108,9 +108,9 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 if (shape.ReadsIds)
                     return new TensorValue(new TensorShape(new[] { SymbolicDim.BatchSize, SymbolicDim.SequenceLength }), ForwardElement.Int64, false, "token ids");
                 if (shape.In.Known)
-                    return new TensorValue(new TensorShape(new[] { SymbolicDim.BatchSize, SymbolicDim.SequenceLength, shape.In }), ForwardElement.Compute, false, "input");
+                    return new TensorValue(new TensorShape(new[] { SymbolicDim.BatchSize, SymbolicDim.SequenceLength, shape.In }), Activation, false, "input");
             }
-            return new TensorValue(TensorShape.Unknown, ForwardElement.Compute, false, "input");
+            return new TensorValue(TensorShape.Unknown, Activation, false, "input");
         }
 
         private void Statement(IOperation? operation)
@@ -198,7 +198,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             var argument = arguments.Count > 0 ? Tensor(arguments[0]) : null;
             if (argument is not null && !shape.ReadsIds && shape.In.Known && argument.Shape.Last.Differs(shape.In))
                 Findings.Add(new ShapeFinding("MG0505", call.Syntax.GetLocation(), new[] { name, shape.In.Text, argument.Shape.ToString() }));
-            if (argument is not null && shape.SavesInput)
+            if (argument is not null && shape.SavesInput && KeepsArgument(block, argument))
                 _savedByBlocks.Add(argument);
             foreach (var extra in arguments.Skip(1))
                 Value(extra);
@@ -214,7 +214,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             else
                 output = shape.Out.Known ? new TensorShape(new[] { SymbolicDim.BatchSize, SymbolicDim.SequenceLength, shape.Out }) : TensorShape.Unknown;
             var sharded = shape.ShardedOutput || (BlockShape.KeepsShape(block) && argument?.Sharded == true);
-            return new TensorValue(output, ForwardElement.Compute, sharded, name + " output");
+            return new TensorValue(output, BlockOutput(block, argument), sharded, name + " output");
         }
 
         /// <summary>The value as a tensor: its tracked value, or a tensor of unknown shape when the expression is a Tensor.</summary>
@@ -223,7 +223,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             var value = Value(operation);
             if (value is TensorValue tensor)
                 return tensor;
-            return IsTensor(operation.Type) ? new TensorValue(TensorShape.Unknown, ForwardElement.Compute, false, "tensor") : null;
+            return IsTensor(operation.Type) ? new TensorValue(TensorShape.Unknown, Activation, false, "tensor") : null;
         }
 
         private void Assign(IOperation target, object? value)
