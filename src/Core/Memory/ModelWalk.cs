@@ -154,7 +154,7 @@ namespace ModelGen.Memory
                 var blockPath = path + "." + block.Name;
                 if (entry.Repeat)
                 {
-                    steps.Add(ForwardSteps.RepeatStep(block, Sizes.Of(dtype), blockPath, _pass, Widths.DropoutWidth(layer, i, _layers), selective, shareReplicated, saved, layer.Compute));
+                    steps.Add(ForwardSteps.RepeatStep(block, Sizes.Of(dtype), blockPath, _pass, Widths.DropoutWidth(layer, i, _layers), selective, shareReplicated, saved, layer.Compute, entry.Times));
                     continue;
                 }
                 switch (block)

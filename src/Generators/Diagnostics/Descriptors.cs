@@ -564,6 +564,13 @@ namespace ModelGen.Diagnostics
             Usage, DiagnosticSeverity.Error,
             "A mixed-precision layer runs its Linear blocks as ModelGen.AutocastLinear and its norms, embeddings and dropout in fp32 (docs/precision.md); other blocks have no mixed-precision form yet.");
 
+        /// <summary>MG0571: a loop of a Forward body whose trip count is not known at compile time.</summary>
+        public static readonly DiagnosticDescriptor ForwardLoopUncounted = Add(
+            "MG0571", "Forward loop counted once",
+            "'{0}' in '{1}.Forward' runs a number of times not known at compile time ({2}): the memory estimate counts its body once",
+            Memory, DiagnosticSeverity.Info,
+            "A for loop whose bound is a literal, a constant, a config member or a stack's Count multiplies what its body saves by its trip count; any other loop is counted once (docs/forward-analysis.md, Loops).");
+
         /// <summary>The descriptor of <paramref name="id"/>.</summary>
         public static DiagnosticDescriptor ById(string id) => All[id];
 

@@ -25,11 +25,13 @@ namespace ModelGen.Parsing.ForwardAnalysis
         private readonly List<object> _calls = new(); // a block name or an OpRecord, in the order they run
         private readonly CancellationToken _cancellationToken;
         private readonly TensorShape _fallback;
+        private readonly Func<IPropertySymbol, Dim?> _configSize; // a config member's size, for loop bounds (BodyWalker.Loops.cs)
         private EquatableArray<Dim> _repeats = EquatableArray<Dim>.Empty;
 
-        private BodyWalker(LayerSpec spec, Func<string, LayerSpec?> layers, CancellationToken cancellationToken)
+        private BodyWalker(LayerSpec spec, Func<string, LayerSpec?> layers, Func<IPropertySymbol, Dim?>? configSize, CancellationToken cancellationToken)
         {
             _spec = spec;
+            _configSize = configSize ?? (static _ => null);
             _layers = layers;
             _cancellationToken = cancellationToken;
             foreach (var block in spec.Blocks)
@@ -55,9 +57,16 @@ namespace ModelGen.Parsing.ForwardAnalysis
         public List<OpRecord> Estimated { get; } = new();
 
         /// <summary>Walks <paramref name="body"/>, the Forward method of <paramref name="spec"/> whose tensor parameter is <paramref name="input"/>.</summary>
-        public static BodyWalker Walk(IOperation body, IParameterSymbol input, LayerSpec spec, Func<string, LayerSpec?> layers, CancellationToken cancellationToken)
+        /// <param name="body">The method body's operation.</param>
+        /// <param name="input">The Forward's tensor parameter.</param>
+        /// <param name="spec">The layer.</param>
+        /// <param name="layers">Finds a sublayer's spec by type name.</param>
+        /// <param name="cancellationToken">Cancels the walk.</param>
+        /// <param name="configSize">The compile-time size of a config member a loop bound reads; null when unknown.</param>
+        public static BodyWalker Walk(IOperation body, IParameterSymbol input, LayerSpec spec, Func<string, LayerSpec?> layers, CancellationToken cancellationToken,
+            Func<IPropertySymbol, Dim?>? configSize = null)
         {
-            var walker = new BodyWalker(spec, layers, cancellationToken);
+            var walker = new BodyWalker(spec, layers, configSize, cancellationToken);
             walker._values[input] = walker.InputTensor();
             walker.Statement(body);
             return walker;
@@ -73,6 +82,11 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 if (call is string block)
                 {
                     calls.Add(new ForwardCall(block, null));
+                    continue;
+                }
+                if (call is BlockInLoop repeated)
+                {
+                    calls.Add(new ForwardCall(repeated.Block, null) { Repeats = repeated.Repeats });
                     continue;
                 }
                 var op = (OpRecord)call;
@@ -141,6 +155,12 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 case IForEachLoopOperation loop:
                     ForEach(loop);
                     break;
+                case IForLoopOperation loop:
+                    For(loop); // BodyWalker.Loops.cs
+                    break;
+                case IWhileLoopOperation loop:
+                    Uncounted(loop, "a while or do loop's count is not known at compile time");
+                    break;
                 case IConditionalOperation branch:
                     // Both branches are walked: the estimate holds whichever runs.
                     Value(branch.Condition);
@@ -169,6 +189,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 _repeats = outer;
                 return;
             }
+            UncountedLoops.Add(new UncountedLoop(Header(loop.Syntax), HeaderLocation(loop.Syntax), "its collection is not a [Stack] block"));
             Value(loop.Collection);
             Statement(loop.Body);
         }
@@ -202,7 +223,8 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 _savedByBlocks.Add(argument);
             foreach (var extra in arguments.Skip(1))
                 Value(extra);
-            _calls.Add(name);
+            // A primitive block in a counted loop runs once per repeat; a sublayer or stack is walked once (its own count covers a stack).
+            _calls.Add(_repeats.Count == 0 || block is LayerRefSpec or StackSpec ? name : new BlockInLoop(name, _repeats));
 
             TensorShape output;
             if (BlockShape.KeepsShape(block))
