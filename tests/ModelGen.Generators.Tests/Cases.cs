@@ -67,6 +67,22 @@ internal static class Cases
                 private Tensor Forward(Tensor x) => x + Down.call(nn.functional.gelu(Up.call(Norm.call(x))));
             }
             """,
+        ["ForwardLoops"] = """
+            [Layer(typeof(Cfg))]
+            public partial class Looped
+            {
+                private readonly Cfg _cfg = new();
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] public partial Linear Proj { get; }
+                private Tensor Forward(Tensor x)
+                {
+                    for (var i = 0; i < _cfg.Layers; i++)
+                        x = x + nn.functional.gelu(Proj.call(x));
+                    for (var i = 0; i < x.shape[0]; i++)
+                        x = nn.functional.silu(x);
+                    return x;
+                }
+            }
+            """,
         ["Quantized"] = """
             [Layer(typeof(Cfg))]
             public partial class QuantMlp
