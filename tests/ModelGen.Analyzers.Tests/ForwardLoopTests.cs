@@ -129,6 +129,47 @@ namespace ModelGen.Analyzers.Tests
             Assert.DoesNotContain(diagnostics, d => d.Id == "MG0571");
         }
 
+        private const string Nested = """
+            [Layer(typeof(Cfg))]
+            public partial class Inner
+            {
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] partial Linear Proj { get; }
+                Tensor Forward(Tensor x) => Proj.call(x);
+            }
+            [Model(typeof(Cfg))]
+            public partial class Net
+            {
+                [Stack(nameof(Cfg.Layers))] partial ModuleList<Inner> Blocks { get; }
+                [Sublayer] partial Inner Shared { get; }
+                Tensor Forward(Tensor x)
+                {
+                    LOOPS
+                    return x;
+                }
+            }
+            """;
+
+        [Theory]
+        [InlineData("foreach (var b in Blocks) x = b.call(x);")]
+        [InlineData("for (var i = 0; i < Blocks.Count; i++) x = Blocks[i].call(x);")]
+        public async Task A_stack_called_in_its_own_loop_is_no_repeat(string loop)
+        {
+            var diagnostics = await AnalyzerRun.Diagnostics(new ForwardAnalyzer(), Config + Nested.Replace("LOOPS", loop + " x = Shared.call(x);"));
+            Assert.DoesNotContain(diagnostics, d => d.Id is "MG0571" or "MG0572");
+        }
+
+        [Fact]
+        public async Task A_sublayer_called_in_a_counted_loop_is_walked_once_and_named()
+        {
+            var diagnostics = await AnalyzerRun.Diagnostics(new ForwardAnalyzer(), Config + Nested.Replace("LOOPS", "for (var i = 0; i < 3; i++) x = Shared.call(Blocks[0].call(x));"));
+            var infos = diagnostics.Where(d => d.Id == "MG0572").Select(d => d.GetMessage(CultureInfo.InvariantCulture)).OrderBy(m => m, System.StringComparer.Ordinal).ToList();
+            Assert.Equal(new[]
+            {
+                "'Blocks' is called inside a loop of 3 repeats in 'Net.Forward': the memory estimate walks it once",
+                "'Shared' is called inside a loop of 3 repeats in 'Net.Forward': the memory estimate walks it once",
+            }, infos);
+        }
+
         private static LayerMemory Estimate(string source)
         {
             var spec = Parse(source, "Block") with { IsModel = true };

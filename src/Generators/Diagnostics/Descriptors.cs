@@ -571,6 +571,13 @@ namespace ModelGen.Diagnostics
             Memory, DiagnosticSeverity.Info,
             "A for loop whose bound is a literal, a constant, a config member or a stack's Count multiplies what its body saves by its trip count; any other loop is counted once (docs/forward-analysis.md, Loops).");
 
+        /// <summary>MG0572: a sublayer or stack called inside a counted loop of a Forward body.</summary>
+        public static readonly DiagnosticDescriptor ForwardLayerInLoop = Add(
+            "MG0572", "Sublayer in a Forward loop counted once",
+            "'{0}' is called inside a loop of {1} repeats in '{2}.Forward': the memory estimate walks it once",
+            Memory, DiagnosticSeverity.Info,
+            "A counted loop multiplies what its ops and primitive blocks save; a sublayer or stack called in it (other than a stack in its own loop) is walked once, as a sublayer called twice is (docs/forward-analysis.md, Loops).");
+
         /// <summary>The descriptor of <paramref name="id"/>.</summary>
         public static DiagnosticDescriptor ById(string id) => All[id];
 

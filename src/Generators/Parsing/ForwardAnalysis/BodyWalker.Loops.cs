@@ -12,6 +12,12 @@ namespace ModelGen.Parsing.ForwardAnalysis
     /// <param name="Reason">Why the count is not known.</param>
     public sealed record UncountedLoop(string Loop, Location Location, string Reason);
 
+    /// <summary>A sublayer or stack called inside a counted loop: the memory model walks it once (MG0572, info).</summary>
+    /// <param name="Block">The block's property name.</param>
+    /// <param name="Location">The call.</param>
+    /// <param name="Repeats">The loop's count in the config's words, e.g. <c>Layers (4)</c>.</param>
+    public sealed record LayerInLoop(string Block, Location Location, string Repeats);
+
     /// <summary>
     /// Loops: a <c>for</c> loop whose trip count is a compile-time size (a literal or constant, a config member, a stack's
     /// <c>Count</c>) multiplies what its body's ops save by that count, as <c>foreach</c> over a stack does; any other loop is
@@ -22,13 +28,30 @@ namespace ModelGen.Parsing.ForwardAnalysis
         /// <summary>Loops counted once because their trip count is unknown, for the info diagnostic.</summary>
         public List<UncountedLoop> UncountedLoops { get; } = new();
 
+        /// <summary>Sublayers and stacks called inside a counted loop (other than a stack's own loop), for the info diagnostic.</summary>
+        public List<LayerInLoop> LayersInLoops { get; } = new();
+
+        // Stacks whose own loop (foreach over it, or for up to its Count) the walk is inside: calling them there is not a repeat.
+        private readonly HashSet<string> _loopedStacks = new(System.StringComparer.Ordinal);
+
+        /// <summary>Records a sublayer or stack called in a counted loop that is not the stack's own loop.</summary>
+        private void CheckLayerInLoop(string name, BlockSpec block, IOperation call)
+        {
+            if (block is not (LayerRefSpec or StackSpec) || _repeats.Count == 0)
+                return;
+            var own = block is StackSpec && _loopedStacks.Contains(name) ? 1 : 0;
+            if (_repeats.Count > own)
+                LayersInLoops.Add(new LayerInLoop(name, call.Syntax.GetLocation(), string.Join(" × ", _repeats.Select(r => r.ToString()))));
+        }
+
         private void For(IForLoopOperation loop)
         {
             foreach (var before in loop.Before)
                 Statement(before);
-            var (count, reason) = TripCount(loop);
+            var (count, reason, stack) = TripCount(loop);
             if (count is null)
                 UncountedLoops.Add(new UncountedLoop(Header(loop.Syntax), HeaderLocation(loop.Syntax), reason));
+            var added = stack is not null && _loopedStacks.Add(stack);
             Repeated(count, () =>
             {
                 if (loop.Condition is not null)
@@ -37,6 +60,8 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 foreach (var bottom in loop.AtLoopBottom)
                     Statement(bottom);
             });
+            if (added)
+                _loopedStacks.Remove(stack!);
         }
 
         /// <summary>A loop the analysis cannot count (while, do, foreach over something other than a stack): walked once, reported.</summary>
@@ -62,10 +87,10 @@ namespace ModelGen.Parsing.ForwardAnalysis
         /// <c>b − a</c> for constant bounds; the config member or stack count <c>b</c> itself when <c>a</c> is 0. Null, with the
         /// reason, otherwise.
         /// </summary>
-        private (Dim? Count, string Reason) TripCount(IForLoopOperation loop)
+        private (Dim? Count, string Reason, string? Stack) TripCount(IForLoopOperation loop)
         {
             if (loop.Condition is not IBinaryOperation condition)
-                return (null, "it has no comparison as its condition");
+                return (null, "it has no comparison as its condition", null);
             ILocalSymbol? variable = null;
             long start = 0;
             foreach (var declarator in loop.Before.OfType<IVariableDeclarationGroupOperation>().SelectMany(g => g.Declarations).SelectMany(d => d.Declarators))
@@ -77,7 +102,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 }
             }
             if (variable is null)
-                return (null, "its counter does not start at a constant");
+                return (null, "its counter does not start at a constant", null);
             IOperation? bound = null;
             var inclusive = false;
             if (IsLocal(condition.LeftOperand, variable) && condition.OperatorKind is BinaryOperatorKind.LessThan or BinaryOperatorKind.LessThanOrEqual)
@@ -91,23 +116,23 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 inclusive = condition.OperatorKind == BinaryOperatorKind.GreaterThanOrEqual;
             }
             if (bound is null)
-                return (null, $"its condition does not compare the counter '{variable.Name}' with an upper bound");
+                return (null, $"its condition does not compare the counter '{variable.Name}' with an upper bound", null);
             if (!StepsByOne(loop.AtLoopBottom, variable))
-                return (null, $"its counter '{variable.Name}' does not step by one");
+                return (null, $"its counter '{variable.Name}' does not step by one", null);
             while (bound is IConversionOperation conversion)
                 bound = conversion.Operand;
             if (bound.ConstantValue is { HasValue: true, Value: int or long } constant)
             {
                 var end = System.Convert.ToInt64(constant.Value, System.Globalization.CultureInfo.InvariantCulture) + (inclusive ? 1 : 0);
-                return (Dim.Literal(System.Math.Max(0, end - start)), "");
+                return (Dim.Literal(System.Math.Max(0, end - start)), "", null);
             }
             if (start != 0 || inclusive)
-                return (null, "a bound that is a size counts only from 0 with '<'");
+                return (null, "a bound that is a size counts only from 0 with '<'", null);
             if (bound is IPropertyReferenceOperation { Property.Name: "Count" or "Length" } count && BlockName(count.Instance) is { } stack && _blocks[stack] is StackSpec spec)
-                return (spec.Count, "");
+                return (spec.Count, "", stack);
             if (bound is IPropertyReferenceOperation member && _configSize(member.Property) is { } size)
-                return (size, "");
-            return (null, $"its bound '{bound.Syntax}' is not a literal, a constant, a config member or a stack's Count");
+                return (size, "", null);
+            return (null, $"its bound '{bound.Syntax}' is not a literal, a constant, a config member or a stack's Count", null);
         }
 
         private static bool IsLocal(IOperation operation, ILocalSymbol variable)

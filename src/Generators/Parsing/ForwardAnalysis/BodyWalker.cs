@@ -184,9 +184,12 @@ namespace ModelGen.Parsing.ForwardAnalysis
             {
                 _stackVariables[variable.Symbol] = stack;
                 var outer = _repeats;
+                var added = _loopedStacks.Add(stack);
                 _repeats = new EquatableArray<Dim>(outer.Concat(new[] { spec.Count })); // ops in the loop run once per repeat
                 Statement(loop.Body);
                 _repeats = outer;
+                if (added)
+                    _loopedStacks.Remove(stack);
                 return;
             }
             UncountedLoops.Add(new UncountedLoop(Header(loop.Syntax), HeaderLocation(loop.Syntax), "its collection is not a [Stack] block"));
@@ -225,6 +228,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 Value(extra);
             // A primitive block in a counted loop runs once per repeat; a sublayer or stack is walked once (its own count covers a stack).
             _calls.Add(_repeats.Count == 0 || block is LayerRefSpec or StackSpec ? name : new BlockInLoop(name, _repeats));
+            CheckLayerInLoop(name, block, call); // BodyWalker.Loops.cs
 
             TensorShape output;
             if (BlockShape.KeepsShape(block))

@@ -31,6 +31,9 @@ namespace ModelGen.Parsing.ForwardAnalysis
     {
         /// <summary>Loops whose trip count is not known at compile time: their bodies are counted once (MG0571).</summary>
         public IReadOnlyList<UncountedLoop> UncountedLoops { get; init; } = System.Array.Empty<UncountedLoop>();
+
+        /// <summary>Sublayers and stacks called inside a counted loop: walked once (MG0572).</summary>
+        public IReadOnlyList<LayerInLoop> LayersInLoops { get; init; } = System.Array.Empty<LayerInLoop>();
     }
 
     /// <summary>
@@ -92,7 +95,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             var walker = BodyWalker.Walk(body, method.Parameters[0], spec, Layer, cancellationToken, ConfigSize);
             var forward = walker.Body();
             var estimated = walker.Estimated.Select(op => new EstimatedOp(op.Call, op.Location, string.Join(", ", op.Saved.Select(s => s.Tensor.Shape.ToString())))).ToList();
-            return new ForwardBodyAnalysis(IsDeclarationOrder(forward, spec) ? null : forward, walker.Findings, estimated) { UncountedLoops = walker.UncountedLoops };
+            return new ForwardBodyAnalysis(IsDeclarationOrder(forward, spec) ? null : forward, walker.Findings, estimated) { UncountedLoops = walker.UncountedLoops, LayersInLoops = walker.LayersInLoops };
         }
 
         /// <summary>Each block called once, in declaration order, and no op: the walk without a body is the same.</summary>
