@@ -57,6 +57,32 @@ internal static class Cases
                 private Tensor Forward(Tensor x) => x + Drop.call(Router.call(Norm.call(x)));
             }
             """,
+        ["MixedPrecision"] = """
+            [Layer(typeof(Cfg)), Precision(DType.Float32, Compute = DType.BFloat16)]
+            public partial class AmpBlock
+            {
+                [LayerNorm(nameof(Cfg.Hidden))] public partial LayerNorm Norm { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn))] public partial nn.Module<Tensor, Tensor> Up { get; }
+                [Linear(nameof(Cfg.Ffn), nameof(Cfg.Hidden), Bias = false)] public partial AutocastLinear Down { get; }
+                private Tensor Forward(Tensor x) => x + Down.call(nn.functional.gelu(Up.call(Norm.call(x))));
+            }
+            """,
+        ["ForwardLoops"] = """
+            [Layer(typeof(Cfg))]
+            public partial class Looped
+            {
+                private readonly Cfg _cfg = new();
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Hidden))] public partial Linear Proj { get; }
+                private Tensor Forward(Tensor x)
+                {
+                    for (var i = 0; i < _cfg.Layers; i++)
+                        x = x + nn.functional.gelu(Proj.call(x));
+                    for (var i = 0; i < x.shape[0]; i++)
+                        x = nn.functional.silu(x);
+                    return x;
+                }
+            }
+            """,
         ["Quantized"] = """
             [Layer(typeof(Cfg))]
             public partial class QuantMlp

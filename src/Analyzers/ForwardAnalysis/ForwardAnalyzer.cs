@@ -19,7 +19,7 @@ namespace ModelGen.Analyzers.ForwardAnalysis
         private static readonly ImmutableArray<DiagnosticDescriptor> Supported = ImmutableArray.Create(
             Descriptors.AddShapeMismatch, Descriptors.MultiplyShapeMismatch, Descriptors.MatMulShapeMismatch, Descriptors.ReshapeElementCount,
             Descriptors.BlockWidthMismatch, Descriptors.CatShapeMismatch, Descriptors.DimensionOutOfRange, Descriptors.MaskShapeMismatch,
-            Descriptors.ForwardOpEstimated);
+            Descriptors.ForwardOpEstimated, Descriptors.ForwardLoopUncounted, Descriptors.ForwardLayerInLoop);
 
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => Supported;
@@ -53,6 +53,10 @@ namespace ModelGen.Analyzers.ForwardAnalysis
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.ById(finding.Id), finding.Location, finding.Arguments.Cast<object>().ToArray()));
             foreach (var op in result.Estimated)
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.ForwardOpEstimated, op.Location, op.Call, spec.Name, "saved: " + op.Saved));
+            foreach (var loop in result.UncountedLoops)
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ForwardLoopUncounted, loop.Location, loop.Loop, spec.Name, loop.Reason));
+            foreach (var layer in result.LayersInLoops)
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ForwardLayerInLoop, layer.Location, layer.Block, layer.Repeats, spec.Name));
         }
     }
 }

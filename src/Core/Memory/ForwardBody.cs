@@ -99,7 +99,26 @@ namespace ModelGen.Memory
     /// </summary>
     /// <param name="Block">The block's property name, for a block call.</param>
     /// <param name="Op">The op, for anything else.</param>
-    public sealed record ForwardCall(string? Block, ForwardOp? Op);
+    public sealed record ForwardCall(string? Block, ForwardOp? Op)
+    {
+        /// <summary>
+        /// Sizes whose product is how many times a block call runs per call of the layer (inside a counted loop); empty: once.
+        /// A primitive block counts its activations that many times; a sublayer or stack is walked once whatever it says.
+        /// </summary>
+        public EquatableArray<Dim> Repeats { get; init; }
+
+        /// <summary>How many times the call runs per call of the layer.</summary>
+        public long Times
+        {
+            get
+            {
+                long times = 1;
+                foreach (var repeat in Repeats)
+                    times = checked(times * System.Math.Max(0, repeat.Value));
+                return times;
+            }
+        }
+    }
 
     /// <summary>
     /// The analysis of one layer's <c>Forward</c> body (src/Analyzers/ForwardAnalysis): block calls and ops in the order they run.

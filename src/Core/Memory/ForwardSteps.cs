@@ -13,7 +13,7 @@ namespace ModelGen.Memory
     internal static class ForwardSteps
     {
         /// <summary>One entry of the walk: the block at <paramref name="Block"/> (again, when <paramref name="Repeat"/>), or an op.</summary>
-        internal readonly record struct Entry(int Block, bool Repeat, ForwardOp? Op);
+        internal readonly record struct Entry(int Block, bool Repeat, ForwardOp? Op, long Times = 1);
 
         /// <summary>The entries of <paramref name="layer"/> in the order they run.</summary>
         public static List<Entry> Order(LayerSpec layer)
@@ -32,14 +32,18 @@ namespace ModelGen.Memory
                     var index = IndexOf(layer, call.Block);
                     if (index < 0)
                         continue;
+                    var primitive = layer.Blocks[index] is not (LayerRefSpec or StackSpec);
+                    var times = primitive ? call.Times : 1; // a block in a counted loop runs once per repeat (docs/forward-analysis.md)
                     if (!called[index])
                     {
                         called[index] = true;
                         order.Add(new Entry(index, false, null));
+                        if (times > 1)
+                            order.Add(new Entry(index, true, null, times - 1));
                     }
-                    else if (layer.Blocks[index] is not (LayerRefSpec or StackSpec))
+                    else if (primitive && times > 0)
                     {
-                        order.Add(new Entry(index, true, null));
+                        order.Add(new Entry(index, true, null, times));
                     }
                 }
             }
@@ -85,16 +89,17 @@ namespace ModelGen.Memory
         }
 
         /// <summary>A primitive block called a second time: its activations again, no weights and no gradients of its own.</summary>
-        public static Step RepeatStep(BlockSpec block, int d, string path, Pass pass, long width, bool selective, bool shareReplicated, List<SavedTensor> saved)
+        public static Step RepeatStep(BlockSpec block, int d, string path, Pass pass, long width, bool selective, bool shareReplicated, List<SavedTensor> saved, DType? compute = null, long times = 1)
         {
             var step = new Step { Path = path };
-            foreach (var created in BlockForward.Of(block, d, pass, width, selective))
+            foreach (var created in AutocastForward.Of(block, compute, d, pass, width, selective))
             {
                 var bytes = created.Replicated && shareReplicated ? Sizes.Share(created.Bytes, pass.Ranks) : created.Bytes;
                 if (created.Saved)
                 {
+                    bytes = checked(bytes * times);
                     step.Kept += bytes;
-                    saved.Add(new SavedTensor(block.Name, created.Name + " (again)", bytes));
+                    saved.Add(new SavedTensor(block.Name, created.Name + (times > 1 ? $" (again, {times}×)" : " (again)"), bytes));
                 }
                 else if (created.Recomputed)
                 {

@@ -23,7 +23,8 @@ namespace ModelGen.Memory
                 return (0, 0, 0);
             var columns = head.Shard is ShardStyle.Column or ShardStyle.Vocab ? Sizes.Share(head.Out.Value, pass.Ranks) : head.Out.Value;
             var rows = kind == HeadKind.Classifier ? pass.Batch : pass.Tokens;
-            return (rows, columns, Sizes.Of(head.Precision ?? precision));
+            // Under mixed precision the head is an AutocastLinear: its logits come out in the compute dtype (docs/precision.md).
+            return (rows, columns, Sizes.Of(root.Compute ?? head.Precision ?? precision));
         }
 
         /// <summary>

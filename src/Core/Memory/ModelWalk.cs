@@ -145,7 +145,7 @@ namespace ModelGen.Memory
                 var shareReplicated = sharded && _sequenceParallel;
                 if (entry.Op is { } op)
                 {
-                    steps.Add(ForwardSteps.OpStep(op, path, precision, _pass, shareReplicated, saved));
+                    steps.Add(ForwardSteps.OpStep(op, path, layer.Compute ?? precision, _pass, shareReplicated, saved)); // ops run at the compute dtype
                     continue;
                 }
                 var i = entry.Block;
@@ -154,7 +154,7 @@ namespace ModelGen.Memory
                 var blockPath = path + "." + block.Name;
                 if (entry.Repeat)
                 {
-                    steps.Add(ForwardSteps.RepeatStep(block, Sizes.Of(dtype), blockPath, _pass, Widths.DropoutWidth(layer, i, _layers), selective, shareReplicated, saved));
+                    steps.Add(ForwardSteps.RepeatStep(block, Sizes.Of(dtype), blockPath, _pass, Widths.DropoutWidth(layer, i, _layers), selective, shareReplicated, saved, layer.Compute, entry.Times));
                     continue;
                 }
                 switch (block)
@@ -306,7 +306,7 @@ namespace ModelGen.Memory
             }
 
             var width = Widths.DropoutWidth(layer, index, _layers);
-            foreach (var created in LoraTerms.Forward(block, _lora, _loraModel, d, _pass, BlockForward.Of(block, d, _pass, width, selective, Heads.Pooled(layer, index))))
+            foreach (var created in LoraTerms.Forward(block, _lora, _loraModel, d, _pass, AutocastForward.Of(block, layer.Compute, d, _pass, width, selective, Heads.Pooled(layer, index))))
             {
                 var bytes = created.Replicated && sharded && _sequenceParallel ? Sizes.Share(created.Bytes, _pass.Ranks) : created.Bytes;
                 if (created.Saved)

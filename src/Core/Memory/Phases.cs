@@ -24,8 +24,9 @@ namespace ModelGen.Memory
             var logits = rows * columns;
             // Cross-entropy in fp32 (Precision.CrossEntropyFp32): logits, their fp32 copy when 16-bit, the saved log-probabilities.
             var lossForward = logits * (d + (d < Sizes.Fp32 ? Sizes.Fp32 : 0) + Sizes.Fp32);
-            // Backward of the loss: logits and log-probabilities still alive, plus the gradients of both.
-            var lossBackward = logits * (d + Sizes.Fp32 + Sizes.Fp32 + d);
+            // Backward of the loss: logits and log-probabilities still alive, plus the gradients of both; log_softmax's backward
+            // produces its gradient in fp32 (the dtype it ran in), cast to the logits' dtype only after the log-probabilities are freed.
+            var lossBackward = logits * (d + Sizes.Fp32 + Sizes.Fp32 + Sizes.Fp32);
 
             Point At(long gradients, long activations, long transients) =>
                 new(states.Weights, gradients, states.Optimizer, activations, transients, 0);

@@ -27,6 +27,12 @@ namespace ModelGen.Specs
         /// <summary>Storage precision from the layer's own <c>[Precision]</c>; null inherits from the parent.</summary>
         public DType? Precision { get; init; }
 
+        /// <summary>
+        /// The 16-bit dtype the layer's Linear blocks compute in under mixed precision (<c>[Precision(DType.Float32, Compute = …)]</c>,
+        /// docs/precision.md); null when the layer computes in its storage precision. It applies to this layer only.
+        /// </summary>
+        public DType? Compute { get; init; }
+
         /// <summary>Activation checkpointing of the whole layer.</summary>
         public CheckpointMode Checkpoint { get; init; }
 

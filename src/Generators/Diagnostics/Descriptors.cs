@@ -564,6 +564,36 @@ namespace ModelGen.Diagnostics
             Memory, DiagnosticSeverity.Error,
             "A learned position table ([Embedding(…, Role = EmbeddingRole.Positions)]) has one row per position: the model cannot run longer sequences, so the memory of one is not estimated.");
 
+        // Mixed precision and Forward loops (helper "amp": MG0137–MG0145, MG0571–MG0579; docs/precision.md, docs/forward-analysis.md).
+
+        /// <summary>MG0137: a [Precision(…, Compute = …)] that cannot run.</summary>
+        public static readonly DiagnosticDescriptor BadComputePrecision = Add(
+            "MG0137", "Mixed precision needs fp32 parameters and a 16-bit compute dtype",
+            "'{0}': {1}",
+            Usage, DiagnosticSeverity.Error,
+            "[Precision(DType.Float32, Compute = DType.BFloat16 or DType.Float16)] on a layer or model class keeps fp32 parameters and runs its Linear blocks in 16 bits (docs/precision.md). For 16-bit parameters write [Precision(DType.BFloat16)] alone.");
+
+        /// <summary>MG0138: a block that a mixed-precision layer cannot run.</summary>
+        public static readonly DiagnosticDescriptor BlockNotAutocast = Add(
+            "MG0138", "Block cannot run under mixed precision",
+            "Block '{0}' of '{1}' cannot run under [Precision(…, Compute = {2})]: {3}",
+            Usage, DiagnosticSeverity.Error,
+            "A mixed-precision layer runs its Linear blocks as ModelGen.AutocastLinear and its norms, embeddings and dropout in fp32 (docs/precision.md); other blocks have no mixed-precision form yet.");
+
+        /// <summary>MG0571: a loop of a Forward body whose trip count is not known at compile time.</summary>
+        public static readonly DiagnosticDescriptor ForwardLoopUncounted = Add(
+            "MG0571", "Forward loop counted once",
+            "'{0}' in '{1}.Forward' runs a number of times not known at compile time ({2}): the memory estimate counts its body once",
+            Memory, DiagnosticSeverity.Info,
+            "A for loop whose bound is a literal, a constant, a config member or a stack's Count multiplies what its body saves by its trip count; any other loop is counted once (docs/forward-analysis.md, Loops).");
+
+        /// <summary>MG0572: a sublayer or stack called inside a counted loop of a Forward body.</summary>
+        public static readonly DiagnosticDescriptor ForwardLayerInLoop = Add(
+            "MG0572", "Sublayer in a Forward loop counted once",
+            "'{0}' is called inside a loop of {1} repeats in '{2}.Forward': the memory estimate walks it once",
+            Memory, DiagnosticSeverity.Info,
+            "A counted loop multiplies what its ops and primitive blocks save; a sublayer or stack called in it (other than a stack in its own loop) is walked once, as a sublayer called twice is (docs/forward-analysis.md, Loops).");
+
         // Mixture of experts (helper "moe": MG0541–MG0555; docs/moe.md).
 
         /// <summary>MG0541: [MixtureOfExperts] routes each token to more experts than it has.</summary>

@@ -8,11 +8,14 @@ namespace ModelGen.Generators.Emit
         public const string Device = "device";
 
         /// <summary>The expression that creates <paramref name="block"/>, with parameters in <paramref name="dtype"/> (a DType expression).</summary>
-        public static string Create(BlockSpec block, string dtype)
+        public static string Create(BlockSpec block, string dtype, DType? compute = null)
         {
             var scalar = $"global::ModelGen.Precision.ToScalarType({dtype})";
             return block switch
             {
+                // Mixed precision (docs/precision.md): fp32 parameters, the product in the class's 16-bit compute dtype.
+                LinearSpec { Quant: null } l when compute is { } c =>
+                    $"new global::ModelGen.AutocastLinear({Size(l.In)}, {Size(l.Out)}, hasBias: {Literals.Bool(l.Bias)}, compute: global::ModelGen.Precision.ToScalarType({Literals.Enum(c)}), storage: {scalar}, device: {Device})",
                 LinearSpec { Quant: { } q } l =>
                     $"new global::ModelGen.Quantization.QuantizedLinear({Size(l.In)}, {Size(l.Out)}, {Literals.Bool(l.Bias)}, {Literals.Enum(q.Kind)}, groupSize: {q.GroupSize}, doubleQuant: {Literals.Bool(q.DoubleQuant)}, computeDtype: {scalar}, device: {Device})",
                 LinearSpec l =>

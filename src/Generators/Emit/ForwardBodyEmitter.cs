@@ -27,7 +27,7 @@ namespace ModelGen.Generators.Emit
         private static string Call(ForwardCall call) => call.Op is { } op
             ? $"new {Memory}ForwardCall(null, new {Memory}ForwardOp({Literals.String(op.Call)}, {Array("ForwardTensor", op.Saved.Select(Tensor), Memory)}, "
               + $"{Array("ForwardTensor", op.Temporaries.Select(Tensor), Memory)}, {Literals.Bool(op.Estimated)}, {Dims(op.Repeats)}))"
-            : $"new {Memory}ForwardCall({Literals.String(call.Block ?? "")}, null)";
+            : $"new {Memory}ForwardCall({Literals.String(call.Block ?? "")}, null)" + (call.Repeats.Count > 0 ? $" {{ Repeats = {Dims(call.Repeats)} }}" : "");
 
         private static string Tensor(ForwardTensor t) =>
             $"new {Memory}ForwardTensor({Literals.String(t.Name)}, {Dims(t.Factors)}, {Dims(t.Divisors)}, {t.BatchPower}, {t.SequencePower}, "

@@ -112,7 +112,7 @@ namespace ModelGen.Generators.Emit
                 if (block is StackSpec stack)
                     WriteStack(w, stack, dtype, names, stackIndex++, sharded && spec.ShardedLayers.Contains(stack.Name));
                 else if (!sharded)
-                    w.Line($"{names.Field(block)} = {BlockEmitter.Create(block, dtype)};");
+                    w.Line($"{names.Field(block)} = {BlockEmitter.Create(block, dtype, spec.Compute)};");
                 else if (!ShardEmitter.IsVocabHead(block, spec)) // a vocab-parallel head needs its embedding: built below
                     WriteLines(w, $"{names.Field(block)} = {ShardEmitter.Create(block, dtype, spec, names.Field)};");
             }

@@ -46,7 +46,7 @@ namespace ModelGen.Generators.Emit
             {
                 LayerRefSpec r when spec.ShardedLayers.Contains(r.Name) =>
                     $"new {r.LayerType}(config, {dtype}, {BlockEmitter.Device}, {Options}, {Path} + {Literals.String(r.StateName + ".")})",
-                _ => BlockEmitter.Create(block, dtype),
+                _ => BlockEmitter.Create(block, dtype, spec.Compute), // mixed precision: an unsharded Linear is an AutocastLinear
             };
             var what = $"'{spec.Name}.{block.Name}'";
             var created = plain;

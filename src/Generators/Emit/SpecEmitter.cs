@@ -20,6 +20,7 @@ namespace ModelGen.Generators.Emit
                  + $"            {ForwardSpecEmitter.Expression(spec.Forward, Dim)})\n"
                  + "        {\n"
                  + $"            Precision = {Nullable(spec.Precision)},\n"
+                 + (spec.Compute is { } compute ? $"            Compute = {Literals.Enum(compute)},\n" : "") // mixed precision (docs/precision.md)
                  + $"            Checkpoint = {Literals.Enum(spec.Checkpoint)},\n"
                  + $"            Budgets = {Specs}EquatableArray.Create<{Specs}ScenarioSpec>({string.Join(", ", spec.Budgets.Select(Scenario))}),\n"
                  + (spec.Lora is { } lora ? $"            Lora = {LoraSpec(lora)},\n" : "")

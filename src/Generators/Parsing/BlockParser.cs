@@ -335,7 +335,8 @@ namespace ModelGen.Parsing
 
         private bool CheckType(IPropertySymbol property, AttributeData attribute, BlockSpec block, QuantSpec? quant, LocationInfo? location)
         {
-            var created = CreatedType(block, quant);
+            // A Linear of a mixed-precision class is an AutocastLinear (docs/precision.md).
+            var created = block is LinearSpec && quant is null && LayerParser.ComputeOf(_owner) is not null ? "ModelGen.AutocastLinear" : CreatedType(block, quant);
             if (created is null)
                 return true; // sublayers and stacks were checked when read
             var createdSymbol = _compilation.GetTypeByMetadataName(created);

@@ -112,6 +112,7 @@ namespace ModelGen.Parsing
                     blocks.Add(WithBlockLora(property, block, diagnostics)); // [LoRA] on the property (LayerParser.Lora.cs)
             }
             CheckTies(blocks, name => blockLocations.TryGetValue(name, out var at) ? at ?? location : location, diagnostics);
+            var compute = ReadCompute(type, precision, blocks, lora is not null, location, diagnostics, ref failed); // LayerParser.Precision.cs
 
             var forward = ReadForward(type, config, diagnostics, out var forwardReported);
             CheckCrossAttentionInputs(type, blocks, forward, blockLocations, diagnostics); // LayerParser.EncoderDecoder.cs
@@ -164,6 +165,7 @@ namespace ModelGen.Parsing
                 Forward: forward!)
             {
                 Precision = precision,
+                Compute = compute,
                 Checkpoint = checkpoint,
                 Budgets = ReadBudgets(type).ToEquatableArray(),
                 Lora = lora,

@@ -41,6 +41,16 @@ namespace ModelGen
 
         /// <summary>The storage precision.</summary>
         public DType DType { get; }
+
+        /// <summary>
+        /// Mixed precision in the manner of PyTorch's autocast, on a layer or model class: parameters stay in <see cref="DType"/>
+        /// (which must be <c>Float32</c>) and every <c>[Linear]</c> of the class computes in this 16-bit dtype (a cast copy of its
+        /// input and weight), while norms, embeddings and the loss stay in fp32 (docs/precision.md). Unset, or equal to
+        /// <see cref="DType"/>: the class computes in its storage precision. It applies to the class it is written on.
+        /// </summary>
+        public DType Compute { get => _compute ?? DType; set => _compute = value; }
+
+        private DType? _compute;
     }
 
     /// <summary>

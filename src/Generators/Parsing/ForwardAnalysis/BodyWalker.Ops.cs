@@ -159,7 +159,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
                     var record = Record(call, operation);
                     var known = ints.Count > 0 && ints.All(d => d.Known) && call is not "arange";
                     var shape = call == "arange" && ints.Count == 1 && ints[0].Known ? new TensorShape(new[] { ints[0] }) : known ? new TensorShape(ints) : TensorShape.Unknown;
-                    var output = new TensorValue(shape, ForwardElement.Compute, false, call + " output");
+                    var output = new TensorValue(shape, Activation, false, call + " output");
                     if (shape.Elements.Known)
                         record.Created.Add(output);
                     return output;

@@ -139,7 +139,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
                     or BinaryOperatorKind.GreaterThan or BinaryOperatorKind.GreaterThanOrEqual;
                 var shape = operands.Count == 2 ? TensorShape.Broadcast(operands[0].Shape, operands[1].Shape) ?? TensorShape.Unknown : operands.FirstOrDefault()?.Shape ?? TensorShape.Unknown;
                 var record = Record("operator " + symbol, operation);
-                var output = new TensorValue(shape, compare ? ForwardElement.Bool : ForwardElement.Compute, operands.Any(o => o.Sharded), "operator " + symbol + " output");
+                var output = new TensorValue(shape, compare ? ForwardElement.Bool : Promoted(operands, Activation), operands.Any(o => o.Sharded), "operator " + symbol + " output");
                 record.Created.Add(output);
                 return output;
             }
@@ -169,7 +169,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
                     record.Saved.Add((operands[1], call + " right operand"));
                 }
             }
-            var output = new TensorValue(shape, operands.Count > 0 ? operands[0].Element : ForwardElement.Compute, operands.Any(o => o.Sharded), call + " output");
+            var output = new TensorValue(shape, Promoted(operands, ForwardElement.Compute), operands.Any(o => o.Sharded), call + " output");
             record.Created.Add(output);
             return output;
         }
@@ -196,7 +196,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             return record;
         }
 
-        private TensorValue Lost() => new(TensorShape.Unknown, ForwardElement.Compute, false, "tensor");
+        private TensorValue Lost() => new(TensorShape.Unknown, Activation, false, "tensor");
 
         private static TensorValue Derived(TensorValue from, TensorShape shape, string origin) => new(shape, from.Element, from.Sharded, origin);
 
@@ -213,7 +213,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             var largest = operands.Where(o => o.Shape.Elements.Known)
                 .OrderByDescending(o => o.Shape.Elements.Sequence).ThenByDescending(o => o.Shape.Elements.Batch).ThenByDescending(o => o.Shape.Elements.Value)
                 .FirstOrDefault();
-            var output = new TensorValue(largest?.Shape ?? TensorShape.Unknown, ForwardElement.Compute, operands.Any(o => o.Sharded), call + " result");
+            var output = new TensorValue(largest?.Shape ?? TensorShape.Unknown, Activation, operands.Any(o => o.Sharded), call + " result");
             record.Saved.Add((output, call + " result"));
             record.Created.Add(output);
             return output;

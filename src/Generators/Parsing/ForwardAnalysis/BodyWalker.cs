@@ -25,11 +25,13 @@ namespace ModelGen.Parsing.ForwardAnalysis
         private readonly List<object> _calls = new(); // a block name or an OpRecord, in the order they run
         private readonly CancellationToken _cancellationToken;
         private readonly TensorShape _fallback;
+        private readonly Func<IPropertySymbol, Dim?> _configSize; // a config member's size, for loop bounds (BodyWalker.Loops.cs)
         private EquatableArray<Dim> _repeats = EquatableArray<Dim>.Empty;
 
-        private BodyWalker(LayerSpec spec, Func<string, LayerSpec?> layers, CancellationToken cancellationToken)
+        private BodyWalker(LayerSpec spec, Func<string, LayerSpec?> layers, Func<IPropertySymbol, Dim?>? configSize, CancellationToken cancellationToken)
         {
             _spec = spec;
+            _configSize = configSize ?? (static _ => null);
             _layers = layers;
             _cancellationToken = cancellationToken;
             foreach (var block in spec.Blocks)
@@ -55,9 +57,16 @@ namespace ModelGen.Parsing.ForwardAnalysis
         public List<OpRecord> Estimated { get; } = new();
 
         /// <summary>Walks <paramref name="body"/>, the Forward method of <paramref name="spec"/> whose tensor parameter is <paramref name="input"/>.</summary>
-        public static BodyWalker Walk(IOperation body, IParameterSymbol input, LayerSpec spec, Func<string, LayerSpec?> layers, CancellationToken cancellationToken)
+        /// <param name="body">The method body's operation.</param>
+        /// <param name="input">The Forward's tensor parameter.</param>
+        /// <param name="spec">The layer.</param>
+        /// <param name="layers">Finds a sublayer's spec by type name.</param>
+        /// <param name="cancellationToken">Cancels the walk.</param>
+        /// <param name="configSize">The compile-time size of a config member a loop bound reads; null when unknown.</param>
+        public static BodyWalker Walk(IOperation body, IParameterSymbol input, LayerSpec spec, Func<string, LayerSpec?> layers, CancellationToken cancellationToken,
+            Func<IPropertySymbol, Dim?>? configSize = null)
         {
-            var walker = new BodyWalker(spec, layers, cancellationToken);
+            var walker = new BodyWalker(spec, layers, configSize, cancellationToken);
             walker._values[input] = walker.InputTensor();
             walker.Statement(body);
             return walker;
@@ -73,6 +82,11 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 if (call is string block)
                 {
                     calls.Add(new ForwardCall(block, null));
+                    continue;
+                }
+                if (call is BlockInLoop repeated)
+                {
+                    calls.Add(new ForwardCall(repeated.Block, null) { Repeats = repeated.Repeats });
                     continue;
                 }
                 var op = (OpRecord)call;
@@ -108,9 +122,9 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 if (shape.ReadsIds)
                     return new TensorValue(new TensorShape(new[] { SymbolicDim.BatchSize, SymbolicDim.SequenceLength }), ForwardElement.Int64, false, "token ids");
                 if (shape.In.Known)
-                    return new TensorValue(new TensorShape(new[] { SymbolicDim.BatchSize, SymbolicDim.SequenceLength, shape.In }), ForwardElement.Compute, false, "input");
+                    return new TensorValue(new TensorShape(new[] { SymbolicDim.BatchSize, SymbolicDim.SequenceLength, shape.In }), Activation, false, "input");
             }
-            return new TensorValue(TensorShape.Unknown, ForwardElement.Compute, false, "input");
+            return new TensorValue(TensorShape.Unknown, Activation, false, "input");
         }
 
         private void Statement(IOperation? operation)
@@ -141,6 +155,12 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 case IForEachLoopOperation loop:
                     ForEach(loop);
                     break;
+                case IForLoopOperation loop:
+                    For(loop); // BodyWalker.Loops.cs
+                    break;
+                case IWhileLoopOperation loop:
+                    Uncounted(loop, "a while or do loop's count is not known at compile time");
+                    break;
                 case IConditionalOperation branch:
                     // Both branches are walked: the estimate holds whichever runs.
                     Value(branch.Condition);
@@ -164,11 +184,15 @@ namespace ModelGen.Parsing.ForwardAnalysis
             {
                 _stackVariables[variable.Symbol] = stack;
                 var outer = _repeats;
+                var added = _loopedStacks.Add(stack);
                 _repeats = new EquatableArray<Dim>(outer.Concat(new[] { spec.Count })); // ops in the loop run once per repeat
                 Statement(loop.Body);
                 _repeats = outer;
+                if (added)
+                    _loopedStacks.Remove(stack);
                 return;
             }
+            UncountedLoops.Add(new UncountedLoop(Header(loop.Syntax), HeaderLocation(loop.Syntax), "its collection is not a [Stack] block"));
             Value(loop.Collection);
             Statement(loop.Body);
         }
@@ -198,11 +222,13 @@ namespace ModelGen.Parsing.ForwardAnalysis
             var argument = arguments.Count > 0 ? Tensor(arguments[0]) : null;
             if (argument is not null && !shape.ReadsIds && shape.In.Known && argument.Shape.Last.Differs(shape.In))
                 Findings.Add(new ShapeFinding("MG0505", call.Syntax.GetLocation(), new[] { name, shape.In.Text, argument.Shape.ToString() }));
-            if (argument is not null && shape.SavesInput)
+            if (argument is not null && shape.SavesInput && KeepsArgument(block, argument))
                 _savedByBlocks.Add(argument);
             foreach (var extra in arguments.Skip(1))
                 Value(extra);
-            _calls.Add(name);
+            // A primitive block in a counted loop runs once per repeat; a sublayer or stack is walked once (its own count covers a stack).
+            _calls.Add(_repeats.Count == 0 || block is LayerRefSpec or StackSpec ? name : new BlockInLoop(name, _repeats));
+            CheckLayerInLoop(name, block, call); // BodyWalker.Loops.cs
 
             TensorShape output;
             if (BlockShape.KeepsShape(block))
@@ -214,7 +240,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             else
                 output = shape.Out.Known ? new TensorShape(new[] { SymbolicDim.BatchSize, SymbolicDim.SequenceLength, shape.Out }) : TensorShape.Unknown;
             var sharded = shape.ShardedOutput || (BlockShape.KeepsShape(block) && argument?.Sharded == true);
-            return new TensorValue(output, ForwardElement.Compute, sharded, name + " output");
+            return new TensorValue(output, BlockOutput(block, argument), sharded, name + " output");
         }
 
         /// <summary>The value as a tensor: its tracked value, or a tensor of unknown shape when the expression is a Tensor.</summary>
@@ -223,7 +249,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             var value = Value(operation);
             if (value is TensorValue tensor)
                 return tensor;
-            return IsTensor(operation.Type) ? new TensorValue(TensorShape.Unknown, ForwardElement.Compute, false, "tensor") : null;
+            return IsTensor(operation.Type) ? new TensorValue(TensorShape.Unknown, Activation, false, "tensor") : null;
         }
 
         private void Assign(IOperation target, object? value)

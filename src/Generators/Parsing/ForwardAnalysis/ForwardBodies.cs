@@ -27,7 +27,14 @@ namespace ModelGen.Parsing.ForwardAnalysis
     /// <param name="Body">What the memory model walks; null when the body is the declared blocks once each in order with no op of its own.</param>
     /// <param name="Findings">Shape errors.</param>
     /// <param name="Estimated">Ops estimated conservatively.</param>
-    public sealed record ForwardBodyAnalysis(ForwardBody? Body, IReadOnlyList<ShapeFinding> Findings, IReadOnlyList<EstimatedOp> Estimated);
+    public sealed record ForwardBodyAnalysis(ForwardBody? Body, IReadOnlyList<ShapeFinding> Findings, IReadOnlyList<EstimatedOp> Estimated)
+    {
+        /// <summary>Loops whose trip count is not known at compile time: their bodies are counted once (MG0571).</summary>
+        public IReadOnlyList<UncountedLoop> UncountedLoops { get; init; } = System.Array.Empty<UncountedLoop>();
+
+        /// <summary>Sublayers and stacks called inside a counted loop: walked once (MG0572).</summary>
+        public IReadOnlyList<LayerInLoop> LayersInLoops { get; init; } = System.Array.Empty<LayerInLoop>();
+    }
 
     /// <summary>
     /// One analysis per layer class per compilation, shared by the parser (which puts <see cref="ForwardBodyAnalysis.Body"/> in the
@@ -76,14 +83,23 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 var child = compilation.GetTypeByMetadataName(name);
                 return child is null || _walking!.Contains(child) ? null : ParseCache.Parse(child, compilation, cancellationToken).Spec;
             }
-            var walker = BodyWalker.Walk(body, method.Parameters[0], spec, Layer, cancellationToken);
+            // A loop bound that reads a config member (cfg.Layers) is that member's default value, like a block's size.
+            ConfigReader? config = null;
+            Dim? ConfigSize(IPropertySymbol property)
+            {
+                if (property.ContainingType is not { } owner || owner.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) != spec.ConfigType)
+                    return null;
+                config ??= new ConfigReader(owner, compilation, cancellationToken);
+                return config.Value(property.Name) is long value ? new Dim(property.Name, value) : null;
+            }
+            var walker = BodyWalker.Walk(body, method.Parameters[0], spec, Layer, cancellationToken, ConfigSize);
             var forward = walker.Body();
             var estimated = walker.Estimated.Select(op => new EstimatedOp(op.Call, op.Location, string.Join(", ", op.Saved.Select(s => s.Tensor.Shape.ToString())))).ToList();
-            return new ForwardBodyAnalysis(IsDeclarationOrder(forward, spec) ? null : forward, walker.Findings, estimated);
+            return new ForwardBodyAnalysis(IsDeclarationOrder(forward, spec) ? null : forward, walker.Findings, estimated) { UncountedLoops = walker.UncountedLoops, LayersInLoops = walker.LayersInLoops };
         }
 
         /// <summary>Each block called once, in declaration order, and no op: the walk without a body is the same.</summary>
         private static bool IsDeclarationOrder(ForwardBody body, LayerSpec spec) =>
-            body.Calls.Count == spec.Blocks.Count && body.Calls.Select((c, i) => c.Op is null && c.Block == spec.Blocks[i].Name).All(same => same);
+            body.Calls.Count == spec.Blocks.Count && body.Calls.Select((c, i) => c.Op is null && c.Block == spec.Blocks[i].Name && c.Repeats.Count == 0).All(same => same);
     }
 }

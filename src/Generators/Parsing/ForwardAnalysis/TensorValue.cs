@@ -60,4 +60,18 @@ namespace ModelGen.Parsing.ForwardAnalysis
         /// <summary>New tensors the op creates (its output).</summary>
         public List<TensorValue> Created { get; } = new();
     }
+
+    /// <summary>A block called inside a counted loop: it runs once per repeat.</summary>
+    internal sealed class BlockInLoop
+    {
+        public BlockInLoop(string block, EquatableArray<Dim> repeats)
+        {
+            Block = block;
+            Repeats = repeats;
+        }
+
+        public string Block { get; }
+
+        public EquatableArray<Dim> Repeats { get; }
+    }
 }
