@@ -28,7 +28,7 @@ namespace ModelGen.Parsing
                 return "a static class cannot be a module";
             if (type.IsAbstract)
                 return "an abstract class cannot be a module; the generated constructor must be callable";
-            if (type.BaseType is { SpecialType: not SpecialType.System_Object } baseType && !IsTensorModule(baseType))
+            if (type.BaseType is { SpecialType: not SpecialType.System_Object } baseType && !IsTensorModule(baseType) && !IsGeneratedModuleBase(type, baseType))
                 return $"it derives from '{baseType.ToDisplayString()}'; the generator makes it a Module<Tensor, Tensor>";
             if (type.InstanceConstructors.Any(c => !c.IsImplicitlyDeclared && !c.DeclaringSyntaxReferences.All(r => IsGenerated(r.SyntaxTree))))
                 return "it declares a constructor; the generator writes the constructor from the config";
@@ -50,6 +50,28 @@ namespace ModelGen.Parsing
         private static bool IsTensorModule(INamedTypeSymbol type) =>
             type.ConstructedFrom.ToDisplayString() == "TorchSharp.torch.nn.Module<T, TResult>"
             && type.TypeArguments.All(a => a.ToDisplayString() == "TorchSharp.torch.Tensor");
+
+        /// <summary>
+        /// The base the generated part declares for a forward with several inputs or a tuple or record result
+        /// (<c>Module&lt;Tensor, Tensor, Tensor&gt;</c>, <c>Module&lt;Tensor, (Tensor, Tensor)&gt;</c>): the analyzers see the compilation after
+        /// generation, where such a base must not read as the user's. It is the generator's when it is one of TorchSharp's
+        /// <c>Module&lt;…&gt;</c> types and no declaration the user wrote names a base of that name.
+        /// </summary>
+        private static bool IsGeneratedModuleBase(INamedTypeSymbol type, INamedTypeSymbol baseType) =>
+            baseType.IsGenericType
+            && baseType.ConstructedFrom.ContainingType?.ToDisplayString() == "TorchSharp.torch.nn"
+            && baseType.Name == "Module"
+            && type.DeclaringSyntaxReferences.All(r => IsGenerated(r.SyntaxTree)
+                || r.GetSyntax() is not TypeDeclarationSyntax { BaseList: { } bases }
+                || !bases.Types.Any(b => NamesModule(b.Type)));
+
+        private static bool NamesModule(TypeSyntax type) => type switch
+        {
+            QualifiedNameSyntax qualified => NamesModule(qualified.Right),
+            AliasQualifiedNameSyntax alias => NamesModule(alias.Name),
+            SimpleNameSyntax simple => simple.Identifier.ValueText == "Module",
+            _ => false,
+        };
 
         /// <summary>
         /// True for a tree the generator wrote: the analyzers parse the compilation after generation, where the generated
