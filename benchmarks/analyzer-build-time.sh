@@ -41,6 +41,9 @@ PROJ
 fi
 # Build once to warm the referenced projects, then time a rebuild of the project alone, on an idle machine only.
 dotnet build "$project" -c Release -v:q -nologo >/dev/null
+# The same compile with ModelGen's plain IL assemblies (-p:ModelGenReadyToRun=false), to show what precompiling saves; built
+# first, because a rebuild cleans what the build before it wrote (the ReadyToRun copies gathered in obj/).
+dotnet build "$project" -c Release --no-dependencies --no-incremental -nologo -v:d -p:ReportAnalyzer=true -p:ModelGenReadyToRun=false > "$work/build-il.log"
 mg_require_idle before
 dotnet build "$project" -c Release --no-dependencies --no-incremental -nologo -v:d -p:ReportAnalyzer=true -clp:PerformanceSummary > "$work/build.log"
 reported=$(grep -E "Total analyzer execution time|Total generator execution time|^ *[0-9.]+ +[<0-9]+ +ModelGen\.(Analyzers|Generators)\.[A-Za-z]+|^ +[0-9]+ ms +Csc +[0-9]+ calls" "$work/build.log" | sed 's/^ *//' | sort -u)
@@ -53,13 +56,18 @@ mkdir -p "$work/out" "$work/generated"
 cd "$(dirname "$project")"
 dotnet "$sdk_csc.dll" @"$work/with.rsp" -generatedfilesout:"$work/generated" >/dev/null 2>&1 || true
 sed -E 's# /analyzer:[^ ]*ModelGen\.[A-Za-z]+\.dll##g' "$work/with.rsp" > "$work/without.rsp"
-sed -E 's#/r2r/[^/ ]+/(ModelGen\.[A-Za-z]+\.dll)#/\1#g' "$work/with.rsp" > "$work/il.rsp"
+grep -m1 -E '/Roslyn/bincore/csc ' "$work/build-il.log" | sed -E 's#^ *[^ ]*/Roslyn/bincore/csc ##' \
+  | sed -E "s#/out:[^ ]+#/out:$work/out/a.dll#; s#/refout:[^ ]+#/refout:$work/out/ref.dll#" > "$work/il.rsp"
 variants="with il without"
 if cmp -s "$work/with.rsp" "$work/il.rsp"; then
   mg_say "the build loaded no ReadyToRun copy of ModelGen (eng/ReadyToRun.targets): 'with' and 'IL' are the same"
   variants="with without"
 fi
 find "$work/generated" -path '*ModelGen.Generators*' -name '*.cs' -printf ' "%p"' >> "$work/without.rsp"
+# Each variant once, untimed: it must compile (a failing run would time nothing), and the files are then in the page cache.
+for variant in $variants; do
+  dotnet "$sdk_csc.dll" @"$work/$variant.rsp" > "$work/$variant.out" 2>&1 || { cat "$work/$variant.out" >&2; mg_die "the '$variant' compile failed"; }
+done
 TIMEFORMAT='%U %S'
 for i in $(seq "$runs"); do
   for variant in $variants; do
