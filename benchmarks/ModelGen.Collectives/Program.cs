@@ -24,6 +24,7 @@ namespace ModelGen.Collectives
             switch (args.FirstOrDefault())
             {
                 case "allreduce": AllReduce(world); return 0;
+                case "callcost": CallCost(world); return 0;
                 case "overlap": Overlap(world, args.Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray()); return 0;
                 case "zero": ZeroOverhead.Run(world, args.Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray()); return 0;
                 default:
@@ -34,9 +35,12 @@ namespace ModelGen.Collectives
 
         private static void AllReduce(ProcessGroup world)
         {
+            // allreduce.c runs one thread per rank; libtorch's intra-op pool would otherwise put two spinning threads per
+            // rank (filling the buffers) on the 2 cores the two ranks share.
+            torch.set_num_threads(1);
             for (var bytes = 4096L; bytes <= 64L << 20; bytes *= 4)
             {
-                var iterations = (int)Math.Clamp((256L << 20) / bytes, 20, 2000);
+                var iterations = (int)Math.Clamp((1024L << 20) / bytes, 50, 5000);
                 using var buffer = torch.zeros(bytes / sizeof(float), ScalarType.Float32);
                 for (var i = 0; i < 5; i++) world.AllReduce(buffer);
                 var best = double.MaxValue;
@@ -51,6 +55,21 @@ namespace ModelGen.Collectives
                 }
                 if (world.Rank == 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{bytes} {best:F9}"));
             }
+        }
+
+        // As allreduce.c's callcost: nanoseconds per one-float in-place AllReduce on one rank (no data moves), best of 10 bursts.
+        private static void CallCost(ProcessGroup world)
+        {
+            using var value = torch.zeros(1, ScalarType.Float32);
+            for (var i = 0; i < 100_000; i++) world.AllReduce(value); // past tiered compilation's promotion
+            var best = double.MaxValue;
+            for (var burst = 0; burst < Bursts; burst++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                for (var i = 0; i < 100_000; i++) world.AllReduce(value);
+                best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds / 100_000);
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{best * 1e9:F1}"));
         }
 
         // Steps of an MLP (layers × width², batch rows), with overlap on and off, alternating so both see the same load.

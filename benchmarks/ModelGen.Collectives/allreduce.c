@@ -12,8 +12,8 @@
 
 static int iterations_for(long bytes)
 {
-    long n = (256L << 20) / bytes; /* about 256 MiB of payload per size */
-    return (int)(n < 20 ? 20 : n > 2000 ? 2000 : n);
+    long n = (1024L << 20) / bytes; /* about 1 GiB of payload per size, at least 50 calls (5 per burst) */
+    return (int)(n < 50 ? 50 : n > 5000 ? 5000 : n);
 }
 
 int main(int argc, char **argv)
@@ -21,6 +21,20 @@ int main(int argc, char **argv)
     int rank, provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided); /* the thread level ModelGen asks for */
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (argc > 1 && strcmp(argv[1], "callcost") == 0) {
+        /* The fixed cost of one call: a one-float in-place all-reduce on one rank moves no data. Best of 10 bursts. */
+        float value = 0;
+        double best = 1e30;
+        for (int burst = 0; burst < BURSTS; burst++) {
+            double start = MPI_Wtime();
+            for (int i = 0; i < 100000; i++) MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+            double elapsed = (MPI_Wtime() - start) / 100000;
+            if (elapsed < best) best = elapsed;
+        }
+        printf("%.1f\n", best * 1e9);
+        MPI_Finalize();
+        return 0;
+    }
     for (long bytes = 4096; bytes <= (64L << 20); bytes *= 4) {
         int count = (int)(bytes / sizeof(float)), iterations = iterations_for(bytes);
         float *buffer = calloc((size_t)count, sizeof(float));

@@ -33,6 +33,10 @@ awk '
     }
   }' "$work"/c.* "$work"/cs.* | sort -n | cut -f 2-
 echo
+# The binding's fixed cost per call, on one rank (an in-place all-reduce of one float moves no data).
+single=(mpirun --allow-run-as-root --oversubscribe -np 1)
+echo "Fixed cost of one all-reduce call on one rank (ns): C $("${single[@]}" "$work/allreduce" callcost), ModelGen $("${single[@]}" dotnet "$dll" callcost)"
+echo
 echo "DistributedDataParallel, 2 ranks, 8 × Linear(1024, 1024) + tanh, batch 256, 10 steps (ms per step):"
 echo
 echo "| bucket | overlap | buckets (started in backward) | gradients | backward | synchronize | backward + synchronize | all-reduce | all-reduce hidden in backward |"

@@ -47,12 +47,15 @@ namespace ModelGen.Distributed
         /// <inheritdoc/>
         public override void AllReduce(Tensor tensor, ReduceOp op = ReduceOp.Sum)
         {
-            var transport = Validate(tensor);
+            ArgumentNullException.ThrowIfNull(tensor);
+            ThrowIfDisposed();
+            var facts = TensorMemory.Facts(tensor);
+            var transport = ElementTransport.Of(facts.Dtype);
             CheckAverage(transport, op);
             // The common case first, with no tensor operation (and so no grad-mode switch) around the MPI call.
-            if (transport.ReductionDtype(op) is null && tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
+            if (transport.ReductionDtype(op) is null && facts.ContiguousOnCpu)
             {
-                ReduceInPlace(tensor, transport.Type, op);
+                ReduceInPlace(tensor, facts.Elements, transport.Type, op);
                 return;
             }
             using var noGrad = torch.no_grad();
@@ -198,9 +201,11 @@ namespace ModelGen.Distributed
             base.Dispose();
         }
 
-        private void ReduceInPlace(Tensor buffer, MpiType type, ReduceOp op)
+        private void ReduceInPlace(Tensor buffer, MpiType type, ReduceOp op) => ReduceInPlace(buffer, buffer.numel(), type, op);
+
+        private void ReduceInPlace(Tensor buffer, long total, MpiType type, ReduceOp op)
         {
-            long total = buffer.numel(), offset = 0;
+            long offset = 0;
             var pointer = total == 0 ? 0 : TensorMemory.CheckedDataPointer(buffer); // the callers pass contiguous CPU tensors
             var elementSize = ElementTransport.SizeOf(type);
             do

@@ -9,7 +9,7 @@ namespace ModelGen.Distributed.Mpi
     /// 0x58000003, …). Handles cross this class as <see cref="nint"/> and are narrowed to <see cref="int"/> at each call.
     /// </summary>
     /// <remarks>Not exercised by the test suite: the test root file system has Open MPI only (see docs/distributed.md).</remarks>
-    internal sealed class MpichLibrary : MpiLibrary
+    internal sealed unsafe class MpichLibrary : MpiLibrary
     {
         // MPICH mpi.h: MPI_BYTE, MPI_INT8_T, MPI_UINT8_T, MPI_UINT16_T, MPI_INT32_T, MPI_INT64_T, MPI_FLOAT, MPI_DOUBLE.
         private static readonly int[] s_types = { 0x4c00010d, 0x4c000137, 0x4c00013b, 0x4c00023c, 0x4c000439, 0x4c00083a, 0x4c00040a, 0x4c00080b };
@@ -26,7 +26,8 @@ namespace ModelGen.Distributed.Mpi
         private readonly CommFreeFn _commFree;
         private readonly BarrierFn _barrier;
         private readonly BcastFn _bcast;
-        private readonly AllreduceFn _allreduce;
+        // A function pointer, not a delegate: the all-reduce is the hot call of data parallel training.
+        private readonly delegate* unmanaged[Cdecl]<nint, nint, int, int, int, int, int> _allreduce;
         private readonly AllgatherFn _allgather;
         private readonly AllgathervFn _allgatherv;
         private readonly ReduceScatterFn _reduceScatter;
@@ -45,7 +46,7 @@ namespace ModelGen.Distributed.Mpi
             _commFree = Function<CommFreeFn>("MPI_Comm_free");
             _barrier = Function<BarrierFn>("MPI_Barrier");
             _bcast = Function<BcastFn>("MPI_Bcast");
-            _allreduce = Function<AllreduceFn>("MPI_Allreduce");
+            _allreduce = (delegate* unmanaged[Cdecl]<nint, nint, int, int, int, int, int>)Export("MPI_Allreduce");
             _allgather = Function<AllgatherFn>("MPI_Allgather");
             _allgatherv = Function<AllgathervFn>("MPI_Allgatherv");
             _reduceScatter = Function<ReduceScatterFn>("MPI_Reduce_scatter");
@@ -107,7 +108,6 @@ namespace ModelGen.Distributed.Mpi
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int CommFreeFn(ref int comm);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int BarrierFn(int comm);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int BcastFn(nint buffer, int count, int type, int root, int comm);
-        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int AllreduceFn(nint send, nint receive, int count, int type, int op, int comm);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int AllgatherFn(nint send, int sendCount, int sendType, nint receive, int receiveCount, int receiveType, int comm);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int AllgathervFn(nint send, int sendCount, int sendType, nint receive, int[] receiveCounts, int[] displacements, int receiveType, int comm);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int ReduceScatterFn(nint send, nint receive, int[] receiveCounts, int type, int op, int comm);

@@ -8,7 +8,7 @@ namespace ModelGen.Distributed.Mpi
     /// of objects the library exports (MPI_COMM_WORLD is <c>&amp;ompi_mpi_comm_world</c>, MPI_FLOAT <c>&amp;ompi_mpi_float</c>, as
     /// Open MPI's mpi.h defines them), so they are read with dlsym rather than compiled in.
     /// </summary>
-    internal sealed class OpenMpiLibrary : MpiLibrary
+    internal sealed unsafe class OpenMpiLibrary : MpiLibrary
     {
         private readonly nint[] _types;
         private readonly nint[] _ops;
@@ -22,7 +22,8 @@ namespace ModelGen.Distributed.Mpi
         private readonly CommFreeFn _commFree;
         private readonly BarrierFn _barrier;
         private readonly BcastFn _bcast;
-        private readonly AllreduceFn _allreduce;
+        // A function pointer, not a delegate: the all-reduce is the hot call of data parallel training.
+        private readonly delegate* unmanaged[Cdecl]<nint, nint, int, nint, nint, nint, int> _allreduce;
         private readonly AllgatherFn _allgather;
         private readonly AllgathervFn _allgatherv;
         private readonly ReduceScatterFn _reduceScatter;
@@ -48,7 +49,7 @@ namespace ModelGen.Distributed.Mpi
             _commFree = Function<CommFreeFn>("MPI_Comm_free");
             _barrier = Function<BarrierFn>("MPI_Barrier");
             _bcast = Function<BcastFn>("MPI_Bcast");
-            _allreduce = Function<AllreduceFn>("MPI_Allreduce");
+            _allreduce = (delegate* unmanaged[Cdecl]<nint, nint, int, nint, nint, nint, int>)Export("MPI_Allreduce");
             _allgather = Function<AllgatherFn>("MPI_Allgather");
             _allgatherv = Function<AllgathervFn>("MPI_Allgatherv");
             _reduceScatter = Function<ReduceScatterFn>("MPI_Reduce_scatter");
@@ -91,7 +92,6 @@ namespace ModelGen.Distributed.Mpi
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int CommFreeFn(ref nint comm);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int BarrierFn(nint comm);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int BcastFn(nint buffer, int count, nint type, int root, nint comm);
-        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int AllreduceFn(nint send, nint receive, int count, nint type, nint op, nint comm);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int AllgatherFn(nint send, int sendCount, nint sendType, nint receive, int receiveCount, nint receiveType, nint comm);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int AllgathervFn(nint send, int sendCount, nint sendType, nint receive, int[] receiveCounts, int[] displacements, nint receiveType, nint comm);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int ReduceScatterFn(nint send, nint receive, int[] receiveCounts, nint type, nint op, nint comm);
