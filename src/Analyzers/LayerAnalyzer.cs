@@ -22,7 +22,8 @@ namespace ModelGen.Analyzers
             Descriptors.NotPartial, Descriptors.BadArgument, Descriptors.DuplicateStateName,
             Descriptors.ShardNotSupported, Descriptors.QuantizeNotSupported, Descriptors.BadGroupSize, Descriptors.GroupSizeNotDividing,
             Descriptors.DoubleQuantNotNf4, Descriptors.QuantizedParallelBlock, Descriptors.HeadsNotDivisibleByKvHeads, Descriptors.HiddenNotDivisibleByHeads,
-            Descriptors.NonPositiveSize, Descriptors.RotaryOddHeadDim, Descriptors.SelectiveWithoutAttention);
+            Descriptors.NonPositiveSize, Descriptors.RotaryOddHeadDim, Descriptors.SelectiveWithoutAttention,
+            Descriptors.TopKExceedsExperts, Descriptors.ExpertCountNotPositive, Descriptors.BadCapacityFactor, Descriptors.CapacityDropsBalancedRoutes);
 
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => Supported;

@@ -25,6 +25,7 @@ namespace ModelGen.Analyzers.Checks
                 CheckArguments(block, findings);
                 CheckShardStyle(block, findings);
                 CheckQuantization(block, findings);
+                CheckMixtureOfExperts(block, findings); // SpecChecks.MixtureOfExperts.cs
             }
             CheckStateNames(layer, findings);
             if (layer.Checkpoint == CheckpointMode.Selective && !layer.Blocks.Any(b => b is AttentionSpec))
@@ -52,6 +53,7 @@ namespace ModelGen.Analyzers.Checks
             AttentionSpec => KnownNames.AttentionAttribute,
             FeedForwardSpec => KnownNames.FeedForwardAttribute,
             PoolerSpec => KnownNames.PoolerAttribute,
+            MixtureOfExpertsSpec => KnownNames.MixtureOfExpertsAttribute,
             LayerRefSpec => KnownNames.SublayerAttribute,
             StackSpec => KnownNames.StackAttribute,
             _ => null,
@@ -68,6 +70,7 @@ namespace ModelGen.Analyzers.Checks
             AttentionSpec => "an Attention block",
             FeedForwardSpec => "a FeedForward block",
             PoolerSpec => "a Pooler",
+            MixtureOfExpertsSpec => "a MixtureOfExperts block",
             LayerRefSpec => "a sublayer",
             StackSpec => "a stack",
             _ => "a block",
@@ -82,6 +85,7 @@ namespace ModelGen.Analyzers.Checks
             AttentionSpec a => new[] { ("Hidden", a.Hidden), ("Heads", a.Heads), ("KvHeads", a.KvHeads) },
             FeedForwardSpec f => new[] { ("Hidden", f.Hidden), ("Inner", f.Inner) },
             PoolerSpec p => new[] { ("Hidden", p.Hidden) },
+            MixtureOfExpertsSpec m => new[] { ("Hidden", m.Hidden), ("Inner", m.Inner) }, // Experts and TopK: MG0542
             StackSpec s => new[] { ("Count", s.Count) },
             _ => Array.Empty<(string, Dim)>(),
         };

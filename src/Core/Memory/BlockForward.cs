@@ -81,6 +81,9 @@ namespace ModelGen.Memory
                 case AttentionSpec attention:
                     AttentionForward.Add(attention, d, pass, t, selective, list);
                     break;
+                case MixtureOfExpertsSpec moe:
+                    MixtureOfExpertsTerms.Forward(moe, d, pass, tokens, (what, bytes) => Saved(what, bytes, true), (what, bytes) => Input(what, bytes, true), Temp);
+                    break;
                 case FeedForwardSpec feedForward:
                 {
                     var inner = Sizes.Share(feedForward.Inner.Value, t) * tokens * d;

@@ -111,6 +111,9 @@ namespace ModelGen.Memory
                     }
                     break;
                 }
+                case MixtureOfExpertsSpec moe:
+                    MixtureOfExpertsTerms.Parameters(moe, (name, rows, columns) => Add(name, rows, columns, rows, columns)); // not sharded
+                    break;
                 case FeedForwardSpec feedForward:
                 {
                     var hidden = feedForward.Hidden.Value;

@@ -35,6 +35,11 @@ namespace ModelGen.Memory
                     case RmsNormSpec n: Positive(layer, block, n.Hidden); break;
                     case FeedForwardSpec f: Positive(layer, block, f.Hidden, f.Inner); break;
                     case PoolerSpec p: Positive(layer, block, p.Hidden); break;
+                    case MixtureOfExpertsSpec m:
+                        Positive(layer, block, m.Hidden, m.Inner, m.Experts, m.TopK);
+                        if (m.TopK.Value > m.Experts.Value || !(m.CapacityFactor >= 0) || double.IsInfinity(m.CapacityFactor))
+                            throw new ArgumentException($"{layer.Name}.{block.Name}: top-k = {m.TopK} must not exceed the experts = {m.Experts}, and the capacity factor ({m.CapacityFactor.ToString(System.Globalization.CultureInfo.InvariantCulture)}) must be 0 (dropless) or positive and finite.");
+                        break;
                     case AttentionSpec a:
                         Positive(layer, block, a.Hidden, a.Heads, a.KvHeads);
                         if (a.Hidden.Value % a.Heads.Value != 0 || a.Heads.Value % a.KvHeads.Value != 0)

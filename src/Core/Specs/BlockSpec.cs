@@ -95,6 +95,25 @@ namespace ModelGen.Specs
         public bool Gated => Activation is FeedForwardActivation.SwiGlu or FeedForwardActivation.GeGlu;
     }
 
+    /// <summary>
+    /// A sparse mixture-of-experts feed-forward (docs/moe.md): a router over <paramref name="Experts"/> bias-free feed-forwards of inner
+    /// width <paramref name="Inner"/>, each token running through its <paramref name="TopK"/> highest-scoring experts.
+    /// </summary>
+    /// <param name="Name">The property name.</param>
+    /// <param name="StateName">The state_dict key prefix (Mixtral: <c>block_sparse_moe</c>).</param>
+    /// <param name="Hidden">Model width.</param>
+    /// <param name="Inner">Inner width of each expert.</param>
+    /// <param name="Experts">Number of experts.</param>
+    /// <param name="TopK">Experts each token runs through.</param>
+    /// <param name="Activation">Each expert's activation.</param>
+    /// <param name="CapacityFactor">0: dropless; above 0: each expert takes at most <c>ceil(CapacityFactor · tokens · TopK / Experts)</c> tokens.</param>
+    public sealed record MixtureOfExpertsSpec(
+        string Name, string StateName, Dim Hidden, Dim Inner, Dim Experts, Dim TopK, FeedForwardActivation Activation, double CapacityFactor) : BlockSpec(Name, StateName)
+    {
+        /// <summary>Whether each expert multiplies an activated <c>w1</c> with an up projection <c>w3</c> (SwiGLU, GeGLU).</summary>
+        public bool Gated => Activation is FeedForwardActivation.SwiGlu or FeedForwardActivation.GeGlu;
+    }
+
     /// <summary>A user layer (another generated partial class) used once inside this layer.</summary>
     /// <param name="Name">The property name.</param>
     /// <param name="StateName">The state_dict key.</param>

@@ -548,6 +548,36 @@ namespace ModelGen.Diagnostics
             Memory, DiagnosticSeverity.Error,
             "A learned position table ([Embedding(…, Role = EmbeddingRole.Positions)]) has one row per position: the model cannot run longer sequences, so the memory of one is not estimated.");
 
+        // Mixture of experts (helper "moe": MG0541–MG0555; docs/moe.md).
+
+        /// <summary>MG0541: [MixtureOfExperts] routes each token to more experts than it has.</summary>
+        public static readonly DiagnosticDescriptor TopKExceedsExperts = Add(
+            "MG0541", "Top-k exceeds the number of experts",
+            "Block '{0}': {1} routes each token to more experts than the {2} there are",
+            Shape, DiagnosticSeverity.Error,
+            "Top-k routing picks k distinct experts per token, so k is at most the number of experts (Mixtral: 2 of 8).");
+
+        /// <summary>MG0542: [MixtureOfExperts] with fewer than one expert, or a top-k below 1.</summary>
+        public static readonly DiagnosticDescriptor ExpertCountNotPositive = Add(
+            "MG0542", "A mixture of experts needs at least one expert and a top-k of at least 1",
+            "Block '{0}': {1} must be at least 1",
+            Shape, DiagnosticSeverity.Error,
+            "A mixture of experts has at least one expert, and each token runs through at least one of them.");
+
+        /// <summary>MG0543: a capacity factor that is negative, NaN or infinite.</summary>
+        public static readonly DiagnosticDescriptor BadCapacityFactor = Add(
+            "MG0543", "Capacity factor must be 0 or positive and finite",
+            "Block '{0}': CapacityFactor = {1} must be 0 (dropless) or a positive finite number",
+            Usage, DiagnosticSeverity.Error,
+            "CapacityFactor 0 routes every token to all of its top-k experts; a positive factor caps each expert at ceil(factor · tokens · k / experts) rows per forward.");
+
+        /// <summary>MG0544: a capacity factor below 1 drops routes even when the router balances perfectly.</summary>
+        public static readonly DiagnosticDescriptor CapacityDropsBalancedRoutes = Add(
+            "MG0544", "Capacity factor below 1 drops routes even when the load is balanced",
+            "Block '{0}': CapacityFactor = {1} leaves room for {2} % of the routes even when every expert gets the same share; use at least 1 (Switch Transformer trains with 1.25), or 0 for dropless",
+            Usage, DiagnosticSeverity.Warning,
+            "With capacity C = ceil(f · T · k / E), the experts together take at most E · C ≈ f · T · k of the T · k routes: below 1 some routes are always dropped.");
+
         /// <summary>The descriptor of <paramref name="id"/>.</summary>
         public static DiagnosticDescriptor ById(string id) => All[id];
 

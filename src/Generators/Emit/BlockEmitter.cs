@@ -31,6 +31,7 @@ namespace ModelGen.Generators.Emit
                     $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, {Literals.Enum(f.Activation)}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {Device}{Quantize(f.Quant)})",
                 PoolerSpec p =>
                     $"new global::ModelGen.Nn.Pooler({Size(p.Hidden)}, dtype: {scalar}, device: {Device})",
+                MixtureOfExpertsSpec m => MixtureOfExpertsEmitter.Create(m, scalar), // MixtureOfExpertsEmitter.cs
                 LayerRefSpec r =>
                     $"new {r.LayerType}(config, {dtype}, {Device})",
                 _ => throw new System.ArgumentOutOfRangeException(nameof(block), block.GetType().Name),

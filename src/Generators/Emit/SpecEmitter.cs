@@ -43,6 +43,7 @@ namespace ModelGen.Generators.Emit
                 AttentionSpec a => $"new {Specs}AttentionSpec({head}, {Dim(a.Hidden)}, {Dim(a.Heads)}, {Dim(a.KvHeads)}, {Literals.Bool(a.Causal)}, {Literals.Bool(a.Rotary)}, {Literals.Number(a.RopeTheta)}, {Literals.Bool(a.Fused)}, {Literals.Bool(a.Bias)}, {Literals.Number(a.DropoutP)})",
                 PoolerSpec pooler => $"new {Specs}PoolerSpec({head}, {Dim(pooler.Hidden)})",
                 FeedForwardSpec f => $"new {Specs}FeedForwardSpec({head}, {Dim(f.Hidden)}, {Dim(f.Inner)}, {Literals.Enum(f.Activation)}, {Literals.Bool(f.Bias)})",
+                MixtureOfExpertsSpec m => MixtureOfExpertsEmitter.Spec(m, head, Dim),
                 LayerRefSpec r => $"new {Specs}LayerRefSpec({head}, {Literals.String(r.LayerType)})",
                 StackSpec s => $"new {Specs}StackSpec({head}, {Dim(s.Count)}, {Literals.String(s.LayerType)}, {s.CheckpointEvery})",
                 _ => throw new System.ArgumentOutOfRangeException(nameof(block), block.GetType().Name),

@@ -10,13 +10,14 @@ using ModelGen.Specs;
 namespace ModelGen.Parsing
 {
     /// <summary>Turns one block property (a partial property with a block attribute) into a <see cref="BlockSpec"/>.</summary>
-    internal sealed class BlockParser
+    internal sealed partial class BlockParser
     {
         private static readonly string[] BlockAttributes =
         {
             KnownNames.LinearAttribute, KnownNames.EmbeddingAttribute, KnownNames.LayerNormAttribute, KnownNames.RmsNormAttribute,
             KnownNames.DropoutAttribute, KnownNames.AttentionAttribute, KnownNames.FeedForwardAttribute, KnownNames.SublayerAttribute,
             KnownNames.StackAttribute, KnownNames.PoolerAttribute,
+            KnownNames.MixtureOfExpertsAttribute,
         };
 
         private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
@@ -199,6 +200,8 @@ namespace ModelGen.Parsing
                         ? null
                         : new FeedForwardSpec(name, stateName, hidden.Value, inner.Value, activation, AttributeReader.Named(attribute, "Bias", true));
                 }
+                case KnownNames.MixtureOfExpertsAttribute:
+                    return ReadMixtureOfExperts(attribute, name, stateName, location); // BlockParser.MixtureOfExperts.cs
                 case KnownNames.SublayerAttribute:
                 {
                     var layer = UseLayer(property, property.Type as INamedTypeSymbol);
@@ -356,6 +359,7 @@ namespace ModelGen.Parsing
             AttentionSpec => "ModelGen.Nn.Attention",
             FeedForwardSpec => "ModelGen.Nn.FeedForward",
             PoolerSpec => "ModelGen.Nn.Pooler",
+            MixtureOfExpertsSpec => "ModelGen.Nn.MixtureOfExperts",
             _ => null,
         };
 

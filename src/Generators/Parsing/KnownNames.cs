@@ -41,6 +41,8 @@ namespace ModelGen.Parsing
         public const string FeedForwardAttribute = "ModelGen.FeedForwardAttribute";
         /// <summary><c>[Sublayer]</c>.</summary>
         public const string SublayerAttribute = "ModelGen.SublayerAttribute";
+        /// <summary><c>[MixtureOfExperts]</c>.</summary>
+        public const string MixtureOfExpertsAttribute = "ModelGen.MixtureOfExpertsAttribute";
         /// <summary><c>[Pooler]</c>.</summary>
         public const string PoolerAttribute = "ModelGen.PoolerAttribute";
         /// <summary><c>[Head]</c>.</summary>

@@ -29,6 +29,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             RmsNormSpec n => new(SymbolicDim.Of(n.Hidden), SymbolicDim.Of(n.Hidden), false, false, false),
             AttentionSpec a => new(SymbolicDim.Of(a.Hidden), SymbolicDim.Of(a.Hidden), false, true, false),
             FeedForwardSpec f => new(SymbolicDim.Of(f.Hidden), SymbolicDim.Of(f.Hidden), false, true, false),
+            MixtureOfExpertsSpec m => new(SymbolicDim.Of(m.Hidden), SymbolicDim.Of(m.Hidden), false, true, false), // the router saves its input
             LayerRefSpec r => Child(r.LayerType, layer, depth, memo),
             StackSpec s => Child(s.LayerType, layer, depth, memo),
             _ => new(SymbolicDim.Unknown, SymbolicDim.Unknown, false, false, false), // Dropout keeps the shape
