@@ -28,7 +28,8 @@ namespace ModelGen.Analyzers
             Descriptors.BudgetWithoutSize, Descriptors.UnknownGpu, Descriptors.BadScenario, Descriptors.InferenceWithTrainingSetting,
             Descriptors.ShardNotDivisible, Descriptors.BadParallelDegree, Descriptors.BadZeroStage, Descriptors.ZeroWithoutDataParallel,
             Descriptors.TensorParallelWithoutShards, Descriptors.BudgetContradictsPlan, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow,
-            Descriptors.ShardedTypeCannotHold, Descriptors.SequenceParallelUnsupported, Descriptors.SequenceBeyondPositions);
+            Descriptors.ShardedTypeCannotHold, Descriptors.SequenceParallelUnsupported, Descriptors.SequenceBeyondPositions,
+            Descriptors.SequenceShardsUneven, Descriptors.SequenceParallelDecoding);
 
         private static readonly string KnownCards = string.Join(", ", GpuCatalog.All.Select(g => g.Name));
 

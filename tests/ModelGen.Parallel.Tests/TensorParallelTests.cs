@@ -9,12 +9,14 @@ namespace ModelGen.Parallel.Tests;
 /// big (only the shard is allocated), blocks and stacks (outputs and every gradient equal the unsharded runtime blocks, with and
 /// without sequence parallelism and checkpointing), rng (dropout streams), plans (bad plans fail clearly), reshard (state moves
 /// between degrees), generated (models the generator built from [Shard], against the same classes built whole; at 2 ranks the
-/// generated CreateTraining of a TP 2 sequence-parallel plan), generated-big (a 70B-like generated model built per rank on the
-/// meta device), and at 4 ranks train (TP 2 × DP 2, 20 steps, loss curve equal to one process).
+/// generated CreateTraining of a TP 2 sequence-parallel plan), generated-decode (greedy KV-cache decoding of the generated models
+/// equal to the whole model's, with a per-rank cache of the rank's heads), generated-big (a 70B-like generated model built per rank on the
+/// meta device), and at 4 ranks train (TP 2 × DP 2, 20 steps, loss curve equal to one process) and generated-train (the same
+/// through the generated CreateTraining of TP 2 × DP 2 plans, with the vocab-parallel loss).
 /// </summary>
 public sealed class TensorParallelTests
 {
-    private static readonly string[] Cases = { "big", "blocks", "stacks", "rng", "plans", "reshard", "generated", "generated-big" };
+    private static readonly string[] Cases = { "big", "blocks", "stacks", "rng", "plans", "reshard", "generated", "generated-big", "generated-decode" };
 
     [Fact]
     public void Degree_2_equals_the_unsharded_model()
@@ -26,7 +28,7 @@ public sealed class TensorParallelTests
     [Fact]
     public void Degree_4_and_tp2_x_dp2_training_equal_the_unsharded_model()
     {
-        var cases = Cases.Append("train").ToArray();
+        var cases = Cases.Append("train").Append("generated-train").ToArray();
         var job = MpiJob.Launch(4, cases, timeoutSeconds: 600);
         JobAssert.EveryRankPassed(job, 4, cases);
     }

@@ -33,6 +33,7 @@ namespace ModelGen.Parallel.Worker
             VocabParallelLoss(world, checks, config, "generated Llama", () => new TpLlama(config), o => new TpLlama(config, tensorParallel: o));
             VocabParallelLoss(world, checks, config, "generated GPT-2 (tied head)", () => new TpGpt(config), o => new TpGpt(config, tensorParallel: o));
             DropoutCase.Run(world, checks); // DropoutCase.cs
+            SelectiveCase.Run(world, checks); // SelectiveCase.cs
             if (world.Size == TpPlannedLlama.TrainingPlan.TensorParallel)
                 Train(world, checks, config);
         }

@@ -43,6 +43,8 @@ namespace ModelGen.Parallel.Worker
                         case "bench": BenchCase.Run(world, checks); break;
                         case "generated": GeneratedCases.Run(world, checks); break;
                         case "generated-big": GeneratedBigCase.Run(world, checks); break;
+                        case "generated-train": GeneratedTrainCase.Run(world, checks); break;
+                        case "generated-decode": GeneratedDecodeCase.Run(world, checks); break;
                         case "generated-bench": GeneratedBenchCase.Run(world, checks); break;
                         default: Console.Error.WriteLine($"unknown case '{name}'"); return 2;
                     }

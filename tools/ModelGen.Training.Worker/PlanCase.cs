@@ -83,8 +83,24 @@ namespace ModelGen.Training.Worker
             Generated(world, checks, "ZeRO 3 offload", () => new PlannedOffloadModel(config), (o, l) => PlannedOffloadModel.CreateTraining(config, world, o, l, microBatches: 2));
         }
 
+        /// <summary>
+        /// The generated <c>CreateTraining</c> of <c>PlannedMaskedModel</c> (ZeRO 3 over 2 ranks; its stacked layers take a mask and an
+        /// optional shift beside the hidden state): 5 AdamW steps equal plain AdamW on the whole batch in one process, and each
+        /// micro-batch gathers every layer twice (forward, backward) plus the rest once, so the layers were routed, not gathered whole.
+        /// </summary>
+        public static void RunMultiInput(ProcessGroup world, Checks checks)
+        {
+            var config = new PlannedConfig();
+            checks.True(PlannedMaskedModel.TrainingPlan == new TrainingPlan(DataParallel: 2, ZeroStage: 3), $"the generated plan is {PlannedMaskedModel.TrainingPlan}");
+            Generated(world, checks, "ZeRO 3 multi-input", () => new PlannedMaskedModel(config),
+                (o, l) => PlannedMaskedModel.CreateTraining(config, world, o, l, microBatches: 2), steps: 5,
+                zero => checks.True(zero.LastStep is { Gathers: var gathers } && gathers == 2 * config.Layers + 1,
+                    $"generated ZeRO 3 multi-input: {zero.LastStep} in the last micro-batch, {2 * config.Layers + 1} expected (each layer routed)"));
+        }
+
         private static void Generated(ProcessGroup world, Checks checks, string name, Func<nn.Module<Tensor, Tensor>> build,
-            Func<Func<IEnumerable<TorchSharp.Modules.Parameter>, OptimizerSettings, TrainingOptimizer>, Func<Tensor, Tensor, Tensor>, PlanTraining> create)
+            Func<Func<IEnumerable<TorchSharp.Modules.Parameter>, OptimizerSettings, TrainingOptimizer>, Func<Tensor, Tensor, Tensor>, PlanTraining> create,
+            int steps = Steps, Action<ZeroStage3>? checkZero = null)
         {
             var hidden = new PlannedConfig().Hidden;
             var rows = RowsPerRank * world.Size;
@@ -94,7 +110,7 @@ namespace ModelGen.Training.Worker
             Tensor Mse(Tensor output, Tensor target) => (output - target).pow(2).mean();
             var expectedLosses = new List<double>();
             using (var reference = new AdamW(expected.parameters(), learningRate: 0.01))
-                for (var s = 0; s < Steps; s++) {
+                for (var s = 0; s < steps; s++) {
                     using var scope = NewDisposeScope();
                     var (input, target) = (WorkerModel.Draw(3000 + s, rows, hidden), WorkerModel.Draw(4000 + s, rows, hidden));
                     var loss = Mse(expected.call(input), target);
@@ -111,7 +127,7 @@ namespace ModelGen.Training.Worker
                     foreach (var (key, value) in training.Model.state_dict())
                         value.copy_(initial[key]);
             }
-            for (var s = 0; s < Steps; s++) {
+            for (var s = 0; s < steps; s++) {
                 using var scope = NewDisposeScope();
                 var (input, target) = (WorkerModel.Draw(3000 + s, rows, hidden), WorkerModel.Draw(4000 + s, rows, hidden));
                 var loss = training.Step(input.narrow(0, RowsPerRank * world.Rank, RowsPerRank), target.narrow(0, RowsPerRank * world.Rank, RowsPerRank));
@@ -121,9 +137,11 @@ namespace ModelGen.Training.Worker
             if (training.Zero is not null)
                 checks.True(training.Model.parameters().All(p => p.numel() == 0) && training.Zero.Partitions.Sum(p => p.numel()) * world.Size <= expected.parameters().Sum(p => p.numel()) + 2 * world.Size,
                     $"generated {name}: between steps the model holds no weights and this rank about 1/{world.Size} of them");
+            if (training.Zero is { } engine)
+                checkZero?.Invoke(engine);
             training.Zero?.GatherAll();
             foreach (var ((key, e), (_, a)) in expected.named_parameters().Zip(training.Model.named_parameters()))
-                checks.Within(e.detach(), a.detach(), e.detach().abs() * 2e-6 + 2e-6, $"generated {name}: {key} after {Steps} steps");
+                checks.Within(e.detach(), a.detach(), e.detach().abs() * 2e-6 + 2e-6, $"generated {name}: {key} after {steps} steps");
             training.Zero?.ReleaseAll();
         }
 

@@ -11,8 +11,9 @@ namespace ModelGen.Training.Worker
 {
     /// <summary>
     /// One rank of a training test job: <c>mpirun -np N dotnet ModelGen.Training.Worker.dll CASE [DIR]</c>. Cases: zero1, zero2,
-    /// offload (stage 2, state on the host), their -fold variants (gradients reduced inside backward), zero3, zero3-offload: 5 AdamW steps, each rank on its rows of every batch, compared
-    /// with plain AdamW on the whole batch; save DIR (ZeRO-3, sharded checkpoint) and load DIR (any world size, same output).
+    /// offload (stage 2, state on the host), their -fold variants (gradients reduced inside backward), zero3, zero3-offload: 5 AdamW steps; zero3-multi: the generated ZeRO-3 training of stacked layers with several inputs, each rank on its rows of every batch, compared
+    /// with plain AdamW on the whole batch; save DIR (ZeRO-3, sharded checkpoint) and load DIR (any world size, same output); resume-save DIR and resume-load DIR
+    /// (PlanTraining's checkpoint with the optimizer state: resumed on another world size, the trajectory continues).
     /// Prints "rank R: CASE ok (N checks)" or the mismatches, and exits non-zero on a mismatch.
     /// </summary>
     internal static class Program
@@ -23,7 +24,7 @@ namespace ModelGen.Training.Worker
         private static int Main(string[] args)
         {
             if (args.Length == 0) {
-                Console.Error.WriteLine("usage: ModelGen.Training.Worker zero1|zero2|zero2-fold|offload|offload-fold|zero3|zero3-offload|plan|save DIR|load DIR");
+                Console.Error.WriteLine("usage: ModelGen.Training.Worker zero1|zero2|zero2-fold|offload|offload-fold|zero3|zero3-offload|zero3-multi|tp-zero3|plan|save DIR|resume-save DIR|resume-load DIR|load DIR");
                 return 2;
             }
             var world = World.Initialize();
@@ -38,6 +39,10 @@ namespace ModelGen.Training.Worker
                 case "zero3": Compare(world, checks, stage: 3, offload: false); break;
                 case "zero3-offload": Compare(world, checks, stage: 3, offload: true); break;
                 case "plan": PlanCase.Run(world, checks); PlanCase.RunGenerated(world, checks); break;
+                case "zero3-multi": PlanCase.RunMultiInput(world, checks); break;
+                case "tp-zero3": TpZeroCase.Run(world, checks); break;
+                case "resume-save": ResumeCase.Save(world, args[1]); break;
+                case "resume-load": ResumeCase.Load(world, checks, args[1]); break;
                 case "save": Save(world, args[1]); break;
                 case "load": Load(world, checks, args[1]); break;
                 default: Console.Error.WriteLine($"unknown case '{args[0]}'"); return 2;

@@ -19,6 +19,21 @@ namespace ModelGen.Analyzers.Checks
                 .Where(p => !uneven.Contains((p.Layer.Name, p.Block.Name)))
                 .GroupBy(p => (p.Layer.Name, p.Block.Name)).Select(g => g.First())
                 .Select(p => SpecFinding.Create(p.Sequence ? Descriptors.SequenceParallelUnsupported : Descriptors.ShardedTypeCannotHold,
-                    null, null, scenario.TensorParallel, p.Layer.Name, p.Block.Name, p.Reason));
+                    null, null, scenario.TensorParallel, p.Layer.Name, p.Block.Name, p.Reason))
+                .Concat(CheckSequenceShards(model, scenario));
+
+        /// <summary>
+        /// Sequence parallelism the generated code cannot run as estimated: MG0211 for an inference budget (cached decoding runs whole
+        /// sequences), MG0210 for a training budget whose sequence the degree does not divide (the first scatter refuses it).
+        /// </summary>
+        private static IEnumerable<SpecFinding> CheckSequenceShards(ModelSpec model, ScenarioSpec scenario)
+        {
+            if (!scenario.SequenceParallel || scenario.TensorParallel <= 1)
+                yield break;
+            if (scenario.Workload == Workload.Inference)
+                yield return SpecFinding.Create(Descriptors.SequenceParallelDecoding, null, null, model.Root.Name, scenario.TensorParallel);
+            else if (scenario.SequenceLength > 0 && scenario.SequenceLength % scenario.TensorParallel != 0)
+                yield return SpecFinding.Create(Descriptors.SequenceShardsUneven, null, null, scenario.TensorParallel, model.Root.Name, scenario.SequenceLength);
+        }
     }
 }

@@ -28,7 +28,8 @@ namespace ModelGen.Memory
 
             var training = scenario.Workload == Workload.Training;
             var pass = new Pass(scenario.Batch, scenario.SequenceLength, scenario.SequenceLength, scenario.TensorParallel, training, device);
-            var walk = ModelWalk.Run(model, pass, scenario.SequenceParallel);
+            // Under the ZeRO-3 engine every stacked layer is recomputed in backward, declared [Checkpoint] or not.
+            var walk = ModelWalk.Run(ZeroThreeRecompute.Apply(model, scenario), pass, scenario.SequenceParallel);
             var states = ModelStates.Of(walk, scenario, training ? LargestTrainableTensor.Elements(model, scenario.TensorParallel) : 0);
 
             List<Phases.PhasePoint> points;

@@ -69,6 +69,10 @@ namespace ModelGen.Memory
                     return "it is a LayerNorm without bias, which has no sequence-parallel form (ParallelLayerNorm has a bias)";
                 case RmsNormSpec or LayerNormSpec when !Holds(block):
                     return $"it runs on sequence shards as {(block is RmsNormSpec ? "ParallelRmsNorm" : "ParallelLayerNorm")}, which a {ShortType(block.PropertyType)} property cannot hold: declare it as Module<Tensor, Tensor>";
+                case DropoutSpec { P: > 0 } when !Holds(block):
+                    // TorchSharp's Dropout is sealed: only a Module<Tensor, Tensor> property can hold ParallelDropout. nn.Dropout would
+                    // draw the same mask (the default generator's) on every rank's different sequence shard (Korthikanti et al. 2022, §4.2.2).
+                    return $"it draws its mask on sequence shards from each rank's own stream as ParallelDropout, which a {ShortType(block.PropertyType)} property cannot hold (nn.Dropout would repeat one mask on every rank's shard): declare it as Module<Tensor, Tensor>";
                 case LinearSpec or EmbeddingSpec or AttentionSpec or FeedForwardSpec when !IsSharded(block, layer):
                     return block is AttentionSpec
                         ? "it is not sharded, so it would attend over this rank's sequence shard only; shard it with [Shard(ShardStyle.Column)]"

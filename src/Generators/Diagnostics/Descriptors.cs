@@ -323,6 +323,22 @@ namespace ModelGen.Diagnostics
             Sharding, DiagnosticSeverity.Error,
             "With sequence parallelism the activations between tensor-parallel regions are split along the sequence (Korthikanti et al. 2022, §4.2.2): every weight used there must be sharded or be a norm whose gradient the group sums, and every region must be entered and left in pairs; the generated constructor refuses anything else.");
 
+        // ---- tpdec (MG0210–MG0215): tensor-parallel plans the generated code cannot run as estimated ----
+
+        /// <summary>MG0210: sequence parallelism over a sequence the degree does not divide.</summary>
+        public static readonly DiagnosticDescriptor SequenceShardsUneven = Add(
+            "MG0210", "Sequence not divisible by tensor parallel under sequence parallelism",
+            "With SequenceParallel at TensorParallel = {0}, the [VramBudget] on '{1}' has sequence length {2}, which is not divisible by {0}: every rank holds an equal sequence shard; use a multiple of {0}",
+            Sharding, DiagnosticSeverity.Error,
+            "Sequence parallelism splits the activations between tensor-parallel regions along the sequence into equal shards (Korthikanti et al. 2022, §4.2.2); the first scatter refuses a sequence the degree does not divide.");
+
+        /// <summary>MG0211: an inference budget estimated with sequence parallelism, which cached decoding does not run.</summary>
+        public static readonly DiagnosticDescriptor SequenceParallelDecoding = Add(
+            "MG0211", "Decoding does not run sequence parallel",
+            "The inference [VramBudget] on '{0}' is estimated with SequenceParallel at TensorParallel = {1}, but cached decoding runs whole sequences (a step is one token): the generated decoder refuses sequence-parallel options, so build it for generation with sequenceParallel: false and estimate inference without SequenceParallel",
+            Sharding, DiagnosticSeverity.Warning,
+            "A decoding step appends one token, which cannot be split over the ranks; TensorParallelAttention's cached forward runs with the whole sequence on every rank and its KV cache holds the rank's heads (docs/tensor-parallel.md).");
+
         /// <summary>MG0301: [Quantize] on a block that cannot be quantized.</summary>
         public static readonly DiagnosticDescriptor QuantizeNotSupported = Add(
             "MG0301", "Block cannot be quantized",

@@ -53,6 +53,7 @@ namespace ModelGen.Generators.Emit
 
             w.Line("/// <summary>Runs the user's forward in a dispose scope, floating-point inputs in this layer's precision (ids and masks unchanged), checkpointed when <see cref=\"CheckpointActivations\"/> is set; every output tensor is moved to the caller's scope.</summary>");
             w.Open($"public override {resultType} forward({parameters})");
+            WriteZeroRouting(w, forward, names, given, outputs, ignored);
             w.Open("using (global::TorchSharp.torch.NewDisposeScope())");
             var direct = $"{method}({string.Join(", ", inputs.Select((_, i) => Cast(i)))})";
             var fromGiven = $"{method}({string.Join(", ", inputs.Select((input, i) => $"{given}[{i}]" + (input.Nullable ? "" : "!")))})";
@@ -84,6 +85,35 @@ namespace ModelGen.Generators.Emit
             }
             w.Close();
             w.Close();
+        }
+
+        /// <summary>
+        /// The ZeRO-3 hook (docs/distributed.md): when a ZeRO-3 engine owns this layer, the call goes through it with every input
+        /// (nulls included) and comes back here with the hook off, so the weights are gathered around the forward and its backward.
+        /// </summary>
+        private static void WriteZeroRouting(CodeWriter w, ForwardSpec forward, IReadOnlyList<string> names, string given, string outputs, string ignored)
+        {
+            var inputs = forward.AllInputs;
+            var array = $"new {Tensor}?[] {{ {string.Join(", ", names)} }}";
+            var call = $"this.call({string.Join(", ", inputs.Select((input, i) => $"{given}[{i}]" + (input.Nullable ? "" : "!")))})";
+            string list, rebuilt;
+            if (forward.Result is not { } shape)
+            {
+                list = $"new {Tensor}?[] {{ {outputs} }}";
+                rebuilt = $"{outputs}[0]!";
+                w.Line($"if (global::ModelGen.Training.ZeroRouting.Routes(this)) // ZeRO-3 gathers the weights around the call");
+                w.Line($"    return global::ModelGen.Training.ZeroRouting.Forward<{Tensor}>(this, {array}, {given} => {call},");
+                w.Line($"        {outputs} => {list}, ({ignored}, {outputs}) => {rebuilt});");
+                return;
+            }
+            var members = shape.Members;
+            list = $"new {Tensor}?[] {{ {string.Join(", ", members.Select(m => $"{outputs}.{Literals.Identifier(m.Name)}"))} }}";
+            rebuilt = shape.IsTuple
+                ? "(" + string.Join(", ", members.Select((m, i) => $"{given}[{i}]" + (m.Nullable ? "" : "!"))) + ")"
+                : $"{outputs} with {{ {string.Join(", ", members.Select((m, i) => $"{Literals.Identifier(m.Name)} = {given}[{i}]" + (m.Nullable ? "" : "!")))} }}";
+            w.Line($"if (global::ModelGen.Training.ZeroRouting.Routes(this)) // ZeRO-3 gathers the weights around the call");
+            w.Line($"    return global::ModelGen.Training.ZeroRouting.Forward<{shape.Type}>(this, {array}, {given} => {call},");
+            w.Line($"        {outputs} => {list}, ({outputs}, {given}) => {rebuilt});");
         }
     }
 }

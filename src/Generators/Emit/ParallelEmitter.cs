@@ -40,7 +40,10 @@ namespace ModelGen.Generators.Emit
             w.Line("/// <param name=\"config\">The sizes.</param>");
             w.Line("/// <param name=\"world\">All ranks of the job (ModelGen.Distributed.World.Group).</param>");
             w.Line("/// <param name=\"createOptimizer\">Creates the optimizer over the parameters with the settings derived from the plan.</param>");
-            w.Line("/// <param name=\"loss\">The loss of fp32 outputs against targets.</param>");
+            var vocabLoss = unit.Sharded && unit.VocabParallelHead;
+            w.Line(vocabLoss
+                ? "/// <param name=\"loss\">The loss of fp32 outputs against targets; null (the default) for the vocab-parallel cross-entropy of the head's V/t logits per rank (ModelGen.Parallel.VocabParallelTrainingLoss: no rank builds the full logits, as the estimate counts). A loss given here sees all V logits, gathered on every rank.</param>"
+                : "/// <param name=\"loss\">The loss of fp32 outputs against targets.</param>");
             w.Line("/// <param name=\"microBatches\">Micro-batches per step.</param>");
             w.Line("/// <param name=\"progress\">Where each step's report goes.</param>");
             w.Line("/// <param name=\"totalSteps\">Steps planned, 0 when open-ended.</param>");
@@ -51,17 +54,30 @@ namespace ModelGen.Generators.Emit
             w.Line(generated);
             w.Line($"{unit.Accessibility} static global::ModelGen.Training.PlanTraining CreateTraining({unit.ConfigType} config, global::ModelGen.Distributed.ProcessGroup world,");
             w.Line("    global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::ModelGen.Optimizers.OptimizerSettings, global::ModelGen.Optimizers.TrainingOptimizer> createOptimizer,");
-            w.Line($"    global::System.Func<{Tensor}, {Tensor}, {Tensor}> loss, int microBatches = 1, global::System.IProgress<global::ModelGen.TrainingProgress>? progress = null,");
+            w.Line($"    global::System.Func<{Tensor}, {Tensor}, {Tensor}>{(vocabLoss ? "? loss = null" : " loss")}, int microBatches = 1, global::System.IProgress<global::ModelGen.TrainingProgress>? progress = null,");
             w.Line($"    long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null{(unit.Sharded ? ", long seed = 0" : "")})");
             w.Open("");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(config);");
-            w.Line("return new global::ModelGen.Training.PlanTraining(TrainingPlan, world, grid =>");
-            // Each rank builds only its shard of every [Shard] block from the grid's tensor-parallel group (docs/tensor-parallel.md);
-            // a model without [Shard] is whole on every rank, as its estimate says (MG0206 warns when the plan splits nothing).
-            w.Line(unit.Sharded
-                ? $"    new {name}(config, device: device, tensorParallel: new global::ModelGen.Parallel.TensorParallelOptions(grid.TensorParallel, TrainingPlan.SequenceParallel, seed)),"
-                : $"    new {name}(config, device: device),");
-            w.Line("    createOptimizer, loss, microBatches, progress, totalSteps, monitor);");
+            const string Options = "new global::ModelGen.Parallel.TensorParallelOptions(grid.TensorParallel, TrainingPlan.SequenceParallel, seed)";
+            if (vocabLoss)
+            {
+                // Without a loss the head keeps its V/t logits and the vocab-parallel cross-entropy reads them: the full logits
+                // never exist on a rank (Shoeybi et al. 2019, §3), as the memory model counts for the plan.
+                w.Line("var mgVocabLoss = loss is null ? new global::ModelGen.Parallel.VocabParallelTrainingLoss() : null;");
+                w.Line("return new global::ModelGen.Training.PlanTraining(TrainingPlan, world, grid =>");
+                w.Line($"    new {name}(config, device: device, tensorParallel: mgVocabLoss?.Options(grid.TensorParallel, TrainingPlan.SequenceParallel, seed) ?? {Options}),");
+                w.Line("    createOptimizer, loss ?? mgVocabLoss!.Compute, microBatches, progress, totalSteps, monitor);");
+            }
+            else
+            {
+                w.Line("return new global::ModelGen.Training.PlanTraining(TrainingPlan, world, grid =>");
+                // Each rank builds only its shard of every [Shard] block from the grid's tensor-parallel group (docs/tensor-parallel.md);
+                // a model without [Shard] is whole on every rank, as its estimate says (MG0206 warns when the plan splits nothing).
+                w.Line(unit.Sharded
+                    ? $"    new {name}(config, device: device, tensorParallel: {Options}),"
+                    : $"    new {name}(config, device: device),");
+                w.Line("    createOptimizer, loss, microBatches, progress, totalSteps, monitor);");
+            }
             w.Close();
             w.Close();
             if (unit.Namespace.Length > 0)

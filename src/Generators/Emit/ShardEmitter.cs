@@ -64,7 +64,7 @@ namespace ModelGen.Generators.Emit
             else if (block is DropoutSpec dropout && Holds(block))
             {
                 // Sequence shards differ per rank: each rank draws its mask from its own stream (TensorParallelRng). A property
-                // declared as TorchSharp's Dropout cannot hold the module and keeps nn.Dropout (docs/tensor-parallel.md).
+                // declared as TorchSharp's Dropout cannot hold the module: the constructor refuses it there (MG0209 at compile time).
                 created = $"{SequenceParallel}\n    ? new {Parallel}ParallelDropout({Literals.Number(dropout.P)}, {Options})\n    : {plain}";
             }
             return TensorParallelSupport.SequenceProblem(block, spec) is { } sequence
@@ -127,9 +127,9 @@ namespace ModelGen.Generators.Emit
                 w.Close();
         }
 
-        /// <summary><c>[Checkpoint(CheckpointMode.Selective)]</c> on an attention block declared as a module: only the plain block has the switch.</summary>
+        /// <summary><c>[Checkpoint(CheckpointMode.Selective)]</c> on an attention block declared as a module: plain or tensor-parallel, its core is recomputed.</summary>
         public static string SelectiveCore(string field) =>
-            $"if ({field} is global::ModelGen.Nn.Attention mgSelective) mgSelective.CheckpointCore = true; // [Checkpoint(CheckpointMode.Selective)]; TensorParallelAttention recomputes nothing itself";
+            $"{Parallel}TensorParallelAttention.CheckpointCoreOf({field}); // [Checkpoint(CheckpointMode.Selective)]";
 
         // A model's own gathered head keeps its V/t logits when the options ask for the vocab-parallel loss.
         private static string Gather(BlockSpec block, LayerSpec spec) =>

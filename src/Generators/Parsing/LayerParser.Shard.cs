@@ -44,6 +44,36 @@ namespace ModelGen.Parsing
             }
         }
 
+        /// <summary>
+        /// True when the model class <paramref name="model"/> has an output head that returns <c>V/t</c> logits under
+        /// <c>TensorParallelOptions.VocabParallelLogits</c>: a Linear tied to a vocab-sharded Embedding, or a column-parallel
+        /// Linear that no row-parallel Linear of the class consumes (by size, as <c>TensorParallelSupport.GathersOutput</c> pairs
+        /// them: a size is the same when its attribute argument is the same config member or the same literal).
+        /// </summary>
+        internal static bool VocabParallelHead(INamedTypeSymbol model)
+        {
+            var properties = model.GetMembers().OfType<IPropertySymbol>().ToList();
+            int Style(IPropertySymbol p) => AttributeReader.Find(p, KnownNames.ShardAttribute) is { } shard
+                && AttributeReader.Argument(shard, 0).Value is int style ? style : 0;
+            object? Size(IPropertySymbol p, int index) => AttributeReader.Find(p, KnownNames.LinearAttribute) is { } linear
+                ? AttributeReader.Argument(linear, index).Value switch { int i => (long)i, long l => l, var v => v }
+                : null;
+            foreach (var head in properties.Where(p => AttributeReader.Find(p, KnownNames.LinearAttribute) is not null))
+            {
+                if (AttributeReader.Find(head, KnownNames.TiedToAttribute) is { } tie)
+                {
+                    var owner = AttributeReader.Argument(tie, 0).Value as string;
+                    if (properties.Any(p => p.Name == owner && Style(p) == (int)ModelGen.ShardStyle.Vocab
+                                            && AttributeReader.Find(p, KnownNames.EmbeddingAttribute) is not null))
+                        return true;
+                }
+                else if (Style(head) == (int)ModelGen.ShardStyle.Column && Size(head, 1) is { } width
+                         && !properties.Any(p => Style(p) == (int)ModelGen.ShardStyle.Row && Equals(Size(p, 0), width)))
+                    return true;
+            }
+            return false;
+        }
+
         private static bool HasShardedBlock(INamedTypeSymbol layer) =>
             layer.GetMembers().OfType<IPropertySymbol>().Any(p => AttributeReader.Find(p, KnownNames.ShardAttribute) is { } shard
                 && AttributeReader.Argument(shard, 0).Value is int style && style != 0);

@@ -22,8 +22,11 @@ namespace ModelGen.Parsing
     /// <param name="OffloadParameters">The plan's parameter offload.</param>
     /// <param name="SequenceParallel">The plan's sequence parallelism.</param>
     /// <param name="Sharded">The model or a layer it uses has [Shard] blocks: its constructor takes tensor-parallel options.</param>
+    /// <param name="VocabParallelHead">The model's head can return <c>V/t</c> logits (a column-parallel head, or one tied to a
+    /// vocab-sharded embedding): the training factory then uses the vocab-parallel cross-entropy unless given a loss.</param>
     public sealed record PlanUnit(string HintName, string Namespace, string Name, string ConfigType, string Accessibility,
-        int TensorParallel, int DataParallel, int ZeroStage, bool OffloadOptimizer, bool OffloadParameters, bool SequenceParallel, bool Sharded)
+        int TensorParallel, int DataParallel, int ZeroStage, bool OffloadOptimizer, bool OffloadParameters, bool SequenceParallel, bool Sharded,
+        bool VocabParallelHead = false)
     {
         /// <summary>
         /// The unit for <paramref name="type"/>, or null when nothing should be written: no <c>[Model]</c> with a config type, a
@@ -52,7 +55,8 @@ namespace ModelGen.Parsing
                 AttributeReader.Named(plan, "OffloadOptimizer", false),
                 AttributeReader.Named(plan, "OffloadParameters", false),
                 AttributeReader.Named(plan, "SequenceParallel", false),
-                LayerParser.ShardedInside(type));
+                LayerParser.ShardedInside(type),
+                LayerParser.VocabParallelHead(type));
         }
     }
 }

@@ -13,7 +13,7 @@ namespace ModelGen.Inference
     /// <see cref="Attention"/> modules (one cache layer each, their kv heads, head dim and weight dtype: the sizes the config
     /// gave them), and the cached forward runs the user's unchanged <c>Forward</c> with every attention bound to its cache layer.
     /// </summary>
-    public static class CachedDecoding
+    public static partial class CachedDecoding
     {
         private static readonly ConditionalWeakTable<nn.Module, CachedCall> Active = new();
 
@@ -34,21 +34,21 @@ namespace ModelGen.Inference
         /// <exception cref="InvalidOperationException">The model has no causal attention, or its attention modules differ in kv heads, head dim or dtype.</exception>
         public static KvCacheOptions Options(nn.Module model, long batch, long maxLength, bool int8 = false, long? slidingWindow = null)
         {
-            var attentions = CausalAttentions(model);
-            if (attentions.Count == 0)
+            var writers = CacheWriters(model); // CachedDecoding.TensorParallel.cs: plain and tensor-parallel attention
+            if (writers.Count == 0)
                 throw new InvalidOperationException($"{model.GetName()} has no causal Attention: there is nothing to cache.");
-            var first = attentions[0];
-            var dtype = first.ProjectionDtype;
-            var device = first.ProjectionDevice;
-            foreach (var a in attentions)
+            var first = writers[0];
+            var dtype = first.Dtype;
+            var device = first.Device;
+            foreach (var a in writers)
             {
-                if (a.KvHeads != first.KvHeads || a.HeadDim != first.HeadDim || a.ProjectionDtype != dtype)
+                if (a.KvHeads != first.KvHeads || a.HeadDim != first.HeadDim || a.Dtype != dtype)
                     throw new InvalidOperationException(
-                        $"{model.GetName()}: one KV cache needs equal kv heads, head dim and dtype in every attention, but found {first.KvHeads}×{first.HeadDim} {dtype} and {a.KvHeads}×{a.HeadDim} {a.ProjectionDtype}.");
+                        $"{model.GetName()}: one KV cache needs equal kv heads, head dim and dtype in every attention, but found {first.KvHeads}×{first.HeadDim} {dtype} and {a.KvHeads}×{a.HeadDim} {a.Dtype}.");
             }
             return new KvCacheOptions
             {
-                Layers = attentions.Count, Batch = batch, KvHeads = first.KvHeads, HeadDim = first.HeadDim, MaxLength = maxLength,
+                Layers = writers.Count, Batch = batch, KvHeads = first.KvHeads, HeadDim = first.HeadDim, MaxLength = maxLength,
                 DType = dtype, Int8 = int8, SlidingWindow = slidingWindow, Device = device,
             };
         }
@@ -68,13 +68,13 @@ namespace ModelGen.Inference
             ArgumentNullException.ThrowIfNull(cache);
             ArgumentNullException.ThrowIfNull(positions);
             ArgumentNullException.ThrowIfNull(padding);
-            var attentions = CausalAttentions(model);
+            var attentions = CacheWriters(model);
             if (cache.Layers.Count != attentions.Count)
                 throw new ArgumentException($"{model.GetName()} has {attentions.Count} causal attention layers but the cache has {cache.Layers.Count}.", nameof(cache));
             if (Active.TryGetValue(model, out _))
                 throw new InvalidOperationException($"{model.GetName()} is already running a cached forward (one at a time per model).");
             for (var i = 0; i < attentions.Count; i++)
-                attentions[i].Binding = new CachedCall(cache.Layer(i), positions, padding);
+                attentions[i].Bind(new CachedCall(cache.Layer(i), positions, padding));
             Active.Add(model, new CachedCall(cache.Layer(0), positions, padding));
             return new Binding(model, attentions);
         }
@@ -135,9 +135,9 @@ namespace ModelGen.Inference
         private sealed class Binding : IDisposable
         {
             private readonly nn.Module _model;
-            private readonly IReadOnlyList<Attention> _attentions;
+            private readonly IReadOnlyList<CacheWriter> _attentions;
 
-            public Binding(nn.Module model, IReadOnlyList<Attention> attentions)
+            public Binding(nn.Module model, IReadOnlyList<CacheWriter> attentions)
             {
                 _model = model;
                 _attentions = attentions;
@@ -146,7 +146,7 @@ namespace ModelGen.Inference
             public void Dispose()
             {
                 foreach (var a in _attentions)
-                    a.Binding = null;
+                    a.Bind(null);
                 Active.Remove(_model);
             }
         }

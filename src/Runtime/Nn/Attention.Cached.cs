@@ -89,7 +89,7 @@ namespace ModelGen.Nn
         /// <c>[s, n]</c> and one <c>[batch, s, n]</c> temporary. A padding query before its row's first real token would see nothing;
         /// it sees every key instead, which keeps its (unused) output finite rather than NaN.
         /// </summary>
-        private static Tensor HiddenKeys(CachedKeys cached, long start, long seq, long? window)
+        internal static Tensor HiddenKeys(CachedKeys cached, long start, long seq, long? window)
         {
             using var scope = NewDisposeScope();
             var queryIndex = arange(start, start + seq, dtype: ScalarType.Int64, device: cached.Indices.device).unsqueeze(1);

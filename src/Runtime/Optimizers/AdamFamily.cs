@@ -36,6 +36,8 @@ namespace ModelGen.Optimizers
         /// <summary>The weight decay factor.</summary>
         public double WeightDecay { get; }
 
+        private protected override string[]? StateNames => ["exp_avg", "exp_avg_sq"];
+
         private protected override Tensor?[] CreateState(ParameterSlot slot) =>
         [
             zeros(slot.Length, slot.StepType, slot.Master.device).DetachFromDisposeScope(),

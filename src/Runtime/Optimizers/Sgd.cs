@@ -40,6 +40,8 @@ namespace ModelGen.Optimizers
             AllocateState();
         }
 
+        private protected override string[]? StateNames => _momentum == 0 ? [] : ["momentum_buffer"];
+
         private protected override Tensor?[] CreateState(ParameterSlot slot) =>
             // The buffer is allocated up front (zeros) so the memory is claimed at construction; the first step copies into it.
             _momentum == 0 ? [] : [zeros(slot.Length, slot.StepType, slot.Master.device).DetachFromDisposeScope()];

@@ -2,6 +2,7 @@ using System;
 using ModelGen.Distributed;
 using ModelGen.Nn;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace ModelGen.Parallel
@@ -18,7 +19,7 @@ namespace ModelGen.Parallel
     /// Megatron-LM does (the degree must be a multiple of kvHeads); rank <c>i</c> holds head <c>⌊i·kvHeads/t⌋</c>, which serves exactly its
     /// query heads, and the replicas' gradients for it are summed over those ranks.
     /// </remarks>
-    public sealed class TensorParallelAttention : nn.Module<Tensor, Tensor>
+    public sealed partial class TensorParallelAttention : nn.Module<Tensor, Tensor>
     {
         private readonly ColumnParallelLinear q_proj;
         private readonly ColumnParallelLinear k_proj;
@@ -128,6 +129,8 @@ namespace ModelGen.Parallel
             ArgumentNullException.ThrowIfNull(input);
             if (input.dim() != 3 || input.shape[2] != Hidden)
                 throw new ArgumentException($"TensorParallelAttention(hidden {Hidden}) expects input [batch, seq, {Hidden}] but got [{string.Join(", ", input.shape)}].", nameof(input));
+            if (Binding is { } bound) // a generated model's cached forward (TensorParallelAttention.Cached.cs)
+                return forward(input, bound.Cache, bound.Positions, bound.Padding);
             using var scope = NewDisposeScope();
             // With sequence parallelism one all-gather feeds all three projections and only the shard is kept for backward.
             var projected = Options.SequenceParallel
@@ -144,8 +147,34 @@ namespace ModelGen.Parallel
             }
             k = RepeatKv(k);
             v = RepeatKv(v);
-            var context = Core(q, k, v).transpose(1, 2).reshape(batch, seq, LocalHeads * HeadDim);
+            // Selective checkpointing recomputes the core (its s² scores and dropout mask) in backward; the dropout stream is
+            // seeded from the default generator, which Checkpoint restores, so the recompute draws the same mask.
+            var attended = CheckpointCore
+                ? Checkpoint.Run(Array.Empty<Parameter>(), qkv => Core(qkv[0], qkv[1], qkv[2]), stack(new[] { q, k, v }))
+                : Core(q, k, v);
+            var context = attended.transpose(1, 2).reshape(batch, seq, LocalHeads * HeadDim);
             return scope.MoveToOuter(o_proj.call(context));
+        }
+
+        /// <summary>
+        /// Selective activation checkpointing (Korthikanti et al. 2022, §4.2), as <see cref="Attention.CheckpointCore"/>: when true
+        /// the core's activations (the eager core's <c>s²</c> probabilities and dropout mask, per rank for its heads) are not kept but
+        /// recomputed during backward. Set by the generator for layers marked <c>[Checkpoint(CheckpointMode.Selective)]</c>.
+        /// </summary>
+        public bool CheckpointCore { get; set; }
+
+        /// <summary>
+        /// What a generated layer marked <c>[Checkpoint(CheckpointMode.Selective)]</c> calls for each attention block: sets
+        /// <c>CheckpointCore</c> on a plain <see cref="Attention"/> or a <see cref="TensorParallelAttention"/>, whichever the
+        /// constructor built; any other module is left as it is.
+        /// </summary>
+        /// <param name="attention">The attention block's module.</param>
+        public static void CheckpointCoreOf(nn.Module attention)
+        {
+            if (attention is Attention plain)
+                plain.CheckpointCore = true;
+            else if (attention is TensorParallelAttention sharded)
+                sharded.CheckpointCore = true;
         }
 
         /// <inheritdoc/>

@@ -53,6 +53,9 @@ namespace ModelGen.Training
         /// <summary>This rank's partitions (one per dtype), which the optimizer steps instead of the model's parameters.</summary>
         public IEnumerable<Parameter> Partitions => _groups.Select(g => g.Partition);
 
+        /// <summary>The device the gathered parameters (and so the layer's computation) live on.</summary>
+        public Device ComputeDevice => _computeDevice;
+
         /// <summary>The model's parameters of this unit.</summary>
         public IEnumerable<Parameter> Members => _groups.SelectMany(g => g.Members);
 
@@ -187,6 +190,32 @@ namespace ModelGen.Training
                     memberStart += count;
                 }
             }
+        }
+
+        /// <summary>
+        /// Where each element of <paramref name="partition"/> (one of <see cref="Partitions"/>) lives in the model's state_dict: one
+        /// segment per member this rank holds a range of; empty for a parameter that is not one of this unit's partitions.
+        /// </summary>
+        internal IReadOnlyList<Optimizers.StateSegment> Segments(Parameter partition, Func<Parameter, string> nameOf)
+        {
+            var segments = new List<Optimizers.StateSegment>();
+            foreach (var group in _groups) {
+                if (!ReferenceEquals(group.Partition, partition))
+                    continue;
+                var start = group.Counts.Take(_group.Rank).Sum();
+                var end = start + group.Counts[_group.Rank];
+                var memberStart = 0L;
+                foreach (var member in group.Members) {
+                    var shape = group.Shape(member);
+                    var count = shape.Aggregate(1L, (a, b) => a * b);
+                    var from = Math.Max(start, memberStart);
+                    var to = Math.Min(end, memberStart + count);
+                    if (to > from)
+                        segments.Add(new Optimizers.StateSegment(nameOf(member), shape, from - memberStart, from - start, to - from));
+                    memberStart += count;
+                }
+            }
+            return segments;
         }
 
         /// <summary>Frees the partitions. The model's parameters keep what they hold: the whole values if gathered, else nothing.</summary>

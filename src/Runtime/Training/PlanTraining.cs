@@ -174,6 +174,67 @@ namespace ModelGen.Training
         }
 
         /// <summary>
+        /// Writes a checkpoint to resume training from (every rank calls it, between steps): this rank's share of the parameters,
+        /// the buffers and the optimizer's state (moments, fp32 master copies, step counts) as a <see cref="ShardedCheckpoint"/>,
+        /// which <see cref="LoadCheckpoint"/> reads on any number of data-parallel ranks and <see cref="ShardedCheckpoint.Load"/>
+        /// merges into a plain model.
+        /// </summary>
+        /// <param name="directory">The checkpoint folder, shared by the ranks.</param>
+        /// <exception cref="NotSupportedException">The plan is tensor-parallel (each tensor-parallel rank's slices would need files of their own).</exception>
+        public void SaveCheckpoint(string directory)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfTensorParallel();
+            var slices = Zero is { } zero ? zero.ShardedState(Optimizer) : ShardedCheckpoint.ReplicatedState(Model, Grid.DataParallel, Optimizer);
+            ShardedCheckpoint.Save(directory, slices, Grid.DataParallel);
+        }
+
+        /// <summary>
+        /// Resumes from a checkpoint <see cref="SaveCheckpoint"/> wrote, whatever the data-parallel size and ZeRO stage that wrote it:
+        /// loads the parameters, buffers and this rank's ranges of the optimizer state, so the next <see cref="Step"/> continues the
+        /// same trajectory. Every rank calls it before its first step.
+        /// </summary>
+        /// <param name="directory">The checkpoint folder.</param>
+        /// <exception cref="System.IO.InvalidDataException">The checkpoint is incomplete, or lacks a parameter or the optimizer's state.</exception>
+        /// <exception cref="NotSupportedException">The plan is tensor-parallel.</exception>
+        public void LoadCheckpoint(string directory)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfTensorParallel();
+            var state = ShardedCheckpoint.LoadStateDict(directory);
+            try {
+                using (no_grad()) {
+                    if (Zero is null)
+                        foreach (var (name, parameter) in Model.named_parameters())
+                            parameter.copy_(Entry(state, name, directory));
+                    foreach (var (name, buffer) in Model.named_buffers())
+                        buffer.copy_(Entry(state, name, directory));
+                }
+                if (Zero is { } zero) {
+                    zero.LoadParameters(state);
+                    zero.LoadOptimizerState(Optimizer, state);
+                } else {
+                    ShardedCheckpoint.LoadOptimizerState(Optimizer, Model, state);
+                }
+            } finally {
+                foreach (var tensor in state.Values)
+                    tensor.Dispose();
+            }
+        }
+
+        private static Tensor Entry(Dictionary<string, Tensor> state, string name, string directory) =>
+            state.TryGetValue(name, out var value) ? value
+                : throw new System.IO.InvalidDataException($"The checkpoint in {directory} has no '{name}': it was written by another model.");
+
+        private void ThrowIfTensorParallel()
+        {
+            if (Plan.TensorParallel > 1)
+                throw new NotSupportedException(
+                    $"Checkpoints of a tensor-parallel plan (TensorParallel = {Plan.TensorParallel}) are not written by PlanTraining yet: each " +
+                    "tensor-parallel rank holds other slices of the same names. Save each tensor-parallel rank's model on its own.");
+        }
+
+        /// <summary>
         /// Releases the data-parallel buckets, the optimizer, the ZeRO-3 partitions and the grid's groups (not the model; under
         /// ZeRO 3 its parameters stay empty unless <see cref="ZeroStage3.GatherAll"/> was called last).
         /// </summary>

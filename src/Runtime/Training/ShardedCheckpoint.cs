@@ -16,7 +16,7 @@ namespace ModelGen.Training
     /// whatever the world size that loads it, so a checkpoint written by N ranks loads on M.
     /// </summary>
     /// <remarks>Every file is written to a temporary name and renamed, so no reader ever sees a half-written file under its real name.</remarks>
-    public static class ShardedCheckpoint
+    public static partial class ShardedCheckpoint
     {
         /// <summary>The name of the index, the file whose presence marks a complete checkpoint.</summary>
         public const string IndexFileName = "index.json";
@@ -26,7 +26,7 @@ namespace ModelGen.Training
         /// has written, rank 0 writes the index. Every rank of <paramref name="group"/> must call it.
         /// </summary>
         /// <param name="directory">The checkpoint folder; created if missing. An index already there is removed first.</param>
-        /// <param name="slices">This rank's state: <see cref="ZeroStage3.ShardedState"/> or <see cref="ReplicatedState"/>.</param>
+        /// <param name="slices">This rank's state: <see cref="ZeroStage3.ShardedState(TrainingOptimizer)"/>, <see cref="ReplicatedState(nn.Module, ProcessGroup, TrainingOptimizer)"/> (with the optimizer state) or <see cref="ReplicatedState(nn.Module, ProcessGroup)"/>.</param>
         /// <param name="group">The ranks writing the checkpoint together.</param>
         public static void Save(string directory, IEnumerable<TensorSlice> slices, ProcessGroup group)
         {
@@ -82,12 +82,20 @@ namespace ModelGen.Training
             return result;
         }
 
-        /// <summary>Loads a complete checkpoint into <paramref name="model"/> (whole, unpartitioned): every key must match.</summary>
+        /// <summary>
+        /// Loads a complete checkpoint into <paramref name="model"/> (whole, unpartitioned): every key must match. Optimizer state the
+        /// checkpoint holds is skipped (<see cref="LoadOptimizerState"/> loads it).
+        /// </summary>
         /// <exception cref="InvalidDataException">The checkpoint is incomplete or its keys differ from the model's.</exception>
         public static void Load(string directory, nn.Module model)
         {
             ArgumentNullException.ThrowIfNull(model);
             var state = LoadStateDict(directory);
+            // The optimizer's entries (a checkpoint to resume training) are not the model's.
+            foreach (var key in state.Keys.Where(k => k.StartsWith(TrainingOptimizer.CheckpointPrefix, StringComparison.Ordinal)).ToList()) {
+                state[key].Dispose();
+                state.Remove(key);
+            }
             var expected = model.state_dict().Keys.ToHashSet();
             var missing = expected.Except(state.Keys).ToList();
             var unexpected = state.Keys.Except(expected).ToList();

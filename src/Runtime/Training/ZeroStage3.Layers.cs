@@ -14,7 +14,7 @@ namespace ModelGen.Training
         private readonly HashSet<nn.Module> _called = new(ReferenceEqualityComparer.Instance);
 
         /// <summary>
-        /// Explains a failed forward when some layers never ran through <see cref="Forward"/>: such a layer computes with its empty
+        /// Explains a failed forward when some layers never ran through <see cref="Forward(nn.Module{Tensor, Tensor}, Tensor)"/>: such a layer computes with its empty
         /// parameters (its forward does not call the <see cref="ZeroRouting"/> hook). Null when every layer did.
         /// </summary>
         internal string? ExplainUnroutedLayers()
@@ -27,28 +27,27 @@ namespace ModelGen.Training
 
         /// <summary>
         /// The repeated layers of <paramref name="model"/>: the elements of each <c>ModuleList</c> in its module tree (a generated
-        /// model's <c>[Stack]</c>), outermost first, not looking inside them. These are the units <see cref="PlanTraining"/> gathers
-        /// one at a time under ZeRO stage 3; everything else is gathered for the whole step.
+        /// model's <c>[Stack]</c>), outermost first, not looking inside them, whatever their forward takes and returns. These are
+        /// the units <see cref="PlanTraining"/> gathers one at a time under ZeRO stage 3; everything else is gathered for the whole
+        /// step. A generated layer routes itself through the engine; a hand-written one must call <see cref="Forward(nn.Module{Tensor, Tensor}, Tensor)"/>
+        /// or <see cref="Forward{TResult}"/>.
         /// </summary>
         /// <param name="model">The model.</param>
-        public static IReadOnlyList<nn.Module<Tensor, Tensor>> RepeatedLayers(nn.Module model)
+        public static IReadOnlyList<nn.Module> RepeatedLayers(nn.Module model)
         {
             ArgumentNullException.ThrowIfNull(model);
-            var found = new List<nn.Module<Tensor, Tensor>>();
+            var found = new List<nn.Module>();
             Collect(model, found);
             return found;
         }
 
-        private static void Collect(nn.Module module, List<nn.Module<Tensor, Tensor>> found)
+        private static void Collect(nn.Module module, List<nn.Module> found)
         {
             foreach (var (_, child) in module.named_children()) {
                 var type = child.GetType();
                 if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(TorchSharp.Modules.ModuleList<>)) {
                     foreach (var (_, element) in child.named_children())
-                        if (element is nn.Module<Tensor, Tensor> layer)
-                            found.Add(layer);
-                        else
-                            Collect(element, found);
+                        found.Add(element);
                 } else {
                     Collect(child, found);
                 }

@@ -92,33 +92,76 @@ namespace ModelGen.Training
         /// <exception cref="ArgumentException"><paramref name="layer"/> was not given to the constructor.</exception>
         public Tensor Forward(nn.Module<Tensor, Tensor> layer, Tensor input)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
             ArgumentNullException.ThrowIfNull(layer);
             ArgumentNullException.ThrowIfNull(input);
+            return Forward<Tensor>(layer, [input], given => layer.call(given[0]!),
+                output => [output], (_, outputs) => outputs[0]!);
+        }
+
+        /// <summary>
+        /// Runs a layer whose forward takes several tensors (a hidden state and a mask or position ids; a null entry is an input the
+        /// caller left out) or returns a tuple or a record, with its parameters gathered for the call only, as
+        /// <see cref="Forward(nn.Module{Tensor, Tensor}, Tensor)"/> does. Only the parameters are gathered; every given input is kept
+        /// for the recompute in backward, and gets a gradient when it requires one. Integer outputs get none.
+        /// </summary>
+        /// <typeparam name="TResult">The layer's result: a tensor, a tuple or a record of tensors.</typeparam>
+        /// <param name="layer">A layer given to the constructor.</param>
+        /// <param name="inputs">Its inputs in order.</param>
+        /// <param name="body">Calls the layer on the inputs (the hook of <see cref="ZeroRouting"/> is off for the layer meanwhile).</param>
+        /// <param name="outputs">The tensors of a result in a fixed order (a null entry is a member left null).</param>
+        /// <param name="rebuild">The result with its tensors replaced by the given ones (same order, same nulls).</param>
+        /// <exception cref="ArgumentException"><paramref name="layer"/> was not given to the constructor, or an input is disposed.</exception>
+        public TResult Forward<TResult>(nn.Module layer, Tensor?[] inputs, Func<Tensor?[], TResult> body, Func<TResult, Tensor?[]> outputs,
+            Func<TResult, Tensor?[], TResult> rebuild)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ArgumentNullException.ThrowIfNull(layer);
+            ArgumentNullException.ThrowIfNull(inputs);
+            ArgumentNullException.ThrowIfNull(body);
+            ArgumentNullException.ThrowIfNull(outputs);
+            ArgumentNullException.ThrowIfNull(rebuild);
             if (!_layers.TryGetValue(layer, out var parameters))
                 throw new ArgumentException($"Layer {layer.GetName()} was not given to this ZeroStage3.", nameof(layer));
+            var present = inputs.Where(t => t is not null).Select(t => t!).ToArray();
+            if (present.Any(t => t.IsInvalid))
+                throw new ArgumentException($"Layer {layer.GetName()} was given a disposed input tensor.", nameof(inputs));
             ReturnedGradients.Release();
             BackwardFailures.ThrowIfAny();
             _called.Add(layer);
-            Func<Tensor, Tensor> body = x => ZeroRouting.RunBody(layer, x);
             var (next, previous) = Neighbours(parameters);
             var partitions = parameters.Partitions.ToArray();
-            if (!is_grad_enabled() || (!input.requires_grad && !partitions.Any(p => p.requires_grad))) {
+            // The hook is off for the layer while its body runs, so a generated layer computes instead of routing again.
+            var guarded = body;
+            body = given => ZeroRouting.RunBody(layer, () => guarded(given));
+            if (!is_grad_enabled() || (!present.Any(t => t.requires_grad) && !partitions.Any(p => p.requires_grad))) {
                 parameters.Gather();
                 next?.Invoke();
                 try {
                     using var _ = no_grad();
-                    return body(input);
+                    return body(inputs);
                 } finally {
                     parameters.Release();
                 }
             }
-            var arguments = new object[2 + partitions.Length];
-            arguments[0] = new ZeroLayerCall(body, parameters, input.requires_grad) { PrefetchNext = next, PrefetchPrevious = previous };
-            arguments[1] = input;
-            partitions.CopyTo(arguments, 2);
+            var call = new ZeroLayerCall(given => {
+                    var result = body(given);
+                    return (result, outputs(result));
+                }, parameters, inputs.Select(t => t is not null).ToArray(), present.Select(t => t.requires_grad).ToArray())
+                { PrefetchNext = next, PrefetchPrevious = previous };
+            var arguments = new object[1 + present.Length + partitions.Length];
+            arguments[0] = call;
+            present.CopyTo(arguments, 1);
+            partitions.CopyTo(arguments, 1 + present.Length);
+            // This scope frees TorchSharp's output templates and the body's temporaries at once.
             using var scope = NewDisposeScope();
-            return scope.MoveToOuter(ZeroLayerFunction.apply(arguments)[0]);
+            var connected = ZeroLayerFunction.apply(arguments);
+            var first = call.FirstResult;
+            call.FirstResult = null;
+            var rebuilt = new Tensor?[call.OutputPresent.Length];
+            for (int i = 0, n = 0; i < rebuilt.Length; i++)
+                rebuilt[i] = call.OutputPresent[i] ? scope.MoveToOuter(connected[n++]) : null;
+            // The first result is only a carrier of non-tensor members: its tensors are replaced by the node's outputs.
+            return rebuild((TResult)first!, rebuilt);
         }
 
         /// <summary>

@@ -67,6 +67,9 @@ namespace Demo
         /// <summary>Runs the user's forward in a dispose scope, floating-point inputs in this layer's precision (ids and masks unchanged), checkpointed when <see cref="CheckpointActivations"/> is set; every output tensor is moved to the caller's scope.</summary>
         public override global::Demo.BertOutput forward(global::TorchSharp.torch.Tensor ids, global::TorchSharp.torch.Tensor? mask = null, global::TorchSharp.torch.Tensor? tokenTypes = null)
         {
+            if (global::ModelGen.Training.ZeroRouting.Routes(this)) // ZeRO-3 gathers the weights around the call
+                return global::ModelGen.Training.ZeroRouting.Forward<global::Demo.BertOutput>(this, new global::TorchSharp.torch.Tensor?[] { ids, mask, tokenTypes }, given => this.call(given[0]!, given[1], given[2]),
+                    outputs => new global::TorchSharp.torch.Tensor?[] { outputs.Logits, outputs.Pooled, outputs.Loss }, (outputs, given) => outputs with { Logits = given[0]!, Pooled = given[1]!, Loss = given[2] });
             using (global::TorchSharp.torch.NewDisposeScope())
             {
                 var result = this.CheckpointActivations

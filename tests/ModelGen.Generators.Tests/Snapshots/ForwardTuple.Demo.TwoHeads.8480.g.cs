@@ -43,6 +43,9 @@ namespace Demo
         /// <summary>Runs the user's forward in a dispose scope, floating-point inputs in this layer's precision (ids and masks unchanged), checkpointed when <see cref="CheckpointActivations"/> is set; every output tensor is moved to the caller's scope.</summary>
         public override (global::TorchSharp.torch.Tensor Hidden, global::TorchSharp.torch.Tensor? Logits) forward(global::TorchSharp.torch.Tensor result, global::TorchSharp.torch.Tensor? given = null)
         {
+            if (global::ModelGen.Training.ZeroRouting.Routes(this)) // ZeRO-3 gathers the weights around the call
+                return global::ModelGen.Training.ZeroRouting.Forward<(global::TorchSharp.torch.Tensor Hidden, global::TorchSharp.torch.Tensor? Logits)>(this, new global::TorchSharp.torch.Tensor?[] { result, given }, given_ => this.call(given_[0]!, given_[1]),
+                    outputs => new global::TorchSharp.torch.Tensor?[] { outputs.Item1, outputs.Item2 }, (outputs, given_) => (given_[0]!, given_[1]));
             using (global::TorchSharp.torch.NewDisposeScope())
             {
                 var result_ = this.CheckpointActivations

@@ -101,7 +101,7 @@ namespace Demo
             this._Plain = tensorParallel is { SequenceParallel: true, Degree: > 1 }
                 ? throw new global::System.NotSupportedException("'TpBlock.Plain' cannot run with sequence parallelism: it is a LayerNorm without bias, which has no sequence-parallel form (ParallelLayerNorm has a bias); or plan SequenceParallel = false (docs/tensor-parallel.md).")
                 : global::TorchSharp.torch.nn.LayerNorm(config.Hidden, eps: 1E-05, bias: false, device: device, dtype: global::ModelGen.Precision.ToScalarType(this.StoragePrecision));
-            if (this._Attn is global::ModelGen.Nn.Attention mgSelective) mgSelective.CheckpointCore = true; // [Checkpoint(CheckpointMode.Selective)]; TensorParallelAttention recomputes nothing itself
+            global::ModelGen.Parallel.TensorParallelAttention.CheckpointCoreOf(this._Attn); // [Checkpoint(CheckpointMode.Selective)]
             this.RegisterComponents();
         }
 

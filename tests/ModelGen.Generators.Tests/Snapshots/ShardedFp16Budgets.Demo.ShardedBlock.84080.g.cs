@@ -64,7 +64,9 @@ namespace Demo
             this._Mlp = tensorParallel is { SequenceParallel: true, Degree: > 1 }
                 ? throw new global::System.NotSupportedException("'ShardedBlock.Mlp' cannot run with sequence parallelism: it is not sharded, so it would run on this rank's sequence shard and its weight would get only that shard's gradient; shard it with [Shard]; or plan SequenceParallel = false (docs/tensor-parallel.md).")
                 : new global::ModelGen.Nn.FeedForward(config.Hidden, config.Ffn, global::ModelGen.FeedForwardActivation.Silu, bias: true, dtype: global::ModelGen.Precision.ToScalarType(global::ModelGen.DType.BFloat16), device: device);
-            this._Drop = global::TorchSharp.torch.nn.Dropout(0.2);
+            this._Drop = tensorParallel is { SequenceParallel: true, Degree: > 1 }
+                ? throw new global::System.NotSupportedException("'ShardedBlock.Drop' cannot run with sequence parallelism: it draws its mask on sequence shards from each rank's own stream as ParallelDropout, which a Dropout property cannot hold (nn.Dropout would repeat one mask on every rank's shard): declare it as Module<Tensor, Tensor>; or plan SequenceParallel = false (docs/tensor-parallel.md).")
+                : global::TorchSharp.torch.nn.Dropout(0.2);
             this.RegisterComponents();
         }
 

@@ -34,6 +34,37 @@ public sealed class MpiTrainingTests
     }
 
     [Fact]
+    public void Generated_ZeRO_3_of_stacked_layers_with_a_mask_and_an_optional_input_equals_plain_AdamW_on_one_rank()
+    {
+        var job = MpiJob.Launch(2, ["zero3-multi"]);
+        JobAssert.EveryRankPassed(job, 2, "zero3-multi");
+    }
+
+    [Fact]
+    public void Generated_tensor_parallel_2_by_ZeRO_3_data_parallel_2_equals_plain_AdamW_on_one_rank()
+    {
+        var job = MpiJob.Launch(4, ["tp-zero3"]);
+        JobAssert.EveryRankPassed(job, 4, "tp-zero3");
+    }
+
+    [Fact]
+    public void Training_saved_after_3_steps_on_2_ranks_resumes_on_1_and_on_4_as_5_uninterrupted_steps()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "modelgen-mpi-resume-" + Guid.NewGuid().ToString("N"));
+        try {
+            var save = MpiJob.Launch(2, ["resume-save", directory]);
+            Assert.True(save.ExitCode == 0, save.ToString());
+            foreach (var ranks in new[] { 1, 4 }) {
+                var load = MpiJob.Launch(ranks, ["resume-load", directory]);
+                JobAssert.EveryRankPassed(load, ranks, "resume-load");
+            }
+        } finally {
+            if (Directory.Exists(directory))
+                Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_checkpoint_saved_by_4_ranks_loads_on_2_and_on_1()
     {
         var directory = Path.Combine(Path.GetTempPath(), "modelgen-mpi-ckpt-" + Guid.NewGuid().ToString("N"));

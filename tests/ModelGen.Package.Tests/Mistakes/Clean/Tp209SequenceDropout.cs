@@ -1,0 +1,19 @@
+// A [Dropout] declared as TorchSharp's Dropout in a sequence-parallel plan: it must become ParallelDropout (per-rank masks)
+using ModelGen; using TorchSharp; using TorchSharp.Modules; using static TorchSharp.torch;
+namespace Mistakes.Clean.Tp209SequenceDropout;
+public sealed record Cfg { public int Hidden { get; init; } = 64; public int Heads { get; init; } = 4; public int Layers { get; init; } = 2; }
+[Layer(typeof(Cfg))]
+public partial class Block
+{
+    [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads)), Shard(ShardStyle.Column)] partial nn.Module<Tensor, Tensor> Attn { get; }
+    [Dropout(0.1)] partial Dropout Drop { get; }
+    Tensor Forward(Tensor x) => x + Drop.call(Attn.call(x));
+}
+[Model(typeof(Cfg))]
+[ParallelPlan(TensorParallel = 2, SequenceParallel = true)]
+[VramBudget(24)] //~ MG0209
+public partial class Net
+{
+    [Stack(nameof(Cfg.Layers))] partial ModuleList<Block> Blocks { get; }
+    Tensor Forward(Tensor x) { foreach (var b in Blocks) x = b.call(x); return x; }
+}
