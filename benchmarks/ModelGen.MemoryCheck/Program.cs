@@ -101,6 +101,7 @@ if (TensorParallelCheck.Modes.Contains(args[0])) { TensorParallelCheck.Run(args[
 if (args[0] == "forward-ops") { HeapSettings.Apply(); ForwardOpsCheck.Run(Seq, Batch, Steps); return; } // docs/forward-analysis.md
 if (args[0] == BertCheck.Mode) { HeapSettings.Apply(); BertCheck.Run(Seq, Batch, Steps); return; } // BertCheck.cs: BERT classifier
 if (args[0] == MoeCheck.Mode) { HeapSettings.Apply(); MoeCheck.Run(Seq, Batch, Steps, args.Length > 1 && args[1] == "trace"); return; } // MoeCheck.cs: mixture of experts
+if (args[0] == T5Check.Mode) { HeapSettings.Apply(); T5Check.Run(Seq, Batch, Steps); return; } // T5Check.cs: T5-style encoder-decoder
 
 if (args[0] == "step-peak")
 {

@@ -269,6 +269,61 @@ internal static class Cases
                 private Tensor Forward(Tensor x) => Out.call(Local.call(GeGlu.call(Relu.call(x))));
             }
             """,
+        ["EncoderDecoderT5"] = """
+            [Layer(typeof(Cfg))]
+            public partial class T5EncoderBlock
+            {
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm AttnNorm { get; }
+                [RelativeAttention(nameof(Cfg.Hidden), nameof(Cfg.Heads), Buckets = 8, MaxDistance = 16)] public partial RelativeAttention Attn { get; }
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm MlpNorm { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.Relu, Bias = false)] public partial FeedForward Mlp { get; }
+                private Tensor Forward(Tensor x)
+                {
+                    x = x + Attn.call(AttnNorm.call(x));
+                    return x + Mlp.call(MlpNorm.call(x));
+                }
+            }
+
+            [Layer(typeof(Cfg))]
+            public partial class T5DecoderBlock
+            {
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm SelfNorm { get; }
+                [RelativeAttention(nameof(Cfg.Hidden), nameof(Cfg.Heads), Causal = true, Buckets = 8, MaxDistance = 16)] public partial RelativeAttention SelfAttn { get; }
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm CrossNorm { get; }
+                [CrossAttention(nameof(Cfg.Hidden), nameof(Cfg.Heads), Scaled = false)] public partial CrossAttention Cross { get; }
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm MlpNorm { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.Relu, Bias = false)] public partial FeedForward Mlp { get; }
+                private Tensor Forward(Tensor x, [Input(InputShape.Hidden, Width = nameof(Cfg.Hidden))] Tensor memory)
+                {
+                    x = x + SelfAttn.call(SelfNorm.call(x));
+                    x = x + Cross.call(CrossNorm.call(x), memory);
+                    return x + Mlp.call(MlpNorm.call(x));
+                }
+            }
+
+            [Model(typeof(Cfg))]
+            [VramBudget(24, SequenceLength = 128, Batch = 8)]
+            public partial class T5
+            {
+                [Embedding(nameof(Cfg.Vocab), nameof(Cfg.Hidden))] public partial Embedding Shared { get; }
+                [Stack(nameof(Cfg.Layers))] public partial ModuleList<T5EncoderBlock> Encoder { get; }
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm EncoderNorm { get; }
+                [Stack(nameof(Cfg.Layers))] public partial ModuleList<T5DecoderBlock> Decoder { get; }
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm DecoderNorm { get; }
+                [Linear(nameof(Cfg.Hidden), nameof(Cfg.Vocab), Bias = false), Head(HeadKind.LanguageModel)] public partial Linear LmHead { get; }
+                private Tensor Forward(Tensor source, [Input(InputShape.Tokens)] Tensor target)
+                {
+                    var memory = Shared.call(source);
+                    foreach (var block in Encoder)
+                        memory = block.call(memory);
+                    memory = EncoderNorm.call(memory);
+                    var x = Shared.call(target);
+                    foreach (var block in Decoder)
+                        x = block.call(x, memory);
+                    return LmHead.call(DecoderNorm.call(x));
+                }
+            }
+            """,
         ["GlobalNamespacePositionalConfig"] = """
             public sealed record TinyConfig(int Hidden = 32, int Ffn = 64);
 

@@ -56,6 +56,8 @@ namespace ModelGen.Analyzers.Checks
             MixtureOfExpertsSpec => KnownNames.MixtureOfExpertsAttribute,
             LayerRefSpec => KnownNames.SublayerAttribute,
             StackSpec => KnownNames.StackAttribute,
+            CrossAttentionSpec => KnownNames.CrossAttentionAttribute,
+            RelativeAttentionSpec => KnownNames.RelativeAttentionAttribute,
             _ => null,
         };
 
@@ -73,6 +75,8 @@ namespace ModelGen.Analyzers.Checks
             MixtureOfExpertsSpec => "a MixtureOfExperts block",
             LayerRefSpec => "a sublayer",
             StackSpec => "a stack",
+            CrossAttentionSpec => "a CrossAttention block",
+            RelativeAttentionSpec => "a RelativeAttention block",
             _ => "a block",
         };
 

@@ -123,6 +123,9 @@ namespace ModelGen.Memory
                     Temp("output", tokens * feedForward.Hidden.Value * d);
                     break;
                 }
+                case CrossAttentionSpec or RelativeAttentionSpec:
+                    EncoderDecoderTerms.Forward(block, d, pass, list); // EncoderDecoderTerms.cs
+                    break;
             }
             return list;
         }

@@ -132,6 +132,9 @@ namespace ModelGen.Memory
                     }
                     break;
                 }
+                case CrossAttentionSpec or RelativeAttentionSpec:
+                    EncoderDecoderTerms.Parameters(block, Add); // EncoderDecoderTerms.cs
+                    break;
             }
             return list;
         }

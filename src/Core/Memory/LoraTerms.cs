@@ -51,6 +51,13 @@ namespace ModelGen.Memory
                     yield return ("o_proj", q, hidden);
                     break;
                 }
+                case CrossAttentionSpec or RelativeAttentionSpec: // docs/encoder-decoder.md: four hidden × hidden projections
+                {
+                    var hidden = block is CrossAttentionSpec cross ? cross.Hidden.Value : ((RelativeAttentionSpec)block).Hidden.Value;
+                    foreach (var projection in new[] { "q_proj", "k_proj", "v_proj", "o_proj" })
+                        yield return (projection, hidden, hidden);
+                    break;
+                }
                 case FeedForwardSpec feedForward:
                     if (feedForward.Gated)
                         yield return ("gate_proj", feedForward.Hidden.Value, feedForward.Inner.Value);

@@ -40,6 +40,8 @@ namespace ModelGen.Memory
                         if (m.TopK.Value > m.Experts.Value || !(m.CapacityFactor >= 0) || double.IsInfinity(m.CapacityFactor))
                             throw new ArgumentException($"{layer.Name}.{block.Name}: top-k = {m.TopK} must not exceed the experts = {m.Experts}, and the capacity factor ({m.CapacityFactor.ToString(System.Globalization.CultureInfo.InvariantCulture)}) must be 0 (dropless) or positive and finite.");
                         break;
+                    case CrossAttentionSpec c: EncoderDecoderTerms.Check(layer.Name, c.Name, c.Hidden, c.Heads); break;
+                    case RelativeAttentionSpec r: EncoderDecoderTerms.Check(layer.Name, r.Name, r.Hidden, r.Heads); break;
                     case AttentionSpec a:
                         Positive(layer, block, a.Hidden, a.Heads, a.KvHeads);
                         if (a.Hidden.Value % a.Heads.Value != 0 || a.Heads.Value % a.KvHeads.Value != 0)

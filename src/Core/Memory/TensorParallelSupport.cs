@@ -77,6 +77,8 @@ namespace ModelGen.Memory
                     return block is AttentionSpec
                         ? "it is not sharded, so it would attend over this rank's sequence shard only; shard it with [Shard(ShardStyle.Column)]"
                         : "it is not sharded, so it would run on this rank's sequence shard and its weight would get only that shard's gradient; shard it with [Shard]";
+                case CrossAttentionSpec or RelativeAttentionSpec: // docs/encoder-decoder.md: no tensor-parallel form
+                    return "it has no tensor-parallel form, so on sequence shards it would attend over this rank's shard only; keep it in a layer without [Shard] blocks";
                 case LayerRefSpec or StackSpec when !layer.ShardedLayers.Contains(block.Name):
                     return $"its layer ({ShortType(block is LayerRefSpec r ? r.LayerType : ((StackSpec)block).LayerType)}) has no [Shard] block, so it is not given the tensor-parallel options and would run whole on sequence shards; shard its blocks";
                 default:

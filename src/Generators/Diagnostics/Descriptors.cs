@@ -593,6 +593,35 @@ namespace ModelGen.Diagnostics
             "Block '{0}': CapacityFactor = {1} leaves room for {2} % of the routes even when every expert gets the same share; use at least 1 (Switch Transformer trains with 1.25), or 0 for dropless",
             Usage, DiagnosticSeverity.Warning,
             "With capacity C = ceil(f · T · k / E), the experts together take at most E · C ≈ f · T · k of the T · k routes: below 1 some routes are always dropped.");
+        // Encoder–decoder blocks (helper "t5": MG0556–MG0570; docs/encoder-decoder.md).
+
+        /// <summary>MG0556: a [CrossAttention] block in a layer whose Forward takes one tensor, so no encoder output can reach it.</summary>
+        public static readonly DiagnosticDescriptor CrossAttentionWithoutMemory = Add(
+            "MG0556", "Cross-attention needs the encoder output as a second Forward input",
+            "'{0}' has the cross-attention block '{1}', but '{0}.{2}' takes one tensor: add the encoder output as a second input (Tensor {2}(Tensor x, [Input(InputShape.Hidden, Width = …)] Tensor memory)) and call '{1}.call(x, memory)'",
+            Usage, DiagnosticSeverity.Error,
+            "Cross-attention reads keys and values from an encoder output that comes from outside the layer; the layer's Forward passes it in as a second tensor.");
+
+        /// <summary>MG0557: a relative position bias with too few buckets to have one exact offset.</summary>
+        public static readonly DiagnosticDescriptor RelativeBucketsTooFew = Add(
+            "MG0557", "Too few relative position buckets",
+            "Block '{0}': Buckets = {1} is too few for {2} buckets; use at least {3} (T5 uses 32)",
+            Usage, DiagnosticSeverity.Error,
+            "Half of a side's buckets are exact offsets, the rest log-spaced; two-sided buckets split them by direction, so at least 4 are needed two-sided and 2 one-sided.");
+
+        /// <summary>MG0558: MaxDistance not beyond the exact offsets of the bias buckets.</summary>
+        public static readonly DiagnosticDescriptor RelativeMaxDistanceTooSmall = Add(
+            "MG0558", "Relative position MaxDistance too small",
+            "Block '{0}': MaxDistance = {1} must exceed the {2} exact offsets of {3} buckets (T5 uses 128 with 32 buckets)",
+            Usage, DiagnosticSeverity.Error,
+            "The log-spaced buckets span the offsets from the last exact one to MaxDistance; a MaxDistance at or below the exact offsets leaves them no range.");
+
+        /// <summary>MG0559: a [CrossAttention] or [RelativeAttention] size or probability out of range.</summary>
+        public static readonly DiagnosticDescriptor EncoderDecoderBadSize = Add(
+            "MG0559", "Invalid attention size",
+            "Block '{0}' ([{1}]): {2}",
+            Shape, DiagnosticSeverity.Error,
+            "Hidden and Heads are positive, Heads divides Hidden, and Dropout lies in [0, 1).");
 
         /// <summary>The descriptor of <paramref name="id"/>.</summary>
         public static DiagnosticDescriptor ById(string id) => All[id];

@@ -34,6 +34,10 @@ namespace ModelGen.Generators.Emit
                 MixtureOfExpertsSpec m => MixtureOfExpertsEmitter.Create(m, scalar), // MixtureOfExpertsEmitter.cs
                 LayerRefSpec r =>
                     $"new {r.LayerType}(config, {dtype}, {Device})",
+                CrossAttentionSpec c =>
+                    $"new global::ModelGen.Nn.CrossAttention({Size(c.Hidden)}, {Size(c.Heads)}, scaled: {Literals.Bool(c.Scaled)}, fused: {Literals.Bool(c.Fused)}, bias: {Literals.Bool(c.Bias)}, dropout: {Literals.Number(c.DropoutP)}, dtype: {scalar}, device: {Device})",
+                RelativeAttentionSpec r =>
+                    $"new global::ModelGen.Nn.RelativeAttention({Size(r.Hidden)}, {Size(r.Heads)}, causal: {Literals.Bool(r.Causal)}, buckets: {Literals.Long(r.Buckets)}, maxDistance: {Literals.Long(r.MaxDistance)}, scaled: {Literals.Bool(r.Scaled)}, bias: {Literals.Bool(r.Bias)}, dropout: {Literals.Number(r.DropoutP)}, dtype: {scalar}, device: {Device})",
                 _ => throw new System.ArgumentOutOfRangeException(nameof(block), block.GetType().Name),
             };
         }

@@ -46,6 +46,8 @@ namespace ModelGen.Generators.Emit
                 MixtureOfExpertsSpec m => MixtureOfExpertsEmitter.Spec(m, head, Dim),
                 LayerRefSpec r => $"new {Specs}LayerRefSpec({head}, {Literals.String(r.LayerType)})",
                 StackSpec s => $"new {Specs}StackSpec({head}, {Dim(s.Count)}, {Literals.String(s.LayerType)}, {s.CheckpointEvery})",
+                CrossAttentionSpec c => $"new {Specs}CrossAttentionSpec({head}, {Dim(c.Hidden)}, {Dim(c.Heads)}, {Literals.Bool(c.Scaled)}, {Literals.Bool(c.Fused)}, {Literals.Bool(c.Bias)}, {Literals.Number(c.DropoutP)})",
+                RelativeAttentionSpec r => $"new {Specs}RelativeAttentionSpec({head}, {Dim(r.Hidden)}, {Dim(r.Heads)}, {Literals.Bool(r.Causal)}, {Literals.Long(r.Buckets)}, {Literals.Long(r.MaxDistance)}, {Literals.Bool(r.Scaled)}, {Literals.Bool(r.Bias)}, {Literals.Number(r.DropoutP)})",
                 _ => throw new System.ArgumentOutOfRangeException(nameof(block), block.GetType().Name),
             };
             var policies = new System.Collections.Generic.List<string>();

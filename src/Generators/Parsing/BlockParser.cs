@@ -18,6 +18,7 @@ namespace ModelGen.Parsing
             KnownNames.DropoutAttribute, KnownNames.AttentionAttribute, KnownNames.FeedForwardAttribute, KnownNames.SublayerAttribute,
             KnownNames.StackAttribute, KnownNames.PoolerAttribute,
             KnownNames.MixtureOfExpertsAttribute,
+            KnownNames.CrossAttentionAttribute, KnownNames.RelativeAttentionAttribute,
         };
 
         private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
@@ -224,6 +225,9 @@ namespace ModelGen.Parsing
                     var every = AttributeReader.Find(property, KnownNames.CheckpointAttribute) is { } checkpoint ? AttributeReader.Named(checkpoint, "Every", 1) : 0;
                     return count is null || layer is null ? null : new StackSpec(name, stateName, count.Value, layer, every);
                 }
+                case KnownNames.CrossAttentionAttribute:
+                case KnownNames.RelativeAttentionAttribute:
+                    return ReadEncoderDecoder(attribute, name, stateName, location); // BlockParser.EncoderDecoder.cs
                 default:
                     return null;
             }
@@ -360,6 +364,8 @@ namespace ModelGen.Parsing
             FeedForwardSpec => "ModelGen.Nn.FeedForward",
             PoolerSpec => "ModelGen.Nn.Pooler",
             MixtureOfExpertsSpec => "ModelGen.Nn.MixtureOfExperts",
+            CrossAttentionSpec => "ModelGen.Nn.CrossAttention",
+            RelativeAttentionSpec => "ModelGen.Nn.RelativeAttention",
             _ => null,
         };
 

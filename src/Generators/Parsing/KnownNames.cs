@@ -49,6 +49,10 @@ namespace ModelGen.Parsing
         public const string HeadAttribute = "ModelGen.HeadAttribute";
         /// <summary><c>[Stack]</c>.</summary>
         public const string StackAttribute = "ModelGen.StackAttribute";
+        /// <summary><c>[CrossAttention]</c> (docs/encoder-decoder.md).</summary>
+        public const string CrossAttentionAttribute = "ModelGen.CrossAttentionAttribute";
+        /// <summary><c>[RelativeAttention]</c> (docs/encoder-decoder.md).</summary>
+        public const string RelativeAttentionAttribute = "ModelGen.RelativeAttentionAttribute";
 
         /// <summary>TorchSharp's <c>Module&lt;Tensor, Tensor&gt;</c> (open generic metadata name).</summary>
         public const string ModuleOfT = "TorchSharp.torch+nn+Module`2";

@@ -27,7 +27,7 @@ namespace ModelGen.Parsing
                 return block;
             var at = LocationInfo.From(AttributeReader.LocationOf(attribute)) ?? LocationInfo.From(property.Locations.FirstOrDefault());
             var projections = ProjectionNames(block);
-            if (block is not (LinearSpec or AttentionSpec or FeedForwardSpec) || projections.Count == 0)
+            if (block is not (LinearSpec or AttentionSpec or FeedForwardSpec or CrossAttentionSpec or RelativeAttentionSpec) || projections.Count == 0)
             {
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.LoraOnBlockWithoutProjections, at, property.Name, Describe(block)));
                 return block;
@@ -67,7 +67,7 @@ namespace ModelGen.Parsing
         private static List<string> ProjectionNames(BlockSpec block) => block switch
         {
             LinearSpec linear => new List<string> { linear.StateName },
-            AttentionSpec => new List<string> { "q_proj", "k_proj", "v_proj", "o_proj" },
+            AttentionSpec or CrossAttentionSpec or RelativeAttentionSpec => new List<string> { "q_proj", "k_proj", "v_proj", "o_proj" },
             FeedForwardSpec { Gated: true } => new List<string> { "gate_proj", "up_proj", "down_proj" },
             FeedForwardSpec => new List<string> { "up_proj", "down_proj" },
             _ => new List<string>(),

@@ -114,6 +114,7 @@ namespace ModelGen.Parsing
             CheckTies(blocks, name => blockLocations.TryGetValue(name, out var at) ? at ?? location : location, diagnostics);
 
             var forward = ReadForward(type, config, diagnostics, out var forwardReported);
+            CheckCrossAttentionInputs(type, blocks, forward, blockLocations, diagnostics); // LayerParser.EncoderDecoder.cs
             if (forward is null && forwardReported)
                 failed = true;
             else if (forward is null)

@@ -30,6 +30,8 @@ namespace ModelGen.Parsing.ForwardAnalysis
             AttentionSpec a => new(SymbolicDim.Of(a.Hidden), SymbolicDim.Of(a.Hidden), false, true, false),
             FeedForwardSpec f => new(SymbolicDim.Of(f.Hidden), SymbolicDim.Of(f.Hidden), false, true, false),
             MixtureOfExpertsSpec m => new(SymbolicDim.Of(m.Hidden), SymbolicDim.Of(m.Hidden), false, true, false), // the router saves its input
+            CrossAttentionSpec c => new(SymbolicDim.Of(c.Hidden), SymbolicDim.Of(c.Hidden), false, true, false),
+            RelativeAttentionSpec r => new(SymbolicDim.Of(r.Hidden), SymbolicDim.Of(r.Hidden), false, true, false),
             LayerRefSpec r => Child(r.LayerType, layer, depth, memo),
             StackSpec s => Child(s.LayerType, layer, depth, memo),
             _ => new(SymbolicDim.Unknown, SymbolicDim.Unknown, false, false, false), // Dropout keeps the shape
