@@ -82,7 +82,9 @@ namespace ModelGen.Analyzers
                     continue; // estimating it would report memory for a program that does not exist
                 }
                 var declared = PlanParser.Apply(plan, LayerParser.ReadBudget(attribute));
-                var named = attribute.NamedArguments.Select(n => n.Key).ToList();
+                var named = new List<string>(attribute.NamedArguments.Length);
+                foreach (var argument in attribute.NamedArguments)
+                    named.Add(argument.Key);
                 var findings = SpecChecks.CheckScenario(type.Name, declared).Concat(SpecChecks.CheckInferenceSettings(type.Name, declared, named)).ToList();
                 if (Report(context, location, findings))
                     continue;

@@ -64,14 +64,32 @@ namespace ModelGen.Analyzers
                 Report(context, type, finding, cancellationToken);
             foreach (var property in type.GetMembers().OfType<IPropertySymbol>())
             {
-                var checkpoint = property.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == KnownNames.CheckpointAttribute);
-                var every = checkpoint?.NamedArguments.FirstOrDefault(n => n.Key == "Every").Value.Value;
-                if (every is int value)
+                if (CheckpointEvery(property) is int value)
                 {
                     foreach (var finding in SpecChecks.CheckCheckpointEvery(property.Name, value))
                         Report(context, type, finding, cancellationToken);
                 }
             }
+        }
+
+        /// <summary>
+        /// The <c>Every</c> of the property's first [Checkpoint], if it sets one. Loops rather than LINQ over the attribute's named
+        /// arguments (key-value structs): each LINQ instantiation over a struct is compiled just in time in every compiler process.
+        /// </summary>
+        private static object? CheckpointEvery(IPropertySymbol property)
+        {
+            foreach (var attribute in property.GetAttributes())
+            {
+                if (attribute.AttributeClass?.ToDisplayString() != KnownNames.CheckpointAttribute)
+                    continue;
+                foreach (var argument in attribute.NamedArguments)
+                {
+                    if (argument.Key == "Every")
+                        return argument.Value.Value;
+                }
+                return null;
+            }
+            return null;
         }
 
         private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, SpecFinding finding, CancellationToken cancellationToken)

@@ -24,4 +24,13 @@ namespace ModelGen.Generators
     /// <param name="Unit">What to write; null when nothing can be written.</param>
     /// <param name="Diagnostics">What to report.</param>
     public sealed record ParsedClass(GenerationUnit? Unit, EquatableArray<DiagnosticInfo> Diagnostics);
+
+    /// <summary>
+    /// A class's diagnostics as they travel down the pipeline. A class, not the <see cref="EquatableArray{T}"/> struct itself: the
+    /// compiler's pipeline tables are generic over what flows through them, and over a struct each of their methods would be
+    /// compiled just in time in every compiler process, while over a class they share code the compiler has precompiled.
+    /// Equality contract: value equality over <paramref name="Items"/>.
+    /// </summary>
+    /// <param name="Items">What to report.</param>
+    public sealed record ClassDiagnostics(EquatableArray<DiagnosticInfo> Items);
 }

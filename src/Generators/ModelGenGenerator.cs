@@ -31,8 +31,8 @@ namespace ModelGen.Generators
             // Code and diagnostics travel apart, so a changed message never regenerates code (and the reverse).
             var modelUnits = models.Select(static (p, _) => p?.Unit).WithTrackingName(TrackingNames.ModelUnits);
             var layerUnits = layers.Select(static (p, _) => p?.Unit).WithTrackingName(TrackingNames.LayerUnits);
-            var modelDiagnostics = models.Select(static (p, _) => p?.Diagnostics ?? default).WithTrackingName(TrackingNames.ModelDiagnostics);
-            var layerDiagnostics = layers.Select(static (p, _) => p?.Diagnostics ?? default).WithTrackingName(TrackingNames.LayerDiagnostics);
+            var modelDiagnostics = models.Select(static (p, _) => new ClassDiagnostics(p?.Diagnostics ?? default)).WithTrackingName(TrackingNames.ModelDiagnostics);
+            var layerDiagnostics = layers.Select(static (p, _) => new ClassDiagnostics(p?.Diagnostics ?? default)).WithTrackingName(TrackingNames.LayerDiagnostics);
 
             context.RegisterSourceOutput(modelUnits, static (spc, unit) => Emit(spc, unit));
             context.RegisterSourceOutput(layerUnits, static (spc, unit) => Emit(spc, unit));
@@ -98,9 +98,9 @@ namespace ModelGen.Generators
                 context.AddSource(InferenceEmitter.HintName(unit.HintName), SourceText.From(InferenceEmitter.Emit(decoder), System.Text.Encoding.UTF8));
         }
 
-        private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics, Compilation compilation)
+        private static void Report(SourceProductionContext context, ClassDiagnostics diagnostics, Compilation compilation)
         {
-            foreach (var diagnostic in diagnostics)
+            foreach (var diagnostic in diagnostics.Items)
                 context.ReportDiagnostic(diagnostic.ToDiagnostic(compilation));
         }
     }

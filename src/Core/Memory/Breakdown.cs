@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.Linq;
+using System.Text;
 using ModelGen.Specs;
 
 namespace ModelGen.Memory
@@ -23,16 +23,13 @@ namespace ModelGen.Memory
         /// </summary>
         public static (string Total, string Parts) Format(IReadOnlyList<(string Name, long Bytes)> parts, ICollection<string>? alwaysShown = null)
         {
-            var shown = parts.Where(p => p.Bytes > 0 || (alwaysShown?.Contains(p.Name) ?? false)).ToList();
-            var totalTenths = (long)Math.Round(shown.Sum(p => (double)p.Bytes) / BytesPerTenth, MidpointRounding.AwayFromZero);
-            var exact = shown.Select(p => p.Bytes / BytesPerTenth).ToArray();
-            var tenths = exact.Select(e => (long)Math.Floor(e)).ToArray();
-            var missing = totalTenths - tenths.Sum();
-            // Ties go to the earlier part, so the result does not depend on sort stability.
-            foreach (var index in Enumerable.Range(0, exact.Length).OrderByDescending(i => exact[i] - tenths[i]).ThenBy(i => i).Take((int)Math.Max(0, missing)))
-                tenths[index]++;
-            var text = string.Join(", ", shown.Select((p, i) => $"{p.Name} {Tenths(tenths[i])} GB"));
-            return (Tenths(totalTenths), text);
+            if (parts is null)
+                throw new ArgumentNullException(nameof(parts));
+            var names = new string[parts.Count];
+            var bytes = new long[parts.Count];
+            for (var i = 0; i < names.Length; i++)
+                (names[i], bytes[i]) = parts[i];
+            return Format(names, bytes, alwaysShown);
         }
 
         /// <summary>
@@ -45,7 +42,63 @@ namespace ModelGen.Memory
             var alwaysShown = scenario.Workload == Workload.Training
                 ? new[] { MemoryTerms.Weights, MemoryTerms.Gradients, MemoryTerms.Optimizer, MemoryTerms.Activations }
                 : new[] { MemoryTerms.Weights, MemoryTerms.Activations };
-            return Format(estimate.Terms.Select(t => (t.Name, t.Bytes)).ToList(), alwaysShown);
+            var names = new string[estimate.Terms.Count];
+            var bytes = new long[names.Length];
+            for (var i = 0; i < names.Length; i++)
+            {
+                names[i] = estimate.Terms[i].Name;
+                bytes[i] = estimate.Terms[i].Bytes;
+            }
+            return Format(names, bytes, alwaysShown);
+        }
+
+        // Plain loops over arrays, no LINQ: the analyzers call this in the compiler, where LINQ over tuples or over longs and
+        // doubles is a generic instantiation compiled just in time in every compiler process (docs/benchmarks-analyzers.md).
+        private static (string Total, string Parts) Format(string[] names, long[] bytes, ICollection<string>? alwaysShown)
+        {
+            var shown = new List<int>(names.Length);
+            var sumOfBytes = 0.0;
+            for (var i = 0; i < names.Length; i++)
+            {
+                if (bytes[i] > 0 || (alwaysShown?.Contains(names[i]) ?? false))
+                {
+                    shown.Add(i);
+                    sumOfBytes += bytes[i];
+                }
+            }
+            var totalTenths = (long)Math.Round(sumOfBytes / BytesPerTenth, MidpointRounding.AwayFromZero);
+            var exact = new double[shown.Count];
+            var tenths = new long[shown.Count];
+            var floored = 0L;
+            for (var i = 0; i < exact.Length; i++)
+            {
+                exact[i] = bytes[shown[i]] / BytesPerTenth;
+                tenths[i] = (long)Math.Floor(exact[i]);
+                floored += tenths[i];
+            }
+            // The missing tenths go to the largest remainders; ties go to the earlier part, so the result does not depend on sort stability.
+            var missing = totalTenths - floored;
+            var given = new bool[exact.Length];
+            for (var round = 0L; round < Math.Min(missing, exact.Length); round++)
+            {
+                var best = -1;
+                for (var i = 0; i < exact.Length; i++)
+                {
+                    if (!given[i] && (best < 0 || exact[i] - tenths[i] > exact[best] - tenths[best]))
+                        best = i;
+                }
+                given[best] = true;
+            }
+            var text = new StringBuilder();
+            for (var i = 0; i < exact.Length; i++)
+            {
+                if (given[i])
+                    tenths[i]++;
+                if (i > 0)
+                    text.Append(", ");
+                text.Append(names[shown[i]]).Append(' ').Append(Tenths(tenths[i])).Append(" GB");
+            }
+            return (Tenths(totalTenths), text.ToString());
         }
 
         /// <summary>Bytes as GB with one decimal, rounded half away from zero: <c>24.0</c>.</summary>

@@ -32,14 +32,14 @@ namespace ModelGen.Memory
             var walk = ModelWalk.Run(ZeroThreeRecompute.Apply(model, scenario), pass, scenario.SequenceParallel);
             var states = ModelStates.Of(walk, scenario, training ? LargestTrainableTensor.Elements(model, scenario.TensorParallel) : 0);
 
-            List<(string Phase, Phases.Point Point)> points;
+            List<Phases.PhasePoint> points;
             if (training)
             {
                 points = Phases.Training(walk, states, pass);
             }
             else
             {
-                points = new List<(string, Phases.Point)> { Phases.Inference(MemoryPhases.Prefill, walk, states, pass, walk.KvCacheBytes) };
+                points = new List<Phases.PhasePoint> { Phases.Inference(MemoryPhases.Prefill, walk, states, pass, walk.KvCacheBytes) };
                 // An encoder (attention, none of it causal) reads its input in one pass: no KV cache, no decode step.
                 var attention = model.Layers.Concat(new[] { model.Root }).SelectMany(l => l.Blocks).OfType<AttentionSpec>().ToList();
                 if (attention.Count == 0 || attention.Any(a => a.Causal))
@@ -50,16 +50,49 @@ namespace ModelGen.Memory
                 }
             }
 
-            var phases = points.Select(p => Peak(p.Phase, p.Point, device)).ToList();
+            // Loops rather than LINQ here and below: this runs in the compiler, where every generic instantiation over a value type
+            // (a tuple, a key selector returning int) is compiled just in time in every compiler process (docs/benchmarks-analyzers.md).
+            var phases = new List<PhasePeak>(points.Count);
+            foreach (var point in points)
+                phases.Add(Peak(point.Phase, point.Point, device));
             var peak = phases[0];
             foreach (var phase in phases)
             {
                 if (phase.PeakBytes > peak.PeakBytes)
                     peak = phase;
             }
-            var layers = walk.Layers.Values.OrderBy(l => l.Path.Count(c => c == '.')).ToList();
             return new MemoryEstimate(peak.PeakBytes, peak.Phase, peak.Terms, phases, states.Host,
-                walk.ParameterCount, walk.TrainableParameterCount, layers);
+                walk.ParameterCount, walk.TrainableParameterCount, ByDepth(walk.Layers.Values));
+        }
+
+        /// <summary>The layers outermost first, in their walk order within a depth (the order a stable sort by depth gives).</summary>
+        private static List<LayerMemory> ByDepth(IEnumerable<LayerMemory> layers)
+        {
+            var depths = new List<int>();
+            var all = new List<LayerMemory>();
+            var deepest = 0;
+            foreach (var layer in layers)
+            {
+                var depth = 0;
+                foreach (var c in layer.Path)
+                {
+                    if (c == '.')
+                        depth++;
+                }
+                all.Add(layer);
+                depths.Add(depth);
+                deepest = Math.Max(deepest, depth);
+            }
+            var sorted = new List<LayerMemory>(all.Count);
+            for (var depth = 0; depth <= deepest; depth++)
+            {
+                for (var i = 0; i < all.Count; i++)
+                {
+                    if (depths[i] == depth)
+                        sorted.Add(all[i]);
+                }
+            }
+            return sorted;
         }
 
         private static PhasePeak Peak(string phase, Phases.Point point, DeviceProfile device)

@@ -343,7 +343,10 @@ namespace ModelGen.Memory
                 Layers[path] = existing with { Count = existing.Count + count };
                 return;
             }
-            Layers[path] = new LayerMemory(path, type, count, weights, saved.Sum(s => s.Bytes), 0, saved);
+            var savedBytes = 0L;
+            foreach (var tensor in saved)
+                savedBytes += tensor.Bytes;
+            Layers[path] = new LayerMemory(path, type, count, weights, savedBytes, 0, saved);
         }
     }
 }

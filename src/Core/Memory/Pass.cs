@@ -41,6 +41,8 @@ namespace ModelGen.Memory
     /// returns (TorchSharp frees a module's intermediates when its dispose scope ends). Replicated: outside the tensor-parallel
     /// region, so only sequence parallelism divides it. ReturnedByCheckpoint: not a forward tensor but the gradient a checkpointed
     /// core hands back in backward, which may outlive the backward (see <see cref="Step.ReturnedGradients"/>).
+    /// A class, not a struct: lists of it are built in the compiler, where a list of a struct is compiled just in time in every
+    /// compiler process and a list of a class shares precompiled code (docs/benchmarks-analyzers.md).
     /// </summary>
-    internal readonly record struct Created(string Block, string Name, long Bytes, bool Saved, bool Replicated, bool Recomputed = false, bool ReturnedByCheckpoint = false);
+    internal sealed record Created(string Block, string Name, long Bytes, bool Saved, bool Replicated, bool Recomputed = false, bool ReturnedByCheckpoint = false);
 }

@@ -18,7 +18,24 @@ namespace ModelGen.Memory
             public long Total => Weights + Gradients + Optimizer + Activations + Transients + KvCache;
         }
 
-        public static List<(string Phase, Point Point)> Training(ModelWalk walk, ModelStates states, Pass pass)
+        /// <summary>
+        /// A phase's name and peak. A class rather than a tuple: a list of tuples over the <see cref="Point"/> struct is a generic
+        /// instantiation the runtime compiles just in time in every compiler process that runs the analyzers, a list of a class is not.
+        /// </summary>
+        internal sealed class PhasePoint
+        {
+            public PhasePoint(string phase, Point point)
+            {
+                Phase = phase;
+                Point = point;
+            }
+
+            public string Phase { get; }
+
+            public Point Point { get; }
+        }
+
+        public static List<PhasePoint> Training(ModelWalk walk, ModelStates states, Pass pass)
         {
             var (rows, columns, d) = walk.Logits;
             var logits = rows * columns;
@@ -54,15 +71,15 @@ namespace ModelGen.Memory
             var optimizerStep = Max(
                 At(System.Math.Max(produced, buckets), 0, states.FoldTemporaries + loopHeld),
                 At(states.FoldedGradients + states.BucketAfterFold, 0, System.Math.Max(states.StepTemporaries, states.FoldTemporaries) + loopHeld));
-            return new List<(string, Point)>
+            return new List<PhasePoint>
             {
-                (MemoryPhases.Forward, forwardPeak),
-                (MemoryPhases.Backward, backward.Peak),
-                (MemoryPhases.OptimizerStep, optimizerStep),
+                new(MemoryPhases.Forward, forwardPeak),
+                new(MemoryPhases.Backward, backward.Peak),
+                new(MemoryPhases.OptimizerStep, optimizerStep),
             };
         }
 
-        public static (string Phase, Point Point) Inference(string phase, ModelWalk walk, ModelStates states, Pass pass, long kvCache)
+        public static PhasePoint Inference(string phase, ModelWalk walk, ModelStates states, Pass pass, long kvCache)
         {
             var (rows, columns, d) = walk.Logits;
             var best = new Point(states.Weights, 0, 0, 0, 0, kvCache);
@@ -79,7 +96,7 @@ namespace ModelGen.Memory
             }
             // The model returns logits for every position computed in this pass.
             best = Max(best, new Point(states.Weights, 0, 0, last, rows * columns * d, kvCache));
-            return (phase, best);
+            return new PhasePoint(phase, best);
         }
 
         private static Point Max(Point a, Point b) => b.Total > a.Total ? b : a;
