@@ -79,6 +79,9 @@ namespace Demo
         /// <summary>Runs the user's forward in a dispose scope, floating-point inputs in this layer's precision (ids and masks unchanged), checkpointed when <see cref="CheckpointActivations"/> is set; every output tensor is moved to the caller's scope.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor source, global::TorchSharp.torch.Tensor target)
         {
+            if (global::ModelGen.Training.ZeroRouting.Routes(this)) // ZeRO-3 gathers the weights around the call
+                return global::ModelGen.Training.ZeroRouting.Forward<global::TorchSharp.torch.Tensor>(this, new global::TorchSharp.torch.Tensor?[] { source, target }, given => this.call(given[0]!, given[1]!),
+                    outputs => new global::TorchSharp.torch.Tensor?[] { outputs }, (ignored, outputs) => outputs[0]!);
             using (global::TorchSharp.torch.NewDisposeScope())
             {
                 var result = this.CheckpointActivations
