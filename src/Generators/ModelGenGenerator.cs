@@ -67,7 +67,9 @@ namespace ModelGen.Generators
             var first = AttributeReader.Find(type, fromLayer ? KnownNames.LayerAttribute : KnownNames.ModelAttribute)?.ApplicationSyntaxReference;
             if (first is not null && (first.SyntaxTree != context.TargetNode.SyntaxTree || !context.TargetNode.FullSpan.Contains(first.Span)))
                 return null;
-            var parse = LayerParser.Parse(type, context.SemanticModel.Compilation, cancellationToken);
+            // Through the compilation's parse cache: a model's Forward analysis parses each sublayer it calls for its shape, and the
+            // [Layer] pipeline would otherwise parse each of those classes a second time in the same compilation.
+            var parse = ParseCache.Parse(type, context.SemanticModel.Compilation, cancellationToken);
             var unit = parse.Spec is not null || parse.Shell is not null
                 ? new GenerationUnit(parse.HintName, parse.Spec, parse.FieldNames, parse.MemberAccessibility, parse.Shell, parse.AdaptersBelow)
                 {

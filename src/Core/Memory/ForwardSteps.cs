@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using ModelGen.Specs;
 
 namespace ModelGen.Memory
@@ -15,8 +16,15 @@ namespace ModelGen.Memory
         /// <summary>One entry of the walk: the block at <paramref name="Block"/> (again, when <paramref name="Repeat"/>), or an op.</summary>
         internal readonly record struct Entry(int Block, bool Repeat, ForwardOp? Op, long Times = 1);
 
+        // Per layer spec (by reference: specs are immutable), computed once: the remedy search and the catalog fit estimate a
+        // hundred variants of one model, each sharing all but one layer spec with the declared model, and a model that leaves
+        // most of its declared blocks out of its Forward costs a quadratic number of insertions per order.
+        private static readonly ConditionalWeakTable<LayerSpec, IReadOnlyList<Entry>> Orders = new();
+
         /// <summary>The entries of <paramref name="layer"/> in the order they run.</summary>
-        public static List<Entry> Order(LayerSpec layer)
+        public static IReadOnlyList<Entry> Order(LayerSpec layer) => Orders.GetValue(layer, static l => Compute(l));
+
+        private static List<Entry> Compute(LayerSpec layer)
         {
             var order = new List<Entry>();
             var called = new bool[layer.Blocks.Count];

@@ -8,7 +8,8 @@ namespace ModelGen.Parsing
     /// <summary>
     /// One parse per class per compilation for the analyzers: <c>LayerAnalyzer</c> parses every class and <c>BudgetAnalyzer</c>
     /// every layer each model reaches, so without sharing a layer used by several models was parsed once per model and once more.
-    /// A parse that is cancelled throws and leaves nothing behind. (The generator does not use it: its pipeline caches per class.)
+    /// A parse that is cancelled throws and leaves nothing behind. The generator uses it too: a Forward body's analysis parses the
+    /// sublayers it calls (for their shapes) through this cache, and the generator's own parse of those classes then finds them.
     /// </summary>
     public static class ParseCache
     {
