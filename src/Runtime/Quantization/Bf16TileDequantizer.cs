@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -81,7 +82,9 @@ namespace ModelGen.Quantization
 
         /// <summary>
         /// Rows of an Int8 weight (int8 [N, K], fp32 scale per row) as bf16 values: <c>bf16(q·bf16(scale))</c>, what
-        /// <see cref="WeightFormat.Dequantize"/> gives in bf16 (a 7-bit integer times an 8-bit mantissa is exact in fp32, rounded once).
+        /// <see cref="WeightFormat.Dequantize"/> gives in bf16 (an 8-bit integer times an 8-bit mantissa is exact in fp32, rounded once).
+        /// With AVX-512 VBMI a row's 256 possible values are computed once (<see cref="Int8RowTables"/>) and each 64 codes become
+        /// their values by byte look-ups, about a third of the per-element arithmetic of the multiply-and-round loop.
         /// </summary>
         public static void Int8(Tensor codes, Tensor scale, long start, long count, Tensor tile) =>
             Run(count, codes.shape[1], [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, rows, k, destination) =>
@@ -101,6 +104,11 @@ namespace ModelGen.Quantization
                     }
                     // Two codes per 32-bit lane, in the order they are stored: a 16-bit word (odd << 8 | even) sign-extended, and
                     // each byte sign-extended out of it, converted, scaled and rounded; the pair is one lane (no narrowing store).
+                    if (ByteTables)
+                    {
+                        Int8RowTables(src, dst, s);
+                        continue;
+                    }
                     var words = MemoryMarshal.Cast<sbyte, short>(src);
                     var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
                     var rowScale = Vector512.Create(s);
@@ -114,6 +122,59 @@ namespace ModelGen.Quantization
                     }
                 }
             }, tile);
+
+        /// <summary>
+        /// One Int8 row by table look-ups. The row has one scale, so its bf16 values are a function of the code byte: a low-byte and a
+        /// high-byte table of 256 entries each (4 registers each), computed with the multiply-and-round loop's arithmetic, so the
+        /// bits are that loop's. <c>vpermi2b</c> looks up 64 bytes in 128 entries by the index's low seven bits; the code's top bit
+        /// (its sign) picks the half of the table. A last <c>vpermi2b</c> pair interleaves low and high bytes into 32 bf16 values each.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Int8RowTables(ReadOnlySpan<sbyte> src, Span<ushort> dst, float s)
+        {
+            Span<byte> table = stackalloc byte[512]; // low bytes by code byte 0..255, then high bytes
+            var rowScale = Vector512.Create(s);
+            ref float codes = ref MemoryMarshal.GetArrayDataReference(Int8CodesByByte);
+            for (int j = 0; j < 256; j += 16)
+            {
+                var values = RoundToBf16(Avx512F.Multiply(Vector512.LoadUnsafe(ref codes, (nuint)j), rowScale));
+                Avx512F.ConvertToVector128Byte(values).StoreUnsafe(ref MemoryMarshal.GetReference(table), (nuint)j);
+                Avx512F.ConvertToVector128Byte(Vector512.ShiftRightLogical(values, 8)).StoreUnsafe(ref MemoryMarshal.GetReference(table), (nuint)(256 + j));
+            }
+            ref byte t = ref MemoryMarshal.GetReference(table);
+            Vector512<byte> low0 = Vector512.LoadUnsafe(ref t, 0), low1 = Vector512.LoadUnsafe(ref t, 64);
+            Vector512<byte> low2 = Vector512.LoadUnsafe(ref t, 128), low3 = Vector512.LoadUnsafe(ref t, 192);
+            Vector512<byte> high0 = Vector512.LoadUnsafe(ref t, 256), high1 = Vector512.LoadUnsafe(ref t, 320);
+            Vector512<byte> high2 = Vector512.LoadUnsafe(ref t, 384), high3 = Vector512.LoadUnsafe(ref t, 448);
+            var firstHalf = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(InterleaveFirst));
+            var secondHalf = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(InterleaveSecond));
+            ref byte from = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(src));
+            ref byte to = ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(dst));
+            for (int i = 0; i < src.Length; i += 64)
+            {
+                // A row of 32 mod 64 codes ends with a half vector: the upper half of the look-up is not stored.
+                bool half = src.Length - i < 64;
+                var bytes = half ? Vector256.LoadUnsafe(ref from, (nuint)i).ToVector512() : Vector512.LoadUnsafe(ref from, (nuint)i);
+                var lows = Avx512BW.BlendVariable(Avx512Vbmi.PermuteVar64x8x2(low0, bytes, low1), Avx512Vbmi.PermuteVar64x8x2(low2, bytes, low3), bytes);
+                var highs = Avx512BW.BlendVariable(Avx512Vbmi.PermuteVar64x8x2(high0, bytes, high1), Avx512Vbmi.PermuteVar64x8x2(high2, bytes, high3), bytes);
+                Avx512Vbmi.PermuteVar64x8x2(lows, firstHalf, highs).StoreUnsafe(ref to, (nuint)(2 * i));
+                if (!half)
+                    Avx512Vbmi.PermuteVar64x8x2(lows, secondHalf, highs).StoreUnsafe(ref to, (nuint)((2 * i) + 64));
+            }
+        }
+
+        /// <summary>Whether Int8 tiles use the byte tables (AVX-512 VBMI); tests turn them off to check the multiply-and-round loop too.</summary>
+        internal static bool ByteTables => Avx512Vbmi.IsSupported && !ForceNoByteTables;
+
+        /// <summary>Tests set this to run the Int8 multiply-and-round vector loop on a machine with AVX-512 VBMI.</summary>
+        internal static bool ForceNoByteTables { get; set; }
+
+        // The code each byte value stands for, as fp32, in byte order (0..127, then −128..−1).
+        private static readonly float[] Int8CodesByByte = Enumerable.Range(0, 256).Select(b => (float)(sbyte)b).ToArray();
+
+        // vpermi2b indices that interleave low bytes (0..63) and high bytes (64..127) into bf16 values 0..31 and 32..63.
+        private static readonly byte[] InterleaveFirst = Enumerable.Range(0, 64).Select(j => (byte)((j % 2 * 64) + (j / 2))).ToArray();
+        private static readonly byte[] InterleaveSecond = Enumerable.Range(0, 64).Select(j => (byte)((j % 2 * 64) + 32 + (j / 2))).ToArray();
 
         /// <summary>
         /// Rows of an NF4 weight (uint8 [N·K/2] high nibble first) as bf16 values. <paramref name="absmax"/> is the layer's absmax
