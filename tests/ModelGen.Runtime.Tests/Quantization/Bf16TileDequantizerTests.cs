@@ -53,11 +53,11 @@ public sealed class Bf16TileDequantizerTests
     }
 
     /// <summary>The Int8 tile's three loops: scalar, AVX-512 multiply-and-round, and AVX-512 VBMI byte tables, each where the CPU has it.</summary>
-    public static TheoryData<string, int> Int8Paths
+    public static TheoryData<string, int, bool> Int8Paths
     {
         get
         {
-            var paths = new TheoryData<string, int>();
+            var paths = new TheoryData<string, int, bool>();
             var names = new List<string> { "scalar" };
             if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
                 names.Add("multiply");
@@ -65,25 +65,32 @@ public sealed class Bf16TileDequantizerTests
                 names.Add("tables");
             foreach (var name in names)
             {
-                paths.Add(name, 512);
-                paths.Add(name, 96); // 32 mod 64: the byte tables end a row with a half vector
+                foreach (var minus128 in new[] { true, false })
+                {
+                    paths.Add(name, 512, minus128);
+                    paths.Add(name, 96, minus128); // 32 mod 64: the byte tables end a row with a half vector
+                }
             }
             return paths;
         }
     }
 
     /// <summary>
-    /// Every code byte, −128 included (a loaded state may hold it though quantizing never writes it), under scales of many
-    /// magnitudes and full fp32 mantissas: each Int8 loop gives Dequantize()'s bf16 values bit for bit.
+    /// Every code byte, −128 included (a loaded state may hold it though quantizing never writes it; the byte tables then redo the
+    /// row), under scales of many magnitudes, full fp32 mantissas and one negative: each Int8 loop gives Dequantize()'s bf16 values
+    /// bit for bit. Codes with and without −128 are both checked.
     /// </summary>
     [Theory]
     [MemberData(nameof(Int8Paths))]
-    public void Every_int8_code_becomes_its_dequantized_bf16_value(string path, int k)
+    public void Every_int8_code_becomes_its_dequantized_bf16_value(string path, int k, bool minus128)
     {
         using var scope = NewDisposeScope();
         const long rows = 12;
         var codes = arange(rows * k).remainder(256).sub(128).to(ScalarType.Int8).view(rows, k);
-        var scale = rand(new[] { rows }, generator: new Generator(7)).add(0.1).mul(arange(rows, dtype: ScalarType.Float32).sub(6).mul(System.Math.Log(10.0)).exp()); // 1e-6 to 1e5
+        if (!minus128)
+            codes = codes.clamp(-127, 127);
+        var scale = rand(new[] { rows }, generator: new Generator(7)).add(0.1).mul(arange(rows, dtype: ScalarType.Float32).sub(6).mul(System.Math.Log(10.0)).exp()) // 1e-6 to 1e5
+            .mul(tensor(new float[] { 1, 1, 1, 1, -1, 1, 1, 1, 1, 1, 1, 1 })); // a negative scale (a loaded state) in the tile
         var reference = new Int8WeightFormat(k, rows).Dequantize(new[] { codes, scale }, ScalarType.BFloat16);
         var tile = empty(new long[] { 9, k }, ScalarType.BFloat16);
         Bf16TileDequantizer.ForceScalar = path == "scalar";
