@@ -10,15 +10,16 @@ using static TorchSharp.torch;
 namespace ModelGen.Benchmarks;
 
 /// <summary>
-/// The formats of <see cref="QuantizationBenchmarks"/> timed in one process, interleaved call by call (bf16, int8, int4, nf4,
-/// nf4-dq, then again), so that a machine whose load changes during the run slows every format alike: each round's time is
+/// The formats of <see cref="QuantizationBenchmarks"/> timed in one process, interleaved call by call (bf16, int8, int8 without its byte
+/// tables, int4, nf4, nf4-dq, then again), so that a machine whose load changes during the run slows every format alike: each round's time is
 /// divided by the same round's bf16 time, and the median of those ratios is printed. For a quick relative figure on a shared
 /// machine (<c>quant-compare [tokens…] [--rounds N] [--threads N]</c>); the absolute table still comes from BenchmarkDotNet
 /// on an idle machine.
 /// </summary>
 internal static class QuantizationComparison
 {
-    private static readonly string[] Formats = { "bf16", "int8", "int4-g128", "nf4-b64", "nf4-b64-dq" };
+    // "int8-mul" is the int8 layer with its tile's byte tables turned off (the multiply-and-round loop), for an A/B in one process.
+    private static readonly string[] Formats = { "bf16", "int8", "int8-mul", "int4-g128", "nf4-b64", "nf4-b64-dq" };
 
     public static void Run(string[] args, TextWriter log)
     {
@@ -37,7 +38,7 @@ internal static class QuantizationComparison
             tokens.AddRange(new[] { 1, 256 });
 
         log.WriteLine($"quant-compare: 4096 × 4096, bf16 compute, {rounds} interleaved rounds, {torch.get_num_threads()} threads; {ModelGen.Benchmarking.IdleMachine.Describe()}");
-        var layers = Formats.ToDictionary(f => f, QuantizationBenchmarks.CreateLayer);
+        var layers = Formats.ToDictionary(f => f, f => QuantizationBenchmarks.CreateLayer(f == "int8-mul" ? "int8" : f));
         try
         {
             foreach (var count in tokens)
@@ -58,15 +59,15 @@ internal static class QuantizationComparison
         var times = Formats.ToDictionary(f => f, _ => new List<double>());
         foreach (var format in Formats)
         {
-            Forward(layers[format], input); // warm-up: JIT, the Int4 kernel's packed copy
-            Forward(layers[format], input);
+            Forward(format, layers[format], input); // warm-up: JIT, the Int4 kernel's packed copy
+            Forward(format, layers[format], input);
         }
         for (int round = 0; round < rounds; round++)
         {
             foreach (var format in Formats)
             {
                 var clock = Stopwatch.StartNew();
-                Forward(layers[format], input);
+                Forward(format, layers[format], input);
                 times[format].Add(clock.Elapsed.TotalMilliseconds);
             }
         }
@@ -80,9 +81,17 @@ internal static class QuantizationComparison
         }
     }
 
-    private static void Forward(nn.Module<Tensor, Tensor> layer, Tensor input)
+    private static void Forward(string format, nn.Module<Tensor, Tensor> layer, Tensor input)
     {
-        using var noGrad = no_grad();
-        using var output = layer.call(input);
+        ModelGen.Quantization.Bf16TileDequantizer.ForceNoByteTables = format == "int8-mul";
+        try
+        {
+            using var noGrad = no_grad();
+            using var output = layer.call(input);
+        }
+        finally
+        {
+            ModelGen.Quantization.Bf16TileDequantizer.ForceNoByteTables = false;
+        }
     }
 }

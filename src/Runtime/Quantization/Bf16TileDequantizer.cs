@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -81,7 +82,9 @@ namespace ModelGen.Quantization
 
         /// <summary>
         /// Rows of an Int8 weight (int8 [N, K], fp32 scale per row) as bf16 values: <c>bf16(q·bf16(scale))</c>, what
-        /// <see cref="WeightFormat.Dequantize"/> gives in bf16 (a 7-bit integer times an 8-bit mantissa is exact in fp32, rounded once).
+        /// <see cref="WeightFormat.Dequantize"/> gives in bf16 (an 8-bit integer times an 8-bit mantissa is exact in fp32, rounded once).
+        /// With AVX-512 VBMI a row's 256 possible values are computed once (<see cref="Int8RowTables"/>) and each 64 codes become
+        /// their values by byte look-ups, about a third of the per-element arithmetic of the multiply-and-round loop.
         /// </summary>
         public static void Int8(Tensor codes, Tensor scale, long start, long count, Tensor tile) =>
             Run(count, codes.shape[1], [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, rows, k, destination) =>
@@ -99,6 +102,8 @@ namespace ModelGen.Quantization
                             dst[i] = RoundToBf16(src[i] * s);
                         continue;
                     }
+                    if (ByteTables && !float.IsNaN(s) && Int8RowTables(src, dst, s)) // a NaN's sign does not flip with the code's
+                        continue;
                     // Two codes per 32-bit lane, in the order they are stored: a 16-bit word (odd << 8 | even) sign-extended, and
                     // each byte sign-extended out of it, converted, scaled and rounded; the pair is one lane (no narrowing store).
                     var words = MemoryMarshal.Cast<sbyte, short>(src);
@@ -114,6 +119,64 @@ namespace ModelGen.Quantization
                     }
                 }
             }, tile);
+
+        /// <summary>
+        /// One Int8 row by table look-ups. The row has one scale, so a code's bf16 value depends on the code alone, and rounding to
+        /// nearest-even is symmetric, so bf16(−q·s) is bf16(q·s) with the sign bit flipped: a low-byte and a high-byte table of the 128
+        /// magnitudes (2 registers each), computed with the multiply-and-round loop's arithmetic, give that loop's bits.
+        /// <c>vpermi2b</c> looks up 64 bytes in 128 entries by the magnitude's low seven bits; the code's top bit is the sign, and
+        /// a last <c>vpermi2b</c> pair interleaves low and high bytes into 32 bf16 values each. The one code whose magnitude does not
+        /// fit seven bits, −128 (never written by quantizing, but a loaded state may hold it), is caught by a running minimum and
+        /// its row redone by the multiply-and-round loop.
+        /// </summary>
+        /// <returns>False when the row holds −128 (what it wrote is then to be overwritten).</returns>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static bool Int8RowTables(ReadOnlySpan<sbyte> src, Span<ushort> dst, float s)
+        {
+            Span<byte> table = stackalloc byte[256]; // low bytes by magnitude 0..127, then high bytes
+            var rowScale = Vector512.Create(s);
+            ref byte t = ref MemoryMarshal.GetReference(table);
+            for (int j = 0; j < 128; j += 16)
+            {
+                var values = RoundToBf16(Avx512F.Multiply(Vector512.Create((float)j) + CodesInOrder, rowScale));
+                Avx512F.ConvertToVector128Byte(values).StoreUnsafe(ref t, (nuint)j);
+                Avx512F.ConvertToVector128Byte(Vector512.ShiftRightLogical(values, 8)).StoreUnsafe(ref t, (nuint)(128 + j));
+            }
+            Vector512<byte> low0 = Vector512.LoadUnsafe(ref t, 0), low1 = Vector512.LoadUnsafe(ref t, 64);
+            Vector512<byte> high0 = Vector512.LoadUnsafe(ref t, 128), high1 = Vector512.LoadUnsafe(ref t, 192);
+            var firstHalf = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(InterleaveFirst));
+            var secondHalf = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(InterleaveSecond));
+            var sign = Vector512.Create((byte)0x80);
+            var lowest = Vector512<sbyte>.Zero;
+            ref sbyte from = ref MemoryMarshal.GetReference(src);
+            ref byte to = ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(dst));
+            for (int i = 0; i < src.Length; i += 64)
+            {
+                // A row of 32 mod 64 codes ends with a half vector: the upper half of the look-up is not stored.
+                bool half = src.Length - i < 64;
+                var codes = half ? Vector256.LoadUnsafe(ref from, (nuint)i).ToVector512() : Vector512.LoadUnsafe(ref from, (nuint)i);
+                lowest = Avx512BW.Min(lowest, codes);
+                var magnitudes = Avx512BW.Abs(codes);
+                var lows = Avx512Vbmi.PermuteVar64x8x2(low0, magnitudes, low1);
+                var highs = Avx512Vbmi.PermuteVar64x8x2(high0, magnitudes, high1) ^ (codes.AsByte() & sign); // a flip, not a set: a negative scale (a loaded state) holds too
+                Avx512Vbmi.PermuteVar64x8x2(lows, firstHalf, highs).StoreUnsafe(ref to, (nuint)(2 * i));
+                if (!half)
+                    Avx512Vbmi.PermuteVar64x8x2(lows, secondHalf, highs).StoreUnsafe(ref to, (nuint)((2 * i) + 64));
+            }
+            return Vector512.LessThanAll(Vector512.Create((sbyte)-128), lowest);
+        }
+
+        /// <summary>Whether Int8 tiles use the byte tables (AVX-512 VBMI); tests turn them off to check the multiply-and-round loop too.</summary>
+        internal static bool ByteTables => Avx512Vbmi.IsSupported && !ForceNoByteTables;
+
+        /// <summary>Tests set this to run the Int8 multiply-and-round vector loop on a machine with AVX-512 VBMI.</summary>
+        internal static bool ForceNoByteTables { get; set; }
+
+        private static Vector512<float> CodesInOrder => Vector512.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f, 13f, 14f, 15f);
+
+        // vpermi2b indices that interleave low bytes (0..63) and high bytes (64..127) into bf16 values 0..31 and 32..63.
+        private static readonly byte[] InterleaveFirst = Enumerable.Range(0, 64).Select(j => (byte)((j % 2 * 64) + (j / 2))).ToArray();
+        private static readonly byte[] InterleaveSecond = Enumerable.Range(0, 64).Select(j => (byte)((j % 2 * 64) + 32 + (j / 2))).ToArray();
 
         /// <summary>
         /// Rows of an NF4 weight (uint8 [N·K/2] high nibble first) as bf16 values. <paramref name="absmax"/> is the layer's absmax

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using ModelGen.Quantization;
 using TorchSharp;
 using static ModelGen.Runtime.Tests.Quantization.QuantTestData;
@@ -49,6 +50,61 @@ public sealed class Bf16TileDequantizerTests
         {
             Bf16TileDequantizer.ForceScalar = false;
         }
+    }
+
+    /// <summary>The Int8 tile's three loops: scalar, AVX-512 multiply-and-round, and AVX-512 VBMI byte tables, each where the CPU has it.</summary>
+    public static TheoryData<string, int, bool> Int8Paths
+    {
+        get
+        {
+            var paths = new TheoryData<string, int, bool>();
+            var names = new List<string> { "scalar" };
+            if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+                names.Add("multiply");
+            if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported && System.Runtime.Intrinsics.X86.Avx512Vbmi.IsSupported)
+                names.Add("tables");
+            foreach (var name in names)
+            {
+                foreach (var minus128 in new[] { true, false })
+                {
+                    paths.Add(name, 512, minus128);
+                    paths.Add(name, 96, minus128); // 32 mod 64: the byte tables end a row with a half vector
+                }
+            }
+            return paths;
+        }
+    }
+
+    /// <summary>
+    /// Every code byte, −128 included (a loaded state may hold it though quantizing never writes it; the byte tables then redo the
+    /// row), under scales of many magnitudes, full fp32 mantissas and one negative: each Int8 loop gives Dequantize()'s bf16 values
+    /// bit for bit. Codes with and without −128 are both checked.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Int8Paths))]
+    public void Every_int8_code_becomes_its_dequantized_bf16_value(string path, int k, bool minus128)
+    {
+        using var scope = NewDisposeScope();
+        const long rows = 12;
+        var codes = arange(rows * k).remainder(256).sub(128).to(ScalarType.Int8).view(rows, k);
+        if (!minus128)
+            codes = codes.clamp(-127, 127);
+        var scale = rand(new[] { rows }, generator: new Generator(7)).add(0.1).mul(arange(rows, dtype: ScalarType.Float32).sub(6).mul(System.Math.Log(10.0)).exp()) // 1e-6 to 1e5
+            .mul(tensor(new float[] { 1, 1, 1, 1, -1, 1, 1, 1, 1, 1, 1, 1 })); // a negative scale (a loaded state) in the tile
+        var reference = new Int8WeightFormat(k, rows).Dequantize(new[] { codes, scale }, ScalarType.BFloat16);
+        var tile = empty(new long[] { 9, k }, ScalarType.BFloat16);
+        Bf16TileDequantizer.ForceScalar = path == "scalar";
+        Bf16TileDequantizer.ForceNoByteTables = path == "multiply";
+        try
+        {
+            Bf16TileDequantizer.Int8(codes, scale, 3, 9, tile);
+        }
+        finally
+        {
+            Bf16TileDequantizer.ForceScalar = false;
+            Bf16TileDequantizer.ForceNoByteTables = false;
+        }
+        Assert.True(Identical(reference.narrow(0, 3, 9), tile), $"the {path} tile differs from Dequantize()");
     }
 
     private static void TileEqualsDequantized(QuantKind kind, int group, bool doubleQuant)
