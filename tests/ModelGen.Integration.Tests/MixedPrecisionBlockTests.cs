@@ -91,6 +91,21 @@ public class MixedPrecisionBlockTests(Xunit.Abstractions.ITestOutputHelper outpu
         Assert.Equal(DType.BFloat16, spec.Layers.Single(l => l.Name == nameof(AmpEagerBlock)).Compute);
     }
 
+    [Fact]
+    public void Blocks_take_only_a_16_bit_compute_dtype_and_expose_autocast_projections()
+    {
+        var wide = Assert.Throws<ArgumentException>(() => new ModelGen.Nn.FeedForward(8, 16, compute: ScalarType.Float32));
+        Assert.Contains("BFloat16 or Float16", wide.Message, StringComparison.Ordinal);
+        var quantized = Assert.Throws<ArgumentException>(() => new ModelGen.Nn.Attention(8, 2, 2,
+            quantize: new ModelGen.Quantization.ProjectionQuantization(QuantKind.Int8, 0, false), compute: Bf16));
+        Assert.Contains("quantized", quantized.Message, StringComparison.Ordinal);
+        using var attention = new ModelGen.Nn.Attention(8, 2, 2, compute: Bf16);
+        Assert.IsType<AutocastLinear>(attention.Projection("q_proj"));
+        Assert.Equal(Bf16, attention.ProjectionDtype); // what a KV cache stores
+        var dense = Assert.Throws<InvalidOperationException>(() => attention.q_proj);
+        Assert.Contains("Projection(\"q_proj\")", dense.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>x + Attn(Ln1(x)), then + Mlp(Ln2(x)), the blocks computing in <paramref name="c"/> (fp32: no casts at all).</summary>
     private static Tensor Block(Tensor x, Dictionary<string, Tensor> p, AmpBlockConfig config, bool fused, ScalarType c)
     {

@@ -35,6 +35,8 @@ namespace ModelGen.Nn
                 ? new AutocastLinear(inFeatures, outFeatures, bias, compute, dtype ?? get_default_dtype(), device)
                 : ProjectionQuantization.Create(Quantization, name, inFeatures, outFeatures, bias, dtype, device);
 
-        private static Linear Dense(nn.Module<Tensor, Tensor> projection, string name) => ProjectionQuantization.Dense(projection, nameof(Attention), name);
+        private static Linear Dense(nn.Module<Tensor, Tensor> projection, string name) => projection is AutocastLinear
+            ? throw new InvalidOperationException($"Attention.{name} is an AutocastLinear (the block computes under mixed precision); use Attention.Projection(\"{name}\") for the module.")
+            : ProjectionQuantization.Dense(projection, nameof(Attention), name);
     }
 }
