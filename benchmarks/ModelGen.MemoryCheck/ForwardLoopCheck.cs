@@ -51,17 +51,9 @@ internal static class ForwardLoopCheck
         var once = spec.Root.Body!.Calls.Select(c => c.Op is { } op ? c with { Op = op with { Repeats = EquatableArray<Dim>.Empty } } : c with { Repeats = EquatableArray<Dim>.Empty });
         var onceEstimate = MemoryModel.Estimate(spec with { Root = spec.Root with { Body = new ForwardBody(once.ToEquatableArray()) } }, scenario, DeviceProfile.Cpu);
 
-        Train(config, batch, seq, 1); // warm-up of a throwaway instance: libtorch's process-wide buffers join the baseline
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var baseline = ResidentMemory.Current;
-        ResidentMemory.ResetPeak();
-        Train(config, batch, seq, steps);
-        var measured = ResidentMemory.Peak - baseline;
+        var measured = CheckRow.PeakAbove(() => Train(config, batch, seq, 1), () => Train(config, batch, seq, steps));
 
-        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F1}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {Mode} | {estimate.PeakBytes / MiB:F1} | {measured / MiB:F1} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+        Console.WriteLine(CheckRow.Format(Mode, estimate, measured));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"with the loop counted once: {onceEstimate.PeakBytes / MiB:F1} MiB, measured / predicted {(double)measured / onceEstimate.PeakBytes:F3}"));
     }

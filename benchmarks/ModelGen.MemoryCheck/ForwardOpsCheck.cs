@@ -67,17 +67,9 @@ internal static class ForwardOpsCheck
         var estimate = MemoryModel.Estimate(spec, scenario, DeviceProfile.Cpu);
         var blind = MemoryModel.Estimate(new ModelSpec(spec.Root with { Body = null }, spec.Layers.Select(l => l with { Body = null }).ToEquatableArray()), scenario, DeviceProfile.Cpu);
 
-        Train(config, batch, seq, 1); // warm-up of a throwaway instance: libtorch's process-wide buffers join the baseline
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var baseline = ResidentMemory.Current;
-        ResidentMemory.ResetPeak();
-        Train(config, batch, seq, steps);
-        var measured = ResidentMemory.Peak - baseline;
+        var measured = CheckRow.PeakAbove(() => Train(config, batch, seq, 1), () => Train(config, batch, seq, steps));
 
-        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F0}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| forward-ops | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+        Console.WriteLine(CheckRow.Format("forward-ops", estimate, measured, decimals: 0));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"without the Forward bodies (declared blocks only): {blind.PeakBytes / MiB:F0} MiB, measured / predicted {(double)measured / blind.PeakBytes:F3}"));
     }

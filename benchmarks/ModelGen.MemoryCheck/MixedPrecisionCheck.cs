@@ -56,17 +56,9 @@ internal static class MixedPrecisionCheck
         var estimate = MemoryModel.Estimate(spec, scenario, DeviceProfile.Cpu);
         var fp32 = MemoryModel.Estimate(new ModelSpec(spec.Root with { Compute = null }, spec.Layers.Select(l => l with { Compute = null }).ToEquatableArray()), scenario, DeviceProfile.Cpu);
 
-        Train(config, batch, seq, 1); // warm-up of a throwaway instance: libtorch's process-wide buffers join the baseline
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var baseline = ResidentMemory.Current;
-        ResidentMemory.ResetPeak();
-        Train(config, batch, seq, steps);
-        var measured = ResidentMemory.Peak - baseline;
+        var measured = CheckRow.PeakAbove(() => Train(config, batch, seq, 1), () => Train(config, batch, seq, steps));
 
-        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F1}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {Mode} | {estimate.PeakBytes / MiB:F1} | {measured / MiB:F1} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+        Console.WriteLine(CheckRow.Format(Mode, estimate, measured));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"the same network computing in fp32 would be predicted at {fp32.PeakBytes / MiB:F1} MiB (activations {fp32.Terms.Single(t => t.Name == MemoryTerms.Activations).Bytes / MiB:F1} MiB)"));
     }

@@ -81,22 +81,14 @@ internal static class MoeCheck
 
     public static void Run(int seq, int batch, int steps, bool trace)
     {
-        const double MiB = 1 << 20;
         var config = new MoeProbeConfig();
         var estimate = MemoryModel.Estimate(MoeProbe.DescribeModel(config),
             new ScenarioSpec(0, Workload.Training, seq, batch, Optimizer.AdamW), DeviceProfile.Cpu);
 
-        Train(config, batch, seq, 1, false); // warm-up of a throwaway instance: libtorch's process-wide buffers join the baseline
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var baseline = ResidentMemory.Current;
-        ResidentMemory.ResetPeak();
-        var routed = Train(config, batch, seq, steps, trace);
-        var measured = ResidentMemory.Peak - baseline;
+        var routed = "";
+        var measured = CheckRow.PeakAbove(() => Train(config, batch, seq, 1, false), () => routed = Train(config, batch, seq, steps, trace));
 
-        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F1}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {Mode} | {estimate.PeakBytes / MiB:F1} | {measured / MiB:F1} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+        Console.WriteLine(CheckRow.Format(Mode, estimate, measured));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rows per expert in the last step's first layer: {routed}"));
     }
 

@@ -66,4 +66,53 @@ public class PlanSnapshotTests
         var (result, _) = GeneratorHarness.Run(source);
         Assert.DoesNotContain(result.Results.Single().GeneratedSources, s => s.HintName.Contains("60Plan", System.StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// Classes the module generator writes no constructor for (their parse gives the MG id): a plan file would call a constructor
+    /// that does not exist (found by the fuzzer: CS1729 for a model renamed <c>forward</c>).
+    /// </summary>
+    [Theory]
+    [InlineData("public partial class forward")] // named like a generated member (MG0105)
+    [InlineData("public partial record PlannedRecord")] // a record (MG0105)
+    [InlineData("public partial class WithBase : System.IO.MemoryStream")] // a base of its own (MG0105)
+    public void A_plan_on_a_class_the_generator_cannot_build_writes_nothing_and_compiles(string declaration)
+    {
+        var source = Cases.Usings + """
+            [Model(typeof(Cfg))]
+            [ParallelPlan(DataParallel = 2)]
+            """ + "\n" + declaration + """
+
+            {
+                private Tensor Forward(Tensor x) => x;
+            }
+            """;
+        var (result, output, diagnostics) = RunAllowingDiagnostics(source);
+        Assert.Contains(diagnostics, d => d.Id == "MG0108");
+        Assert.DoesNotContain(result.Results.Single().GeneratedSources, s => s.HintName.Contains("60Plan", System.StringComparison.Ordinal));
+        Assert.DoesNotContain(GeneratorHarness.Problems(output), p => p.Contains("CS1729", System.StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_plan_on_a_model_whose_config_is_not_a_record_or_class_writes_nothing()
+    {
+        var source = Cases.Usings + """
+            [Model(typeof(int))]
+            [ParallelPlan(DataParallel = 2)]
+            public partial class IntConfigured
+            {
+                private Tensor Forward(Tensor x) => x;
+            }
+            """;
+        var (result, output, diagnostics) = RunAllowingDiagnostics(source);
+        Assert.NotEmpty(diagnostics);
+        Assert.DoesNotContain(result.Results.Single().GeneratedSources, s => s.HintName.Contains("60Plan", System.StringComparison.Ordinal));
+        Assert.DoesNotContain(GeneratorHarness.Problems(output), p => p.Contains("CS1729", System.StringComparison.Ordinal));
+    }
+
+    private static (Microsoft.CodeAnalysis.GeneratorDriverRunResult Result, Microsoft.CodeAnalysis.Compilation Output,
+        System.Collections.Immutable.ImmutableArray<Microsoft.CodeAnalysis.Diagnostic> Diagnostics) RunAllowingDiagnostics(string source)
+    {
+        var driver = GeneratorHarness.CreateDriver().RunGeneratorsAndUpdateCompilation(GeneratorHarness.Compile(source), out var output, out var diagnostics);
+        return (driver.GetRunResult(), output, diagnostics);
+    }
 }

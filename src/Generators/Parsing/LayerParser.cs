@@ -225,7 +225,7 @@ namespace ModelGen.Parsing
             return string.Join(".", parts);
         }
 
-        private static string? ConfigProblem(INamedTypeSymbol config)
+        internal static string? ConfigProblem(INamedTypeSymbol config)
         {
             if (config.SpecialType != SpecialType.None)
                 return $"'{config.ToDisplayString()}' is a built-in type; use a record or class whose integer properties are the sizes";

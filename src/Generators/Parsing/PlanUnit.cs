@@ -30,8 +30,8 @@ namespace ModelGen.Parsing
     {
         /// <summary>
         /// The unit for <paramref name="type"/>, or null when nothing should be written: no <c>[Model]</c> with a config type, a
-        /// class the module generator does not generate either (not partial, nested, generic), or a part of the class other than
-        /// the one holding the plan.
+        /// class the module generator does not generate either (not partial, nested, generic, a shape or config it cannot
+        /// build: see <see cref="ClassShape.ModuleProblem"/>), or a part of the class other than the one holding the plan.
         /// </summary>
         public static PlanUnit? For(INamedTypeSymbol type, SyntaxNode target)
         {
@@ -41,7 +41,10 @@ namespace ModelGen.Parsing
                 || AttributeReader.Argument(model, 0).Value is not INamedTypeSymbol config || config.TypeKind == TypeKind.Error
                 || type.ContainingType is not null || type.IsGenericType
                 || target is not TypeDeclarationSyntax declaration || !declaration.Modifiers.Any(SyntaxKind.PartialKeyword)
-                || planSyntax.SyntaxTree != target.SyntaxTree || !target.FullSpan.Contains(planSyntax.Span))
+                || planSyntax.SyntaxTree != target.SyntaxTree || !target.FullSpan.Contains(planSyntax.Span)
+                // No generated constructor to call (the class's parse reports why): a class named like a generated member, a
+                // record, one with a base or constructor of its own, or a config that is not a record or class.
+                || ClassShape.ModuleProblem(type) is not null || LayerParser.ConfigProblem(config) is not null)
                 return null;
             return new PlanUnit(
                 HintNames.For(LayerParser.MetadataName(type) + "`Plan"),
