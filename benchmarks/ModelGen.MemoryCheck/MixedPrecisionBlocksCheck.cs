@@ -1,6 +1,4 @@
 using System;
-using System.Globalization;
-using System.Linq;
 using ModelGen.Memory;
 using ModelGen.Nn;
 using ModelGen.Specs;
@@ -54,23 +52,12 @@ internal static class MixedPrecisionBlocksCheck
 
     public static void Run(int seq, int batch, int steps)
     {
-        const double MiB = 1 << 20;
         var config = new ProbeConfig();
         var spec = MixedPrecisionTransformerProbe.DescribeModel(config);
         var scenario = new ScenarioSpec(0, Workload.Training, seq, batch, Optimizer.AdamW);
         var estimate = MemoryModel.Estimate(spec, scenario, DeviceProfile.Cpu);
-
-        Train(config, batch, seq, 1); // warm-up of a throwaway instance: libtorch's process-wide buffers join the baseline
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var baseline = ResidentMemory.Current;
-        ResidentMemory.ResetPeak();
-        Train(config, batch, seq, steps);
-        var measured = ResidentMemory.Peak - baseline;
-
-        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F1}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {Mode} | {estimate.PeakBytes / MiB:F1} | {measured / MiB:F1} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+        var measured = CheckRow.PeakAbove(() => Train(config, batch, seq, 1), () => Train(config, batch, seq, steps));
+        Console.WriteLine(CheckRow.Format(Mode, estimate, measured));
     }
 
     private static void Train(ProbeConfig config, int batch, int seq, int steps)
