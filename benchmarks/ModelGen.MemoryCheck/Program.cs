@@ -101,6 +101,7 @@ if (TensorParallelCheck.Modes.Contains(args[0])) { TensorParallelCheck.Run(args[
 if (args[0] == "forward-ops") { HeapSettings.Apply(); ForwardOpsCheck.Run(Seq, Batch, Steps); return; } // docs/forward-analysis.md
 if (args[0] == ForwardLoopCheck.Mode) { HeapSettings.Apply(); ForwardLoopCheck.Run(Seq, Batch, Steps); return; } // docs/forward-analysis.md, Loops
 if (args[0] == MixedPrecisionCheck.Mode) { HeapSettings.Apply(); MixedPrecisionCheck.Run(Seq, Batch, Steps); return; } // docs/precision.md
+if (args[0] == MixedPrecisionBlocksCheck.Mode) { HeapSettings.Apply(); MixedPrecisionBlocksCheck.Run(Seq, Batch, Steps); return; } // docs/precision.md: Attention + FeedForward
 if (args[0] == BertCheck.Mode) { HeapSettings.Apply(); BertCheck.Run(Seq, Batch, Steps); return; } // BertCheck.cs: BERT classifier
 if (args[0] == MoeCheck.Mode) { HeapSettings.Apply(); MoeCheck.Run(Seq, Batch, Steps, args.Length > 1 && args[1] == "trace"); return; } // MoeCheck.cs: mixture of experts
 if (args[0] == T5Check.Mode) { HeapSettings.Apply(); T5Check.Run(Seq, Batch, Steps); return; } // T5Check.cs: T5-style encoder-decoder

@@ -67,6 +67,21 @@ internal static class Cases
                 private Tensor Forward(Tensor x) => x + Down.call(nn.functional.gelu(Up.call(Norm.call(x))));
             }
             """,
+        ["MixedPrecisionBlocks"] = """
+            [Layer(typeof(Cfg)), Precision(DType.Float32, Compute = DType.Float16)]
+            public partial class AmpTransformerBlock
+            {
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm Ln1 { get; }
+                [Attention(nameof(Cfg.Hidden), nameof(Cfg.Heads), Fused = false, Rotary = true)] public partial Attention Attn { get; }
+                [RmsNorm(nameof(Cfg.Hidden))] public partial RmsNorm Ln2 { get; }
+                [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn), Activation = FeedForwardActivation.SwiGlu, Bias = false)] public partial FeedForward Mlp { get; }
+                private Tensor Forward(Tensor x)
+                {
+                    x = x + Attn.call(Ln1.call(x));
+                    return x + Mlp.call(Ln2.call(x));
+                }
+            }
+            """,
         ["ForwardLoops"] = """
             [Layer(typeof(Cfg))]
             public partial class Looped

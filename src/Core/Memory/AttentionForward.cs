@@ -10,7 +10,8 @@ namespace ModelGen.Memory
     /// </summary>
     internal static class AttentionForward
     {
-        public static void Add(AttentionSpec attention, int d, Pass pass, int t, bool selective, List<Created> list)
+        // autocast: mixed precision (AutocastForward): d is the 16-bit compute width and the eager core keeps an fp32 softmax output.
+        public static void Add(AttentionSpec attention, int d, Pass pass, int t, bool selective, List<Created> list, bool autocast = false)
         {
             var name = attention.Name;
             var training = pass.Training;
@@ -74,7 +75,12 @@ namespace ModelGen.Memory
             {
                 // After the core: its output, the context (a temporary in inference) and the o_proj output.
                 var output = tokens * attention.Hidden.Value * d;
-                Eager(attention, d, pass, scores, heads, rankQ + (training && !quantized ? 0 : rankQ) + output, Temp, Core);
+                var after = rankQ + (training && !quantized ? 0 : rankQ) + output;
+                // Autocast's fp32 softmax runs in Attention.Core; a decoder's inference runs the cached path, whose softmax is 16-bit.
+                if (autocast && (training || !attention.Causal))
+                    AutocastEager(attention, d, pass, scores, heads, after, Temp, Core);
+                else
+                    Eager(attention, d, pass, scores, heads, after, Temp, Core);
             }
             if (fused)
             {
@@ -125,6 +131,35 @@ namespace ModelGen.Memory
                 core("dropped probabilities (p·v input)", scores * d);
             }
             // Without dropout the softmax output is p·v's input, saved once.
+        }
+
+        /// <summary>
+        /// The eager core under mixed precision as it runs (<c>Attention.AutocastEagerCore</c>): q·kᵀ at <paramref name="c"/> bytes, its
+        /// fp32 cast (q·kᵀ freed at once), ScaledMaskedSoftmax's fp32 working copy, which is its output and what it saves (autocast's
+        /// <c>softmax</c> is on the fp32 list); dropout's mask and fp32 dropped probabilities; the 16-bit cast of the probabilities
+        /// that p·v saves.
+        /// </summary>
+        private static void AutocastEager(AttentionSpec attention, int c, Pass pass, long scores, long heads, long after, System.Action<string, long> temp, System.Action<string, long> core)
+        {
+            var dropout = pass.Training && attention.DropoutP > 0;
+            var maskBytes = attention.Causal ? pass.Queries * pass.Keys * (attention.SlidingWindow is null ? 1 : 2) : 0;
+            var rowStats = pass.Batch * heads * pass.Queries * Sizes.Fp32;
+            // While the softmax runs: the fp32 scores and the fp32 working copy, with the mask or a row statistic (at the cast before
+            // it, q·kᵀ and the fp32 scores: smaller).
+            var softmax = (2 * scores * Sizes.Fp32) + System.Math.Max(maskBytes, rowStats);
+            var maskElement = pass.Device.DropoutMaskIsBoolean ? 1 : Sizes.Fp32;
+            // At p·v's cast: the fp32 probabilities, with dropout its mask and the fp32 dropped probabilities, and the 16-bit cast.
+            var casting = (scores * Sizes.Fp32) + (dropout ? (scores * maskElement) + (scores * Sizes.Fp32) : 0) + (scores * c);
+            var peak = System.Math.Max(System.Math.Max(softmax, casting), after);
+            temp(peak == softmax ? "eager core at its fp32 softmax (fp32 scores, fp32 working copy, mask or row statistics)"
+                : peak == casting ? "eager core at p·v's cast (fp32 probabilities, dropout mask and output, 16-bit cast)"
+                : "attention output and o_proj output", peak);
+            if (!pass.Training)
+                return;
+            core("softmax output (fp32, autocast)", scores * Sizes.Fp32);
+            if (dropout)
+                core(pass.Device.DropoutMaskIsBoolean ? "dropout mask (bool)" : "dropout noise", scores * maskElement);
+            core("probabilities cast to 16-bit (p·v input)", scores * c);
         }
     }
 }

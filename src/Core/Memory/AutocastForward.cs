@@ -13,15 +13,14 @@ namespace ModelGen.Memory
     public static class AutocastForward
     {
         /// <summary>
-        /// Why <paramref name="block"/> cannot run in a mixed-precision layer, or null when it can. Attention, FeedForward and Pooler
-        /// build their projections inside ModelGen.Nn at one dtype; a quantized Linear dequantizes to its own dtype; a sharded Linear
-        /// is built by the tensor-parallel modules. Write those layers with <c>[Linear]</c> blocks and ops in <c>Forward</c>.
+        /// Why <paramref name="block"/> cannot run in a mixed-precision layer, or null when it can. Attention and FeedForward compute
+        /// in 16 bits themselves (their <c>compute</c> argument); a Pooler builds its dense projection at one dtype; a quantized
+        /// Linear or projection dequantizes to its own dtype; a sharded block is built by the tensor-parallel modules.
         /// </summary>
         /// <param name="block">A block of the layer.</param>
         public static string? Unsupported(BlockSpec block) => block switch
         {
-            AttentionSpec => "an [Attention] block builds its projections at one dtype; write attention with [Linear] blocks and ops in Forward",
-            FeedForwardSpec => "a [FeedForward] block builds its projections at one dtype; write it with [Linear] blocks and an activation in Forward",
+            AttentionSpec { Quant: not null } or FeedForwardSpec { Quant: not null } => "a block with quantized projections computes in its quantization's dtype",
             PoolerSpec => "a [Pooler] builds its dense projection at one dtype; write it with a [Linear] block and tanh in Forward",
             LinearSpec { Quant: not null } => "a quantized Linear computes in its own dtype",
             { Shard: not ShardStyle.None } => "tensor-parallel blocks are built at their storage dtype",
@@ -33,9 +32,58 @@ namespace ModelGen.Memory
         /// <see cref="Linear"/>, any other block's from <see cref="BlockForward"/> at <paramref name="d"/> (its storage width).
         /// </summary>
         internal static List<Created> Of(BlockSpec block, DType? compute, int d, Pass pass, long width, bool selective, bool pooled = false) =>
-            compute is { } c && block is LinearSpec { Quant: null } linear
-                ? Linear(linear, Sizes.Of(c), pass, pooled)
-                : BlockForward.Of(block, d, pass, width, selective, pooled);
+            (compute, block) switch
+            {
+                ({ } c, LinearSpec { Quant: null } linear) => Linear(linear, Sizes.Of(c), pass, pooled),
+                ({ } c, AttentionSpec { Quant: null, Shard: ShardStyle.None } attention) => Attention(attention, Sizes.Of(c), d, pass, selective),
+                ({ } c, FeedForwardSpec { Quant: null, Shard: ShardStyle.None } feedForward) => FeedForward(feedForward, Sizes.Of(c), d, pass, width, selective),
+                _ => BlockForward.Of(block, d, pass, width, selective, pooled),
+            };
+
+        /// <summary>
+        /// An Attention block under autocast (ModelGen.Nn.Attention with <c>compute</c>, Attention.Autocast.cs): its tensors at
+        /// <paramref name="c"/> bytes (the input's one 16-bit copy shared by q/k/v, projections, rotary, the fused kernel's saves) with
+        /// the eager core's fp32 softmax (<see cref="AttentionForward"/>), the four 16-bit weight copies, and the output cast back to
+        /// the residual stream's <paramref name="d"/> bytes.
+        /// </summary>
+        internal static List<Created> Attention(AttentionSpec attention, int c, int d, Pass pass, bool selective)
+        {
+            var list = new List<Created>();
+            AttentionForward.Add(attention, c, pass, 1, selective, list, autocast: true);
+            var hidden = attention.Hidden.Value;
+            var kv = attention.KvHeads.Value * (hidden / attention.Heads.Value);
+            WeightCopies(list, attention.Name, pass, c, attention.Bias, ("q_proj", hidden, hidden), ("k_proj", hidden, kv), ("v_proj", hidden, kv), ("o_proj", hidden, hidden));
+            list.Add(new Created(attention.Name, "output cast to the residual dtype", pass.Tokens * hidden * d, false, false));
+            return list;
+        }
+
+        /// <summary>
+        /// A FeedForward block under autocast (ModelGen.Nn.FeedForward with <c>compute</c>, FeedForward.Autocast.cs): its tensors at
+        /// <paramref name="c"/> bytes (the input's one 16-bit copy, the projections' outputs, the activation at their dtype), the
+        /// 16-bit weight copies of its projections, and the output cast back to the residual stream's <paramref name="d"/> bytes.
+        /// </summary>
+        internal static List<Created> FeedForward(FeedForwardSpec feedForward, int c, int d, Pass pass, long width, bool selective)
+        {
+            var list = BlockForward.Of(feedForward, c, pass, width, selective);
+            long hidden = feedForward.Hidden.Value, inner = feedForward.Inner.Value;
+            if (feedForward.Gated)
+                WeightCopies(list, feedForward.Name, pass, c, feedForward.Bias, ("gate_proj", hidden, inner), ("up_proj", hidden, inner), ("down_proj", inner, hidden));
+            else
+                WeightCopies(list, feedForward.Name, pass, c, feedForward.Bias, ("up_proj", hidden, inner), ("down_proj", inner, hidden));
+            list.Add(new Created(feedForward.Name, "output cast to the residual dtype", pass.Tokens * hidden * d, false, false));
+            return list;
+        }
+
+        /// <summary>Each projection's 16-bit weight copy: kept for backward in training (AutocastLinear), a temporary in inference; bias copies are temporaries.</summary>
+        private static void WeightCopies(List<Created> list, string name, Pass pass, int c, bool bias, params (string Projection, long In, long Out)[] projections)
+        {
+            foreach (var (projection, inputs, outputs) in projections)
+            {
+                list.Add(new Created(name, $"{projection} weight cast to {Width(c)}" + (pass.Training ? " (kept for backward)" : ""), inputs * outputs * c, pass.Training, pass.Training));
+                if (bias)
+                    list.Add(new Created(name, $"{projection} bias cast", outputs * c, false, false));
+            }
+        }
 
         /// <summary>
         /// A Linear under autocast with <paramref name="c"/> bytes per compute element: in training autograd keeps the 16-bit input

@@ -29,9 +29,9 @@ namespace ModelGen.Generators.Emit
                 DropoutSpec d =>
                     $"global::TorchSharp.torch.nn.Dropout({Literals.Number(d.P)})",
                 AttentionSpec a =>
-                    $"new global::ModelGen.Nn.Attention({Size(a.Hidden)}, {Size(a.Heads)}, {Size(a.KvHeads)}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, fused: {Literals.Bool(a.Fused)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {Device}{Quantize(a.Quant)})" + (a.SlidingWindow is { } window ? $" {{ SlidingWindow = {Literals.Long(window)} }}" : ""),
+                    $"new global::ModelGen.Nn.Attention({Size(a.Hidden)}, {Size(a.Heads)}, {Size(a.KvHeads)}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, fused: {Literals.Bool(a.Fused)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {Device}{Quantize(a.Quant)}{Compute(compute)})" + (a.SlidingWindow is { } window ? $" {{ SlidingWindow = {Literals.Long(window)} }}" : ""),
                 FeedForwardSpec f =>
-                    $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, {Literals.Enum(f.Activation)}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {Device}{Quantize(f.Quant)})",
+                    $"new global::ModelGen.Nn.FeedForward({Size(f.Hidden)}, {Size(f.Inner)}, {Literals.Enum(f.Activation)}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {Device}{Quantize(f.Quant)}{Compute(compute)})",
                 PoolerSpec p =>
                     $"new global::ModelGen.Nn.Pooler({Size(p.Hidden)}, dtype: {scalar}, device: {Device})",
                 MixtureOfExpertsSpec m => MixtureOfExpertsEmitter.Create(m, scalar), // MixtureOfExpertsEmitter.cs
@@ -49,6 +49,11 @@ namespace ModelGen.Generators.Emit
         private static string Quantize(QuantSpec? q) => q is null
             ? ""
             : $", quantize: new global::ModelGen.Quantization.ProjectionQuantization({Literals.Enum(q.Kind)}, {q.GroupSize}, {Literals.Bool(q.DoubleQuant)})";
+
+        /// <summary>Mixed precision on an Attention or FeedForward block: the argument that makes it compute in 16 bits (docs/precision.md).</summary>
+        private static string Compute(DType? compute) => compute is { } c
+            ? $", compute: global::ModelGen.Precision.ToScalarType({Literals.Enum(c)})"
+            : "";
 
         /// <summary>A size: <c>config.Hidden</c> or a literal.</summary>
         public static string Size(Dim dim) => dim.Member is null ? Literals.Long(dim.Value) : "config." + Literals.Identifier(dim.Member);

@@ -32,9 +32,10 @@ namespace ModelGen.Nn
 
             using var scope = NewDisposeScope();
             long batch = input.shape[0], seq = input.shape[1], start = cache.Length;
-            var q = SplitHeads(_qProj.call(input), batch, seq, Heads);
-            var k = SplitHeads(_kProj.call(input), batch, seq, KvHeads);
-            var v = SplitHeads(_vProj.call(input), batch, seq, KvHeads);
+            var x = ComputeInput(input); // mixed precision: one 16-bit copy for q/k/v (Attention.Autocast.cs)
+            var q = SplitHeads(_qProj.call(x), batch, seq, Heads);
+            var k = SplitHeads(_kProj.call(x), batch, seq, KvHeads);
+            var v = SplitHeads(_vProj.call(x), batch, seq, KvHeads);
             if (_rotary is not null)
             {
                 if (positions is null)
@@ -81,7 +82,7 @@ namespace ModelGen.Nn
                 }
             }
             var context = attended.transpose(1, 2).reshape(batch, seq, Heads * HeadDim);
-            return scope.MoveToOuter(_oProj.call(context));
+            return scope.MoveToOuter(ResidualOutput(_oProj.call(context), input));
         }
 
         /// <summary>

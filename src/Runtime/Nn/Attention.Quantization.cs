@@ -13,10 +13,10 @@ namespace ModelGen.Nn
         public ProjectionQuantization? Quantization { get; }
 
         /// <summary>Compute dtype of the projections (a Linear's weight dtype, a QuantizedLinear's compute dtype): what a KV cache stores.</summary>
-        public ScalarType ProjectionDtype => ProjectionQuantization.DtypeOf(_qProj);
+        public ScalarType ProjectionDtype => Compute ?? ProjectionQuantization.DtypeOf(_qProj);
 
         /// <summary>Device of the projections' tensors.</summary>
-        public Device ProjectionDevice => ProjectionQuantization.DeviceOf(_qProj);
+        public Device ProjectionDevice => _qProj is AutocastLinear autocast ? autocast.weight.device : ProjectionQuantization.DeviceOf(_qProj);
 
         /// <summary>A projection by its state_dict name, whatever its type (<c>Linear</c>, or <c>QuantizedLinear</c> with <see cref="Quantization"/>).</summary>
         /// <param name="name"><c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c> or <c>o_proj</c>.</param>
@@ -31,8 +31,12 @@ namespace ModelGen.Nn
         };
 
         private nn.Module<Tensor, Tensor> CreateProjection(string name, long inFeatures, long outFeatures, bool bias, ScalarType? dtype, Device? device) =>
-            ProjectionQuantization.Create(Quantization, name, inFeatures, outFeatures, bias, dtype, device);
+            Compute is { } compute
+                ? new AutocastLinear(inFeatures, outFeatures, bias, compute, dtype ?? get_default_dtype(), device)
+                : ProjectionQuantization.Create(Quantization, name, inFeatures, outFeatures, bias, dtype, device);
 
-        private static Linear Dense(nn.Module<Tensor, Tensor> projection, string name) => ProjectionQuantization.Dense(projection, nameof(Attention), name);
+        private static Linear Dense(nn.Module<Tensor, Tensor> projection, string name) => projection is AutocastLinear
+            ? throw new InvalidOperationException($"Attention.{name} is an AutocastLinear (the block computes under mixed precision); use Attention.Projection(\"{name}\") for the module.")
+            : ProjectionQuantization.Dense(projection, nameof(Attention), name);
     }
 }

@@ -43,7 +43,10 @@ namespace ModelGen.Nn
         /// <param name="dtype">Element type of the projection weights; the default dtype when null.</param>
         /// <param name="device">Device of the projection weights; the default device when null.</param>
         /// <param name="quantize">Weight-only quantization of the four projections (QuantizedLinear in <paramref name="dtype"/>); null = dense Linear.</param>
-        /// <exception cref="ArgumentException">A size does not divide as required, or a value is out of range.</exception>
+        /// <param name="compute">Mixed precision (docs/precision.md): the 16-bit dtype the block computes in from its
+        /// <paramref name="dtype"/> (fp32) parameters; null computes in <paramref name="dtype"/>. See Attention.Autocast.cs.</param>
+        /// <exception cref="ArgumentException">A size does not divide as required, a value is out of range, or
+        /// <paramref name="compute"/> is not 16-bit or comes with <paramref name="quantize"/>.</exception>
         public Attention(
             long hidden,
             long heads,
@@ -56,7 +59,8 @@ namespace ModelGen.Nn
             double dropout = 0,
             ScalarType? dtype = null,
             Device? device = null,
-            ModelGen.Quantization.ProjectionQuantization? quantize = null) : base(nameof(Attention))
+            ModelGen.Quantization.ProjectionQuantization? quantize = null,
+            ScalarType? compute = null) : base(nameof(Attention))
         {
             if (hidden <= 0 || heads <= 0 || kvHeads <= 0)
                 throw new ArgumentException($"Attention sizes must be positive, but hidden = {hidden}, heads = {heads}, kvHeads = {kvHeads}.");
@@ -77,6 +81,7 @@ namespace ModelGen.Nn
             if (rotary) _rotary = new RotaryEmbedding(HeadDim, ropeTheta);
 
             Quantization = quantize;
+            Compute = FeedForward.CheckCompute(compute, quantize);
             _qProj = CreateProjection("q_proj", hidden, heads * HeadDim, bias, dtype, device);
             _kProj = CreateProjection("k_proj", hidden, kvHeads * HeadDim, bias, dtype, device);
             _vProj = CreateProjection("v_proj", hidden, kvHeads * HeadDim, bias, dtype, device);
@@ -156,9 +161,10 @@ namespace ModelGen.Nn
 
             using var scope = torch.NewDisposeScope();
             long batch = input.shape[0], seq = input.shape[1];
-            var q = SplitHeads(_qProj.call(input), batch, seq, Heads);
-            var k = SplitHeads(_kProj.call(input), batch, seq, KvHeads);
-            var v = SplitHeads(_vProj.call(input), batch, seq, KvHeads);
+            var x = ComputeInput(input); // under mixed precision one 16-bit copy, shared by q/k/v (Attention.Autocast.cs)
+            var q = SplitHeads(_qProj.call(x), batch, seq, Heads);
+            var k = SplitHeads(_kProj.call(x), batch, seq, KvHeads);
+            var v = SplitHeads(_vProj.call(x), batch, seq, KvHeads);
             if (_rotary is not null)
             {
                 q = _rotary.Apply(q);
@@ -171,7 +177,7 @@ namespace ModelGen.Nn
                 ? Checkpoint.Run(Array.Empty<Parameter>(), qkv => Core(qkv[0], qkv[1], qkv[2]), torch.stack(new[] { q, k, v }))
                 : Core(q, k, v);
             var context = core.transpose(1, 2).reshape(batch, seq, Heads * HeadDim);
-            return scope.MoveToOuter(_oProj.call(context));
+            return scope.MoveToOuter(ResidualOutput(_oProj.call(context), input));
         }
 
         /// <summary>
@@ -201,6 +207,8 @@ namespace ModelGen.Nn
             long queries = q.shape[2], keys = k.shape[2];
             if (Fused && _slidingWindow is null && (!Causal || queries == keys))
                 return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: null, p: dropout, is_casual: Causal);
+            if (Compute is not null)
+                return AutocastEagerCore(q, k, v, dropout); // fp32 softmax output, as autocast runs softmax (Attention.Autocast.cs)
 
             // Each temporary is freed as soon as the next op has read it, so the eager path holds at most q kᵀ and one fp32 copy
             // of it beside what autograd saves (the probabilities in v's dtype, the dropout mask and the dropped probabilities).

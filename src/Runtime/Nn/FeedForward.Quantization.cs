@@ -25,8 +25,12 @@ namespace ModelGen.Nn
         };
 
         private nn.Module<Tensor, Tensor> CreateProjection(string name, long inFeatures, long outFeatures, bool bias, ScalarType? dtype, Device? device) =>
-            ProjectionQuantization.Create(Quantization, name, inFeatures, outFeatures, bias, dtype, device);
+            Compute is { } compute
+                ? new AutocastLinear(inFeatures, outFeatures, bias, compute, dtype ?? get_default_dtype(), device)
+                : ProjectionQuantization.Create(Quantization, name, inFeatures, outFeatures, bias, dtype, device);
 
-        private static Linear Dense(nn.Module<Tensor, Tensor> projection, string name) => ProjectionQuantization.Dense(projection, nameof(FeedForward), name);
+        private static Linear Dense(nn.Module<Tensor, Tensor> projection, string name) => projection is AutocastLinear
+            ? throw new InvalidOperationException($"FeedForward.{name} is an AutocastLinear (the block computes under mixed precision); use FeedForward.Projection(\"{name}\") for the module.")
+            : ProjectionQuantization.Dense(projection, nameof(FeedForward), name);
     }
 }

@@ -39,7 +39,10 @@ namespace ModelGen.Nn
         /// <param name="dtype">Element type of the weights; the default dtype when null.</param>
         /// <param name="device">Device of the weights; the default device when null.</param>
         /// <param name="quantize">Weight-only quantization of the projections (QuantizedLinear in <paramref name="dtype"/>); null = dense Linear.</param>
-        /// <exception cref="ArgumentException">A size is not positive, the activation is unknown, or the dropout is out of range.</exception>
+        /// <param name="compute">Mixed precision (docs/precision.md): the 16-bit dtype the block computes in from its
+        /// <paramref name="dtype"/> (fp32) parameters; null computes in <paramref name="dtype"/>. See FeedForward.Autocast.cs.</param>
+        /// <exception cref="ArgumentException">A size is not positive, the activation is unknown, the dropout is out of range, or
+        /// <paramref name="compute"/> is not 16-bit or comes with <paramref name="quantize"/>.</exception>
         public FeedForward(
             long hidden,
             long inner,
@@ -48,7 +51,8 @@ namespace ModelGen.Nn
             double dropout = 0,
             ScalarType? dtype = null,
             Device? device = null,
-            ModelGen.Quantization.ProjectionQuantization? quantize = null) : base(nameof(FeedForward))
+            ModelGen.Quantization.ProjectionQuantization? quantize = null,
+            ScalarType? compute = null) : base(nameof(FeedForward))
         {
             if (hidden <= 0 || inner <= 0)
                 throw new ArgumentException($"FeedForward sizes must be positive, but hidden = {hidden}, inner = {inner}.");
@@ -62,6 +66,7 @@ namespace ModelGen.Nn
             Activation = activation;
             Dropout = dropout;
             Quantization = quantize;
+            Compute = CheckCompute(compute, quantize);
             if (IsGated(activation))
                 _gateProj = CreateProjection("gate_proj", hidden, inner, bias, dtype, device);
             _upProj = CreateProjection("up_proj", hidden, inner, bias, dtype, device);
@@ -128,11 +133,12 @@ namespace ModelGen.Nn
                     $"FeedForward(hidden {Hidden}) expects input [..., {Hidden}] but got [{string.Join(", ", input.shape)}].", nameof(input));
 
             using var scope = torch.NewDisposeScope();
-            var up = _upProj.call(input);
-            var activated = Activate(Activation, IsGated(Activation) ? _gateProj!.call(input) : null, up);
+            var x = ComputeInput(input); // under mixed precision one 16-bit copy, shared by the projections (FeedForward.Autocast.cs)
+            var up = _upProj.call(x);
+            var activated = Activate(Activation, IsGated(Activation) ? _gateProj!.call(x) : null, up);
             var output = _downProj.call(activated);
             if (Dropout > 0) output = nn.functional.dropout(output, Dropout, training);
-            return scope.MoveToOuter(output);
+            return scope.MoveToOuter(ResidualOutput(output, input));
         }
     }
 }

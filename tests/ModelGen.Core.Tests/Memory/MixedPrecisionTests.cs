@@ -105,11 +105,15 @@ namespace ModelGen.Core.Tests.Memory
         }
 
         [Fact]
-        public void Only_linear_norm_embedding_dropout_and_layers_run_under_mixed_precision()
+        public void Pooler_quantized_and_sharded_blocks_do_not_run_under_mixed_precision()
         {
             Assert.Null(AutocastForward.Unsupported(new LinearSpec("L", "l", D("H", 4), D("H", 4), true)));
             Assert.Null(AutocastForward.Unsupported(new LayerNormSpec("N", "n", D("H", 4), 1e-5, true)));
-            Assert.NotNull(AutocastForward.Unsupported(new FeedForwardSpec("F", "f", D("H", 4), D("F", 8), FeedForwardActivation.Gelu, true)));
+            Assert.Null(AutocastForward.Unsupported(new FeedForwardSpec("F", "f", D("H", 4), D("F", 8), FeedForwardActivation.Gelu, true)));
+            Assert.Null(AutocastForward.Unsupported(new AttentionSpec("A", "a", D("H", 4), D("N", 2), D("N", 2), true, false, 10000, true, false, 0)));
+            Assert.NotNull(AutocastForward.Unsupported(new FeedForwardSpec("F", "f", D("H", 4), D("F", 8), FeedForwardActivation.Gelu, true) { Quant = new QuantSpec(QuantKind.Int8, 0, false) }));
+            Assert.NotNull(AutocastForward.Unsupported(new FeedForwardSpec("F", "f", D("H", 4), D("F", 8), FeedForwardActivation.Gelu, true) { Shard = ShardStyle.Column }));
+            Assert.NotNull(AutocastForward.Unsupported(new PoolerSpec("P", "p", D("H", 4))));
             Assert.NotNull(AutocastForward.Unsupported(new LinearSpec("L", "l", D("H", 4), D("H", 4), true) { Quant = new QuantSpec(QuantKind.Int8, 0, false) }));
         }
     }
