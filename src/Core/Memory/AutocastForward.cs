@@ -24,6 +24,9 @@ namespace ModelGen.Memory
             PoolerSpec => "a [Pooler] builds its dense projection at one dtype; write it with a [Linear] block and tanh in Forward",
             LinearSpec { Quant: not null } => "a quantized Linear computes in its own dtype",
             { Shard: not ShardStyle.None } => "tensor-parallel blocks are built at their storage dtype",
+            // Would otherwise run (and be counted) in fp32 inside a class that asked for 16-bit compute: refused, never silent.
+            CrossAttentionSpec or RelativeAttentionSpec => "encoder-decoder attention blocks have no mixed-precision form yet; use [Precision(DType.BFloat16)] for 16-bit compute",
+            MixtureOfExpertsSpec => "a mixture-of-experts block has no mixed-precision form yet; use [Precision(DType.BFloat16)] for 16-bit compute",
             _ => null,
         };
 

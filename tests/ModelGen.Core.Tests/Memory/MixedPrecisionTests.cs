@@ -116,5 +116,13 @@ namespace ModelGen.Core.Tests.Memory
             Assert.NotNull(AutocastForward.Unsupported(new PoolerSpec("P", "p", D("H", 4))));
             Assert.NotNull(AutocastForward.Unsupported(new LinearSpec("L", "l", D("H", 4), D("H", 4), true) { Quant = new QuantSpec(QuantKind.Int8, 0, false) }));
         }
+
+        [Fact]
+        public void Encoder_decoder_and_mixture_of_experts_blocks_are_refused_rather_than_run_in_fp32()
+        {
+            Assert.NotNull(AutocastForward.Unsupported(new CrossAttentionSpec("C", "c", D("H", 4), D("N", 2), true, true, false, 0)));
+            Assert.NotNull(AutocastForward.Unsupported(new RelativeAttentionSpec("R", "r", D("H", 4), D("N", 2), false, 32, 128, false, false, 0)));
+            Assert.NotNull(AutocastForward.Unsupported(new MixtureOfExpertsSpec("M", "m", D("H", 4), D("F", 8), D("E", 4), D("K", 2), FeedForwardActivation.SwiGlu, 0)));
+        }
     }
 }
