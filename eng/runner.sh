@@ -75,8 +75,17 @@ mg_run_command() {
     done
     unset IFS
   fi
+  # The caller's MODELGEN_* and DOTNET_* settings reach the command, as they would natively (MODELGEN_FUZZ_COUNT,
+  # MODELGEN_APPROVE, DOTNET_EnableAVX512=0, …); the runner's own values below come later and win.
+  local name passed=()
+  for name in $(compgen -e); do
+    case "$name" in
+      MODELGEN_*|DOTNET_*) [ "$name" = DOTNET_ROOT ] || passed+=(--env "$name=${!name}") ;;
+    esac
+  done
   mg_as_root bash "$MG_ENG/chroot-run.sh" --rootfs "$MG_ROOTFS" \
     --bind "$sdk" --bind "$nuget" --bind "$cwd" --bind /tmp ${binds[@]+"${binds[@]}"} \
+    ${passed[@]+"${passed[@]}"} \
     --env "HOME=$home" \
     --env "PATH=$sdk:/usr/local/bin:/usr/bin:/bin" \
     --env "DOTNET_ROOT=$sdk" \
