@@ -91,7 +91,7 @@ mg_run_command() {
     --env "DOTNET_ROOT=$sdk" \
     --env "NUGET_PACKAGES=$nuget" \
     --env DOTNET_CLI_TELEMETRY_OPTOUT=1 --env DOTNET_NOLOGO=1 \
-    --env MSBUILDDISABLENODEREUSE=1 --env UseSharedCompilation=false \
+    --env MSBUILDDISABLENODEREUSE=1 --env UseSharedCompilation=false --env DOTNET_CLI_USE_MSBUILD_SERVER=0 \
     ${user[@]+"${user[@]}"} --cwd "$cwd" -- "$@"
 }
 
