@@ -11,7 +11,8 @@ namespace ModelGen.Parallel.Tests;
 /// between degrees), generated (models the generator built from [Shard], against the same classes built whole; at 2 ranks the
 /// generated CreateTraining of a TP 2 sequence-parallel plan), generated-decode (greedy KV-cache decoding of the generated models
 /// equal to the whole model's, with a per-rank cache of the rank's heads), generated-big (a 70B-like generated model built per rank on the
-/// meta device), and at 4 ranks train (TP 2 × DP 2, 20 steps, loss curve equal to one process) and generated-train (the same
+/// meta device), master-weights at 2 ranks (bf16 with fp32 master weights, fp16 with masters and loss scaling, 5 AdamW
+/// steps equal to one process; a run without masters fails the same check), and at 4 ranks train (TP 2 × DP 2, 20 steps, loss curve equal to one process) and generated-train (the same
 /// through the generated CreateTraining of TP 2 × DP 2 plans, with the vocab-parallel loss).
 /// </summary>
 public sealed class TensorParallelTests
@@ -21,8 +22,9 @@ public sealed class TensorParallelTests
     [Fact]
     public void Degree_2_equals_the_unsharded_model()
     {
-        var job = MpiJob.Launch(2, Cases, timeoutSeconds: 600);
-        JobAssert.EveryRankPassed(job, 2, Cases);
+        var cases = Cases.Append("master-weights").ToArray();
+        var job = MpiJob.Launch(2, cases, timeoutSeconds: 600);
+        JobAssert.EveryRankPassed(job, 2, cases);
     }
 
     [Fact]

@@ -46,6 +46,7 @@ namespace ModelGen.Parallel.Worker
                         case "generated-train": GeneratedTrainCase.Run(world, checks); break;
                         case "generated-decode": GeneratedDecodeCase.Run(world, checks); break;
                         case "generated-bench": GeneratedBenchCase.Run(world, checks); break;
+                        case "master-weights": MasterWeightsCase.Run(world, checks); break;
                         default: Console.Error.WriteLine($"unknown case '{name}'"); return 2;
                     }
                 }
