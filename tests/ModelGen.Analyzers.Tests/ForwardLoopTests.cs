@@ -16,7 +16,7 @@ namespace ModelGen.Analyzers.Tests
     /// <summary>
     /// Loops in a Forward body (docs/forward-analysis.md, "Loops"): a <c>for</c> loop over a literal, a constant, a config member or
     /// a stack's <c>Count</c> multiplies what its body saves by the trip count (ops and primitive blocks alike); any other loop is
-    /// counted once and named by MG0571 (info).
+    /// counted once and named by MG0571 (a warning: the estimate may be low).
     /// </summary>
     public sealed class ForwardLoopTests
     {
@@ -114,7 +114,7 @@ namespace ModelGen.Analyzers.Tests
         {
             var source = Layer(loop + " return Proj.call(x);");
             var info = Assert.Single(await AnalyzerRun.Diagnostics(new ForwardAnalyzer(), source), d => d.Id == "MG0571");
-            Assert.Equal(DiagnosticSeverity.Info, info.Severity);
+            Assert.Equal(DiagnosticSeverity.Warning, info.Severity); // the estimate may be low: the build prints it
             Assert.Equal($"'{header}' in 'Block.Forward' runs a number of times not known at compile time ({reason}): the memory estimate counts its body once",
                 info.GetMessage(CultureInfo.InvariantCulture));
             Assert.Equal(header.Split(' ')[0], info.Location.SourceTree!.GetText().ToString(info.Location.SourceSpan));

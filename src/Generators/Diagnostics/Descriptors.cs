@@ -584,14 +584,14 @@ namespace ModelGen.Diagnostics
         public static readonly DiagnosticDescriptor ForwardLoopUncounted = Add(
             "MG0571", "Forward loop counted once",
             "'{0}' in '{1}.Forward' runs a number of times not known at compile time ({2}): the memory estimate counts its body once",
-            Memory, DiagnosticSeverity.Info,
+            Memory, DiagnosticSeverity.Warning,
             "A for loop whose bound is a literal, a constant, a config member or a stack's Count multiplies what its body saves by its trip count; any other loop is counted once (docs/forward-analysis.md, Loops).");
 
         /// <summary>MG0572: a sublayer or stack called inside a counted loop of a Forward body.</summary>
         public static readonly DiagnosticDescriptor ForwardLayerInLoop = Add(
             "MG0572", "Sublayer in a Forward loop counted once",
             "'{0}' is called inside a loop of {1} repeats in '{2}.Forward': the memory estimate walks it once",
-            Memory, DiagnosticSeverity.Info,
+            Memory, DiagnosticSeverity.Warning,
             "A counted loop multiplies what its ops and primitive blocks save; a sublayer or stack called in it (other than a stack in its own loop) is walked once, as a sublayer called twice is (docs/forward-analysis.md, Loops).");
 
         // Mixture of experts (helper "moe": MG0541–MG0555; docs/moe.md).
