@@ -11,14 +11,20 @@ namespace ModelGen.Analyzers.Checks
         /// <summary>
         /// What the generated constructor would refuse for the scenario's tensor-parallel degree and sequence parallelism (the
         /// same rules it is emitted from, <see cref="TensorParallelSupport"/>): MG0208 for a sharded block declared with a type its
-        /// tensor-parallel module is not, MG0209 for a block that cannot run on sequence shards. A block reported once, and not
+        /// tensor-parallel module is not, MG0209 for a block that cannot run on sequence shards, MG0212 for a quantized row-parallel slice
+        /// that leaves partial quantization groups on a rank. A block reported once, and not
         /// at all when MG0201 already says it cannot split at this degree (<paramref name="uneven"/>).
         /// </summary>
         public static IEnumerable<SpecFinding> CheckShardedConstruction(ModelSpec model, ScenarioSpec scenario, ISet<(string Layer, string Block)> uneven) =>
             TensorParallelSupport.Problems(model, scenario)
                 .Where(p => !uneven.Contains((p.Layer.Name, p.Block.Name)))
                 .GroupBy(p => (p.Layer.Name, p.Block.Name)).Select(g => g.First())
-                .Select(p => SpecFinding.Create(p.Sequence ? Descriptors.SequenceParallelUnsupported : Descriptors.ShardedTypeCannotHold,
+                .Select(p => SpecFinding.Create(p.Refusal switch
+                    {
+                        TensorParallelRefusal.SequenceShards => Descriptors.SequenceParallelUnsupported,
+                        TensorParallelRefusal.QuantizedSlice => Descriptors.QuantizedSliceUneven,
+                        _ => Descriptors.ShardedTypeCannotHold,
+                    },
                     null, null, scenario.TensorParallel, p.Layer.Name, p.Block.Name, p.Reason))
                 .Concat(CheckSequenceShards(model, scenario));
 

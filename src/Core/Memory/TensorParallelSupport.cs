@@ -7,7 +7,7 @@ namespace ModelGen.Memory
     /// <summary>
     /// What the generated constructor builds for each block of a layer that takes tensor-parallel options, and what it refuses,
     /// in one place: the generator emits from these rules (a refusal becomes a start-up exception) and the analyzers report the
-    /// same refusals at compile time (MG0208, MG0209), so a plan that builds is a plan the analyzers accepted (docs/tensor-parallel.md).
+    /// same refusals at compile time (MG0208, MG0209, MG0212), so a plan that builds is a plan the analyzers accepted (docs/tensor-parallel.md).
     /// </summary>
     public static class TensorParallelSupport
     {
@@ -87,10 +87,33 @@ namespace ModelGen.Memory
         }
 
         /// <summary>
-        /// Every refusal of the generated constructor for <paramref name="scenario"/>: (layer, block, reason, sequence) with
-        /// <c>sequence</c> true for a sequence-parallel one. Empty at degree 1.
+        /// Why a sharded, quantized block cannot quantize its row-parallel slice at <paramref name="degree"/>, or null: a row-parallel
+        /// projection (a row-parallel Linear, an Attention's <c>o_proj</c>, a FeedForward's <c>down_proj</c>) holds <c>in/t</c> input
+        /// columns per rank, and int4 groups and NF4 blocks run along the input features, so the group must divide <c>in/t</c>
+        /// (QuantLayout.ResolveGroupSize). Int8 has one scale per row and fits any slice. A degree that does not divide the features at
+        /// all is MG0201's, not this.
         /// </summary>
-        public static IEnumerable<(LayerSpec Layer, BlockSpec Block, string Reason, bool Sequence)> Problems(ModelSpec model, ScenarioSpec scenario)
+        public static string? QuantizedSliceProblem(BlockSpec block, LayerSpec layer, int degree)
+        {
+            if (degree <= 1 || block.Quant is not { Kind: not QuantKind.Int8 and not QuantKind.None, GroupSize: > 0 } quant || !IsSharded(block, layer) || IsVocabHead(block, layer))
+                return null;
+            var (projection, features) = block switch
+            {
+                LinearSpec { Shard: ShardStyle.Row } linear => ("its weight", linear.In.Value),
+                AttentionSpec attention => ("o_proj", attention.Heads.Value * (attention.Hidden.Value / attention.Heads.Value)),
+                FeedForwardSpec feedForward => ("down_proj", feedForward.Inner.Value),
+                _ => ("", 0L),
+            };
+            if (features <= 0 || features % degree != 0 || features / degree % quant.GroupSize == 0)
+                return null;
+            return $"{projection} is row-parallel, so each rank quantizes {features / degree} of its {features} input features, which {quant.Kind} groups of {quant.GroupSize} do not divide; " +
+                "use a degree that leaves whole groups on each rank, or a smaller GroupSize";
+        }
+
+        /// <summary>
+        /// Every refusal of the generated constructor for <paramref name="scenario"/>: (layer, block, reason, refusal kind). Empty at degree 1.
+        /// </summary>
+        public static IEnumerable<(LayerSpec Layer, BlockSpec Block, string Reason, TensorParallelRefusal Refusal)> Problems(ModelSpec model, ScenarioSpec scenario)
         {
             if (scenario.TensorParallel <= 1)
                 yield break;
@@ -99,9 +122,11 @@ namespace ModelGen.Memory
                 foreach (var block in layer.Blocks)
                 {
                     if (TypeProblem(block, layer) is { } type)
-                        yield return (layer, block, type, false);
+                        yield return (layer, block, type, TensorParallelRefusal.DeclaredType);
+                    else if (QuantizedSliceProblem(block, layer, scenario.TensorParallel) is { } slice)
+                        yield return (layer, block, slice, TensorParallelRefusal.QuantizedSlice);
                     else if (scenario.SequenceParallel && layer.TakesTensorParallel && SequenceProblem(block, layer) is { } sequence)
-                        yield return (layer, block, sequence, true);
+                        yield return (layer, block, sequence, TensorParallelRefusal.SequenceShards);
                 }
             }
         }
@@ -131,5 +156,16 @@ namespace ModelGen.Memory
             var head = generic < 0 ? name : name.Substring(0, generic);
             return head.Substring(head.LastIndexOf('.') + 1);
         }
+    }
+
+    /// <summary>Why the generated tensor-parallel constructor refuses a block (the diagnostic that reports it).</summary>
+    public enum TensorParallelRefusal
+    {
+        /// <summary>The property's declared type cannot hold the tensor-parallel module (MG0208).</summary>
+        DeclaredType,
+        /// <summary>The block cannot run on sequence shards (MG0209).</summary>
+        SequenceShards,
+        /// <summary>A quantized row-parallel slice leaves partial quantization groups on a rank (MG0212).</summary>
+        QuantizedSlice,
     }
 }

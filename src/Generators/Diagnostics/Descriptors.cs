@@ -339,6 +339,15 @@ namespace ModelGen.Diagnostics
             Sharding, DiagnosticSeverity.Warning,
             "A decoding step appends one token, which cannot be split over the ranks; TensorParallelAttention's cached forward runs with the whole sequence on every rank and its KV cache holds the rank's heads (docs/tensor-parallel.md).");
 
+        // ---- tpquant (MG0212–MG0219): sharded and quantized blocks ----
+
+        /// <summary>MG0212: a quantized row-parallel slice that leaves partial quantization groups on a rank.</summary>
+        public static readonly DiagnosticDescriptor QuantizedSliceUneven = Add(
+            "MG0212", "Quantization groups do not fit a rank's slice",
+            "With TensorParallel = {0}, '{1}.{2}' cannot be built sharded and quantized: {3}",
+            Sharding, DiagnosticSeverity.Error,
+            "Each rank quantizes only its slice of a sharded projection (QuantizedParallelLinear); a row-parallel slice (a row-parallel Linear, an Attention's o_proj, a FeedForward's down_proj) holds in/t input features, and int4 groups and NF4 blocks run along the input features, so the group size must divide in/t; the generated constructor refuses the degree otherwise.");
+
         /// <summary>MG0301: [Quantize] on a block that cannot be quantized.</summary>
         public static readonly DiagnosticDescriptor QuantizeNotSupported = Add(
             "MG0301", "Block cannot be quantized",

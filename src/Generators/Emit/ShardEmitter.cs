@@ -90,9 +90,10 @@ namespace ModelGen.Generators.Emit
                 case EmbeddingSpec e:
                     return $"new {Parallel}VocabParallelEmbedding({BlockEmitter.Size(e.Count)}, {BlockEmitter.Size(e.Width)}, {Options}, {name}, {scalar}, {device})";
                 case AttentionSpec a:
-                    return $"new {Parallel}TensorParallelAttention({BlockEmitter.Size(a.Hidden)}, {BlockEmitter.Size(a.Heads)}, {BlockEmitter.Size(a.KvHeads)}, {Options}, {name}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {device}, fused: {Literals.Bool(a.Fused)})";
+                    return $"new {Parallel}TensorParallelAttention({BlockEmitter.Size(a.Hidden)}, {BlockEmitter.Size(a.Heads)}, {BlockEmitter.Size(a.KvHeads)}, {Options}, {name}, causal: {Literals.Bool(a.Causal)}, rotary: {Literals.Bool(a.Rotary)}, ropeTheta: {Literals.Number(a.RopeTheta)}, bias: {Literals.Bool(a.Bias)}, dropout: {Literals.Number(a.DropoutP)}, dtype: {scalar}, device: {device}, fused: {Literals.Bool(a.Fused)}{Quantize(a.Quant)})"
+                        + (a.SlidingWindow is { } window ? $" {{ SlidingWindow = {Literals.Long(window)} }}" : "");
                 case FeedForwardSpec f:
-                    return $"new {Parallel}TensorParallelFeedForward({BlockEmitter.Size(f.Hidden)}, {BlockEmitter.Size(f.Inner)}, {Literals.Enum(f.Activation)}, {Options}, {name}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {device})";
+                    return $"new {Parallel}TensorParallelFeedForward({BlockEmitter.Size(f.Hidden)}, {BlockEmitter.Size(f.Inner)}, {Literals.Enum(f.Activation)}, {Options}, {name}, bias: {Literals.Bool(f.Bias)}, dtype: {scalar}, device: {device}{Quantize(f.Quant)})";
                 case RmsNormSpec n:
                     return $"new {Parallel}ParallelRmsNorm({BlockEmitter.Size(n.Hidden)}, {Options}, eps: {Literals.Number(n.Eps)}, dtype: {scalar}, device: {device})";
                 case LayerNormSpec n:
@@ -136,6 +137,11 @@ namespace ModelGen.Generators.Emit
             TensorParallelSupport.IsVocabHead(block, spec) || (spec.IsModel && block is LinearSpec l && TensorParallelSupport.GathersOutput(l, spec))
                 ? $"!{Options}.VocabParallelLogits"
                 : Literals.Bool(block is LinearSpec linear && TensorParallelSupport.GathersOutput(linear, spec));
+
+        // [Shard] + [Quantize] on an Attention or FeedForward block: each rank quantizes only its slices of the projections.
+        private static string Quantize(QuantSpec? q) => q is null
+            ? ""
+            : $", quantize: new global::ModelGen.Quantization.ProjectionQuantization({Literals.Enum(q.Kind)}, {q.GroupSize}, {Literals.Bool(q.DoubleQuant)})";
 
         private static string Refused(string plain, string condition, string message) =>
             $"{condition}\n    ? throw new global::System.NotSupportedException({Literals.String(message + " (docs/tensor-parallel.md).")})\n    : {plain}";

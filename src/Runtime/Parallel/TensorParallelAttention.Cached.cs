@@ -21,10 +21,10 @@ namespace ModelGen.Parallel
             "model for generation with TensorParallelOptions(group, sequenceParallel: false); its weights and state_dict are the same.";
 
         /// <summary>Element type of the projections' weights: the dtype of this rank's cache.</summary>
-        public ScalarType ProjectionDtype => q_proj.Weight.dtype;
+        public ScalarType ProjectionDtype => DtypeOf(q_proj);
 
         /// <summary>Device of the projections' weights.</summary>
-        public Device ProjectionDevice => q_proj.Weight.device;
+        public Device ProjectionDevice => DeviceOf(q_proj);
 
         /// <summary>
         /// Attends the new tokens over everything this rank's <paramref name="cache"/> holds, after appending their keys and values:
@@ -68,7 +68,8 @@ namespace ModelGen.Parallel
             var keys = RepeatKv(cached.Keys);
             var values = RepeatKv(cached.Values);
             Tensor attended;
-            var window = cache.SlidingWindow;
+            // The block's own window and the cache's, the smaller one binding (as Attention's cached forward).
+            var window = _slidingWindow is { } own && cache.SlidingWindow is { } shared ? Math.Min(own, shared) : _slidingWindow ?? cache.SlidingWindow;
             if (Fused && start == 0 && padding is null && keys.shape[2] == seq && (window is not { } w || w >= seq))
                 attended = nn.functional.scaled_dot_product_attention(q, keys, values, is_casual: true);
             else

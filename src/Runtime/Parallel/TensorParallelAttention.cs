@@ -1,6 +1,7 @@
 using System;
 using ModelGen.Distributed;
 using ModelGen.Nn;
+using ModelGen.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,10 +22,11 @@ namespace ModelGen.Parallel
     /// </remarks>
     public sealed partial class TensorParallelAttention : nn.Module<Tensor, Tensor>
     {
-        private readonly ColumnParallelLinear q_proj;
-        private readonly ColumnParallelLinear k_proj;
-        private readonly ColumnParallelLinear v_proj;
-        private readonly RowParallelLinear o_proj;
+        // ColumnParallelLinear / RowParallelLinear, or QuantizedParallelLinear with a quantization (TensorParallelAttention.Quantization.cs).
+        private readonly nn.Module<Tensor, Tensor> q_proj;
+        private readonly nn.Module<Tensor, Tensor> k_proj;
+        private readonly nn.Module<Tensor, Tensor> v_proj;
+        private readonly nn.Module<Tensor, Tensor> o_proj;
         private readonly RotaryEmbedding? _rotary;
         private readonly ProcessGroup? _replicaGroup;
 
@@ -43,10 +45,14 @@ namespace ModelGen.Parallel
         /// <param name="device">Device of the weights.</param>
         /// <param name="fused">Use <c>scaled_dot_product_attention</c> when no dropout is drawn (as <see cref="Attention"/>'s <c>fused</c>);
         /// false runs the eager softmax core, which keeps the <c>s × s</c> probabilities for backward.</param>
-        /// <exception cref="ArgumentException">A head count does not split across the degree; the message says which.</exception>
+        /// <param name="quantize">Weight-only quantization of the four projections (as <see cref="Attention"/>'s <c>quantize</c>): each
+        /// becomes a <see cref="QuantizedParallelLinear"/> that quantizes only this rank's slice, computing in <paramref name="dtype"/>;
+        /// null = float projections.</param>
+        /// <exception cref="ArgumentException">A head count does not split across the degree, or a quantization group does not fit a
+        /// rank's slice; the message says which.</exception>
         public TensorParallelAttention(long hidden, long heads, long kvHeads, TensorParallelOptions options, string name, bool causal = true,
             bool rotary = false, double ropeTheta = 10000, bool bias = false, double dropout = 0, ScalarType? dtype = null, Device? device = null,
-            bool fused = true)
+            bool fused = true, ProjectionQuantization? quantize = null)
             : base(nameof(TensorParallelAttention))
         {
             ArgumentNullException.ThrowIfNull(options);
@@ -81,10 +87,12 @@ namespace ModelGen.Parallel
                 kvShard = new ShardSpec(0, head * HeadDim, HeadDim, kvRows, KvReplicas);
                 _replicaGroup = options.Group.Split(head, rank);
             }
-            q_proj = new ColumnParallelLinear(hidden, heads * HeadDim, options, name + ".q_proj", bias, false, dtype, device);
-            k_proj = new ColumnParallelLinear(hidden, kvRows, options, name + ".k_proj", bias, false, kvShard, _replicaGroup, dtype, device);
-            v_proj = new ColumnParallelLinear(hidden, kvRows, options, name + ".v_proj", bias, false, kvShard, _replicaGroup, dtype, device);
-            o_proj = new RowParallelLinear(heads * HeadDim, hidden, options, name + ".o_proj", bias, true, dtype, device);
+            Quantization = quantize;
+            var qRows = heads * HeadDim;
+            q_proj = Column(hidden, qRows, name + ".q_proj", bias, Shard.Even(0, qRows, rank, t), null, dtype, device);
+            k_proj = Column(hidden, kvRows, name + ".k_proj", bias, kvShard, _replicaGroup, dtype, device);
+            v_proj = Column(hidden, kvRows, name + ".v_proj", bias, kvShard, _replicaGroup, dtype, device);
+            o_proj = Row(qRows, hidden, name + ".o_proj", bias, dtype, device);
             RegisterComponents();
         }
 
@@ -132,9 +140,10 @@ namespace ModelGen.Parallel
             if (Binding is { } bound) // a generated model's cached forward (TensorParallelAttention.Cached.cs)
                 return forward(input, bound.Cache, bound.Positions, bound.Padding);
             using var scope = NewDisposeScope();
-            // With sequence parallelism one all-gather feeds all three projections and only the shard is kept for backward.
-            var projected = Options.SequenceParallel
-                ? ColumnParallelLinear.ProjectShards(input, q_proj, k_proj, v_proj)
+            // With sequence parallelism one all-gather feeds all three projections and only the shard is kept for backward
+            // (quantized projections keep no input for a weight gradient; they read the gathered input, as QuantizedParallelLinear).
+            var projected = Options.SequenceParallel && Quantization is null
+                ? ColumnParallelLinear.ProjectShards(input, (ColumnParallelLinear)q_proj, (ColumnParallelLinear)k_proj, (ColumnParallelLinear)v_proj)
                 : Project(ColumnParallelLinear.Enter(input, Options));
             long batch = projected[0].shape[0], seq = projected[0].shape[1];
             var q = projected[0].view(batch, seq, LocalHeads, HeadDim).transpose(1, 2);
@@ -188,16 +197,16 @@ namespace ModelGen.Parallel
             base.Dispose(disposing);
         }
 
-        private Tensor[] Project(Tensor x) => new[] { q_proj.ForwardLocal(x), k_proj.ForwardLocal(x), v_proj.ForwardLocal(x) };
+        private Tensor[] Project(Tensor x) => new[] { ProjectLocal(q_proj, x), ProjectLocal(k_proj, x), ProjectLocal(v_proj, x) };
 
         private Tensor Core(Tensor q, Tensor k, Tensor v)
         {
             var dropout = training ? Dropout : 0.0;
-            if (dropout == 0 && Fused)
+            if (dropout == 0 && Fused && SlidingWindow is null)
                 return nn.functional.scaled_dot_product_attention(q, k, v, is_casual: Causal);
             var scores = q.matmul(k.transpose(-2, -1)).to(ScalarType.Float32) * (1.0 / Math.Sqrt(HeadDim));
             if (Causal)
-                scores = scores.masked_fill(ones(q.shape[2], k.shape[2], dtype: ScalarType.Bool, device: q.device).triu(1), double.NegativeInfinity);
+                scores = scores.masked_fill(HiddenByWindow(q.shape[2], k.shape[2], q.device), double.NegativeInfinity);
             var probabilities = scores.softmax(-1).to(v.dtype);
             if (dropout > 0)
                 probabilities = TensorParallelRng.Dropout(probabilities, dropout, true, Options, perRank: true);
