@@ -171,8 +171,8 @@ namespace ModelGen.Analyzers.Checks
                 findings.Add(SpecFinding.Create(Descriptors.QuantizeNotSupported, block.Name, attribute, block.Name, Describe(block)));
                 return;
             }
-            if (block is AttentionSpec or FeedForwardSpec && block.Shard != ShardStyle.None)
-                findings.Add(SpecFinding.Create(Descriptors.QuantizedParallelBlock, block.Name, attribute, block.Name, Describe(block)));
+            // [Quantize] with [Shard] on an Attention or FeedForward builds QuantizedParallelLinear projections (docs/tensor-parallel.md);
+            // MG0307 is no longer reported, and a degree whose row-parallel slices split the groups is MG0212 (TensorParallelSupport).
             var supported = QuantLayout.SupportedGroupSizes(quant.Kind);
             var groupValid = quant.Kind == QuantKind.Int8 ? quant.GroupSize == 0 : supported.Contains(quant.GroupSize);
             if (!groupValid)

@@ -392,7 +392,8 @@ namespace ModelGen.Diagnostics
 
         // quant (issue 13): MG0307–MG0315.
 
-        /// <summary>MG0307: [Quantize] and [Shard] together on an Attention or FeedForward block.</summary>
+        /// <summary>MG0307: [Quantize] and [Shard] together on an Attention or FeedForward block. Retired (issue 10): such a block is built
+        /// with QuantizedParallelLinear projections, so this is no longer reported; the id stays reserved (docs/diagnostics.md).</summary>
         public static readonly DiagnosticDescriptor QuantizedParallelBlock = Add(
             "MG0307", "Quantized block cannot be sharded",
             "Block '{0}' is {1} with both [Quantize] and [Shard]; its tensor-parallel form keeps dense projections, so quantize it or shard it",
