@@ -54,6 +54,8 @@ namespace ModelGen.Parallel.Worker
                 if (want.TryGetValue(name, out var reference1))
                     Compare.Close(checks, reference1, grad, $"{what}: grad of {name}");
 
+            LoadsAFullFloatStateDict(world, alone, checks, config, reference, tokens, what);
+
             reference.eval();
             model.eval();
             var prompts = new[] { new long[] { 5, 17, 33, 2, 60, 11, 9 }, new long[] { 40, 3, 21 } };
@@ -79,6 +81,34 @@ namespace ModelGen.Parallel.Worker
                 $"{what}: this rank stores {stored} B of parameters and quantized buffers (+ {rotary} B rotary tables), the memory model's per-rank weights term is {estimate.Term(MemoryTerms.Weights)} B");
             if (world.Rank == 0)
                 Console.WriteLine($"{what}: per-rank stored {stored} B, estimate {estimate.Term(MemoryTerms.Weights) - rotary} B; greedy " + string.Join(" | ", greedy.Tokens.Select(r => string.Join(" ", r))));
+        }
+
+        /// <summary>
+        /// A full float state_dict in the Hugging Face layout (<c>q_proj.weight</c>, <c>q_proj.bias</c>…: the degree-1 model's
+        /// dequantized weights) loads through <see cref="TensorParallelState.LoadFull"/> into models built with another seed at degree 1
+        /// and at degree t: each rank quantizes its slices of the float weights, and the two give the same logits. (Quantizing a
+        /// dequantized int4 weight again need not give the same codes, so the reference is the degree-1 load, not the original.)
+        /// </summary>
+        private static void LoadsAFullFloatStateDict(ProcessGroup world, ProcessGroup alone, Checks checks, TqConfig config, TqLlama reference, Tensor tokens, string what)
+        {
+            using var scope = NewDisposeScope();
+            var full = new Dictionary<string, Tensor>();
+            foreach (var (name, parameter) in reference.named_parameters())
+                full[name.Replace(".shard.bias", ".bias", StringComparison.Ordinal)] = parameter.detach();
+            foreach (var (path, module) in reference.named_modules())
+                if (module is QuantizedParallelLinear q)
+                    full[path + ".weight"] = q.Shard.Dequantize();
+            checks.True(!full.Keys.Any(k => k.Contains(".shard.", StringComparison.Ordinal)), $"{what}: the float state_dict has the plain layout");
+            var whole = new TqLlama(config, tensorParallel: new TensorParallelOptions(alone, seed: 99));
+            var loaded = new TqLlama(config, tensorParallel: new TensorParallelOptions(world, seed: 99));
+            TensorParallelState.LoadFull(whole, full);
+            TensorParallelState.LoadFull(loaded, full);
+            using var noGrad = no_grad();
+            var expected = whole.call(tokens);
+            Compare.Close(checks, expected, loaded.call(tokens), $"{what}: logits after loading a full float state_dict, against degree 1 loading it");
+            // Quantizing the dequantized weights again stays within quantization noise of the original model.
+            var drift = (expected - reference.call(tokens)).abs().max().item<float>();
+            checks.True(drift < 0.1, $"{what}: the reloaded model's logits are within {drift} of the original's");
         }
 
         // A key/value bias replicated over ranks lives outside the quantized shard ("k_proj.bias" instead of "k_proj.shard.bias").

@@ -30,7 +30,9 @@ namespace ModelGen.Parallel
 
         /// <summary>
         /// Copies <paramref name="full"/> into <paramref name="model"/>'s parameters: a sharded one takes its slice (a view, so nothing
-        /// full is copied), a replicated one the whole tensor.
+        /// full is copied), a replicated one the whole tensor. A <see cref="QuantizedParallelLinear"/> (a sharded quantized Linear, or a
+        /// projection of a quantized TensorParallelAttention / TensorParallelFeedForward) given its full float <c>weight</c> (and
+        /// <c>bias</c>) under its path quantizes its slice of them, so a full Hugging Face state_dict loads into a quantized model.
         /// </summary>
         /// <param name="model">A model built from tensor-parallel modules.</param>
         /// <param name="full">Full tensors by state_dict name (e.g. the unsharded model's <c>state_dict()</c>).</param>
@@ -41,8 +43,19 @@ namespace ModelGen.Parallel
             ArgumentNullException.ThrowIfNull(full);
             var specs = Specs(model);
             using var noGrad = no_grad();
+            var quantized = new List<string>();
+            foreach (var (path, module) in model.named_modules())
+            {
+                if (module is QuantizedParallelLinear q && full.TryGetValue(path + ".weight", out var weight))
+                {
+                    q.LoadFull(weight, full.TryGetValue(path + ".bias", out var bias) ? bias : null);
+                    quantized.Add(path + ".");
+                }
+            }
             foreach (var (name, parameter) in model.named_parameters())
             {
+                if (quantized.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal)))
+                    continue; // quantized from the full weight above
                 if (!full.TryGetValue(name, out var source))
                     throw new ArgumentException($"The full state_dict has no '{name}'.", nameof(full));
                 var slice = specs.TryGetValue(name, out var spec) ? Shard.Slice(source, spec) : source;
