@@ -22,7 +22,7 @@ using static TorchSharp.torch;
 const int Seq = 256, Batch = 8, Steps = 3;
 var configurations = new[] { "plain", "checkpointed", "quantized", "lora", "qlora" };
 // Data parallel over 2 ranks under mpirun (the plain probe, ModelGen's AdamW with its state partitioned): one row per rank.
-var distributed = new[] { "zero1-dp2", "zero2-dp2" }.Concat(TensorParallelCheck.Modes).Concat(ZeroCheck.Modes).ToArray(); // TensorParallelCheck.cs, ZeroCheck.cs
+var distributed = new[] { "zero1-dp2", "zero2-dp2" }.Concat(TensorParallelCheck.Modes).Concat(ZeroCheck.Modes).Append(TensorParallelQuantizedCheck.Mode).ToArray(); // TensorParallelCheck.cs, ZeroCheck.cs
 
 if (args.Length == 0 || args[0] == "all")
 {
@@ -97,6 +97,7 @@ if (args[0].StartsWith("infer-", StringComparison.Ordinal))
 }
 
 if (args[0] == "attention-saved") { HeapSettings.Apply(); AttentionSaved.Run(); return; }
+if (args[0] == TensorParallelQuantizedCheck.Mode) { TensorParallelQuantizedCheck.Run(Seq, Batch, Steps, args.Length > 1 && args[1] == "trace"); return; } // TensorParallelQuantizedCheck.cs
 if (TensorParallelCheck.Modes.Contains(args[0])) { TensorParallelCheck.Run(args[0], Seq, Batch, Steps, args.Length > 1 && args[1] == "trace"); return; }
 if (args[0] == "forward-ops") { HeapSettings.Apply(); ForwardOpsCheck.Run(Seq, Batch, Steps); return; } // docs/forward-analysis.md
 if (args[0] == ForwardLoopCheck.Mode) { HeapSettings.Apply(); ForwardLoopCheck.Run(Seq, Batch, Steps); return; } // docs/forward-analysis.md, Loops

@@ -53,7 +53,8 @@ namespace ModelGen.Parallel
                 using var generator = new Generator(unchecked((ulong)(seed * 1_000_003 + firstRow + r)));
                 using var scaled = draw(generator, columns);
                 using var part = shard.Dim == 0 ? scaled : scaled.narrow(0, shard.Start, shard.Length);
-                result[r].copy_(part);
+                using var row = result[r]; // a view: left to the GC, it would keep a temporary slice's storage resident
+                row.copy_(part);
             }
             return result;
         }

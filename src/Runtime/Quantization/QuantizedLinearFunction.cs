@@ -41,9 +41,13 @@ namespace ModelGen.Quantization
         {
             // An exception crossing TorchSharp's native autograd engine ends the process: record it, return no gradients,
             // and let BackwardFailures throw it once backward is over (e.g. a weight changed in place between forward and backward).
+            // The handles TorchSharp registers on the caller's (training step's) scope are released as the region functions release
+            // theirs (ModelGen.Parallel.BackwardHandles): otherwise every projection's input gradient stays resident until the step ends.
+            Parallel.BackwardHandles.ReleaseReturned();
             try
             {
-                return Gradients(ctx, grad_output);
+                using var scope = NewDisposeScope();
+                return Parallel.BackwardHandles.Return(grad_output, Gradients(ctx, grad_output));
             }
             catch (System.Exception exception)
             {
