@@ -55,6 +55,7 @@ namespace ModelGen.Parallel.Worker
                     Compare.Close(checks, reference1, grad, $"{what}: grad of {name}");
 
             LoadsAFullFloatStateDict(world, alone, checks, config, reference, tokens, what);
+            CheckpointRoundTrip(world, checks, config, tokens, what);
 
             reference.eval();
             model.eval();
@@ -109,6 +110,34 @@ namespace ModelGen.Parallel.Worker
             // Quantizing the dequantized weights again stays within quantization noise of the original model.
             var drift = (expected - reference.call(tokens)).abs().max().item<float>();
             checks.True(drift < 0.1, $"{what}: the reloaded model's logits are within {drift} of the original's");
+        }
+
+        /// <summary>
+        /// <see cref="TensorParallelCheckpoint"/> of a quantized model: the trainable parameters (biases in and out of the shards,
+        /// norms, embedding, head) are written as ranges of their full tensors and load back; the quantized slices are not written
+        /// (each rank's buffers are a slice, not a whole tensor), so a model built with the same seed resumes with the same logits.
+        /// </summary>
+        private static void CheckpointRoundTrip(ProcessGroup world, Checks checks, TqConfig config, Tensor tokens, string what)
+        {
+            using var scope = NewDisposeScope();
+            var trained = new TqLlama(config, tensorParallel: new TensorParallelOptions(world, seed: 7));
+            using (no_grad())
+                foreach (var (name, parameter) in trained.named_parameters())
+                    parameter.add_(0.01 * (name.Length % 7)); // a train-like change, the same on every rank
+            var written = TensorParallelCheckpoint.ShardedState(trained, world).Select(s => s.Name).ToHashSet();
+            var quantizedBuffers = trained.named_buffers().Select(b => b.name).Where(n => n.Contains(".shard.", StringComparison.Ordinal)).ToList();
+            checks.True(quantizedBuffers.Count > 0 && !quantizedBuffers.Any(written.Contains), $"{what}: the checkpoint leaves out the {quantizedBuffers.Count} quantized slice buffers");
+            using var id = tensor(new long[] { Random.Shared.NextInt64(1, long.MaxValue) });
+            world.Broadcast(id);
+            var directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"modelgen-tpq-{id[0].item<long>():x}");
+            TensorParallelCheckpoint.Save(directory, trained, world);
+            world.Barrier();
+            var resumed = new TqLlama(config, tensorParallel: new TensorParallelOptions(world, seed: 7));
+            TensorParallelCheckpoint.Load(directory, resumed);
+            world.Barrier();
+            if (world.Rank == 0) System.IO.Directory.Delete(directory, recursive: true);
+            using var noGrad = no_grad();
+            Compare.Close(checks, trained.call(tokens), resumed.call(tokens), $"{what}: logits after a checkpoint round trip");
         }
 
         // A key/value bias replicated over ranks lives outside the quantized shard ("k_proj.bias" instead of "k_proj.shard.bias").

@@ -50,8 +50,12 @@ namespace ModelGen.Parallel
                 else
                     throw new NotSupportedException($"'{name}' is split along dimension {spec.Dim} of a {values.dim()}-dimensional tensor, which the checkpoint layout does not cover.");
             }
+            // A QuantizedParallelLinear's buffers are this rank's quantized slice, not a whole tensor: they are left out (the frozen
+            // weights come back from the float weights through TensorParallelState.LoadFull), never written as if rank 0's were whole.
+            var quantized = model.named_modules().Where(m => m.module is QuantizedParallelLinear).Select(m => m.name + ".").ToList();
             foreach (var (name, buffer) in model.named_buffers())
-                if (group.Rank == 0) slices.Add(new TensorSlice(name, buffer.shape, buffer.dtype, 0, buffer.detach().reshape(-1)));
+                if (group.Rank == 0 && !quantized.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal)))
+                    slices.Add(new TensorSlice(name, buffer.shape, buffer.dtype, 0, buffer.detach().reshape(-1)));
             return slices;
         }
 
