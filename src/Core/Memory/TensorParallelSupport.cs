@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using ModelGen.Quantization;
 using ModelGen.Specs;
 
 namespace ModelGen.Memory
@@ -95,8 +96,9 @@ namespace ModelGen.Memory
         /// </summary>
         public static string? QuantizedSliceProblem(BlockSpec block, LayerSpec layer, int degree)
         {
-            if (degree <= 1 || block.Quant is not { Kind: not QuantKind.Int8 and not QuantKind.None, GroupSize: > 0 } quant || !IsSharded(block, layer) || IsVocabHead(block, layer))
+            if (degree <= 1 || block.Quant is not { Kind: QuantKind.Int4 or QuantKind.NF4 } quant || !IsSharded(block, layer) || IsVocabHead(block, layer))
                 return null;
+            var group = quant.GroupSize > 0 ? quant.GroupSize : quant.Kind == QuantKind.Int4 ? QuantLayout.Int4DefaultGroupSize : QuantLayout.NF4DefaultBlockSize;
             var (projection, features) = block switch
             {
                 LinearSpec { Shard: ShardStyle.Row } linear => ("its weight", linear.In.Value),
@@ -104,9 +106,9 @@ namespace ModelGen.Memory
                 FeedForwardSpec feedForward => ("down_proj", feedForward.Inner.Value),
                 _ => ("", 0L),
             };
-            if (features <= 0 || features % degree != 0 || features / degree % quant.GroupSize == 0)
+            if (features <= 0 || features % degree != 0 || features / degree % group == 0)
                 return null;
-            return $"{projection} is row-parallel, so each rank quantizes {features / degree} of its {features} input features, which {quant.Kind} groups of {quant.GroupSize} do not divide; " +
+            return $"{projection} is row-parallel, so each rank quantizes {features / degree} of its {features} input features, which {quant.Kind} groups of {group} do not divide; " +
                 "use a degree that leaves whole groups on each rank, or a smaller GroupSize";
         }
 
