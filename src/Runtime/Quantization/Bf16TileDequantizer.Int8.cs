@@ -96,24 +96,57 @@ namespace ModelGen.Quantization
         /// multiply-add, the fp32 scale unrounded. <paramref name="output"/> is contiguous bf16 [rows, N], <paramref name="scale"/>
         /// fp32 [N], <paramref name="bias"/> bf16 [N] or null. One pass over the output (rows × N), on the same threads as the tiles.
         /// </summary>
-        public static void ScaleOutput(Tensor output, Tensor scale, Tensor? bias) =>
-            Run(output.shape[0], output.shape[1], [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, rows, n, destination) =>
+        /// <remarks>
+        /// A 32-bit lane holds two bf16 values, an even column's in its low half and the next column's in its high half, so a
+        /// vector of 32 values is read, widened (a shift and a mask), scaled, rounded and written back as one vector, with no
+        /// widening or narrowing shuffles; the scales are laid out once per call to match (16 even columns, then 16 odd ones).
+        /// </remarks>
+        public static void ScaleOutput(Tensor output, Tensor scale, Tensor? bias)
+        {
+            int width = checked((int)output.shape[1]), vectorWidth = Vectors ? width / 32 * 32 : 0;
+            var paired = new float[vectorWidth];
+            var columnScales = MemoryMarshal.Cast<byte, float>(scale.bytes);
+            for (int j = 0; j < vectorWidth; j += 32)
+            {
+                for (int i = 0; i < 16; i++)
+                {
+                    paired[j + i] = columnScales[j + (2 * i)];
+                    paired[j + 16 + i] = columnScales[j + (2 * i) + 1];
+                }
+            }
+            Run(output.shape[0], width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, rows, n, destination) =>
             {
                 var scales = MemoryMarshal.Cast<byte, float>(scale.bytes);
                 ReadOnlySpan<ushort> biases = bias is null ? default : MemoryMarshal.Cast<byte, ushort>(bias.bytes);
-                int width = (int)n, vectorWidth = Vectors ? width / 16 * 16 : 0;
+                ref uint biasPairs = ref Unsafe.As<ushort, uint>(ref MemoryMarshal.GetReference(biases));
+                ref float pairScales = ref MemoryMarshal.GetArrayDataReference(paired);
+                var upper = Vector512.Create(0xFFFF0000u);
                 for (long row = 0; row < rows; row++)
                 {
                     var y = destination.Slice(checked((int)(row * n)), width);
-                    ref ushort at = ref MemoryMarshal.GetReference(y);
-                    for (int j = 0; j < vectorWidth; j += 16)
+                    ref uint pairs = ref Unsafe.As<ushort, uint>(ref MemoryMarshal.GetReference(y));
+                    for (int j = 0; j < vectorWidth; j += 32)
                     {
-                        var s = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(scales), (nuint)j);
-                        var value = Widen(Vector256.LoadUnsafe(ref at, (nuint)j));
-                        var result = biases.IsEmpty
-                            ? Avx512F.Multiply(value, s)
-                            : Avx512F.FusedMultiplyAdd(value, s, Widen(Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(biases), (nuint)j)));
-                        Avx512F.ConvertToVector256UInt16(RoundToBf16(result)).StoreUnsafe(ref at, (nuint)j);
+                        var lanes = Vector512.LoadUnsafe(ref pairs, (nuint)(j / 2));
+                        var even = Vector512.ShiftLeft(lanes, 16).AsSingle();
+                        var odd = (lanes & upper).AsSingle();
+                        var evenScale = Vector512.LoadUnsafe(ref pairScales, (nuint)j);
+                        var oddScale = Vector512.LoadUnsafe(ref pairScales, (nuint)(j + 16));
+                        if (biases.IsEmpty)
+                        {
+                            even = Avx512F.Multiply(even, evenScale);
+                            odd = Avx512F.Multiply(odd, oddScale);
+                        }
+                        else
+                        {
+                            var biasLanes = Vector512.LoadUnsafe(ref biasPairs, (nuint)(j / 2));
+                            even = Avx512F.FusedMultiplyAdd(even, evenScale, Vector512.ShiftLeft(biasLanes, 16).AsSingle());
+                            odd = Avx512F.FusedMultiplyAdd(odd, oddScale, (biasLanes & upper).AsSingle());
+                        }
+                        // The even value rounded into the low half, the odd one rounded in place in the high half.
+                        var oddBits = odd.AsUInt32();
+                        var oddRounded = (oddBits + Vector512.Create(0x7FFFu) + (Vector512.ShiftRightLogical(oddBits, 16) & Vector512.Create(1u))) & upper;
+                        (RoundToBf16(even) | oddRounded).StoreUnsafe(ref pairs, (nuint)(j / 2));
                     }
                     for (int j = vectorWidth; j < width; j++)
                     {
@@ -122,11 +155,7 @@ namespace ModelGen.Quantization
                     }
                 }
             }, output);
-
-        // Sixteen bf16 values as the fp32 values they are (the bf16 bits are the upper half of the fp32 bits).
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> Widen(Vector256<ushort> bf16) =>
-            Vector512.ShiftLeft(Avx512F.ConvertToVector512UInt32(bf16), 16).AsSingle();
+        }
 
         // An int8 code's bf16 bits: the upper half of its fp32 bits, exact (at most 8 significant bits).
         private static ushort Bf16OfCode(sbyte code) => (ushort)(BitConverter.SingleToUInt32Bits(code) >> 16);
