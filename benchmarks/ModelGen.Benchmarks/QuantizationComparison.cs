@@ -11,7 +11,7 @@ namespace ModelGen.Benchmarks;
 
 /// <summary>
 /// The formats of <see cref="QuantizationBenchmarks"/> timed in one process, interleaved call by call (bf16, int8, int8 without its byte
-/// tables, int4, nf4, nf4-dq, then again), so that a machine whose load changes during the run slows every format alike: each round's time is
+/// tables, int4, nf4, nf4-dq, then again, in a new order each round), so that a machine whose load changes during the run slows every format alike: each round's time is
 /// divided by the same round's bf16 time, and the median of those ratios is printed. For a quick relative figure on a shared
 /// machine (<c>quant-compare [tokens…] [--rounds N] [--threads N] [--parts]</c>, the last for <see cref="QuantizationParts"/>); the absolute table still comes from BenchmarkDotNet
 /// on an idle machine.
@@ -72,16 +72,18 @@ internal static class QuantizationComparison
             Forward(format, layers[format], input); // warm-up: JIT, the Int4 kernel's packed copy
             Forward(format, layers[format], input);
         }
+        var shuffle = new Random(13);
         for (int round = 0; round < rounds; round++)
         {
-            foreach (var format in Formats)
+            // A new order each round: int8-cvt reads the same codes as int8, so a fixed order would always find them in cache.
+            foreach (var format in Formats.OrderBy(_ => shuffle.Next()))
             {
-                long faulted = MinorFaults(), ran = CpuNanoseconds();
+                long ran = CpuNanoseconds(), faulted = MinorFaults(); // the fault count innermost: reading /proc allocates
                 var clock = Stopwatch.StartNew();
                 Forward(format, layers[format], input);
                 times[format].Add(clock.Elapsed.TotalMilliseconds);
-                cpu[format].Add((CpuNanoseconds() - ran) / 1e6);
                 faults[format].Add(MinorFaults() - faulted);
+                cpu[format].Add((CpuNanoseconds() - ran) / 1e6);
             }
         }
         var bf16 = times["bf16"];

@@ -104,7 +104,7 @@ namespace ModelGen.Quantization
         public static void ScaleOutput(Tensor output, Tensor scale, Tensor? bias)
         {
             int width = checked((int)output.shape[1]), vectorWidth = Vectors ? width / 32 * 32 : 0;
-            var paired = new float[vectorWidth];
+            var paired = System.Buffers.ArrayPool<float>.Shared.Rent(vectorWidth); // no fresh allocation per call
             var columnScales = MemoryMarshal.Cast<byte, float>(scale.bytes);
             for (int j = 0; j < vectorWidth; j += 32)
             {
@@ -114,6 +114,17 @@ namespace ModelGen.Quantization
                     paired[j + 16 + i] = columnScales[j + (2 * i) + 1];
                 }
             }
+            try
+            {
+                ScaleRows(output, scale, bias, paired, width, vectorWidth);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(paired);
+            }
+        }
+
+        private static void ScaleRows(Tensor output, Tensor scale, Tensor? bias, float[] paired, int width, int vectorWidth) =>
             Run(output.shape[0], width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, rows, n, destination) =>
             {
                 var scales = MemoryMarshal.Cast<byte, float>(scale.bytes);
@@ -155,7 +166,6 @@ namespace ModelGen.Quantization
                     }
                 }
             }, output);
-        }
 
         // An int8 code's bf16 bits: the upper half of its fp32 bits, exact (at most 8 significant bits).
         private static ushort Bf16OfCode(sbyte code) => (ushort)(BitConverter.SingleToUInt32Bits(code) >> 16);
