@@ -99,6 +99,29 @@ internal static class QuantizationComparison
     }
 
     /// <summary>
+    /// With <c>MODELGEN_OMP_WAIT_POLICY</c> set (ACTIVE or PASSIVE; ./build.sh passes MODELGEN_* variables into the root file
+    /// system, not OMP_*), sets OMP_WAIT_POLICY in the native environment; called first thing in Main, before libtorch, and with it
+    /// libgomp, is loaded (libgomp reads it once, then). Each prefill tile hands the cores from libtorch's OpenMP threads to .NET's
+    /// and back; by default an OpenMP worker spins for a while after a parallel region, on a core the next tile's .NET workers want,
+    /// which a bf16 Linear (one GEMM per call) never meets. PASSIVE makes it sleep at once, so runs with and without it show what
+    /// the spinning costs the tiles (docs/benchmarks-quantization.md). (.NET's Environment.SetEnvironmentVariable does not reach
+    /// the native environment on Linux, so libc's setenv is called.)
+    /// </summary>
+    public static void ApplyOmpWaitPolicy()
+    {
+        var value = Environment.GetEnvironmentVariable("MODELGEN_OMP_WAIT_POLICY");
+        if (string.IsNullOrEmpty(value))
+            return;
+        if (SetNativeEnvironment("OMP_WAIT_POLICY", value, 1) != 0)
+            throw new InvalidOperationException("setenv(OMP_WAIT_POLICY) failed");
+        Console.WriteLine($"OMP_WAIT_POLICY={value} (native environment, before libtorch loads)");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setenv")]
+    private static extern int SetNativeEnvironment([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string name,
+        [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string value, int overwrite);
+
+    /// <summary>
     /// This process's minor page faults so far (/proc/self/stat, field 10; -1 where there is none): a call that maps fresh memory
     /// (a transient too large for the allocator to reuse) faults once per 4 KiB page, which the load on the machine does not change.
     /// </summary>
