@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -22,6 +21,8 @@ namespace ModelGen.Quantization
     /// Bit-for-bit the values of <see cref="WeightFormat.Dequantize"/> in bf16: Int4 is <c>bf16((q − zero)·scale)</c> and NF4 <c>bf16(bf16(value)·bf16(absmax))</c>,
     /// each product exact in fp32 and rounded once to nearest-even, as libtorch's bf16 multiply rounds. A bf16 pair is written as one
     /// 32-bit lane (first element in the low half, little-endian), so each byte's two codes land in order without a shuffle.
+    /// Int8 tiles are the exception: they hold the codes themselves, exact in bf16, and the per-row scale is applied to the GEMM's
+    /// output (Bf16TileDequantizer.Int8.cs).
     /// </remarks>
     internal static partial class Bf16TileDequantizer
     {
