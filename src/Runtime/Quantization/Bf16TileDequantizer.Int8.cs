@@ -103,6 +103,9 @@ namespace ModelGen.Quantization
         /// </remarks>
         public static void ScaleOutput(Tensor output, Tensor scale, Tensor? bias)
         {
+            // The spans below read raw bytes: a wrong dtype would be read as garbage, not converted.
+            if (output.dtype != ScalarType.BFloat16 || scale.dtype != ScalarType.Float32 || (bias is not null && bias.dtype != ScalarType.BFloat16))
+                throw new ArgumentException($"Int8's output scaling expects a bf16 output and bias and an fp32 scale, got {output.dtype}, {scale.dtype} and {bias?.dtype}.");
             int width = checked((int)output.shape[1]), vectorWidth = Vectors ? width / 32 * 32 : 0;
             var paired = System.Buffers.ArrayPool<float>.Shared.Rent(vectorWidth); // no fresh allocation per call
             var columnScales = MemoryMarshal.Cast<byte, float>(scale.bytes);

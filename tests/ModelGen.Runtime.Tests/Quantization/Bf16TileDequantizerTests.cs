@@ -158,6 +158,17 @@ public sealed class Bf16TileDequantizerTests
         Assert.True(Identical(expected, output), $"the {path} loop's output differs from bf16(y·s + b)");
     }
 
+    [Fact]
+    public void The_int8_output_scaling_refuses_dtypes_it_would_misread()
+    {
+        using var scope = NewDisposeScope();
+        var scale = ones(8);
+        var error = Assert.Throws<System.ArgumentException>(() => Bf16TileDequantizer.ScaleOutput(zeros(2, 8), scale, null));
+        Assert.Contains("bf16 output", error.Message);
+        Assert.Throws<System.ArgumentException>(() => Bf16TileDequantizer.ScaleOutput(zeros(new long[] { 2, 8 }, ScalarType.BFloat16), scale, ones(8)));
+        Assert.Throws<System.ArgumentException>(() => Bf16TileDequantizer.ScaleOutput(zeros(new long[] { 2, 8 }, ScalarType.BFloat16), scale.to(ScalarType.BFloat16), null));
+    }
+
     /// <summary>
     /// NF4 with double quantization on rows of 34 blocks: the row decoder's sixteen-block vectors then straddle second-level blocks
     /// (256 blocks each) and rows end with a partial vector, both of which fall back to the scalar decode.
