@@ -58,6 +58,38 @@ namespace ModelGen.Analyzers.Tests.Budgets
         }
 
         [Fact]
+        public async Task A_row_parallel_quantized_Linear_and_a_feed_forward_down_proj_are_checked_the_same_way()
+        {
+            static string Pair(string budget) => $$"""
+                public sealed record Cfg { public int Hidden { get; init; } = 256; public int Ffn { get; init; } = 256; public int Layers { get; init; } = 2; }
+
+                [Model(typeof(Cfg))]
+                {{budget}}
+                public partial class Tiny
+                {
+                    [Stack(nameof(Cfg.Layers))] partial ModuleList<Block> Blocks { get; }
+                    Tensor Forward(Tensor x) { foreach (var b in Blocks) x = b.call(x); return x; }
+                }
+
+                [Layer(typeof(Cfg))]
+                public partial class Block
+                {
+                    [Linear(nameof(Cfg.Hidden), nameof(Cfg.Ffn)), Shard(ShardStyle.Column)] partial TorchSharp.torch.nn.Module<Tensor, Tensor> Up { get; }
+                    [Linear(nameof(Cfg.Ffn), nameof(Cfg.Hidden)), Shard(ShardStyle.Row), Quantize(QuantKind.NF4, GroupSize = 128)] partial TorchSharp.torch.nn.Module<Tensor, Tensor> Down { get; }
+                    [FeedForward(nameof(Cfg.Hidden), nameof(Cfg.Ffn)), Shard(ShardStyle.Column), Quantize(QuantKind.Int4, GroupSize = 128)] partial TorchSharp.torch.nn.Module<Tensor, Tensor> Mlp { get; }
+                    Tensor Forward(Tensor x) => x + Down.call(Up.call(x)) + Mlp.call(x);
+                }
+                """;
+            var four = (await AnalyzerRun.Diagnostics(new BudgetAnalyzer(), Pair("[VramBudget(80, SequenceLength = 1024, TensorParallel = 4)]")))
+                .Where(d => d.Id == "MG0212").Select(d => d.GetMessage(CultureInfo.InvariantCulture)).OrderBy(m => m, System.StringComparer.Ordinal).ToList();
+            Assert.Equal(2, four.Count);
+            Assert.StartsWith("With TensorParallel = 4, 'Block.Down' cannot be built sharded and quantized: its weight is row-parallel, so each rank quantizes 64 of its 256 input features, which NF4 groups of 128", four[0], System.StringComparison.Ordinal);
+            Assert.StartsWith("With TensorParallel = 4, 'Block.Mlp' cannot be built sharded and quantized: down_proj is row-parallel, so each rank quantizes 64 of its 256 input features, which Int4 groups of 128", four[1], System.StringComparison.Ordinal);
+            var two = await AnalyzerRun.Diagnostics(new BudgetAnalyzer(), Pair("[VramBudget(80, SequenceLength = 1024, TensorParallel = 2)]"));
+            Assert.DoesNotContain(two, d => d.Id == "MG0212");
+        }
+
+        [Fact]
         public async Task Tensor_parallelism_is_not_proposed_at_a_degree_whose_quantized_slices_do_not_build()
         {
             // hidden 128 with int4 groups of 128: o_proj's slice is 64 input features at degree 2, 32 at 4, 16 at 8 — no degree builds.
