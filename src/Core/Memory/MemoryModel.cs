@@ -44,7 +44,7 @@ namespace ModelGen.Memory
             var pass = new Pass(scenario.Batch, scenario.SequenceLength, scenario.SequenceLength, scenario.TensorParallel, training, device);
             // Under the ZeRO-3 engine every stacked layer is recomputed in backward, declared [Checkpoint] or not.
             var walk = ModelWalk.Run(ZeroThreeRecompute.Apply(model, scenario), pass, scenario.SequenceParallel, walks);
-            var states = ModelStates.Of(walk, scenario, training ? LargestTrainableTensor.Elements(model, scenario.TensorParallel) : 0);
+            var states = ModelStates.Of(walk, scenario, training ? LargestTrainableTensor.Elements(model, scenario.TensorParallel, walks) : 0);
 
             List<Phases.PhasePoint> points;
             if (training)

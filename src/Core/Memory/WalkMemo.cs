@@ -25,6 +25,10 @@ namespace ModelGen.Memory
 
         private readonly List<WalkContext> _contexts = new();
 
+        // Per layer spec (by reference): the largest trainable tensor of its own blocks, per precision and tensor-parallel ranks.
+        private readonly Dictionary<LayerSpec, List<OwnTensor>> _ownTensors = new(SameSpec.Instance);
+        private int _ownTensorsKept;
+
         /// <summary>Sublayer walks replayed from the memo.</summary>
         public int Replayed { get; internal set; }
 
@@ -47,6 +51,30 @@ namespace ModelGen.Memory
             return created;
         }
 
+        /// <summary>The largest trainable tensor (elements per rank) of <paramref name="layer"/>'s own blocks, if sized before.</summary>
+        internal long? LargestOwnTensor(LayerSpec layer, DType precision, int ranks)
+        {
+            if (!_ownTensors.TryGetValue(layer, out var known))
+                return null;
+            foreach (var own in known)
+            {
+                if (own.Precision == precision && own.Ranks == ranks)
+                    return own.Elements;
+            }
+            return null;
+        }
+
+        /// <summary>Remembers <see cref="LargestOwnTensor"/> (at most <see cref="MaxKept"/> of them).</summary>
+        internal void KeepLargestOwnTensor(LayerSpec layer, DType precision, int ranks, long elements)
+        {
+            if (_ownTensorsKept >= MaxKept)
+                return;
+            _ownTensorsKept++;
+            if (!_ownTensors.TryGetValue(layer, out var known))
+                _ownTensors[layer] = known = new List<OwnTensor>(1);
+            known.Add(new OwnTensor(precision, ranks, elements));
+        }
+
         /// <summary>Counts a walk kept; false (and nothing counted) when the memo is full.</summary>
         internal bool TryKeep()
         {
@@ -55,6 +83,33 @@ namespace ModelGen.Memory
             Kept++;
             return true;
         }
+    }
+
+    /// <summary>A layer's own largest trainable tensor at one precision and tensor-parallel degree.</summary>
+    internal sealed class OwnTensor
+    {
+        public OwnTensor(DType precision, int ranks, long elements)
+        {
+            Precision = precision;
+            Ranks = ranks;
+            Elements = elements;
+        }
+
+        public DType Precision { get; }
+
+        public int Ranks { get; }
+
+        public long Elements { get; }
+    }
+
+    /// <summary>Specs compared by reference: a record's value equality would compare every block, and the same object is what is meant.</summary>
+    internal sealed class SameSpec : IEqualityComparer<LayerSpec>
+    {
+        public static readonly SameSpec Instance = new();
+
+        public bool Equals(LayerSpec? x, LayerSpec? y) => ReferenceEquals(x, y);
+
+        public int GetHashCode(LayerSpec obj) => RuntimeHelpers.GetHashCode(obj);
     }
 
     /// <summary>The walks remembered for one pass of one kind of walk (shapes, ranks, mode, device, sequence parallelism, adapters).</summary>
@@ -112,16 +167,6 @@ namespace ModelGen.Memory
             if (!_walks.TryGetValue(layer, out var known))
                 _walks[layer] = known = new List<LayerWalk>(1);
             known.Add(walk);
-        }
-
-        /// <summary>Specs compared by reference: a record's value equality would compare every block, and the same object is what is meant.</summary>
-        private sealed class SameSpec : IEqualityComparer<LayerSpec>
-        {
-            public static readonly SameSpec Instance = new();
-
-            public bool Equals(LayerSpec? x, LayerSpec? y) => ReferenceEquals(x, y);
-
-            public int GetHashCode(LayerSpec obj) => RuntimeHelpers.GetHashCode(obj);
         }
     }
 

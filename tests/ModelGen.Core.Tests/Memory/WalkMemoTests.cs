@@ -100,7 +100,7 @@ namespace ModelGen.Core.Tests.Memory
         public void No_static_field_of_the_memory_model_holds_walks()
         {
             // The memo lives as long as one analysis: a static cache would leak specs across compilations and grow in the IDE.
-            var memoTypes = new[] { typeof(WalkMemo), typeof(WalkContext), typeof(LayerWalk), typeof(LayerEntry), typeof(Step) };
+            var memoTypes = new[] { typeof(WalkMemo), typeof(WalkContext), typeof(LayerWalk), typeof(LayerEntry), typeof(OwnTensor), typeof(Step) };
             var offending = new List<string>();
             foreach (var type in typeof(WalkMemo).Assembly.GetTypes())
             {
