@@ -33,7 +33,7 @@ namespace ModelGen.Memory
             {
                 memo.Replayed++;
                 Replay(known);
-                return new List<Step>(known.Steps);
+                return known.Steps; // shared: a walk's step lists are never changed after it returns them
             }
             memo.Walked++;
             var lora = _lora;
@@ -54,7 +54,7 @@ namespace ModelGen.Memory
             for (var i = 0; i < totals.Length; i++)
                 totals[i] -= totalsBefore[i]; // totals only grow (every term is a size), so the difference cannot overflow
             var (types, specs) = ReachableLayers(layer);
-            _remembered.Keep(layer, new LayerWalk(precision, path, count, lora, types, specs, new List<Step>(steps), StepsCreated - stepsBefore, totals, entries));
+            _remembered.Keep(layer, new LayerWalk(precision, path, count, lora, types, specs, steps, StepsCreated - stepsBefore, totals, entries));
             return steps;
         }
 

@@ -21,7 +21,7 @@ namespace ModelGen.Memory
 
         private ModelWalk(ModelSpec model, Pass pass, bool sequenceParallel, WalkMemo? memo)
         {
-            _layers = new Dictionary<string, LayerSpec>();
+            _layers = new Dictionary<string, LayerSpec>(model.Layers.Count);
             foreach (var layer in model.Layers)
                 _layers[layer.FullName] = layer;
             _pass = pass;
@@ -83,7 +83,7 @@ namespace ModelGen.Memory
         {
             var walk = new ModelWalk(model, pass, sequenceParallel, memo);
             // Training walks a stack as one run; inference walks every instance (see Child), so there the stacks' counts multiply.
-            var steps = walk.CountSteps(model.Root, new Dictionary<string, long>(), new HashSet<string>(), perInstance: !pass.Training);
+            var steps = walk.CountSteps(model.Root, new Dictionary<string, long>(model.Layers.Count + 1), new HashSet<string>(), perInstance: !pass.Training);
             if (steps > MaxSteps)
                 throw new ModelTooLargeException(
                     $"'{model.Root.Name}' has {(steps == long.MaxValue ? "more than 9.2e18" : steps.ToString(System.Globalization.CultureInfo.InvariantCulture))} blocks to walk through its sublayers {(pass.Training ? " (a stack counts once)" : ", one per instance in inference")}; the memory model walks at most {MaxSteps}");

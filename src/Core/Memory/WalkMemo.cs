@@ -205,7 +205,7 @@ namespace ModelGen.Memory
         /// <summary>What each of <see cref="SublayerTypes"/> resolved to when the walk ran (null: missing).</summary>
         public LayerSpec?[] Sublayers { get; }
 
-        /// <summary>The steps, never changed after the walk (a replay hands out a copy of the list).</summary>
+        /// <summary>The steps, never changed after the walk (a replay hands out this list: no walk changes a list it got back).</summary>
         public List<Step> Steps { get; }
 
         public long StepsCreated { get; }
