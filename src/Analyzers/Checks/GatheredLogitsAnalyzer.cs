@@ -55,8 +55,9 @@ namespace ModelGen.Analyzers.Checks
                 || !SymbolLocations.HasAttribute(type, modelAttribute, null) || !SymbolLocations.HasAttribute(type, planAttribute, null))
                 return;
             var loss = call.Arguments.FirstOrDefault(a => a.Parameter?.Name == LossParameter && a.ArgumentKind == ArgumentKind.Explicit);
-            // Leaving the loss out, or passing null, trains on the vocab-parallel cross-entropy.
-            if (loss is null || loss.Value.ConstantValue is { HasValue: true, Value: null })
+            // Leaving the loss out, or passing null, trains on the vocab-parallel cross-entropy; a value that may be null is decided
+            // at run time (refused there if it is not null).
+            if (loss is null || !CertainlyGiven(loss.Value, context.CancellationToken))
                 return;
             var plan = PlanParser.Find(type)!;
             var planned = Planned(plan);
@@ -72,6 +73,23 @@ namespace ModelGen.Analyzers.Checks
                 return; // the model's head gathers its logits anyway: nothing the estimate misses
             context.ReportDiagnostic(Diagnostic.Create(Descriptors.GatheredLogitsNotPlanned, loss.Syntax.GetLocation(),
                 type.Name, degree, vocabulary, Added(type, plan, model, vocabulary, cancellationToken)));
+        }
+
+        /// <summary>
+        /// True when the argument is surely a loss: a lambda or method group, or an expression whose nullable flow state is not-null
+        /// (in code without nullable annotations, only the first).
+        /// </summary>
+        private static bool CertainlyGiven(IOperation value, CancellationToken cancellationToken)
+        {
+            var inner = value;
+            while (inner is IConversionOperation conversion)
+                inner = conversion.Operand;
+            if (inner is IDelegateCreationOperation or IAnonymousFunctionOperation)
+                return true;
+            if (inner.ConstantValue is { HasValue: true, Value: null } || inner is IDefaultValueOperation)
+                return false;
+            var flow = value.SemanticModel?.GetTypeInfo(inner.Syntax, cancellationToken).Nullability.FlowState;
+            return flow == NullableFlowState.NotNull;
         }
 
         /// <summary>
