@@ -47,6 +47,8 @@ namespace ModelGen.Parallel.Worker
                         case "generated-decode": GeneratedDecodeCase.Run(world, checks); break;
                         case "generated-bench": GeneratedBenchCase.Run(world, checks); break;
                         case "master-weights": MasterWeightsCase.Run(world, checks); break;
+                        case "generated-precision": GeneratedPrecisionCase.Run(world, checks); break;
+                        case "gathered-logits": GatheredLogitsCase.Run(world, checks); break;
                         default: Console.Error.WriteLine($"unknown case '{name}'"); return 2;
                     }
                 }
