@@ -1,0 +1,110 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using ModelGen.Distributed;
+using ModelGen.Memory;
+using ModelGen.Specs;
+using ModelGen.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelGen.MemoryCheck;
+
+/// <summary>The tensor-parallel probe in bf16, planned at TP 2: trained by the generated CreateTraining with fp32 master weights.</summary>
+[Model(typeof(ProbeConfig)), Precision(DType.BFloat16)]
+[ParallelPlan(TensorParallel = 2)]
+public partial class TensorParallelBf16Probe
+{
+    [Embedding(nameof(ProbeConfig.Vocab), nameof(ProbeConfig.Hidden)), Shard(ShardStyle.Vocab)] public partial nn.Module<Tensor, Tensor> Embed { get; }
+    [Stack(nameof(ProbeConfig.Layers))] public partial TorchSharp.Modules.ModuleList<TensorParallelBlock> Blocks { get; }
+    [LayerNorm(nameof(ProbeConfig.Hidden))] public partial nn.Module<Tensor, Tensor> Norm { get; }
+    [Linear(nameof(ProbeConfig.Hidden), nameof(ProbeConfig.Vocab), Bias = false), Shard(ShardStyle.Column)] public partial nn.Module<Tensor, Tensor> Head { get; }
+
+    private Tensor Forward(Tensor tokens)
+    {
+        var x = Embed.call(tokens);
+        foreach (var block in Blocks)
+            x = block.call(x);
+        return Head.call(Norm.call(x));
+    }
+}
+
+/// <summary>The tensor-parallel probe (fp32) planned at TP 2 with a loss of its own: the head gathers all V logits on every rank.</summary>
+[Model(typeof(ProbeConfig))]
+[ParallelPlan(TensorParallel = 2, GatheredLogits = true)]
+public partial class TensorParallelGatheredProbe
+{
+    [Embedding(nameof(ProbeConfig.Vocab), nameof(ProbeConfig.Hidden)), Shard(ShardStyle.Vocab)] public partial nn.Module<Tensor, Tensor> Embed { get; }
+    [Stack(nameof(ProbeConfig.Layers))] public partial TorchSharp.Modules.ModuleList<TensorParallelBlock> Blocks { get; }
+    [LayerNorm(nameof(ProbeConfig.Hidden))] public partial nn.Module<Tensor, Tensor> Norm { get; }
+    [Linear(nameof(ProbeConfig.Hidden), nameof(ProbeConfig.Vocab), Bias = false), Shard(ShardStyle.Column)] public partial nn.Module<Tensor, Tensor> Head { get; }
+
+    private Tensor Forward(Tensor tokens)
+    {
+        var x = Embed.call(tokens);
+        foreach (var block in Blocks)
+            x = block.call(x);
+        return Head.call(Norm.call(x));
+    }
+}
+
+/// <summary>
+/// Per-rank rows under <c>mpirun -np 2</c> for plans trained through the generated <c>CreateTraining</c>: tp2-bf16 (bf16 weights,
+/// fp32 master weights and main gradients per shard, the vocab-parallel loss) and tp2-gathered (fp32, <c>GatheredLogits = true</c>,
+/// the caller's cross-entropy on all V logits gathered on every rank), against <c>MemoryModel.Estimate</c> of the plan's scenario.
+/// tp2-gathered also prints what the estimate is without the opt-in, which is what a given loss would have run unaccounted.
+/// </summary>
+internal static class TensorParallelPlanCheck
+{
+    /// <summary>The modes, each run on 2 ranks.</summary>
+    public static readonly string[] Modes = { "tp2-bf16", "tp2-gathered" };
+
+    public static void Run(string mode, int seq, int batch, int steps)
+    {
+        HeapSettings.Apply();
+        var world = World.Initialize();
+        var config = new ProbeConfig();
+        var gathered = mode == "tp2-gathered";
+        var spec = gathered ? TensorParallelGatheredProbe.DescribeModel(config) : TensorParallelBf16Probe.DescribeModel(config);
+        var scenario = new ScenarioSpec(0, Workload.Training, seq, batch, Optimizer.AdamW) { TensorParallel = world.Size, GatheredLogits = gathered };
+        var estimate = MemoryModel.Estimate(spec, scenario, DeviceProfile.Cpu);
+
+        // As the other rows: a full-size warm-up run with throwaway instances, then the baseline.
+        Train(world, gathered, config, seq, batch, 1);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        world.Barrier();
+        var baseline = ResidentMemory.Current;
+        ResidentMemory.ResetPeak();
+        Train(world, gathered, config, seq, batch, steps);
+        var measured = ResidentMemory.Peak - baseline;
+
+        const double MiB = 1 << 20;
+        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F0}"));
+        if (gathered)
+            terms += string.Create(CultureInfo.InvariantCulture,
+                $"; without GatheredLogits {MemoryModel.Estimate(spec, scenario with { GatheredLogits = false }, DeviceProfile.Cpu).PeakBytes / MiB:F0}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {mode} rank {world.Rank} | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+    }
+
+    private static void Train(ProcessGroup world, bool gathered, ProbeConfig config, int seq, int batch, int steps)
+    {
+        var vocab = config.Vocab;
+        static Optimizers.TrainingOptimizer Adam(System.Collections.Generic.IEnumerable<TorchSharp.Modules.Parameter> parameters, Optimizers.OptimizerSettings settings) =>
+            new Optimizers.AdamW(parameters, learningRate: 1e-4, settings: settings);
+        using var training = gathered
+            ? TensorParallelGatheredProbe.CreateTraining(config, world, Adam,
+                (output, target) => Precision.CrossEntropyFp32(output.reshape(-1, vocab), target.reshape(-1)), seed: 1)
+            : TensorParallelBf16Probe.CreateTraining(config, world, Adam, seed: 1);
+        manual_seed(0); // the same tokens on every rank of the group
+        for (var step = 0; step < steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var tokens = randint(0, vocab, new long[] { batch, seq + 1 });
+            training.Step(tokens[.., ..seq], tokens[.., 1..]);
+        }
+        training.Dispose();
+        training.Model.Dispose();
+    }
+}
