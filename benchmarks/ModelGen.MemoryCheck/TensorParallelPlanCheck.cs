@@ -59,6 +59,36 @@ internal static class TensorParallelPlanCheck
     /// <summary>The modes, each run on 2 ranks.</summary>
     public static readonly string[] Modes = { "tp2-bf16", "tp2-gathered" };
 
+    /// <summary>The bf16 probe whole in one process (no tensor parallelism), as tp2-bf16 trains it: the same precision without the split.</summary>
+    public const string WholeMode = "bf16-whole";
+
+    /// <summary>One process: <see cref="TensorParallelBf16Probe"/> built whole, fp32 masters, the fp32 cross-entropy of all V logits.</summary>
+    public static void RunWhole(int seq, int batch, int steps)
+    {
+        HeapSettings.Apply();
+        var config = new ProbeConfig();
+        var estimate = MemoryModel.Estimate(TensorParallelBf16Probe.DescribeModel(config), new ScenarioSpec(0, Workload.Training, seq, batch, Optimizer.AdamW), DeviceProfile.Cpu);
+        void Fit(int count)
+        {
+            using var model = new TensorParallelBf16Probe(config);
+            using var optimizer = new Optimizers.AdamW(model.parameters(), learningRate: 1e-4);
+            manual_seed(0);
+            for (var step = 0; step < count; step++)
+            {
+                using var scope = NewDisposeScope();
+                var tokens = randint(0, config.Vocab, new long[] { batch, seq + 1 });
+                var loss = Precision.CrossEntropyFp32(model.call(tokens[.., ..seq]).to_type(ScalarType.Float32).reshape(-1, config.Vocab), tokens[.., 1..].reshape(-1));
+                BackwardFailures.Backward(loss);
+                optimizer.Step();
+            }
+        }
+        var measured = CheckRow.PeakAbove(() => Fit(1), () => Fit(steps));
+        const double MiB = 1 << 20;
+        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F0}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {WholeMode} | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+    }
+
     public static void Run(string mode, int seq, int batch, int steps)
     {
         HeapSettings.Apply();
@@ -76,7 +106,7 @@ internal static class TensorParallelPlanCheck
         world.Barrier();
         var baseline = ResidentMemory.Current;
         ResidentMemory.ResetPeak();
-        Train(world, gathered, config, seq, batch, steps);
+        Train(world, gathered, config, seq, batch, steps, baseline);
         var measured = ResidentMemory.Peak - baseline;
 
         const double MiB = 1 << 20;
@@ -88,7 +118,7 @@ internal static class TensorParallelPlanCheck
             $"| {mode} rank {world.Rank} | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
     }
 
-    private static void Train(ProcessGroup world, bool gathered, ProbeConfig config, int seq, int batch, int steps)
+    private static void Train(ProcessGroup world, bool gathered, ProbeConfig config, int seq, int batch, int steps, long baseline = 0)
     {
         var vocab = config.Vocab;
         static Optimizers.TrainingOptimizer Adam(System.Collections.Generic.IEnumerable<TorchSharp.Modules.Parameter> parameters, Optimizers.OptimizerSettings settings) =>
@@ -97,12 +127,27 @@ internal static class TensorParallelPlanCheck
             ? TensorParallelGatheredProbe.CreateTraining(config, world, Adam,
                 (output, target) => Precision.CrossEntropyFp32(output.reshape(-1, vocab), target.reshape(-1)), seed: 1)
             : TensorParallelBf16Probe.CreateTraining(config, world, Adam, seed: 1);
+        // A second argument "trace": rank 0 prints the resident set above the baseline (and the peak since the last line) after set-up
+        // and each step; the row's measured peak is then rank 1's alone.
+        var trace = Environment.GetCommandLineArgs().Contains("trace") && world.Rank == 0 && steps > 1;
+        var origin = baseline;
+        void Mark(string what)
+        {
+            if (!trace)
+                return;
+            const double MiB = 1 << 20;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {what,-24} rss {(ResidentMemory.Current - origin) / MiB,8:F1}  peak {(ResidentMemory.Peak - origin) / MiB,8:F1} MiB"));
+            ResidentMemory.ResetPeak();
+        }
+        Mark("set-up");
         manual_seed(0); // the same tokens on every rank of the group
         for (var step = 0; step < steps; step++)
         {
             using var scope = NewDisposeScope();
             var tokens = randint(0, vocab, new long[] { batch, seq + 1 });
             training.Step(tokens[.., ..seq], tokens[.., 1..]);
+            Mark($"step {step}");
         }
         training.Dispose();
         training.Model.Dispose();
