@@ -101,6 +101,21 @@ namespace ModelGen.Analyzers.Tests.Budgets
         }
 
         [Fact]
+        public async Task A_head_tied_to_the_vocab_parallel_embedding_is_vocab_parallel_too()
+        {
+            var tied = Source("TensorParallel = 2", ", loss: Ce").Replace(
+                "[Linear(nameof(Cfg.Hidden), nameof(Cfg.Vocab), Bias = false), Shard(ShardStyle.Column)]",
+                "[Linear(nameof(Cfg.Hidden), nameof(Cfg.Vocab), Bias = false), TiedTo(nameof(Embed))]", System.StringComparison.Ordinal);
+            var given = (await MistakeTests.Diagnose(tied)).Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+            Assert.Single(given, d => d.Id == "MG0220");
+            var optedIn = (await MistakeTests.Diagnose(tied.Replace("TensorParallel = 2", "TensorParallel = 2, GatheredLogits = true", System.StringComparison.Ordinal)))
+                .Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+            Assert.DoesNotContain(optedIn, d => d.Id is "MG0220" or "MG0221");
+            // The tied head's logits are V/t per rank on the vocab-parallel loss, V when gathered.
+            Assert.True(Peak(optedIn) > Peak(given), $"gathered {Peak(optedIn)} bytes, vocab-parallel {Peak(given)}");
+        }
+
+        [Fact]
         public void The_memory_model_counts_all_V_logits_per_rank_only_with_the_opt_in()
         {
             // Through the memory model directly: the estimate with GatheredLogits is the plain one plus ExtraBytes, and at one rank
