@@ -11,34 +11,42 @@ namespace ModelGen.Benchmarks;
 
 /// <summary>
 /// The formats of <see cref="QuantizationBenchmarks"/> timed in one process, interleaved call by call (bf16, int8, int8 without its byte
-/// tables, int4, nf4, nf4-dq, then again), so that a machine whose load changes during the run slows every format alike: each round's time is
+/// tables, int4, nf4, nf4-dq, then again, in a new order each round), so that a machine whose load changes during the run slows every format alike: each round's time is
 /// divided by the same round's bf16 time, and the median of those ratios is printed. For a quick relative figure on a shared
-/// machine (<c>quant-compare [tokens…] [--rounds N] [--threads N]</c>); the absolute table still comes from BenchmarkDotNet
+/// machine (<c>quant-compare [tokens…] [--rounds N] [--threads N] [--parts]</c>, the last for <see cref="QuantizationParts"/>); the absolute table still comes from BenchmarkDotNet
 /// on an idle machine.
 /// </summary>
 internal static class QuantizationComparison
 {
-    // "int8-mul" is the int8 layer with its tile's byte tables turned off (the multiply-and-round loop), for an A/B in one process.
-    private static readonly string[] Formats = { "bf16", "int8", "int8-mul", "int4-g128", "nf4-b64", "nf4-b64-dq" };
+    // "int8-cvt" is the int8 layer with its tile's byte tables turned off (the converting loop), for an A/B in one process.
+    private static readonly string[] Formats = { "bf16", "int8", "int8-cvt", "int4-g128", "nf4-b64", "nf4-b64-dq" };
 
     public static void Run(string[] args, TextWriter log)
     {
         int rounds = 15;
+        bool parts = false;
         var tokens = new List<int>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--rounds" && i + 1 < args.Length)
                 rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            else if (args[i] == "--parts")
+                parts = true;
             else if (args[i] == "--threads" && i + 1 < args.Length)
                 torch.set_num_threads(int.Parse(args[++i], CultureInfo.InvariantCulture));
             else
                 tokens.Add(int.Parse(args[i], CultureInfo.InvariantCulture));
         }
+        if (parts)
+        {
+            QuantizationParts.Run(rounds, log); // each part of a 256-token prefill call alone
+            return;
+        }
         if (tokens.Count == 0)
             tokens.AddRange(new[] { 1, 256 });
 
         log.WriteLine($"quant-compare: 4096 × 4096, bf16 compute, {rounds} interleaved rounds, {torch.get_num_threads()} threads; {ModelGen.Benchmarking.IdleMachine.Describe()}");
-        var layers = Formats.ToDictionary(f => f, f => QuantizationBenchmarks.CreateLayer(f == "int8-mul" ? "int8" : f));
+        var layers = Formats.ToDictionary(f => f, f => QuantizationBenchmarks.CreateLayer(f == "int8-cvt" ? "int8" : f));
         try
         {
             foreach (var count in tokens)
@@ -57,18 +65,25 @@ internal static class QuantizationComparison
     {
         using var input = randn(new long[] { tokens, 4096 }, ScalarType.BFloat16, generator: new Generator(7));
         var times = Formats.ToDictionary(f => f, _ => new List<double>());
+        var faults = Formats.ToDictionary(f => f, _ => new List<long>());
+        var cpu = Formats.ToDictionary(f => f, _ => new List<double>());
         foreach (var format in Formats)
         {
             Forward(format, layers[format], input); // warm-up: JIT, the Int4 kernel's packed copy
             Forward(format, layers[format], input);
         }
+        var shuffle = new Random(13);
         for (int round = 0; round < rounds; round++)
         {
-            foreach (var format in Formats)
+            // A new order each round: int8-cvt reads the same codes as int8, so a fixed order would always find them in cache.
+            foreach (var format in Formats.OrderBy(_ => shuffle.Next()))
             {
+                long ran = CpuNanoseconds(), faulted = MinorFaults(); // the fault count innermost: reading /proc allocates
                 var clock = Stopwatch.StartNew();
                 Forward(format, layers[format], input);
                 times[format].Add(clock.Elapsed.TotalMilliseconds);
+                faults[format].Add(MinorFaults() - faulted);
+                cpu[format].Add((CpuNanoseconds() - ran) / 1e6);
             }
         }
         var bf16 = times["bf16"];
@@ -76,14 +91,87 @@ internal static class QuantizationComparison
         {
             var ratios = times[format].Select((t, i) => t / bf16[i]).OrderBy(r => r).ToList();
             var sorted = times[format].OrderBy(t => t).ToList();
+            var faultsSorted = faults[format].OrderBy(f => f).ToList();
+            var cpuSorted = cpu[format].OrderBy(c => c).ToList();
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"tokens {tokens,4}  {format,-11} median {sorted[sorted.Count / 2],9:F3} ms  min {sorted[0],9:F3} ms  ratio to bf16 (median of rounds) {ratios[ratios.Count / 2],5:F2}  (quartiles {ratios[ratios.Count / 4]:F2}–{ratios[3 * ratios.Count / 4]:F2})"));
+                $"tokens {tokens,4}  {format,-11} median {sorted[sorted.Count / 2],9:F3} ms  min {sorted[0],9:F3} ms  ratio to bf16 (median of rounds) {ratios[ratios.Count / 2],5:F2}  (quartiles {ratios[ratios.Count / 4]:F2}–{ratios[3 * ratios.Count / 4]:F2})  cpu {cpuSorted[cpuSorted.Count / 2],7:F2} ms (min {cpuSorted[0]:F2})  minor faults {faultsSorted[faultsSorted.Count / 2]}"));
         }
+    }
+
+    /// <summary>
+    /// With <c>MODELGEN_OMP_WAIT_POLICY</c> set (ACTIVE or PASSIVE; ./build.sh passes MODELGEN_* variables into the root file
+    /// system, not OMP_*), sets OMP_WAIT_POLICY in the native environment; called first thing in Main, before libtorch, and with it
+    /// libgomp, is loaded (libgomp reads it once, then). Each prefill tile hands the cores from libtorch's OpenMP threads to .NET's
+    /// and back; by default an OpenMP worker spins for a while after a parallel region, on a core the next tile's .NET workers want,
+    /// which a bf16 Linear (one GEMM per call) never meets. PASSIVE makes it sleep at once, so runs with and without it show what
+    /// the spinning costs the tiles (docs/benchmarks-quantization.md). (.NET's Environment.SetEnvironmentVariable does not reach
+    /// the native environment on Linux, so libc's setenv is called.)
+    /// </summary>
+    public static void ApplyOmpWaitPolicy()
+    {
+        var value = Environment.GetEnvironmentVariable("MODELGEN_OMP_WAIT_POLICY");
+        if (string.IsNullOrEmpty(value))
+            return;
+        if (SetNativeEnvironment("OMP_WAIT_POLICY", value, 1) != 0)
+            throw new InvalidOperationException("setenv(OMP_WAIT_POLICY) failed");
+        Console.WriteLine($"OMP_WAIT_POLICY={value} (native environment, before libtorch loads)");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setenv")]
+    private static extern int SetNativeEnvironment([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string name,
+        [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string value, int overwrite);
+
+    /// <summary>
+    /// This process's minor page faults so far (/proc/self/stat, field 10; -1 where there is none): a call that maps fresh memory
+    /// (a transient too large for the allocator to reuse) faults once per 4 KiB page, which the load on the machine does not change.
+    /// </summary>
+    private static long MinorFaults()
+    {
+        try
+        {
+            var stat = File.ReadAllText("/proc/self/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // after "pid (name) ": field 3 onwards
+            return long.Parse(fields[10 - 3], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>
+    /// Nanoseconds this process's threads have run on a CPU (the sum over /proc/self/task/*/schedstat, first field; 0 where there is
+    /// none). Unlike wall time it does not count the time a thread waits for a core the other agents hold, so on a loaded machine it
+    /// still shows how much work (spin-waiting included) a call does; cache sharing with other processes still changes it.
+    /// </summary>
+    private static long CpuNanoseconds()
+    {
+        long total = 0;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+            {
+                try
+                {
+                    var text = File.ReadAllText(Path.Combine(task, "schedstat"));
+                    total += long.Parse(text.AsSpan(0, text.IndexOf(' ')), CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // the thread ended between the listing and the read
+                }
+            }
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+        return total;
     }
 
     private static void Forward(string format, nn.Module<Tensor, Tensor> layer, Tensor input)
     {
-        ModelGen.Quantization.Bf16TileDequantizer.ForceNoByteTables = format == "int8-mul";
+        ModelGen.Quantization.Bf16TileDequantizer.ForceNoByteTables = format == "int8-cvt";
         try
         {
             using var noGrad = no_grad();

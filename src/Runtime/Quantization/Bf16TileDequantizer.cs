@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -22,8 +21,10 @@ namespace ModelGen.Quantization
     /// Bit-for-bit the values of <see cref="WeightFormat.Dequantize"/> in bf16: Int4 is <c>bf16((q − zero)·scale)</c> and NF4 <c>bf16(bf16(value)·bf16(absmax))</c>,
     /// each product exact in fp32 and rounded once to nearest-even, as libtorch's bf16 multiply rounds. A bf16 pair is written as one
     /// 32-bit lane (first element in the low half, little-endian), so each byte's two codes land in order without a shuffle.
+    /// Int8 tiles are the exception: they hold the codes themselves, exact in bf16, and the per-row scale is applied to the GEMM's
+    /// output (Bf16TileDequantizer.Int8.cs).
     /// </remarks>
-    internal static class Bf16TileDequantizer
+    internal static partial class Bf16TileDequantizer
     {
         /// <summary>Whether this machine runs it (else the ATen path is used).</summary>
         public static bool Available => Avx512F.IsSupported && Avx512BW.IsSupported;
@@ -81,108 +82,11 @@ namespace ModelGen.Quantization
             }, tile);
 
         /// <summary>
-        /// Rows of an Int8 weight (int8 [N, K], fp32 scale per row) as bf16 values: <c>bf16(q·bf16(scale))</c>, what
-        /// <see cref="WeightFormat.Dequantize"/> gives in bf16 (an 8-bit integer times an 8-bit mantissa is exact in fp32, rounded once).
-        /// With AVX-512 VBMI a row's 256 possible values are computed once (<see cref="Int8RowTables"/>) and each 64 codes become
-        /// their values by byte look-ups, about a third of the per-element arithmetic of the multiply-and-round loop.
-        /// </summary>
-        public static void Int8(Tensor codes, Tensor scale, long start, long count, Tensor tile) =>
-            Run(count, codes.shape[1], [MethodImpl(MethodImplOptions.AggressiveOptimization)] (first, rows, k, destination) =>
-            {
-                var allCodes = MemoryMarshal.Cast<byte, sbyte>(codes.bytes);
-                var scales = MemoryMarshal.Cast<byte, float>(scale.bytes);
-                for (long row = first; row < first + rows; row++)
-                {
-                    var src = allCodes.Slice(checked((int)((start + row) * k)), (int)k);
-                    var dst = destination.Slice(checked((int)((row - first) * k)), (int)k);
-                    float s = FromBf16(RoundToBf16(scales[checked((int)(start + row))]));
-                    if (!Vectors)
-                    {
-                        for (int i = 0; i < src.Length; i++)
-                            dst[i] = RoundToBf16(src[i] * s);
-                        continue;
-                    }
-                    if (ByteTables && !float.IsNaN(s) && Int8RowTables(src, dst, s)) // a NaN's sign does not flip with the code's
-                        continue;
-                    // Two codes per 32-bit lane, in the order they are stored: a 16-bit word (odd << 8 | even) sign-extended, and
-                    // each byte sign-extended out of it, converted, scaled and rounded; the pair is one lane (no narrowing store).
-                    var words = MemoryMarshal.Cast<sbyte, short>(src);
-                    var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
-                    var rowScale = Vector512.Create(s);
-                    for (int i = 0; i < words.Length; i += 16)
-                    {
-                        var lanes = Avx512F.ConvertToVector512Int32(Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(words), (nuint)i));
-                        var even = Avx512F.ConvertToVector512Single(Avx512F.ShiftRightArithmetic(Avx512F.ShiftLeftLogical(lanes, 24), 24));
-                        var odd = Avx512F.ConvertToVector512Single(Avx512F.ShiftRightArithmetic(lanes, 8));
-                        (RoundToBf16(Avx512F.Multiply(even, rowScale)) | Vector512.ShiftLeft(RoundToBf16(Avx512F.Multiply(odd, rowScale)), 16))
-                            .StoreUnsafe(ref MemoryMarshal.GetReference(pairs), (nuint)i);
-                    }
-                }
-            }, tile);
-
-        /// <summary>
-        /// One Int8 row by table look-ups. The row has one scale, so a code's bf16 value depends on the code alone, and rounding to
-        /// nearest-even is symmetric, so bf16(−q·s) is bf16(q·s) with the sign bit flipped: a low-byte and a high-byte table of the 128
-        /// magnitudes (2 registers each), computed with the multiply-and-round loop's arithmetic, give that loop's bits.
-        /// <c>vpermi2b</c> looks up 64 bytes in 128 entries by the magnitude's low seven bits; the code's top bit is the sign, and
-        /// a last <c>vpermi2b</c> pair interleaves low and high bytes into 32 bf16 values each. The one code whose magnitude does not
-        /// fit seven bits, −128 (never written by quantizing, but a loaded state may hold it), is caught by a running minimum and
-        /// its row redone by the multiply-and-round loop.
-        /// </summary>
-        /// <returns>False when the row holds −128 (what it wrote is then to be overwritten).</returns>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static bool Int8RowTables(ReadOnlySpan<sbyte> src, Span<ushort> dst, float s)
-        {
-            Span<byte> table = stackalloc byte[256]; // low bytes by magnitude 0..127, then high bytes
-            var rowScale = Vector512.Create(s);
-            ref byte t = ref MemoryMarshal.GetReference(table);
-            for (int j = 0; j < 128; j += 16)
-            {
-                var values = RoundToBf16(Avx512F.Multiply(Vector512.Create((float)j) + CodesInOrder, rowScale));
-                Avx512F.ConvertToVector128Byte(values).StoreUnsafe(ref t, (nuint)j);
-                Avx512F.ConvertToVector128Byte(Vector512.ShiftRightLogical(values, 8)).StoreUnsafe(ref t, (nuint)(128 + j));
-            }
-            Vector512<byte> low0 = Vector512.LoadUnsafe(ref t, 0), low1 = Vector512.LoadUnsafe(ref t, 64);
-            Vector512<byte> high0 = Vector512.LoadUnsafe(ref t, 128), high1 = Vector512.LoadUnsafe(ref t, 192);
-            var firstHalf = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(InterleaveFirst));
-            var secondHalf = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(InterleaveSecond));
-            var sign = Vector512.Create((byte)0x80);
-            var lowest = Vector512<sbyte>.Zero;
-            ref sbyte from = ref MemoryMarshal.GetReference(src);
-            ref byte to = ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(dst));
-            for (int i = 0; i < src.Length; i += 64)
-            {
-                // A row of 32 mod 64 codes ends with a half vector: the upper half of the look-up is not stored.
-                bool half = src.Length - i < 64;
-                var codes = half ? Vector256.LoadUnsafe(ref from, (nuint)i).ToVector512() : Vector512.LoadUnsafe(ref from, (nuint)i);
-                lowest = Avx512BW.Min(lowest, codes);
-                var magnitudes = Avx512BW.Abs(codes);
-                var lows = Avx512Vbmi.PermuteVar64x8x2(low0, magnitudes, low1);
-                var highs = Avx512Vbmi.PermuteVar64x8x2(high0, magnitudes, high1) ^ (codes.AsByte() & sign); // a flip, not a set: a negative scale (a loaded state) holds too
-                Avx512Vbmi.PermuteVar64x8x2(lows, firstHalf, highs).StoreUnsafe(ref to, (nuint)(2 * i));
-                if (!half)
-                    Avx512Vbmi.PermuteVar64x8x2(lows, secondHalf, highs).StoreUnsafe(ref to, (nuint)((2 * i) + 64));
-            }
-            return Vector512.LessThanAll(Vector512.Create((sbyte)-128), lowest);
-        }
-
-        /// <summary>Whether Int8 tiles use the byte tables (AVX-512 VBMI); tests turn them off to check the multiply-and-round loop too.</summary>
-        internal static bool ByteTables => Avx512Vbmi.IsSupported && !ForceNoByteTables;
-
-        /// <summary>Tests set this to run the Int8 multiply-and-round vector loop on a machine with AVX-512 VBMI.</summary>
-        internal static bool ForceNoByteTables { get; set; }
-
-        private static Vector512<float> CodesInOrder => Vector512.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f, 13f, 14f, 15f);
-
-        // vpermi2b indices that interleave low bytes (0..63) and high bytes (64..127) into bf16 values 0..31 and 32..63.
-        private static readonly byte[] InterleaveFirst = Enumerable.Range(0, 64).Select(j => (byte)((j % 2 * 64) + (j / 2))).ToArray();
-        private static readonly byte[] InterleaveSecond = Enumerable.Range(0, 64).Select(j => (byte)((j % 2 * 64) + 32 + (j / 2))).ToArray();
-
-        /// <summary>
         /// Rows of an NF4 weight (uint8 [N·K/2] high nibble first) as bf16 values. <paramref name="absmax"/> is the layer's absmax
         /// buffers: <c>[absmax fp32]</c>, or with double quantization <c>[absmax_q uint8, scale fp32 per 256 blocks, offset fp32]</c>,
-        /// undone per block here (<c>(q − 128)·scale + offset</c> in fp32, as <see cref="NF4WeightFormat"/> does), so no tensor of
-        /// the absmax values is built beside the tile.
+        /// undone per row here (<c>(q − 128)·scale + offset</c> in fp32, as <see cref="NF4WeightFormat"/> does, sixteen blocks per
+        /// vector into a row's worth of floats), so no tensor of the absmax values is built beside the tile and the block loop is
+        /// the same with and without double quantization.
         /// </summary>
         public static void NF4(Tensor codes, Tensor[] absmax, int blockSize, long start, long count, Tensor tile)
         {
@@ -193,6 +97,7 @@ namespace ModelGen.Quantization
                 ReadOnlySpan<byte> allCodes = codes.bytes;
                 var scales = new BlockScales(absmax);
                 var values = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(levels));
+                Span<float> rowScales = blocks <= 1024 ? stackalloc float[(int)blocks] : new float[blocks];
                 for (long row = first; row < first + rows; row++)
                 {
                     long firstBlock = (start + row) * blocks;
@@ -208,11 +113,13 @@ namespace ModelGen.Quantization
                         }
                         continue;
                     }
-                    // As for Int4: the block's sixteen bf16 values form a table that vpermd indexes with each byte's codes.
+                    // As for Int4: the block's sixteen bf16 values form a table that vpermd indexes with each byte's codes. The row's
+                    // absmax values are decoded first, sixteen blocks per vector, so the block loop only broadcasts one.
+                    scales.DecodeRow(firstBlock, rowScales);
                     var pairs = MemoryMarshal.Cast<ushort, uint>(dst);
                     for (int b = 0; b < blocks; b++)
                     {
-                        var low = RoundToBf16(Avx512F.Multiply(values, Vector512.Create(scales.Rounded(firstBlock + b))));
+                        var low = RoundToBf16(Avx512F.Multiply(values, Vector512.Create(rowScales[b])));
                         var high = Vector512.ShiftLeft(low, 16);
                         for (int p = b * blockSize / 2; p < (b + 1) * blockSize / 2; p += 16)
                         {
@@ -261,6 +168,41 @@ namespace ModelGen.Quantization
                 {
                     _absmax = MemoryMarshal.Cast<byte, float>(absmax[0].bytes);
                 }
+            }
+
+            /// <summary>
+            /// <see cref="Rounded"/> of the blocks <paramref name="firstBlock"/> onwards, one per element of <paramref name="into"/>,
+            /// sixteen per vector with the same fp32 operations (a multiply, then an add: no fused multiply-add), so the same bits.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public void DecodeRow(long firstBlock, Span<float> into)
+            {
+                int b = 0;
+                for (; b + 16 <= into.Length; b += 16)
+                {
+                    int block = checked((int)(firstBlock + b));
+                    Vector512<float> value;
+                    if (!_double)
+                    {
+                        value = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(_absmax.Slice(block, 16)));
+                    }
+                    else
+                    {
+                        int second = block / QuantLayout.DoubleQuantBlockSize, last = (block + 15) / QuantLayout.DoubleQuantBlockSize;
+                        if (second != last) // the sixteen blocks straddle two second-level scales: once per 256 blocks at most
+                        {
+                            for (int j = 0; j < 16; j++)
+                                into[b + j] = Rounded(block + j);
+                            continue;
+                        }
+                        var codes = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(_codes.Slice(block, 16))));
+                        var centred = Avx512F.Multiply(Avx512F.ConvertToVector512Single(codes) - Vector512.Create(128f), Vector512.Create(_scale[second]));
+                        value = Avx512F.Add(centred, Vector512.Create(_offset));
+                    }
+                    Vector512.ShiftLeft(RoundToBf16(value), 16).AsSingle().StoreUnsafe(ref MemoryMarshal.GetReference(into), (nuint)b);
+                }
+                for (; b < into.Length; b++)
+                    into[b] = Rounded(firstBlock + b);
             }
 
             /// <summary>Block <paramref name="block"/>'s absmax, double quantization undone, rounded to bf16 as Dequantize rounds it.</summary>

@@ -163,12 +163,14 @@ namespace ModelGen.Quantization
         }
 
         /// <summary>
-        /// The bf16 prefill path: x·Wᵀ with W rebuilt a tile of rows at a time in registers (<see cref="Bf16TileDequantizer"/>, the
-        /// values of <see cref="Dequantize"/>) into one reused bf16 tile of about 2^23 elements, each tile multiplied by libtorch's bf16 GEMM straight into its columns
-        /// of the one output (<c>addmm_</c> with β = 0 writes a strided slice in place, no per-tile output and copy).
-        /// A bias starts the output, so the GEMM adds it before its one rounding to bf16, as <c>linear</c> does: the output is
-        /// <c>linear(x, Dequantize(), bias)</c>'s up to the GEMM's summation order. Each tile is one hand-over between .NET's threads
-        /// and libtorch's, so the path adds no other pass over the output (Int8's scales are in the tile, not a multiply after).
+        /// The bf16 prefill path: x·Wᵀ with W rebuilt a tile of rows at a time in registers (<see cref="Bf16TileDequantizer"/>) into
+        /// one reused bf16 tile of about 2^23 elements, each tile multiplied by libtorch's bf16 GEMM straight into its columns of the
+        /// one output (<c>addmm_</c> with β = 0 writes a strided slice in place, no per-tile output and copy).
+        /// Int4 and NF4 tiles hold <see cref="Dequantize"/>'s bf16 values and a bias starts the output, so the GEMM adds it before
+        /// its one rounding to bf16, as <c>linear</c> does: the output is <c>linear(x, Dequantize(), bias)</c>'s up to the GEMM's
+        /// summation order. Int8 tiles hold the codes themselves (exact in bf16) and the per-row scale and the bias are applied to the
+        /// output afterwards in one pass (<see cref="Bf16TileDequantizer.ScaleOutput"/>, fp32 scale, one fused multiply-add): no
+        /// weight is rounded, the GEMM's sum is rounded to bf16 once more than <c>linear</c>'s (docs/quantization.md, "Prefill").
         /// The transient is the tile, at most the whole dequantized weight the memory model counts (QuantizedProjections).
         /// </summary>
         private Tensor Bf16TiledLinear(Tensor rows, Tensor[] buffers, Tensor? bias)
@@ -176,9 +178,10 @@ namespace ModelGen.Quantization
             long tile = Math.Min(out_features, Math.Max(1, PrefillTileElements / in_features));
             using var weight = empty(new[] { tile, in_features }, ScalarType.BFloat16, rows.device);
             var y = empty(new[] { rows.shape[0], out_features }, ScalarType.BFloat16, rows.device);
-            if (bias is not null)
+            bool scaleAfter = Kind == QuantKind.Int8;
+            if (bias is not null && !scaleAfter)
                 y.copy_(bias); // a copy, never a view: addmm_ writes into it (one row of expand(...).contiguous() would alias the bias)
-            float beta = bias is null ? 0 : 1;
+            float beta = bias is null || scaleAfter ? 0 : 1;
             for (long start = 0; start < out_features; start += tile)
             {
                 long count = Math.Min(tile, out_features - start);
@@ -186,7 +189,7 @@ namespace ModelGen.Quantization
                 switch (Kind)
                 {
                     case QuantKind.Int8:
-                        Bf16TileDequantizer.Int8(buffers[0], buffers[1], start, count, view);
+                        Bf16TileDequantizer.Int8(buffers[0], start, count, view);
                         break;
                     case QuantKind.Int4:
                         Bf16TileDequantizer.Int4(buffers[0], buffers[1], buffers[2], GroupSize, start, count, view);
@@ -199,6 +202,8 @@ namespace ModelGen.Quantization
                 using var viewT = view.t();
                 columns.addmm_(rows, viewT, beta, 1);
             }
+            if (scaleAfter)
+                Bf16TileDequantizer.ScaleOutput(y, buffers[1], bias);
             return y;
         }
 

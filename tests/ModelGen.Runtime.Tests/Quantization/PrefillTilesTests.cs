@@ -48,13 +48,37 @@ public sealed class PrefillTilesTests
         var tiled = layer.call(x);
         Assert.Equal(ScalarType.BFloat16, tiled.dtype);
         Assert.Equal(new long[] { tokens, 2096 }, tiled.shape);
+        var exact = linear.call(x.to(ScalarType.Float32));
+        double referenceError = RelativeError(reference, exact);
+        if (kind == QuantKind.Int8 && Bf16TileDequantizer.Available)
+        {
+            Int8IsAtLeastAsAccurate(layer, x, tiled, reference, exact);
+            return;
+        }
         double error = RelativeError(tiled, reference);
         Assert.True(error < Tolerance, $"the output is {error:G3} away from the dequantize-whole reference");
 
         // The error against the float layer is the reference's (the tiles change speed, not the result).
-        var exact = linear.call(x.to(ScalarType.Float32));
-        double referenceError = RelativeError(reference, exact);
         Assert.InRange(RelativeError(tiled, exact), referenceError - Tolerance, referenceError + Tolerance);
+    }
+
+    /// <summary>
+    /// Int8's tiles hold the exact codes and its fp32 scale and bias are applied to the output (docs/quantization.md, "Prefill"),
+    /// so no weight is rounded to bf16 but the GEMM's sum is rounded once before the scale: against the quantized weight computed
+    /// in fp32 (the best a bf16 output can approach), the tiled output is within two bf16 roundings and no further than the bf16
+    /// dequantize-whole reference, whose weights are each rounded; against the float layer it is no worse than that reference.
+    /// </summary>
+    private static void Int8IsAtLeastAsAccurate(QuantizedLinear layer, Tensor x, Tensor tiled, Tensor reference, Tensor floatLayer)
+    {
+        var state = layer.state_dict();
+        var weight = state["weight"].to(ScalarType.Float32).mul(state["weight_scale"].unsqueeze(1));
+        var quantized = nn.functional.linear(x.to(ScalarType.Float32), weight, layer.bias!.to(ScalarType.Float32));
+        double tiledError = RelativeError(tiled, quantized), referenceError = RelativeError(reference, quantized);
+        Assert.True(tiledError < 4e-3, $"the output is {tiledError:G3} away from the fp32 quantized layer");
+        Assert.True(tiledError <= referenceError * 1.05, $"the output is {tiledError:G3} away from the fp32 quantized layer, the bf16 reference {referenceError:G3}");
+        double tiledFloat = RelativeError(tiled, floatLayer), referenceFloat = RelativeError(reference, floatLayer);
+        Assert.True(tiledFloat <= referenceFloat + 1e-4, $"against the float layer: tiles {tiledFloat:G4}, the bf16 reference {referenceFloat:G4}");
+        System.Console.WriteLine($"int8 tiles, {x.shape[0]} rows: to fp32 quantized {tiledError:G3} (bf16 reference {referenceError:G3}); to float layer {tiledFloat:G4} (reference {referenceFloat:G4})");
     }
 
     [Theory]
@@ -73,7 +97,8 @@ public sealed class PrefillTilesTests
         // bf16 rounding), on a matrix inside the GEMM as the tiles do.
         var reference = nn.functional.linear(x.reshape(120, 256), layer.Dequantize(), layer.bias).view(3, 40, 200);
         double error = RelativeError(batch, reference);
-        Assert.True(error < Tolerance, $"the batch is {error:G3} away from the dequantize-whole reference");
+        double tolerance = kind == QuantKind.Int8 && Bf16TileDequantizer.Available ? 4e-3 : Tolerance; // Int8 rounds differently: above
+        Assert.True(error < tolerance, $"the batch is {error:G3} away from the dequantize-whole reference");
         for (int i = 0; i < 3; i++)
         {
             double alone = RelativeError(batch[i], layer.call(x[i]));
