@@ -18,12 +18,18 @@ namespace ModelGen.Analyzers.Budgets
         private readonly Dictionary<(ModelSpec Model, ScenarioSpec Scenario), MemoryEstimate> _known = new(KeyComparer.Instance);
         private readonly DeviceProfile _device;
 
+        // The sublayer walks of these estimates: a remedy candidate changes one layer and replays the walks of the others.
+        private readonly WalkMemo _walks = new();
+
         /// <summary>A memo for estimates on <paramref name="device"/>.</summary>
         /// <param name="device">The device every estimate is for.</param>
         public EstimateMemo(DeviceProfile device) => _device = device ?? throw new ArgumentNullException(nameof(device));
 
         /// <summary>Estimates computed so far (not the hits).</summary>
         public int Computed { get; private set; }
+
+        /// <summary>The sublayer walks of the estimates computed so far: how many were walked, replayed and kept.</summary>
+        public WalkMemo Walks => _walks;
 
         /// <summary><see cref="MemoryModel.Estimate"/> of <paramref name="model"/> and <paramref name="scenario"/>, computed once.</summary>
         /// <param name="model">The model.</param>
@@ -33,7 +39,7 @@ namespace ModelGen.Analyzers.Budgets
         {
             if (_known.TryGetValue((model, scenario), out var known))
                 return known;
-            var estimate = MemoryModel.Estimate(model, scenario, _device);
+            var estimate = MemoryModel.EstimateUsing(model, scenario, _device, _walks);
             Computed++;
             _known[(model, scenario)] = estimate;
             return estimate;

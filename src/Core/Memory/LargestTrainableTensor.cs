@@ -11,8 +11,11 @@ namespace ModelGen.Memory
     /// </summary>
     internal static class LargestTrainableTensor
     {
-        /// <summary>Elements of the largest trainable tensor of <paramref name="model"/> on one of <paramref name="ranks"/> tensor-parallel ranks (0: none).</summary>
-        public static long Elements(ModelSpec model, int ranks)
+        /// <summary>
+        /// Elements of the largest trainable tensor of <paramref name="model"/> on one of <paramref name="ranks"/> tensor-parallel ranks (0: none);
+        /// a layer's own blocks are sized once per analysis when <paramref name="walks"/> is given.
+        /// </summary>
+        public static long Elements(ModelSpec model, int ranks, WalkMemo? walks = null)
         {
             var layers = new Dictionary<string, LayerSpec>();
             foreach (var layer in model.Layers)
@@ -26,7 +29,9 @@ namespace ModelGen.Memory
                     return known;
                 if (!visiting.Add(layer.FullName))
                     return 0; // a cycle: ModelWalk reports it with the path
+                var own = walks?.LargestOwnTensor(layer, precision, ranks); // the same spec sized before: its blocks cannot throw now
                 var largest = 0L;
+                var ownLargest = 0L;
                 foreach (var block in layer.Blocks)
                 {
                     var dtype = block.Precision ?? precision;
@@ -42,12 +47,17 @@ namespace ModelGen.Memory
                             largest = Math.Max(largest, Visit(inner, inner.Precision ?? dtype));
                         continue;
                     }
+                    if (own is not null)
+                        continue;
                     foreach (var tensor in BlockParameters.Of(block, dtype, ranks))
                     {
                         if (tensor.Trainable)
-                            largest = Math.Max(largest, tensor.RankElements);
+                            ownLargest = Math.Max(ownLargest, tensor.RankElements);
                     }
                 }
+                if (own is null)
+                    walks?.KeepLargestOwnTensor(layer, precision, ranks, ownLargest);
+                largest = Math.Max(largest, own ?? ownLargest);
                 visiting.Remove(layer.FullName);
                 memo[(layer.FullName, precision)] = largest;
                 return largest;

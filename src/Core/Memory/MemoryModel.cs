@@ -17,7 +17,21 @@ namespace ModelGen.Memory
         /// <param name="device">The device; null means a generic CUDA GPU (<see cref="DeviceProfile.Cuda"/>).</param>
         /// <exception cref="ArgumentNullException">A required argument is null.</exception>
         /// <exception cref="ArgumentException">The scenario or a block size is invalid, or the layers do not form a tree.</exception>
-        public static MemoryEstimate Estimate(ModelSpec model, ScenarioSpec scenario, DeviceProfile? device = null)
+        public static MemoryEstimate Estimate(ModelSpec model, ScenarioSpec scenario, DeviceProfile? device = null) =>
+            EstimateUsing(model, scenario, device, null);
+
+        /// <summary>
+        /// Estimates the peak memory per device of <paramref name="model"/> running <paramref name="scenario"/>, replaying the sublayer
+        /// walks <paramref name="walks"/> remembers from earlier estimates of the same analysis (the same result, computed faster when
+        /// most layer specs are shared, as in a remedy search).
+        /// </summary>
+        /// <param name="model">The model and its layers, as the parser or a generated <c>DescribeModel</c> builds them.</param>
+        /// <param name="scenario">Workload, shapes, optimizer, parallelism and offload.</param>
+        /// <param name="device">The device; null means a generic CUDA GPU (<see cref="DeviceProfile.Cuda"/>).</param>
+        /// <param name="walks">The analysis' memo of sublayer walks; null walks every layer.</param>
+        /// <exception cref="ArgumentNullException">A required argument is null.</exception>
+        /// <exception cref="ArgumentException">The scenario or a block size is invalid, or the layers do not form a tree.</exception>
+        public static MemoryEstimate EstimateUsing(ModelSpec model, ScenarioSpec scenario, DeviceProfile? device, WalkMemo? walks)
         {
             if (model is null)
                 throw new ArgumentNullException(nameof(model));
@@ -32,8 +46,8 @@ namespace ModelGen.Memory
                 GatheredLogits = training && scenario.GatheredLogits,
             };
             // Under the ZeRO-3 engine every stacked layer is recomputed in backward, declared [Checkpoint] or not.
-            var walk = ModelWalk.Run(ZeroThreeRecompute.Apply(model, scenario), pass, scenario.SequenceParallel);
-            var states = ModelStates.Of(walk, scenario, training ? LargestTrainableTensor.Elements(model, scenario.TensorParallel) : 0);
+            var walk = ModelWalk.Run(ZeroThreeRecompute.Apply(model, scenario), pass, scenario.SequenceParallel, walks);
+            var states = ModelStates.Of(walk, scenario, training ? LargestTrainableTensor.Elements(model, scenario.TensorParallel, walks) : 0);
 
             List<Phases.PhasePoint> points;
             if (training)
@@ -48,7 +62,7 @@ namespace ModelGen.Memory
                 if (attention.Count == 0 || attention.Any(a => a.Causal))
                 {
                     var decodePass = new Pass(scenario.Batch, 1, scenario.SequenceLength, scenario.TensorParallel, false, device);
-                    var decode = ModelWalk.Run(model, decodePass, scenario.SequenceParallel);
+                    var decode = ModelWalk.Run(model, decodePass, scenario.SequenceParallel, walks);
                     points.Add(Phases.Inference(MemoryPhases.Decode, decode, states, decodePass, walk.KvCacheBytes));
                 }
             }

@@ -10,7 +10,7 @@ namespace ModelGen.Memory
     /// precision (block over layer over parent, fp32 by default), checkpointing (the layer's attribute, or a stack's every-k) and
     /// tensor parallelism, and collects the steps of one pass plus the model-wide totals.
     /// </summary>
-    internal sealed class ModelWalk
+    internal sealed partial class ModelWalk
     {
         private readonly Dictionary<string, LayerSpec> _layers;
         private readonly Pass _pass;
@@ -19,14 +19,15 @@ namespace ModelGen.Memory
         private readonly bool _loraModel;
         private LoraSpec? _lora;
 
-        private ModelWalk(ModelSpec model, Pass pass, bool sequenceParallel)
+        private ModelWalk(ModelSpec model, Pass pass, bool sequenceParallel, WalkMemo? memo)
         {
-            _layers = new Dictionary<string, LayerSpec>();
+            _layers = new Dictionary<string, LayerSpec>(model.Layers.Count);
             foreach (var layer in model.Layers)
                 _layers[layer.FullName] = layer;
             _pass = pass;
             _sequenceParallel = sequenceParallel;
             _loraModel = LoraTerms.HasAdapters(model);
+            _remembered = memo?.For(pass, sequenceParallel, _loraModel);
         }
 
         /// <summary>The steps of one pass in execution order; a [Stack]'s instances are runs (<see cref="Step.Body"/> × <see cref="Step.Count"/>).</summary>
@@ -75,14 +76,14 @@ namespace ModelGen.Memory
         /// </summary>
         public const long MaxSteps = 200_000;
 
-        /// <summary>Walks <paramref name="model"/> for <paramref name="pass"/>.</summary>
+        /// <summary>Walks <paramref name="model"/> for <paramref name="pass"/>, replaying the sublayer walks <paramref name="memo"/> remembers.</summary>
         /// <exception cref="ArgumentException">A referenced layer is missing, layers recurse, or a size is not positive.</exception>
         /// <exception cref="ModelTooLargeException">More than <see cref="MaxSteps"/> steps to create, or a term overflows 64 bits.</exception>
-        public static ModelWalk Run(ModelSpec model, Pass pass, bool sequenceParallel)
+        public static ModelWalk Run(ModelSpec model, Pass pass, bool sequenceParallel, WalkMemo? memo = null)
         {
-            var walk = new ModelWalk(model, pass, sequenceParallel);
+            var walk = new ModelWalk(model, pass, sequenceParallel, memo);
             // Training walks a stack as one run; inference walks every instance (see Child), so there the stacks' counts multiply.
-            var steps = walk.CountSteps(model.Root, new Dictionary<string, long>(), new HashSet<string>(), perInstance: !pass.Training);
+            var steps = walk.CountSteps(model.Root, new Dictionary<string, long>(model.Layers.Count + 1), new HashSet<string>(), perInstance: !pass.Training);
             if (steps > MaxSteps)
                 throw new ModelTooLargeException(
                     $"'{model.Root.Name}' has {(steps == long.MaxValue ? "more than 9.2e18" : steps.ToString(System.Globalization.CultureInfo.InvariantCulture))} blocks to walk through its sublayers {(pass.Training ? " (a stack counts once)" : ", one per instance in inference")}; the memory model walks at most {MaxSteps}");
@@ -183,7 +184,7 @@ namespace ModelGen.Memory
         private List<Step> Child(LayerSpec child, DType inherited, string path, long count, long repeats, int every)
         {
             var precision = child.Precision ?? inherited;
-            var inner = Layer(child, precision, path, count * repeats);
+            var inner = Sublayer(child, precision, path, count * repeats);
             var input = ForwardInputs.KeptBytes(child, precision, _pass, Widths.LayerInputBytes(child, precision, _pass, _layers));
             if (_sequenceParallel && _pass.Ranks > 1 && child.Blocks.Any(b => b.Shard != ShardStyle.None))
                 input = Sizes.Share(input, _pass.Ranks);
@@ -240,8 +241,7 @@ namespace ModelGen.Memory
                 }
                 checkpointedCount = periods + (rest > 0 ? 1 : 0);
             }
-            if (Layers.TryGetValue(path, out var memory))
-                Layers[path] = memory with { CheckpointedCount = memory.CheckpointedCount + (checkpointedCount * count) };
+            AddCheckpointed(path, checkpointedCount, count);
             return result;
         }
 
@@ -338,6 +338,8 @@ namespace ModelGen.Memory
 
         private void AddLayerMemory(string path, string type, long count, long weights, List<SavedTensor> saved)
         {
+            if (Recording)
+                Record(new LayerEntry(path, type, count, weights, saved, 0));
             if (Layers.TryGetValue(path, out var existing))
             {
                 Layers[path] = existing with { Count = existing.Count + count };
@@ -347,6 +349,14 @@ namespace ModelGen.Memory
             foreach (var tensor in saved)
                 savedBytes += tensor.Bytes;
             Layers[path] = new LayerMemory(path, type, count, weights, savedBytes, 0, saved);
+        }
+
+        private void AddCheckpointed(string path, long checkpointedCount, long count)
+        {
+            if (Recording)
+                Record(new LayerEntry(path, null, checkpointedCount, 0, null, count));
+            if (Layers.TryGetValue(path, out var memory))
+                Layers[path] = memory with { CheckpointedCount = memory.CheckpointedCount + (checkpointedCount * count) };
         }
     }
 }

@@ -25,8 +25,11 @@ namespace ModelGen.Memory
 
         /// <summary>Finds the single changes that lower the peak of <paramref name="scenario"/>, best first.</summary>
         /// <exception cref="ArgumentException">The scenario or the model is invalid (see <see cref="MemoryModel.Estimate"/>).</exception>
-        public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null) =>
-            FindUsing(model, scenario, budgetBytes, (m, s) => MemoryModel.Estimate(m, s, device));
+        public static IReadOnlyList<Remedy> Find(ModelSpec model, ScenarioSpec scenario, long budgetBytes, DeviceProfile? device = null)
+        {
+            var walks = new WalkMemo(); // each candidate changes one layer: its other layers' walks are replayed
+            return FindUsing(model, scenario, budgetBytes, (m, s) => MemoryModel.EstimateUsing(m, s, device, walks));
+        }
 
         /// <summary>
         /// Finds the single changes that lower the peak of <paramref name="scenario"/>, best first, estimating with
