@@ -99,6 +99,8 @@ if (args[0].StartsWith("infer-", StringComparison.Ordinal))
 if (args[0] == "attention-saved") { HeapSettings.Apply(); AttentionSaved.Run(); return; }
 if (args[0] == TensorParallelQuantizedCheck.Mode) { TensorParallelQuantizedCheck.Run(Seq, Batch, Steps, args.Length > 1 && args[1] == "trace"); return; } // TensorParallelQuantizedCheck.cs
 if (TensorParallelCheck.Modes.Contains(args[0])) { TensorParallelCheck.Run(args[0], Seq, Batch, Steps, args.Length > 1 && args[1] == "trace"); return; }
+if (TensorParallelPlanCheck.Modes.Contains(args[0])) { TensorParallelPlanCheck.Run(args[0], Seq, Batch, Steps); return; } // TensorParallelPlanCheck.cs: bf16 masters, gathered logits
+if (args[0] == TensorParallelPlanCheck.WholeMode) { TensorParallelPlanCheck.RunWhole(Seq, Batch, Steps); return; } // TensorParallelPlanCheck.cs: the bf16 probe whole
 if (args[0] == "forward-ops") { HeapSettings.Apply(); ForwardOpsCheck.Run(Seq, Batch, Steps); return; } // docs/forward-analysis.md
 if (args[0] == ForwardLoopCheck.Mode) { HeapSettings.Apply(); ForwardLoopCheck.Run(Seq, Batch, Steps); return; } // docs/forward-analysis.md, Loops
 if (args[0] == MixedPrecisionCheck.Mode) { HeapSettings.Apply(); MixedPrecisionCheck.Run(Seq, Batch, Steps); return; } // docs/precision.md

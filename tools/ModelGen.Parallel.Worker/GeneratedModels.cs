@@ -97,9 +97,9 @@ namespace ModelGen.Parallel.Worker
         }
     }
 
-    /// <summary>The tiny Llama with a plan of 2 tensor-parallel ranks and sequence parallelism: what <c>CreateTraining</c> runs.</summary>
+    /// <summary>The tiny Llama with a plan of 2 tensor-parallel ranks and sequence parallelism, trained with a loss of its own (so the plan gathers the logits): what <c>CreateTraining</c> runs.</summary>
     [Model(typeof(TpConfig))]
-    [ParallelPlan(TensorParallel = 2, SequenceParallel = true)]
+    [ParallelPlan(TensorParallel = 2, SequenceParallel = true, GatheredLogits = true)]
     public partial class TpPlannedLlama
     {
         [Embedding(nameof(TpConfig.Vocab), nameof(TpConfig.Hidden)), Shard(ShardStyle.Vocab)] public partial Module Embed { get; }

@@ -50,6 +50,8 @@ namespace ModelGen.Parallel.Worker
                         case "quantized-blocks": QuantizedBlockCases.Run(world, checks); break;
                         case "generated-quantized": GeneratedQuantizedCase.Run(world, checks); break;
                         case "generated-window": GeneratedWindowCase.Run(world, checks); break;
+                        case "generated-precision": GeneratedPrecisionCase.Run(world, checks); break;
+                        case "gathered-logits": GatheredLogitsCase.Run(world, checks); break;
                         default: Console.Error.WriteLine($"unknown case '{name}'"); return 2;
                     }
                 }

@@ -21,7 +21,7 @@ namespace ModelGen.Memory
             var kind = head.Head ?? (Pooled(root, blocks.Count - 1) ? HeadKind.Classifier : HeadKind.LanguageModel);
             if (kind == HeadKind.None)
                 return (0, 0, 0);
-            var columns = head.Shard is ShardStyle.Column or ShardStyle.Vocab ? Sizes.Share(head.Out.Value, pass.Ranks) : head.Out.Value;
+            var columns = GatheredLogits.Columns(head, root, pass);
             var rows = kind == HeadKind.Classifier ? pass.Batch : pass.Tokens;
             // Under mixed precision the head is an AutocastLinear: its logits come out in the compute dtype (docs/precision.md).
             return (rows, columns, Sizes.Of(root.Compute ?? head.Precision ?? precision));

@@ -41,7 +41,10 @@ namespace ModelGen.Memory
             device ??= DeviceProfile.Cuda;
 
             var training = scenario.Workload == Workload.Training;
-            var pass = new Pass(scenario.Batch, scenario.SequenceLength, scenario.SequenceLength, scenario.TensorParallel, training, device);
+            var pass = new Pass(scenario.Batch, scenario.SequenceLength, scenario.SequenceLength, scenario.TensorParallel, training, device)
+            {
+                GatheredLogits = training && scenario.GatheredLogits,
+            };
             // Under the ZeRO-3 engine every stacked layer is recomputed in backward, declared [Checkpoint] or not.
             var walk = ModelWalk.Run(ZeroThreeRecompute.Apply(model, scenario), pass, scenario.SequenceParallel, walks);
             var states = ModelStates.Of(walk, scenario, training ? LargestTrainableTensor.Elements(model, scenario.TensorParallel, walks) : 0);

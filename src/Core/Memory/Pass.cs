@@ -31,6 +31,9 @@ namespace ModelGen.Memory
         /// <summary>The device (dropout mask format).</summary>
         public DeviceProfile Device { get; }
 
+        /// <summary>The loss reads all <c>V</c> logits, gathered on every tensor-parallel rank (<see cref="Specs.ScenarioSpec.GatheredLogits"/>).</summary>
+        public bool GatheredLogits { get; init; }
+
         /// <summary>Tokens in the pass, batch × queries.</summary>
         public long Tokens => Batch * Queries;
     }

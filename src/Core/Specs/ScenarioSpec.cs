@@ -36,6 +36,13 @@ namespace ModelGen.Specs
         /// layer (norm inputs, dropout masks, the projections' shared inputs) are split along the sequence over the tensor-parallel ranks.
         /// </summary>
         public bool SequenceParallel { get; init; }
+
+        /// <summary>
+        /// The training loss reads all <c>V</c> logits of a vocab-parallel head, gathered on every tensor-parallel rank (a loss given
+        /// to the generated <c>CreateTraining</c>, opted in by <c>[ParallelPlan(GatheredLogits = true)]</c>): each rank holds
+        /// <c>b·s·V</c> logits and their loss's tensors instead of the vocab-parallel cross-entropy's <c>b·s·V/t</c>.
+        /// </summary>
+        public bool GatheredLogits { get; init; }
     }
 
     /// <summary>A model and every user layer reachable from it: what the memory model needs.</summary>

@@ -663,6 +663,22 @@ namespace ModelGen.Diagnostics
             Shape, DiagnosticSeverity.Error,
             "Hidden and Heads are positive, Heads divides Hidden, and Dropout lies in [0, 1).");
 
+        // ---- tpplan (MG0220–MG0229): the loss of a vocab-parallel head in the generated CreateTraining ----
+
+        /// <summary>MG0220: a loss passed to CreateTraining of a plan that splits the vocabulary without GatheredLogits.</summary>
+        public static readonly DiagnosticDescriptor GatheredLogitsNotPlanned = Add(
+            "MG0220", "A loss of its own gathers the full logits on every rank",
+            "'{0}.CreateTraining' is given a loss, but the [ParallelPlan] of '{0}' splits the vocabulary over {1} tensor-parallel ranks: that loss reads all {2} logits, gathered on every rank, which adds {3} that the estimate does not count, and CreateTraining refuses it at start-up; leave out the loss to train on the vocab-parallel cross-entropy, or declare [ParallelPlan(..., GatheredLogits = true)] so the estimate counts the gathered logits",
+            Sharding, DiagnosticSeverity.Error,
+            "A vocab-parallel head gives each rank V/t logits, and the generated CreateTraining trains on the vocab-parallel cross-entropy (Shoeybi et al. 2019, §3), as the plan's estimate counts. A loss of the user's own needs all V logits, so the head all-gathers batch × sequence × V logits on every rank, with their fp32 copy, log-probabilities and gradient; the plan must declare it (GatheredLogits) for the estimate to be what runs.");
+
+        /// <summary>MG0221: GatheredLogits on a plan whose model has no vocab-parallel head at its tensor-parallel degree.</summary>
+        public static readonly DiagnosticDescriptor GatheredLogitsWithoutVocabShards = Add(
+            "MG0221", "GatheredLogits has no effect",
+            "[ParallelPlan(GatheredLogits = true)] on '{0}' has no effect: {1}; the loss already sees all the logits, so remove GatheredLogits",
+            Sharding, DiagnosticSeverity.Warning,
+            "GatheredLogits declares that the loss reads the whole vocabulary of a head that tensor parallelism splits; without such a head, or at TensorParallel = 1, every rank already holds all the logits.");
+
         /// <summary>The descriptor of <paramref name="id"/>.</summary>
         public static DiagnosticDescriptor ById(string id) => All[id];
 

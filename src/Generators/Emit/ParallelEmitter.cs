@@ -40,9 +40,18 @@ namespace ModelGen.Generators.Emit
             w.Line("/// <param name=\"config\">The sizes.</param>");
             w.Line("/// <param name=\"world\">All ranks of the job (ModelGen.Distributed.World.Group).</param>");
             w.Line("/// <param name=\"createOptimizer\">Creates the optimizer over the parameters with the settings derived from the plan.</param>");
-            var vocabLoss = unit.Sharded && unit.VocabParallelHead;
-            w.Line(vocabLoss
-                ? "/// <param name=\"loss\">The loss of fp32 outputs against targets; null (the default) for the vocab-parallel cross-entropy of the head's V/t logits per rank (ModelGen.Parallel.VocabParallelTrainingLoss: no rank builds the full logits, as the estimate counts). A loss given here sees all V logits, gathered on every rank.</param>"
+            // A vocab-parallel head: without the plan's GatheredLogits the loss is the vocab-parallel cross-entropy of each rank's V/t
+            // logits, and a loss given explicitly is refused at start-up when the plan splits the vocabulary (t > 1), since it would
+            // gather b·s·V logits per rank that the estimate does not count (MG0220 says so at compile time). With GatheredLogits the
+            // head gathers them, the estimate counts them, and the loss is required.
+            var vocabLoss = unit.Sharded && unit.VocabParallelHead && !unit.GatheredLogits;
+            var refuseLoss = vocabLoss && unit.TensorParallel > 1;
+            w.Line(refuseLoss
+                ? "/// <param name=\"loss\">Leave it out (null): the model trains on the vocab-parallel cross-entropy of the head's V/t logits per rank (ModelGen.Parallel.VocabParallelTrainingLoss: no rank builds the full logits, as the estimate counts). A loss reads all V logits, gathered on every rank: declare [ParallelPlan(GatheredLogits = true)] to give one, so the estimate counts them; without it a loss is refused.</param>"
+                : vocabLoss
+                ? "/// <param name=\"loss\">The loss of fp32 outputs against targets; null (the default) for the vocab-parallel cross-entropy of the head's logits (ModelGen.Parallel.VocabParallelTrainingLoss).</param>"
+                : unit.Sharded && unit.VocabParallelHead
+                ? "/// <param name=\"loss\">The loss of fp32 outputs against targets: all V logits, gathered on every rank, as the plan's GatheredLogits declares and the estimate counts.</param>"
                 : "/// <param name=\"loss\">The loss of fp32 outputs against targets.</param>");
             w.Line("/// <param name=\"microBatches\">Micro-batches per step.</param>");
             w.Line("/// <param name=\"progress\">Where each step's report goes.</param>");
@@ -51,11 +60,13 @@ namespace ModelGen.Generators.Emit
             w.Line("/// <param name=\"device\">Where the parameters are created (default: CPU).</param>");
             if (unit.Sharded)
                 w.Line("/// <param name=\"seed\">Seed of the sharded weights' initialization: the same full weights at every tensor-parallel degree (ModelGen.Parallel.ShardedInit).</param>");
+            w.Line("/// <param name=\"lossScaler\">Dynamic loss scaling for fp16 weights (ModelGen.LossScaler): the loss is scaled before backward and the optimizer unscales, skipping a step whose gradients overflowed on any rank; null for fp32 and bf16.</param>");
             w.Line(generated);
             w.Line($"{unit.Accessibility} static global::ModelGen.Training.PlanTraining CreateTraining({unit.ConfigType} config, global::ModelGen.Distributed.ProcessGroup world,");
             w.Line("    global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::ModelGen.Optimizers.OptimizerSettings, global::ModelGen.Optimizers.TrainingOptimizer> createOptimizer,");
             w.Line($"    global::System.Func<{Tensor}, {Tensor}, {Tensor}>{(vocabLoss ? "? loss = null" : " loss")}, int microBatches = 1, global::System.IProgress<global::ModelGen.TrainingProgress>? progress = null,");
-            w.Line($"    long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null{(unit.Sharded ? ", long seed = 0" : "")})");
+            w.Line($"    long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null{(unit.Sharded ? ", long seed = 0" : "")},");
+            w.Line("    global::ModelGen.LossScaler? lossScaler = null)");
             w.Open("");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(config);");
             const string Options = "new global::ModelGen.Parallel.TensorParallelOptions(grid.TensorParallel, TrainingPlan.SequenceParallel, seed)";
@@ -63,10 +74,22 @@ namespace ModelGen.Generators.Emit
             {
                 // Without a loss the head keeps its V/t logits and the vocab-parallel cross-entropy reads them: the full logits
                 // never exist on a rank (Shoeybi et al. 2019, §3), as the memory model counts for the plan.
-                w.Line("var mgVocabLoss = loss is null ? new global::ModelGen.Parallel.VocabParallelTrainingLoss() : null;");
-                w.Line("return new global::ModelGen.Training.PlanTraining(TrainingPlan, world, grid =>");
-                w.Line($"    new {name}(config, device: device, tensorParallel: mgVocabLoss?.Options(grid.TensorParallel, TrainingPlan.SequenceParallel, seed) ?? {Options}),");
-                w.Line("    createOptimizer, loss ?? mgVocabLoss!.Compute, microBatches, progress, totalSteps, monitor);");
+                if (refuseLoss)
+                {
+                    w.Line("if (loss is not null)");
+                    w.Line($"    throw global::ModelGen.Parallel.VocabParallelTrainingLoss.GivenLossRefused(nameof({name}), TrainingPlan.TensorParallel, nameof(loss));");
+                    w.Line("var mgVocabLoss = new global::ModelGen.Parallel.VocabParallelTrainingLoss();");
+                    w.Line("return new global::ModelGen.Training.PlanTraining(TrainingPlan, world, grid =>");
+                    w.Line($"    new {name}(config, device: device, tensorParallel: mgVocabLoss.Options(grid.TensorParallel, TrainingPlan.SequenceParallel, seed)),");
+                    w.Line("    createOptimizer, mgVocabLoss.Compute, microBatches, progress, totalSteps, monitor, lossScaler);");
+                }
+                else
+                {
+                    w.Line("var mgVocabLoss = loss is null ? new global::ModelGen.Parallel.VocabParallelTrainingLoss() : null;");
+                    w.Line("return new global::ModelGen.Training.PlanTraining(TrainingPlan, world, grid =>");
+                    w.Line($"    new {name}(config, device: device, tensorParallel: mgVocabLoss?.Options(grid.TensorParallel, TrainingPlan.SequenceParallel, seed) ?? {Options}),");
+                    w.Line("    createOptimizer, loss ?? mgVocabLoss!.Compute, microBatches, progress, totalSteps, monitor, lossScaler);");
+                }
             }
             else
             {
@@ -76,7 +99,7 @@ namespace ModelGen.Generators.Emit
                 w.Line(unit.Sharded
                     ? $"    new {name}(config, device: device, tensorParallel: {Options}),"
                     : $"    new {name}(config, device: device),");
-                w.Line("    createOptimizer, loss, microBatches, progress, totalSteps, monitor);");
+                w.Line("    createOptimizer, loss, microBatches, progress, totalSteps, monitor, lossScaler);");
             }
             w.Close();
             w.Close();

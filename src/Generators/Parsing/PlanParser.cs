@@ -45,6 +45,8 @@ namespace ModelGen.Parsing
                 {
                     ZeroStage = AttributeReader.Named(plan, "ZeroStage", 0),
                     OffloadOptimizer = AttributeReader.Named(plan, "OffloadOptimizer", false),
+                    // A loss that reads the gathered logits (the plan's opt-in; MG0220 when a loss is passed without it).
+                    GatheredLogits = AttributeReader.Named(plan, "GatheredLogits", false),
                 };
         }
 

@@ -23,10 +23,11 @@ namespace ModelGen.Parsing
     /// <param name="SequenceParallel">The plan's sequence parallelism.</param>
     /// <param name="Sharded">The model or a layer it uses has [Shard] blocks: its constructor takes tensor-parallel options.</param>
     /// <param name="VocabParallelHead">The model's head can return <c>V/t</c> logits (a column-parallel head, or one tied to a
-    /// vocab-sharded embedding): the training factory then uses the vocab-parallel cross-entropy unless given a loss.</param>
+    /// vocab-sharded embedding): the training factory then uses the vocab-parallel cross-entropy unless the plan gathers the logits.</param>
+    /// <param name="GatheredLogits">The plan's <c>GatheredLogits</c>: the loss reads all <c>V</c> logits, gathered on every rank.</param>
     public sealed record PlanUnit(string HintName, string Namespace, string Name, string ConfigType, string Accessibility,
         int TensorParallel, int DataParallel, int ZeroStage, bool OffloadOptimizer, bool OffloadParameters, bool SequenceParallel, bool Sharded,
-        bool VocabParallelHead = false)
+        bool VocabParallelHead = false, bool GatheredLogits = false)
     {
         /// <summary>
         /// The unit for <paramref name="type"/>, or null when nothing should be written: no <c>[Model]</c> with a config type, a
@@ -59,7 +60,8 @@ namespace ModelGen.Parsing
                 AttributeReader.Named(plan, "OffloadParameters", false),
                 AttributeReader.Named(plan, "SequenceParallel", false),
                 LayerParser.ShardedInside(type),
-                LayerParser.VocabParallelHead(type));
+                LayerParser.VocabParallelHead(type),
+                AttributeReader.Named(plan, "GatheredLogits", false));
         }
     }
 }

@@ -29,6 +29,15 @@ namespace ModelGen
         /// <summary>Split the activations outside the tensor-parallel regions along the sequence too (Korthikanti et al. 2022, §4.2.2).</summary>
         public bool SequenceParallel { get; set; }
 
+        /// <summary>
+        /// The training loss needs the head's whole vocabulary: a model whose head is vocab-parallel (a column-parallel head, or one
+        /// tied to a vocab-parallel embedding) then gathers all <c>V</c> logits on every tensor-parallel rank, and the generated
+        /// <c>CreateTraining</c> requires the loss that reads them. The estimate counts the gathered logits (<c>b·s·V</c> per rank, with
+        /// their fp32 copy, log-probabilities and gradient). Default false: <c>CreateTraining</c> trains on the vocab-parallel
+        /// cross-entropy of each rank's <c>V/t</c> logits and refuses an explicit loss (MG0220 at compile time).
+        /// </summary>
+        public bool GatheredLogits { get; set; }
+
         /// <summary>Processes the plan needs: <see cref="TensorParallel"/> × <see cref="DataParallel"/>.</summary>
         public int WorldSize => TensorParallel * DataParallel;
     }

@@ -35,6 +35,13 @@ namespace ModelGen.Optimizers
         /// </summary>
         public bool OffloadToHost { get; init; }
 
+        /// <summary>
+        /// The tensor-parallel ranks that hold other slices of the same model (<see cref="Distributed.ParallelGrid.TensorParallel"/>):
+        /// with a <see cref="LossScaler"/> the overflow check is agreed over them as well as over the data-parallel ranks, so an
+        /// overflow in one rank's slice skips the step, and backs the scale off, on every rank.
+        /// </summary>
+        public ProcessGroup TensorParallel { get; init; } = SingleProcessGroup.Instance;
+
         /// <summary>Clip the gradients to this global 2-norm (over every rank) before each step; null: no clipping.</summary>
         public double? MaxGradientNorm { get; init; }
 
@@ -47,6 +54,13 @@ namespace ModelGen.Optimizers
                 throw new ArgumentException($"ZeRO has stages 0 to 3, not {ZeroStage}.", nameof(ZeroStage));
             if (MaxGradientNorm is { } norm && !(norm > 0 && double.IsFinite(norm)))
                 throw new ArgumentException($"MaxGradientNorm must be a finite positive number, not {norm}.", nameof(MaxGradientNorm));
+            ArgumentNullException.ThrowIfNull(TensorParallel, nameof(TensorParallel));
+            // The global norm would need each replicated parameter (norms, row-parallel biases) counted once over the tensor-parallel
+            // ranks and each slice once: not built, so refused rather than clipped by a wrong norm.
+            if (MaxGradientNorm is not null && TensorParallel.Size > 1)
+                throw new ArgumentException(
+                    $"MaxGradientNorm with {TensorParallel.Size} tensor-parallel ranks is not supported yet: the global norm over the ranks' slices " +
+                    "and replicated parameters is not computed. Leave MaxGradientNorm unset under tensor parallelism.", nameof(MaxGradientNorm));
         }
     }
 }

@@ -25,7 +25,7 @@ namespace ModelGen.Optimizers
                 var squaredNorm = SquaredNorm(inverseScale);
                 LastGradientNorm = Math.Sqrt(squaredNorm);
                 if (scaler is not null) {
-                    var finite = double.IsFinite(squaredNorm);
+                    var finite = AgreedFinite(double.IsFinite(squaredNorm));
                     scaler.Update(finite);
                     if (!finite)
                         return false;
@@ -78,6 +78,20 @@ namespace ModelGen.Optimizers
             if (NormGroup.Size > 1)
                 NormGroup.AllReduce(value, ReduceOp.Sum);
             return value.item<double>() * inverseScale * inverseScale;
+        }
+
+        /// <summary>
+        /// Whether every tensor-parallel rank's gradients are finite (the data-parallel ranks already agree through the reduced norm or
+        /// the averaged gradients): one overflowing slice skips the step on all, so the slices and the scales stay in step.
+        /// </summary>
+        private bool AgreedFinite(bool finite)
+        {
+            var group = Settings.TensorParallel;
+            if (group.Size == 1)
+                return finite;
+            using var flag = tensor(new[] { finite ? 0f : 1f });
+            group.AllReduce(flag, ReduceOp.Max);
+            return flag.item<float>() == 0f;
         }
 
         /// <summary>Gives every rank the partitions the others updated, one parameter at a time (no model-sized buffer).</summary>

@@ -30,6 +30,21 @@ namespace ModelGen.Parallel
         }
 
         /// <summary>
+        /// The start-up refusal of a loss passed to the generated <c>CreateTraining</c> of a model whose plan splits the vocabulary
+        /// without <c>GatheredLogits</c>: such a loss reads all <c>V</c> logits, gathered on every rank, which the plan's estimate does
+        /// not count (the analyzers report the call as MG0220).
+        /// </summary>
+        /// <param name="model">The model class.</param>
+        /// <param name="tensorParallel">The plan's tensor-parallel degree.</param>
+        /// <param name="parameter">The loss parameter's name.</param>
+        public static ArgumentException GivenLossRefused(string model, int tensorParallel, string parameter) => new(
+            $"{model}.CreateTraining was given a loss, but {model}'s [ParallelPlan] splits the vocabulary over {tensorParallel} tensor-parallel " +
+            "ranks and trains on the vocab-parallel cross-entropy of each rank's V/t logits. A loss of its own reads all V logits, gathered " +
+            "on every rank (batch × sequence × V per rank, and their gradient), which the plan's memory estimate does not count. Leave out " +
+            $"the loss, or declare [ParallelPlan(..., GatheredLogits = true)] on {model} so that the estimate counts the gathered logits " +
+            "(the analyzers report this call as MG0220).", parameter);
+
+        /// <summary>
         /// Mean cross-entropy of this rank's <c>[..., V/t]</c> logits against the token ids <c>[...]</c> (the same on every rank of
         /// the group), equal to the unsharded model's mean cross-entropy.
         /// </summary>

@@ -41,12 +41,15 @@ namespace ModelGen.Training
         /// <param name="progress">Where each step's report goes; null for none.</param>
         /// <param name="totalSteps">Steps planned, for the reports' fraction; 0 when open-ended.</param>
         /// <param name="monitor">Measures peak memory for the reports; null for none.</param>
+        /// <param name="lossScaler">Dynamic loss scaling (fp16 weights): each micro-batch's loss is scaled before backward, and the
+        /// optimizer unscales the gradients and skips a step that overflowed on any rank (tensor- and data-parallel); null for none.</param>
         /// <exception cref="ArgumentException">A bad plan value or a micro-batch count below 1.</exception>
         /// <exception cref="InvalidOperationException">The world's size is not the plan's (from <see cref="ParallelGrid.Create"/>).</exception>
         /// <exception cref="NotSupportedException">Parameter offload without ZeRO stage 3.</exception>
         public PlanTraining(TrainingPlan plan, ProcessGroup world, Func<ParallelGrid, nn.Module<Tensor, Tensor>> buildModel,
             Func<IEnumerable<Parameter>, OptimizerSettings, TrainingOptimizer> createOptimizer, Func<Tensor, Tensor, Tensor> loss,
-            int microBatches = 1, IProgress<TrainingProgress>? progress = null, long totalSteps = 0, MemoryMonitor? monitor = null)
+            int microBatches = 1, IProgress<TrainingProgress>? progress = null, long totalSteps = 0, MemoryMonitor? monitor = null,
+            LossScaler? lossScaler = null)
         {
             ArgumentNullException.ThrowIfNull(plan);
             ArgumentNullException.ThrowIfNull(world);
@@ -62,6 +65,7 @@ namespace ModelGen.Training
             Plan = plan;
             MicroBatches = microBatches;
             Loss = loss;
+            LossScaler = lossScaler;
             Grid = ParallelGrid.Create(world, plan.TensorParallel, plan.DataParallel);
             try
             {
@@ -73,6 +77,7 @@ namespace ModelGen.Training
                 var settings = new OptimizerSettings
                 {
                     DataParallel = Grid.DataParallel, ZeroStage = plan.ZeroStage == 3 && !zeroThree ? 0 : plan.ZeroStage, OffloadToHost = plan.OffloadOptimizer,
+                    TensorParallel = Grid.TensorParallel,
                 };
                 // ZeRO 1/2 reduce the gradients inside the optimizer step; plain data parallelism averages them with DDP's buckets.
                 if (plan.ZeroStage == 0 && plan.DataParallel > 1)
@@ -117,6 +122,9 @@ namespace ModelGen.Training
 
         private Func<Tensor, Tensor, Tensor> Loss { get; }
 
+        /// <summary>The loss scaler of an fp16 run, else null; its <see cref="LossScaler.SkippedSteps"/> counts the steps that overflowed.</summary>
+        public LossScaler? LossScaler { get; }
+
         /// <summary>
         /// One optimizer step on this data-parallel rank's batch (rows along dimension 0; tensor-parallel ranks of one group pass
         /// the same rows). Returns the step's loss averaged over the micro-batches and the data-parallel ranks.
@@ -145,15 +153,17 @@ namespace ModelGen.Training
                 {
                     var output = Forward(input.narrow(0, i * size, size));
                     var value = Loss(output.to_type(ScalarType.Float32), target.narrow(0, i * size, size));
+                    // fp16: the scaled loss keeps small gradients above fp16's underflow; the optimizer divides the scale out again.
+                    var backward = LossScaler is null ? value / MicroBatches : LossScaler.Scale(value / MicroBatches);
                     if (Zero is null)
-                        BackwardFailures.Backward(value / MicroBatches);
+                        BackwardFailures.Backward(backward);
                     else
-                        Zero.Backward(value / MicroBatches); // reduce-scatters every micro-batch's gradients into the partitions
+                        Zero.Backward(backward); // reduce-scatters every micro-batch's gradients into the partitions
                     total.add_(value.detach().to_type(ScalarType.Float64).reshape(1).cpu());
                 }
             }
             _ddp?.SynchronizeGradients();
-            Optimizer.Step(); // frees every gradient, so the next step accumulates from zero
+            Optimizer.Step(LossScaler); // frees every gradient, so the next step accumulates from zero
             total.div_(MicroBatches);
             Grid.DataParallel.AllReduce(total, ReduceOp.Average);
             var loss = total.item<double>();

@@ -53,7 +53,7 @@ namespace ModelGen.Analyzers.Tests.Mistakes
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, warningLevel: 9999));
             CSharpGeneratorDriver.Create(new[] { new ModelGenGenerator().AsSourceGenerator() }, parseOptions: parse)
                 .RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
-            var analyzers = ImmutableArray.Create<DiagnosticAnalyzer>(new LayerAnalyzer(), new BudgetAnalyzer(), new Analyzers.ForwardAnalysis.ForwardAnalyzer());
+            var analyzers = ImmutableArray.Create<DiagnosticAnalyzer>(new LayerAnalyzer(), new BudgetAnalyzer(), new Analyzers.ForwardAnalysis.ForwardAnalyzer(), new Analyzers.Checks.GatheredLogitsAnalyzer());
             var analyzerDiagnostics = await output.WithAnalyzers(analyzers).GetAnalyzerDiagnosticsAsync();
             return generatorDiagnostics.Concat(output.GetDiagnostics()).Concat(analyzerDiagnostics).ToList();
         }

@@ -25,16 +25,18 @@ namespace Demo
         /// <param name="monitor">Measures peak memory for the reports.</param>
         /// <param name="device">Where the parameters are created (default: CPU).</param>
         /// <param name="seed">Seed of the sharded weights' initialization: the same full weights at every tensor-parallel degree (ModelGen.Parallel.ShardedInit).</param>
+        /// <param name="lossScaler">Dynamic loss scaling for fp16 weights (ModelGen.LossScaler): the loss is scaled before backward and the optimizer unscales, skipping a step whose gradients overflowed on any rank; null for fp32 and bf16.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("ModelGen", "0.1.0")]
         public static global::ModelGen.Training.PlanTraining CreateTraining(global::Demo.Cfg config, global::ModelGen.Distributed.ProcessGroup world,
             global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::ModelGen.Optimizers.OptimizerSettings, global::ModelGen.Optimizers.TrainingOptimizer> createOptimizer,
             global::System.Func<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> loss, int microBatches = 1, global::System.IProgress<global::ModelGen.TrainingProgress>? progress = null,
-            long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null, long seed = 0)
+            long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null, long seed = 0,
+            global::ModelGen.LossScaler? lossScaler = null)
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
             return new global::ModelGen.Training.PlanTraining(TrainingPlan, world, grid =>
                 new PlannedModel(config, device: device, tensorParallel: new global::ModelGen.Parallel.TensorParallelOptions(grid.TensorParallel, TrainingPlan.SequenceParallel, seed)),
-                createOptimizer, loss, microBatches, progress, totalSteps, monitor);
+                createOptimizer, loss, microBatches, progress, totalSteps, monitor, lossScaler);
         }
     }
 }

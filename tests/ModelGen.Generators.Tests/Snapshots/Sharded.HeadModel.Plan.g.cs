@@ -18,24 +18,28 @@ namespace Demo
         /// <param name="config">The sizes.</param>
         /// <param name="world">All ranks of the job (ModelGen.Distributed.World.Group).</param>
         /// <param name="createOptimizer">Creates the optimizer over the parameters with the settings derived from the plan.</param>
-        /// <param name="loss">The loss of fp32 outputs against targets; null (the default) for the vocab-parallel cross-entropy of the head's V/t logits per rank (ModelGen.Parallel.VocabParallelTrainingLoss: no rank builds the full logits, as the estimate counts). A loss given here sees all V logits, gathered on every rank.</param>
+        /// <param name="loss">Leave it out (null): the model trains on the vocab-parallel cross-entropy of the head's V/t logits per rank (ModelGen.Parallel.VocabParallelTrainingLoss: no rank builds the full logits, as the estimate counts). A loss reads all V logits, gathered on every rank: declare [ParallelPlan(GatheredLogits = true)] to give one, so the estimate counts them; without it a loss is refused.</param>
         /// <param name="microBatches">Micro-batches per step.</param>
         /// <param name="progress">Where each step's report goes.</param>
         /// <param name="totalSteps">Steps planned, 0 when open-ended.</param>
         /// <param name="monitor">Measures peak memory for the reports.</param>
         /// <param name="device">Where the parameters are created (default: CPU).</param>
         /// <param name="seed">Seed of the sharded weights' initialization: the same full weights at every tensor-parallel degree (ModelGen.Parallel.ShardedInit).</param>
+        /// <param name="lossScaler">Dynamic loss scaling for fp16 weights (ModelGen.LossScaler): the loss is scaled before backward and the optimizer unscales, skipping a step whose gradients overflowed on any rank; null for fp32 and bf16.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("ModelGen", "0.1.0")]
         public static global::ModelGen.Training.PlanTraining CreateTraining(global::Demo.Cfg config, global::ModelGen.Distributed.ProcessGroup world,
             global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::ModelGen.Optimizers.OptimizerSettings, global::ModelGen.Optimizers.TrainingOptimizer> createOptimizer,
             global::System.Func<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>? loss = null, int microBatches = 1, global::System.IProgress<global::ModelGen.TrainingProgress>? progress = null,
-            long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null, long seed = 0)
+            long totalSteps = 0, global::ModelGen.MemoryMonitor? monitor = null, global::TorchSharp.torch.Device? device = null, long seed = 0,
+            global::ModelGen.LossScaler? lossScaler = null)
         {
             global::System.ArgumentNullException.ThrowIfNull(config);
-            var mgVocabLoss = loss is null ? new global::ModelGen.Parallel.VocabParallelTrainingLoss() : null;
+            if (loss is not null)
+                throw global::ModelGen.Parallel.VocabParallelTrainingLoss.GivenLossRefused(nameof(HeadModel), TrainingPlan.TensorParallel, nameof(loss));
+            var mgVocabLoss = new global::ModelGen.Parallel.VocabParallelTrainingLoss();
             return new global::ModelGen.Training.PlanTraining(TrainingPlan, world, grid =>
-                new HeadModel(config, device: device, tensorParallel: mgVocabLoss?.Options(grid.TensorParallel, TrainingPlan.SequenceParallel, seed) ?? new global::ModelGen.Parallel.TensorParallelOptions(grid.TensorParallel, TrainingPlan.SequenceParallel, seed)),
-                createOptimizer, loss ?? mgVocabLoss!.Compute, microBatches, progress, totalSteps, monitor);
+                new HeadModel(config, device: device, tensorParallel: mgVocabLoss.Options(grid.TensorParallel, TrainingPlan.SequenceParallel, seed)),
+                createOptimizer, mgVocabLoss.Compute, microBatches, progress, totalSteps, monitor, lossScaler);
         }
     }
 }
