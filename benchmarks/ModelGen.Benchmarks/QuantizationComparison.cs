@@ -11,15 +11,16 @@ namespace ModelGen.Benchmarks;
 
 /// <summary>
 /// The formats of <see cref="QuantizationBenchmarks"/> timed in one process, interleaved call by call (bf16, int8, int8 without its byte
-/// tables, int4, nf4, nf4-dq, then again, in a new order each round), so that a machine whose load changes during the run slows every format alike: each round's time is
+/// tables, the thread-pool forms, int4, nf4, nf4-dq, then again, in a new order each round), so that a machine whose load changes during the run slows every format alike: each round's time is
 /// divided by the same round's bf16 time, and the median of those ratios is printed. For a quick relative figure on a shared
 /// machine (<c>quant-compare [tokens…] [--rounds N] [--threads N] [--parts]</c>, the last for <see cref="QuantizationParts"/>); the absolute table still comes from BenchmarkDotNet
 /// on an idle machine.
 /// </summary>
 internal static class QuantizationComparison
 {
-    // "int8-cvt" is the int8 layer with its tile's byte tables turned off (the converting loop), for an A/B in one process.
-    private static readonly string[] Formats = { "bf16", "int8", "int8-cvt", "int4-g128", "nf4-b64", "nf4-b64-dq" };
+    // "int8-cvt" is the int8 layer with its tile's byte tables turned off (the converting loop); a "-pool" row runs the tiles (and
+    // NF4's one-token kernel) on .NET's thread pool instead of libtorch's OpenMP team (OpenMpTeam): A/Bs in one process.
+    private static readonly string[] Formats = { "bf16", "int8", "int8-cvt", "int8-pool", "int4-g128", "nf4-b64", "nf4-b64-pool", "nf4-b64-dq", "nf4-b64-dq-pool" };
 
     public static void Run(string[] args, TextWriter log)
     {
@@ -46,7 +47,7 @@ internal static class QuantizationComparison
             tokens.AddRange(new[] { 1, 256 });
 
         log.WriteLine($"quant-compare: 4096 × 4096, bf16 compute, {rounds} interleaved rounds, {torch.get_num_threads()} threads; {ModelGen.Benchmarking.IdleMachine.Describe()}");
-        var layers = Formats.ToDictionary(f => f, f => QuantizationBenchmarks.CreateLayer(f == "int8-cvt" ? "int8" : f));
+        var layers = Formats.ToDictionary(f => f, f => QuantizationBenchmarks.CreateLayer(f is "int8-cvt" or "int8-pool" ? "int8" : f.Replace("-pool", "", StringComparison.Ordinal)));
         try
         {
             foreach (var count in tokens)
@@ -172,6 +173,7 @@ internal static class QuantizationComparison
     private static void Forward(string format, nn.Module<Tensor, Tensor> layer, Tensor input)
     {
         ModelGen.Quantization.Bf16TileDequantizer.ForceNoByteTables = format == "int8-cvt";
+        ModelGen.Quantization.OpenMpTeam.ForceThreadPool = format.EndsWith("-pool", StringComparison.Ordinal);
         try
         {
             using var noGrad = no_grad();
@@ -180,6 +182,7 @@ internal static class QuantizationComparison
         finally
         {
             ModelGen.Quantization.Bf16TileDequantizer.ForceNoByteTables = false;
+            ModelGen.Quantization.OpenMpTeam.ForceThreadPool = false;
         }
     }
 }

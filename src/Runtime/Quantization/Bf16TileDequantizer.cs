@@ -24,7 +24,7 @@ namespace ModelGen.Quantization
     /// Int8 tiles are the exception: they hold the codes themselves, exact in bf16, and the per-row scale is applied to the GEMM's
     /// output (Bf16TileDequantizer.Int8.cs).
     /// </remarks>
-    internal static partial class Bf16TileDequantizer
+    internal static unsafe partial class Bf16TileDequantizer
     {
         /// <summary>Whether this machine runs it (else the ATen path is used).</summary>
         public static bool Available => Avx512F.IsSupported && Avx512BW.IsSupported;
@@ -219,17 +219,25 @@ namespace ModelGen.Quantization
 
         /// <summary>
         /// Splits the tile's rows into a few chunks per thread (so a thread that falls behind leaves work to the others) and writes
-        /// each chunk on the thread pool, with at most libtorch's thread count at once.
+        /// them on libtorch's OpenMP team where it is found (<see cref="OpenMpTeam"/>: no hand-over between libtorch's threads and
+        /// .NET's around the GEMMs), else on the thread pool, with at most libtorch's thread count at once.
         /// </summary>
         private static void Run(long count, long k, RowsWriter write, Tensor tile)
         {
             int workers = Math.Max(1, torch.get_num_threads());
             long chunks = Math.Min(count, 4L * workers);
-            System.Threading.Tasks.Parallel.For(0L, chunks, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = workers }, chunk =>
+            var data = tile.bytes;
+            ushort* start = (ushort*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(data)); // native memory: it never moves
+            long length = data.Length / sizeof(ushort);
+            void Chunk(long chunk)
             {
                 long first = count * chunk / chunks, last = count * (chunk + 1) / chunks;
-                write(first, last - first, k, MemoryMarshal.Cast<byte, ushort>(tile.bytes).Slice(checked((int)(first * k)), checked((int)((last - first) * k))));
-            });
+                write(first, last - first, k, new Span<ushort>(start, checked((int)length)).Slice(checked((int)(first * k)), checked((int)((last - first) * k))));
+            }
+            if (OpenMpTeam.Available)
+                OpenMpTeam.For(chunks, workers, Chunk);
+            else
+                System.Threading.Tasks.Parallel.For(0L, chunks, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = workers }, Chunk);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

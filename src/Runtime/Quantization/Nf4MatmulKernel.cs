@@ -58,7 +58,11 @@ namespace ModelGen.Quantization
             var scales = Array.ConvertAll(absmax, a => a.contiguous());
             var work = new Work(codeBytes, scales, dtype == ScalarType.BFloat16, even, odd, table, y, (int)m, (int)(k / 2), outFeatures, blockSize);
             int tasks = (int)((outFeatures + RowsPerTask - 1) / RowsPerTask);
-            System.Threading.Tasks.Parallel.For(0, tasks, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, torch.get_num_threads()) }, work.Rows);
+            int threads = Math.Max(1, torch.get_num_threads());
+            if (OpenMpTeam.Available) // on libtorch's own threads: no hand-over to .NET's pool between this and the ops around it
+                OpenMpTeam.For(tasks, threads, task => work.Rows((int)task));
+            else
+                System.Threading.Tasks.Parallel.For(0, tasks, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = threads }, work.Rows);
             return y.to(dtype).MoveToOuterDisposeScope();
         }
 
