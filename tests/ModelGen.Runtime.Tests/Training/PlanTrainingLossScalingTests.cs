@@ -92,12 +92,16 @@ public sealed class PlanTrainingLossScalingTests
     }
 
     [Fact]
-    public void Clipping_by_the_global_norm_under_tensor_parallelism_is_refused()
+    public void Clipping_under_tensor_parallelism_needs_the_copies_and_is_refused_with_zero_3()
     {
         ThreadedGroup.Run(2, group => {
             var settings = new OptimizerSettings { TensorParallel = group, MaxGradientNorm = 1.0 };
             var refused = Assert.Throws<ArgumentException>(settings.Validate);
-            Assert.Contains("MaxGradientNorm with 2 tensor-parallel ranks is not supported yet", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("MaxGradientNorm with 2 tensor-parallel ranks needs TensorParallelCopies", refused.Message, StringComparison.Ordinal);
+            var counted = settings with { TensorParallelCopies = _ => 1 };
+            counted.Validate(); // accepted: the norm is computed (tested under mpirun, clip-norm)
+            var zero3 = Assert.Throws<ArgumentException>((counted with { ZeroStage = 3 }).Validate);
+            Assert.Contains("needs ZeRO stage 0, 1 or 2", zero3.Message, StringComparison.Ordinal);
         });
     }
 }
