@@ -113,7 +113,9 @@ internal static class TensorParallelPlanCheck
             {
                 using var scope = NewDisposeScope();
                 var tokens = randint(0, config.Vocab, new long[] { batch, seq + 1 });
-                var loss = Precision.CrossEntropyFp32(model.call(tokens[.., ..seq]).to_type(ScalarType.Float32).reshape(-1, config.Vocab), tokens[.., 1..].reshape(-1));
+                // The documented call: CrossEntropyFp32 takes the bf16 logits and frees its fp32 copy once read (a copy made here
+                // would stay in this step's scope through backward, as PlanTraining's did).
+                var loss = Precision.CrossEntropyFp32(model.call(tokens[.., ..seq]).reshape(-1, config.Vocab), tokens[.., 1..].reshape(-1));
                 BackwardFailures.Backward(loss);
                 optimizer.Step();
             }

@@ -14,8 +14,7 @@ namespace ModelGen.Memory
         public static (long Rows, long Columns, int ElementBytes) Logits(LayerSpec root, DType precision, Pass pass)
         {
             var blocks = root.Blocks;
-            var declared = blocks.OfType<LinearSpec>().LastOrDefault(l => l.Head is not null);
-            var head = declared ?? (blocks.Count > 0 ? blocks[blocks.Count - 1] as LinearSpec : null);
+            var head = Head(root);
             if (head is null)
                 return (0, 0, 0);
             var kind = head.Head ?? (Pooled(root, blocks.Count - 1) ? HeadKind.Classifier : HeadKind.LanguageModel);
@@ -25,6 +24,24 @@ namespace ModelGen.Memory
             var rows = kind == HeadKind.Classifier ? pass.Batch : pass.Tokens;
             // Under mixed precision the head is an AutocastLinear: its logits come out in the compute dtype (docs/precision.md).
             return (rows, columns, Sizes.Of(root.Compute ?? head.Precision ?? precision));
+        }
+
+        /// <summary>
+        /// Whether the training loss reads a vocabulary slice per rank: the vocab-parallel cross-entropy of a split head
+        /// (<see cref="GatheredLogits"/>), whose working tensors differ from the fp32 cross-entropy's (<see cref="Phases"/>).
+        /// </summary>
+        public static bool SlicedLoss(LayerSpec root, Pass pass)
+        {
+            var head = Head(root);
+            return pass.Training && head is not null && GatheredLogits.Columns(head, root, pass) < head.Out.Value;
+        }
+
+        /// <summary>The root's declared <c>[Head]</c> Linear, else its last block when that is a Linear; null otherwise.</summary>
+        private static LinearSpec? Head(LayerSpec root)
+        {
+            var blocks = root.Blocks;
+            return blocks.OfType<LinearSpec>().LastOrDefault(l => l.Head is not null)
+                ?? (blocks.Count > 0 ? blocks[blocks.Count - 1] as LinearSpec : null);
         }
 
         /// <summary>

@@ -69,6 +69,9 @@ namespace ModelGen.Memory
         /// <summary>Rows, vocabulary (or class) columns per rank and element size of the logits the loss reads (all 0 without a loss; <see cref="Heads"/>).</summary>
         public (long Rows, long Columns, int ElementBytes) Logits { get; private set; }
 
+        /// <summary>Whether the training loss is the vocab-parallel cross-entropy over a slice of the logits (<see cref="Heads.SlicedLoss"/>).</summary>
+        public bool SlicedLoss { get; private set; }
+
         /// <summary>
         /// The most steps a walk creates. A [Stack] costs the steps of one instance however large its count (its instances are a run),
         /// but each [Sublayer] path is walked on its own, so a diamond of sublayers doubles per level; a model past this limit is
@@ -92,6 +95,7 @@ namespace ModelGen.Memory
             var rootSteps = walk.Layer(root, precision, root.Name, 1);
             walk.Steps.AddRange(root.Checkpoint == CheckpointMode.Full && pass.Training ? new List<Step> { walk.Collapse(rootSteps, root.Name) } : rootSteps);
             walk.Logits = Heads.Logits(root, precision, pass);
+            walk.SlicedLoss = Heads.SlicedLoss(root, pass);
             return walk;
         }
 

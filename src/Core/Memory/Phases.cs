@@ -40,11 +40,20 @@ namespace ModelGen.Memory
         {
             var (rows, columns, d) = walk.Logits;
             var logits = rows * columns;
-            // Cross-entropy in fp32 (Precision.CrossEntropyFp32): logits, their fp32 copy when 16-bit, the saved log-probabilities.
-            var lossForward = logits * (d + (d < Sizes.Fp32 ? Sizes.Fp32 : 0) + Sizes.Fp32);
-            // Backward of the loss: logits and log-probabilities still alive, plus the gradients of both; log_softmax's backward
-            // produces its gradient in fp32 (the dtype it ran in), cast to the logits' dtype only after the log-probabilities are freed.
-            var lossBackward = logits * (d + Sizes.Fp32 + Sizes.Fp32 + Sizes.Fp32);
+            // The fp32 copy PlanTraining gives the loss of 16-bit logits; it lives only while the loss reads them (PlanTraining
+            // disposes it once the loss returns, CrossEntropyFp32 its own copy), so backward and the optimizer step do not count it.
+            var copy = d < Sizes.Fp32 ? Sizes.Fp32 : 0;
+            // The loss's forward: the logits, their copy, and one fp32 logits-sized tensor, the saved log-probabilities of the fp32
+            // cross-entropy (Precision.CrossEntropyFp32) or the vocab-parallel cross-entropy's working tensor (VocabParallelCrossEntropy,
+            // Shoeybi et al. 2019, §3: the shifted logits exponentiated and normalized in place into the saved softmax).
+            var lossForward = logits * (d + copy + Sizes.Fp32);
+            var lossBackward = walk.SlicedLoss
+                // Vocab-parallel: the logits, the saved softmax turned into the fp32 gradient in place, and a 16-bit head's
+                // gradient cast from it while it is still alive.
+                ? logits * (d + Sizes.Fp32 + (copy > 0 ? d : 0))
+                // fp32 cross-entropy: logits and log-probabilities still alive, plus the gradients of both; log_softmax's backward
+                // produces its gradient in fp32 (the dtype it ran in), cast to the logits' dtype only after the log-probabilities are freed.
+                : logits * (d + Sizes.Fp32 + Sizes.Fp32 + Sizes.Fp32);
 
             Point At(long gradients, long activations, long transients) =>
                 new(states.Weights, gradients, states.Optimizer, activations, transients, 0);

@@ -86,14 +86,5 @@ namespace ModelGen.Parallel
             QuantizedParallelLinear q => ProjectionQuantization.DeviceOf(q.Shard),
             _ => throw new InvalidOperationException($"Unexpected column-parallel projection {projection.GetType().Name}."),
         };
-
-        /// <summary>The causal mask of the eager core, <c>[queries, keys]</c> bool (true = hidden), narrowed to the window when one is set.</summary>
-        private Tensor HiddenByWindow(long queries, long keys, Device device)
-        {
-            var hidden = ones(queries, keys, dtype: ScalarType.Bool, device: device).triu(1);
-            if (_slidingWindow is { } window) // key j is hidden from query i when j ≤ i − window (Attention.HiddenKeys's rule)
-                hidden.logical_or_(ones(queries, keys, dtype: ScalarType.Bool, device: device).tril(-window));
-            return hidden;
-        }
     }
 }

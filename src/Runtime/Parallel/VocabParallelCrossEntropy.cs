@@ -42,18 +42,20 @@ namespace ModelGen.Parallel
             var args = (CrossEntropyArgs)vars[0];
             var logits = (Tensor)vars[1];
             using var scope = NewDisposeScope();
-            var z = logits.to(ScalarType.Float32);
-            var localVocab = z.shape[^1];
-            var max = z.amax(new long[] { -1 }, keepdim: true).contiguous();
+            var localVocab = logits.shape[^1];
+            // The maximum of 16-bit logits is one of them, exact in fp32.
+            var max = logits.amax(new long[] { -1 }, keepdim: true).to(ScalarType.Float32).contiguous();
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             if (args.Group.Size > 1) args.Group.AllReduce(max, ReduceOp.Max);
             Collective.Count(start);
-            var shifted = z - max;
+            // One fp32 working tensor beside the caller's logits, what the memory model counts for the loss's forward: the shifted
+            // logits (16-bit ones promoted by the subtraction, no separate fp32 copy), exponentiated and normalized in place into the
+            // saved softmax. Separate shifted, exp and softmax tensors would be 8 bytes per logit more at the loss's peak.
+            var shifted = logits - max;
             var outside = args.Targets.lt(args.Start).logical_or(args.Targets.ge(args.Start + localVocab));
             var local = (args.Targets - args.Start).masked_fill(outside, 0);
             var predicted = shifted.gather(-1, local.unsqueeze(-1)).squeeze(-1).masked_fill(outside, 0).contiguous();
-            var exp = shifted.exp();
-            var sum = exp.sum(-1).contiguous();
+            var sum = shifted.exp_().sum(-1).contiguous();
             start = System.Diagnostics.Stopwatch.GetTimestamp();
             if (args.Group.Size > 1)
             {
@@ -62,7 +64,7 @@ namespace ModelGen.Parallel
             }
             Collective.Count(start);
             var loss = sum.log() - predicted;
-            var softmax = exp / sum.unsqueeze(-1);
+            var softmax = shifted.div_(sum.unsqueeze(-1));
             // In an array: TorchSharp prints a warning for every Tensor stored as data, and these are intermediates, freed by backward.
             ctx.save_data("saved", new[] { softmax.DetachFromDisposeScope(), local.DetachFromDisposeScope(), outside.logical_not().DetachFromDisposeScope() });
             ctx.save_data("dtype", logits.dtype);

@@ -154,7 +154,13 @@ namespace ModelGen.Training
                 using (i < MicroBatches - 1 ? _ddp?.NoSync() : null)
                 {
                     var output = Forward(input.narrow(0, i * size, size));
-                    var value = Loss(output.to_type(ScalarType.Float32), target.narrow(0, i * size, size));
+                    // A 16-bit model's fp32 copy of the logits is freed once the loss has read it (autograd keeps what the loss's
+                    // backward needs, cross-entropy its log-probabilities): held in the step's scope it would stay through backward
+                    // and the optimizer step, 4 bytes per logit the memory model does not count (docs/memory-check.md, tp2-bf16).
+                    var logits = output.dtype == ScalarType.Float32 ? output.alias() : output.to_type(ScalarType.Float32);
+                    var value = Loss(logits, target.narrow(0, i * size, size));
+                    if (!ReferenceEquals(value, logits))
+                        logits.Dispose();
                     // fp16: the scaled loss keeps small gradients above fp16's underflow; the optimizer divides the scale out again.
                     var backward = LossScaler is null ? value / MicroBatches : LossScaler.Scale(value / MicroBatches);
                     if (Zero is null)
