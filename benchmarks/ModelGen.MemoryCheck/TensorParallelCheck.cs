@@ -77,6 +77,10 @@ internal static class TensorParallelCheck
         var measured = ResidentMemory.Peak - baseline;
 
         const double MiB = 1 << 20;
+        if (trace && world.Rank == 0)
+            foreach (var phase in estimate.Phases)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  predicted {phase.Phase,-14} {phase.PeakBytes / MiB,8:F1} MiB: {string.Join(", ", phase.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F1}"))}"));
         var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F0}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {mode} rank {world.Rank} | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));

@@ -69,6 +69,9 @@ namespace ModelGen.Memory
         /// <summary>Rows, vocabulary (or class) columns per rank and element size of the logits the loss reads (all 0 without a loss; <see cref="Heads"/>).</summary>
         public (long Rows, long Columns, int ElementBytes) Logits { get; private set; }
 
+        /// <summary>Whether sequence parallelism splits the activations outside the tensor-parallel regions.</summary>
+        public bool SequenceParallel => _sequenceParallel;
+
         /// <summary>Whether the training loss is the vocab-parallel cross-entropy over a slice of the logits (<see cref="Heads.SlicedLoss"/>).</summary>
         public bool SlicedLoss { get; private set; }
 

@@ -71,7 +71,17 @@ namespace ModelGen.Memory
             var kept = forward.Kept;
             var forwardPeak = Max(forward.Peak, At(buckets, kept, lossForward));
 
-            var backward = new Backward(walk, states, At(buckets, kept, lossBackward), buckets, kept, At);
+            // The head's backward (the first step backward visits: the block that made the logits) runs beside the logits the loop
+            // holds and the engine's gradient of them (the logits' dtype). It makes the b·s·h input gradient and its weight gradient;
+            // a vocab-parallel (column-parallel) head's region adds its backward collective's copies: without sequence parallelism
+            // CopyTo's all-reduce clones the input gradient (b·s·h); with it GatheredLinearFunction frees the re-gathered input
+            // before building the input gradient, then reduce-scatters it: a contiguous b·s·h copy, the b·s·h/t shard twice, and
+            // MPI_Reduce_scatter's own full-size buffer (measured on tp2-sp: +11.8 MiB during the head's reduce-scatter where the
+            // tensors it makes are 8 MiB; b·s·h is 4 MiB there).
+            var ranks = System.Math.Max(pass.Ranks, 1);
+            long HeadBackward(Step head) => checked(logits * (d + d) + head.Input + head.Gradients + (!walk.SlicedLoss || ranks == 1 ? 0
+                : walk.SequenceParallel ? 2 * head.Input + 2 * Sizes.Share(head.Input, ranks) : head.Input));
+            var backward = new Backward(walk, states, At(buckets, kept, lossBackward), buckets, kept, HeadBackward, At);
             backward.Walk(walk.Steps);
             var produced = backward.Produced;
 
@@ -193,8 +203,11 @@ namespace ModelGen.Memory
             private readonly PointAt _at;
             private readonly ModelStates _states;
 
-            public Backward(ModelWalk walk, ModelStates states, Point start, long buckets, long kept, PointAt at)
+            private Func<Step, long>? _head;
+
+            public Backward(ModelWalk walk, ModelStates states, Point start, long buckets, long kept, Func<Step, long> head, PointAt at)
             {
+                _head = head;
                 _walk = walk;
                 _states = states;
                 Peak = start;
@@ -220,7 +233,10 @@ namespace ModelGen.Memory
                     {
                         _walk.StepsVisited++;
                         // The step's parameter gradients are new tensors (transients) until the engine makes them the parameters' gradients.
-                        Peak = Max(Peak, _at(System.Math.Max(Produced, _buckets), Kept + step.Recompute, step.Temporary + step.Gradients));
+                        // The head's point (its backward's own tensors, not its forward's output) replaces the generic one.
+                        var transients = _head is { } head ? head(step) : step.Temporary + step.Gradients;
+                        _head = null;
+                        Peak = Max(Peak, _at(System.Math.Max(Produced, _buckets), Kept + step.Recompute, transients));
                         Kept -= step.Kept;
                         Produced += _states.GradientsAfterBackward(step.Gradients, inStack);
                         // After a checkpointed region returns, the engine copies its gradients into the parameters' while the region's

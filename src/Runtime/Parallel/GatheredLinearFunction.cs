@@ -58,21 +58,30 @@ namespace ModelGen.Parallel
             try
             {
                 using var scope = NewDisposeScope();
-                var full = Collective.AllGather(shard, TensorParallelRegion.SequenceDim, spec.Group);
-                var inputs = full.reshape(-1, full.shape[^1]);
-                var grads = grad_output.split(spec.OutFeatures, -1);
-                Tensor? gradFull = null;
+                // One pass over the [tokens, Σ out] gradient: each projection's columns are a strided view, read by matmul in place.
+                var outputs = grad_output.reshape(-1, grad_output.shape[^1]);
+                var grads = new Tensor[weights.Length];
+                for (long i = 0, offset = 0; i < weights.Length; offset += spec.OutFeatures[i], i++)
+                    grads[i] = outputs.narrow(1, offset, spec.OutFeatures[i]);
                 var result = new List<Tensor> { null!, null! };
-                for (var i = 0; i < weights.Length; i++)
-                {
-                    var term = grads[i].matmul(weights[i]);
-                    gradFull = gradFull is null ? term : gradFull + term;
-                    result.Add(grads[i].reshape(-1, grads[i].shape[^1]).t().matmul(inputs));
-                }
+                // The weight gradients first, while the re-gathered input lives; it is freed before the input gradient is built, so
+                // the backward never holds the gathered b·s·h input, the b·s·h input gradient and the reduce-scatter's copies at once.
+                var full = Collective.AllGather(shard, TensorParallelRegion.SequenceDim, spec.Group);
+                var fullShape = full.shape;
+                using (var inputs = full.reshape(-1, fullShape[^1]))
+                    for (var i = 0; i < weights.Length; i++)
+                        result.Add(grads[i].t().matmul(inputs));
+                full.Dispose();
                 for (var i = 0; i < weights.Length; i++)
                     // sum(new long[] { 0 }), not sum(0): a literal 0 converts to ScalarType and picks the whole-tensor overload.
-                    if (spec.HasBias[i]) result.Add(grads[i].reshape(-1, grads[i].shape[^1]).sum(new long[] { 0 }));
-                result[1] = Collective.ReduceScatter(gradFull!, TensorParallelRegion.SequenceDim, spec.Group);
+                    if (spec.HasBias[i]) result.Add(grads[i].sum(new long[] { 0 }));
+                // The input gradient summed over the projections in one b·s·h tensor (in-place addmm), not a new tensor per term.
+                var gradFull = grads[0].matmul(weights[0]);
+                for (var i = 1; i < weights.Length; i++)
+                    gradFull.addmm_(grads[i], weights[i]);
+                var shaped = gradFull.view(fullShape);
+                gradFull.Dispose(); // the view's handle keeps the storage until the reduce-scatter has its copy
+                result[1] = Collective.ReduceScatter(shaped, TensorParallelRegion.SequenceDim, spec.Group, consume: true);
                 return BackwardHandles.Return(grad_output, result);
             }
 #pragma warning disable CA1031 // an exception must not cross the native autograd engine

@@ -118,12 +118,20 @@ namespace ModelGen.Parallel
             return gathered.transpose(0, dim).contiguous();
         }
 
-        public static Tensor ReduceScatter(Tensor input, long dim, ProcessGroup group)
+        public static Tensor ReduceScatter(Tensor input, long dim, ProcessGroup group) => ReduceScatter(input, dim, group, consume: false);
+
+        /// <summary>
+        /// Reduce-scatter along <paramref name="dim"/>; with <paramref name="consume"/> the input's handle is disposed as soon as its
+        /// contiguous copy exists, so a backward's full-size gradient does not live beside the copy and the shard.
+        /// </summary>
+        public static Tensor ReduceScatter(Tensor input, long dim, ProcessGroup group, bool consume)
         {
             dim = Normalize(input, dim);
             CheckDivisible(input, dim, group);
             if (group.Size == 1) return input.clone();
             using var front = input.transpose(dim, 0).contiguous();
+            if (consume)
+                input.Dispose();
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             using var mine = group.ReduceScatter(front);
             Count(start);

@@ -33,6 +33,20 @@ namespace ModelGen.Core.Tests.Memory
         }
 
         [Fact]
+        public void HeadBackwardRunsBesideTheLogitsAndTheirGradient()
+        {
+            // The head's backward runs while the loop holds the fp32 logits and the engine their gradient (4 + 4 bytes each),
+            // beside the head's V/t × 8 weight gradient, its b·s·8 input gradient and CopyTo's all-reduced clone of it; the loss's
+            // own backward point (logits + the softmax turned into the gradient, 8 bytes) is below it. Found by the tp2-sp check.
+            var estimate = MemoryModel.Estimate(Probe(DType.Float32), Training(Seq) with { TensorParallel = 2 }, DeviceProfile.Cpu);
+            var logits = Seq * (Vocab / 2);
+            Assert.Equal(logits * (4 + 4) + (Vocab / 2) * 8 * 4 + 2 * Seq * 8 * 4, Transients(estimate, MemoryPhases.Backward));
+            // With sequence parallelism the reduce-scatter's contiguous copy, MPI's full-size buffer and two b·s·8/2 shards replace the clone.
+            var sequenceParallel = MemoryModel.Estimate(Probe(DType.Float32), Training(Seq) with { TensorParallel = 2, SequenceParallel = true }, DeviceProfile.Cpu);
+            Assert.Equal(logits * (4 + 4) + (Vocab / 2) * 8 * 4 + 4 * Seq * 8 * 4, Transients(sequenceParallel, MemoryPhases.Backward));
+        }
+
+        [Fact]
         public void GatheredLogitsKeepTheFp32CrossEntropyTermsOnAllLogits()
         {
             // CrossEntropyFp32's backward on all V logits: 16-bit logits, log-probabilities and the gradients of both in fp32.
