@@ -117,7 +117,7 @@ namespace ModelGen.Parsing
                 Frozen = AttributeReader.Find(property, KnownNames.FrozenAttribute) is not null,
                 TiedTo = AttributeReader.Find(property, KnownNames.TiedToAttribute) is { } tie ? AttributeReader.Argument(tie, 0).Value as string : null,
                 PropertyType = property.Type.ToDisplayString(TypeFormat),
-                PropertyModifiers = syntax is null ? "" : string.Join(" ", syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text)),
+                PropertyModifiers = syntax is null ? "" : string.Join(" ", ModifierText.Of(syntax.Modifiers, withoutPartial: true)),
             };
         }
 
