@@ -17,7 +17,8 @@ public static class Program
 {
     public static void Main(string[] args)
     {
-        QuantizationComparison.ApplyOmpWaitPolicy(); // MODELGEN_OMP_WAIT_POLICY, before libtorch loads (docs/benchmarks-quantization.md)
+        QuantizationComparison.ApplyOmpWaitPolicy();
+        QuantizationComparison.ApplyMallocThreshold(); // MODELGEN_OMP_WAIT_POLICY, before libtorch loads (docs/benchmarks-quantization.md)
         if (args is ["write-analyzer-model", var directory])
         {
             Directory.CreateDirectory(directory);

@@ -20,17 +20,33 @@ internal static class QuantizationComparison
 {
     // "int8-cvt" is the int8 layer with its tile's byte tables turned off (the converting loop); a "-pool" row runs the tiles (and
     // NF4's one-token kernel) on .NET's thread pool instead of libtorch's OpenMP team (OpenMpTeam): A/Bs in one process.
-    private static readonly string[] Formats = { "bf16", "int8", "int8-cvt", "int8-pool", "int4-g128", "nf4-b64", "nf4-b64-pool", "nf4-b64-dq", "nf4-b64-dq-pool" };
+    private static readonly string[] AllFormats = { "bf16", "int8", "int8-cvt", "int8-pool", "int4-g128", "nf4-b64", "nf4-b64-pool", "nf4-b64-dq", "nf4-b64-dq-pool" };
+
+    // The formats compared (--formats a,b,…: bf16 is always among them, as the baseline).
+    private static string[] Formats = AllFormats;
+
+    // --repeat K: each timed call follows K untimed calls of the same format (as BenchmarkDotNet calls one format back to back).
+    private static int s_repeat;
 
     public static void Run(string[] args, TextWriter log)
     {
-        int rounds = 15;
-        bool parts = false;
+        int rounds = 15, setups = 1;
+        bool parts = false, threadPerSetup = false;
         var tokens = new List<int>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--rounds" && i + 1 < args.Length)
                 rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            else if (args[i] == "--formats" && i + 1 < args.Length)
+                Formats = new[] { "bf16" }.Concat(args[++i].Split(',').Where(f => f != "bf16")).ToArray();
+            else if (args[i] == "--repeat" && i + 1 < args.Length)
+                s_repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            else if (args[i] == "--setups" && i + 1 < args.Length)
+                setups = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            else if (args[i] == "--thread-per-setup")
+                threadPerSetup = true;
+            else if (args[i] == "--high-priority")
+                System.Diagnostics.Process.GetCurrentProcess().PriorityClass = System.Diagnostics.ProcessPriorityClass.High;
             else if (args[i] == "--parts")
                 parts = true;
             else if (args[i] == "--threads" && i + 1 < args.Length)
@@ -47,16 +63,33 @@ internal static class QuantizationComparison
             tokens.AddRange(new[] { 1, 256 });
 
         log.WriteLine($"quant-compare: 4096 × 4096, bf16 compute, {rounds} interleaved rounds, {torch.get_num_threads()} threads; {ModelGen.Benchmarking.IdleMachine.Describe()}");
-        var layers = Formats.ToDictionary(f => f, f => QuantizationBenchmarks.CreateLayer(f is "int8-cvt" or "int8-pool" ? "int8" : f.Replace("-pool", "", StringComparison.Ordinal)));
-        try
+        // --setups N: N fresh sets of layers one after another (BenchmarkDotNet builds one per case), so a time that depends on
+        // where the weights and transients land in memory shows as a spread between setups.
+        for (int setup = 0; setup < setups; setup++)
         {
-            foreach (var count in tokens)
-                Compare(layers, count, rounds, log);
-        }
-        finally
-        {
-            foreach (var layer in layers.Values)
-                layer.Dispose();
+            void RunSetup()
+            {
+                var layers = Formats.ToDictionary(f => f, f => QuantizationBenchmarks.CreateLayer(f is "int8-cvt" or "int8-pool" ? "int8" : f.Replace("-pool", "", StringComparison.Ordinal)));
+                try
+                {
+                    foreach (var count in tokens)
+                        Compare(layers, count, rounds, log);
+                }
+                finally
+                {
+                    foreach (var layer in layers.Values)
+                        layer.Dispose();
+                }
+            }
+            if (!threadPerSetup)
+            {
+                RunSetup();
+                continue;
+            }
+            // As BenchmarkDotNet's in-process toolchain runs each case: on a thread of its own.
+            var thread = new System.Threading.Thread(RunSetup);
+            thread.Start();
+            thread.Join();
         }
         log.WriteLine($"after: {ModelGen.Benchmarking.IdleMachine.Describe()}");
         log.WriteLine(ModelGen.Benchmarking.IdleMachine.IsIdle() ? "machine idle: figures usable" : "machine busy: relative figures only, not results");
@@ -79,6 +112,8 @@ internal static class QuantizationComparison
             // A new order each round: int8-cvt reads the same codes as int8, so a fixed order would always find them in cache.
             foreach (var format in Formats.OrderBy(_ => shuffle.Next()))
             {
+                for (int r = 0; r < s_repeat; r++)
+                    Forward(format, layers[format], input);
                 long ran = CpuNanoseconds(), faulted = MinorFaults(); // the fault count innermost: reading /proc allocates
                 var clock = Stopwatch.StartNew();
                 Forward(format, layers[format], input);
@@ -117,6 +152,24 @@ internal static class QuantizationComparison
             throw new InvalidOperationException("setenv(OMP_WAIT_POLICY) failed");
         Console.WriteLine($"OMP_WAIT_POLICY={value} (native environment, before libtorch loads)");
     }
+
+    /// <summary>
+    /// With <c>MODELGEN_MALLOC_MMAP_THRESHOLD</c> set (bytes), fixes glibc's mmap threshold (<c>mallopt(M_MMAP_THRESHOLD)</c>), so that
+    /// a run can show whether a format's time depends on a transient being mapped afresh, page-faulted, on every call.
+    /// </summary>
+    public static void ApplyMallocThreshold()
+    {
+        var value = Environment.GetEnvironmentVariable("MODELGEN_MALLOC_MMAP_THRESHOLD");
+        if (string.IsNullOrEmpty(value))
+            return;
+        int bytes = int.Parse(value, CultureInfo.InvariantCulture);
+        if (MallocOption(-3, bytes) != 1 || MallocOption(-1, 2 * bytes) != 1) // M_MMAP_THRESHOLD, and M_TRIM_THRESHOLD, which fixing it leaves at 128 KiB
+            throw new InvalidOperationException("mallopt(M_MMAP_THRESHOLD, M_TRIM_THRESHOLD) failed");
+        Console.WriteLine($"M_MMAP_THRESHOLD={value}");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int MallocOption(int parameter, int value);
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setenv")]
     private static extern int SetNativeEnvironment([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string name,

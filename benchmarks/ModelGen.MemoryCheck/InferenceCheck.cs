@@ -30,8 +30,9 @@ internal static class InferenceCheck
     {
         var small = name.EndsWith("-small", StringComparison.Ordinal);
         var quantized = name.StartsWith("infer-quantized", StringComparison.Ordinal);
+        var bf16 = name.StartsWith("infer-quantized-bf16", StringComparison.Ordinal);
         var config = small ? new ProbeConfig { Hidden = 256, Heads = 4, Ffn = 1024 } : new ProbeConfig();
-        var spec = quantized ? QuantizedProbe.DescribeModel(config) : PlainProbe.DescribeModel(config);
+        var spec = bf16 ? QuantizedBf16Probe.DescribeModel(config) : quantized ? QuantizedProbe.DescribeModel(config) : PlainProbe.DescribeModel(config);
         var estimate = MemoryModel.Estimate(spec, new ScenarioSpec(0, Workload.Inference, seq, batch, Optimizer.AdamW), DeviceProfile.Cpu);
 
         // Warm-ups with throwaway instances (see Program.cs), then a pause: the runtime compiles hot methods again (tiered
@@ -39,7 +40,7 @@ internal static class InferenceCheck
         var warmUps = WarmUps();
         for (var i = 0; i < warmUps; i++)
         {
-            Generate(Create(quantized, config), config.Vocab, seq, batch);
+            Generate(Create(quantized, bf16, config), config.Vocab, seq, batch);
             System.Threading.Thread.Sleep(TieringPause);
         }
         GC.Collect();
@@ -47,7 +48,7 @@ internal static class InferenceCheck
         var baseline = ResidentMemory.Current;
         var jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
         ResidentMemory.ResetPeak();
-        var model = Create(quantized, config);
+        var model = Create(quantized, bf16, config);
         using (var tracing = trace ? new InferenceTrace(model, baseline) : null)
         {
             tracing?.Line("model created");
@@ -64,8 +65,8 @@ internal static class InferenceCheck
             $"| {name} | {estimate.PeakBytes / MiB:F1} | {measured / MiB:F1} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
     }
 
-    private static nn.Module<Tensor, Tensor> Create(bool quantized, ProbeConfig config) =>
-        quantized ? new QuantizedProbe(config) : new PlainProbe(config);
+    private static nn.Module<Tensor, Tensor> Create(bool quantized, bool bf16, ProbeConfig config) =>
+        bf16 ? new QuantizedBf16Probe(config) : quantized ? new QuantizedProbe(config) : new PlainProbe(config);
 
     private static void Generate(nn.Module<Tensor, Tensor> model, int vocab, int seq, int batch, InferenceTrace? trace = null)
     {

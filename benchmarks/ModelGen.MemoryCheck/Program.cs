@@ -68,11 +68,11 @@ if (args.Length == 0 || args[0] == "all")
 
 if (args[0] == "infer-all")
 {
-    Console.WriteLine($"Prefill + decode through Generate (KV cache) on the CPU: seq {Seq} (prompt + 4 new tokens), batch {Batch}, fp32; peak resident set above the baseline.");
+    Console.WriteLine($"Prefill + decode through Generate (KV cache) on the CPU: seq {Seq} (prompt + 4 new tokens), batch {Batch}, fp32 (the -bf16 rows: bf16); peak resident set above the baseline.");
     Console.WriteLine();
     Console.WriteLine("| configuration | predicted (MiB) | measured (MiB) | measured / predicted | peak phase | predicted terms (MiB) |");
     Console.WriteLine("|---|---:|---:|---:|---|---|");
-    foreach (var name in new[] { "infer-plain", "infer-quantized", "infer-plain-small", "infer-quantized-small" })
+    foreach (var name in new[] { "infer-plain", "infer-quantized", "infer-plain-small", "infer-quantized-small", "infer-quantized-bf16", "infer-quantized-bf16-small" })
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")

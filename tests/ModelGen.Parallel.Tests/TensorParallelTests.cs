@@ -13,11 +13,12 @@ namespace ModelGen.Parallel.Tests;
 /// equal to the whole model's, with a per-rank cache of the rank's heads), generated-big (a 70B-like generated model built per rank on the
 /// meta device), master-weights at 2 ranks (bf16 with fp32 master weights, fp16 with masters and loss scaling, 5 AdamW
 /// steps equal to one process; a run without masters fails the same check), and at 4 ranks train (TP 2 × DP 2, 20 steps, loss curve equal to one process) and generated-train (the same
-/// through the generated CreateTraining of TP 2 × DP 2 plans, with the vocab-parallel loss).
+/// through the generated CreateTraining of TP 2 × DP 2 plans, with the vocab-parallel loss); clip-norm at both degrees (gradients
+/// clipped by the global norm, each slice and each replicated tensor counted once, equal to one process).
 /// </summary>
 public sealed class TensorParallelTests
 {
-    private static readonly string[] Cases = { "big", "blocks", "stacks", "rng", "plans", "reshard", "generated", "generated-big", "generated-decode" };
+    private static readonly string[] Cases = { "big", "blocks", "stacks", "rng", "plans", "reshard", "generated", "generated-big", "generated-decode", "clip-norm" };
 
     [Fact]
     public void Degree_2_equals_the_unsharded_model()

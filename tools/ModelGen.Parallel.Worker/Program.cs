@@ -47,6 +47,7 @@ namespace ModelGen.Parallel.Worker
                         case "generated-decode": GeneratedDecodeCase.Run(world, checks); break;
                         case "generated-bench": GeneratedBenchCase.Run(world, checks); break;
                         case "master-weights": MasterWeightsCase.Run(world, checks); break;
+                        case "clip-norm": ClipNormCase.Run(world, checks); break;
                         case "quantized-blocks": QuantizedBlockCases.Run(world, checks); break;
                         case "generated-quantized": GeneratedQuantizedCase.Run(world, checks); break;
                         case "generated-window": GeneratedWindowCase.Run(world, checks); break;

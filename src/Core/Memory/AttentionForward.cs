@@ -33,7 +33,7 @@ namespace ModelGen.Memory
             if (training && !quantized)
                 Saved("input (shared by q/k/v projections)", tokens * attention.Hidden.Value * d, replicated: true);
             if (quantized)
-                Temp("dequantized weight (largest projection)", QuantizedProjections.DequantizedWeightBytes(attention, d));
+                Temp(QuantizedProjections.DequantizedWeight, QuantizedProjections.DequantizedWeightBytes(attention, d));
             // Projection outputs the core does not read directly: rotary replaces q and k, repeat_kv copies k and v.
             if (attention.Rotary)
                 Temp("q_proj output (before rotary)", rankQ);

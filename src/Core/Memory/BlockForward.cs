@@ -90,7 +90,7 @@ namespace ModelGen.Memory
                     // Quantized projections save no input (QuantizedProjections): the block input and down_proj's input are then temporaries.
                     var quantized = block.Quant is not null;
                     if (quantized)
-                        Temp("dequantized weight (largest projection)", QuantizedProjections.DequantizedWeightBytes(block, d));
+                        Temp(QuantizedProjections.DequantizedWeight, QuantizedProjections.DequantizedWeightBytes(block, d));
                     else
                         Input("input", tokens * feedForward.Hidden.Value * d, true);
                     System.Action<string, long> downInput = quantized ? Temp : (what, bytes) => Saved(what, bytes);

@@ -305,9 +305,12 @@ namespace ModelGen.Memory
                     WeightBytes += 2 * _pass.Keys * headDim * Sizes.Fp32 * count; // RotaryEmbedding caches fp32 cos and sin tables
             }
 
+            step.PrefillTile = PrefillTile.Bytes(block, dtype, _pass);
             var width = Widths.DropoutWidth(layer, index, _layers);
             foreach (var created in LoraTerms.Forward(block, _lora, _loraModel, d, _pass, AutocastForward.Of(block, layer.Compute, d, _pass, width, selective, Heads.Pooled(layer, index))))
             {
+                if (step.PrefillTile > 0 && created.Name == QuantizedProjections.DequantizedWeight)
+                    continue; // the tile is the dequantized weight, held for the pass (Phases.Inference)
                 var bytes = created.Replicated && sharded && _sequenceParallel ? Sizes.Share(created.Bytes, _pass.Ranks) : created.Bytes;
                 if (created.Saved)
                 {

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 
@@ -87,15 +88,19 @@ namespace ModelGen.Memory
             // dispose scopes hold depends on each instance's place (ScopeRetention).
             var last = 0L;
             var held = ScopeRetention.Held(walk.Steps); // outputs the generated forwards' dispose scopes still hold
+            // The largest prefill tile is held through the pass (a tile from the previous chunk is still held at its first step).
+            var tile = 0L;
+            foreach (var step in walk.Steps)
+                tile = Math.Max(tile, step.PrefillTile);
             for (var k = 0; k < walk.Steps.Count; k++)
             {
                 var step = walk.Steps[k];
                 walk.StepsVisited++;
-                best = Max(best, new Point(states.Weights, 0, 0, step.Input + held[k], step.Temporary, kvCache));
+                best = Max(best, new Point(states.Weights, 0, 0, step.Input + held[k], step.Temporary + tile, kvCache));
                 last = step.Input;
             }
             // The model returns logits for every position computed in this pass.
-            best = Max(best, new Point(states.Weights, 0, 0, last, rows * columns * d, kvCache));
+            best = Max(best, new Point(states.Weights, 0, 0, last, rows * columns * d + tile, kvCache));
             return new PhasePoint(phase, best);
         }
 

@@ -21,6 +21,9 @@ namespace ModelGen.Memory
             new(name, rows * columns, rankRows * rankColumns,
                 QuantLayout.WeightBytes(quant.Kind, quant.GroupSize, quant.DoubleQuant, rankColumns, rankRows), elementBytes, false, rankRows * rankColumns * elementBytes);
 
+        /// <summary>The temporary of <see cref="DequantizedWeightBytes"/> (a label <see cref="ModelWalk"/> also reads: a prefill tile replaces it).</summary>
+        public const string DequantizedWeight = "dequantized weight (largest projection)";
+
         /// <summary>
         /// The dequantized weight of the largest projection, in the compute dtype (<paramref name="d"/> bytes per element): the
         /// projections run one after another and each frees its weight before returning, so one such weight is live at a time.

@@ -34,6 +34,13 @@ namespace ModelGen.Memory
         /// <summary>Temporaries alive while it runs; the same bound is used for its backward's gradient tensors.</summary>
         public long Temporary { get; set; }
 
+        /// <summary>
+        /// Bytes of the bf16 prefill tile this block's quantized projections use (<see cref="PrefillTile"/>), held by the thread
+        /// from the first such call to the end of the pass, not freed with the block: <see cref="Phases.Inference"/> adds the largest
+        /// to every step. 0 when the block uses none.
+        /// </summary>
+        public long PrefillTile { get; set; }
+
         /// <summary>Bytes of its input tensor (the residual stream entering it), alive beside its temporaries.</summary>
         public long Input { get; set; }
 

@@ -45,6 +45,16 @@ namespace ModelGen.Optimizers
         /// <summary>Clip the gradients to this global 2-norm (over every rank) before each step; null: no clipping.</summary>
         public double? MaxGradientNorm { get; init; }
 
+        /// <summary>
+        /// Under tensor parallelism, how many tensor-parallel ranks hold the same values as a parameter: 1 for a slice of a sharded
+        /// tensor, the degree for a replicated one (norms, row-parallel biases), the replica count for key/value heads shared by
+        /// some ranks. The global gradient norm counts each parameter's squares divided by it and sums over the tensor-parallel
+        /// ranks, so every slice counts once and every replicated tensor once (Megatron-LM's clip_grad_norm). Needed for
+        /// <see cref="MaxGradientNorm"/> with more than one tensor-parallel rank; <c>TensorParallelState.CopiesOf(model, degree)</c>
+        /// builds it, and the generated <c>CreateTraining</c> sets it.
+        /// </summary>
+        public Func<TorchSharp.Modules.Parameter, int>? TensorParallelCopies { get; init; }
+
         /// <summary>Checks the values; called by every optimizer's constructor.</summary>
         /// <exception cref="ArgumentException">A value is out of range.</exception>
         public void Validate()
@@ -55,12 +65,15 @@ namespace ModelGen.Optimizers
             if (MaxGradientNorm is { } norm && !(norm > 0 && double.IsFinite(norm)))
                 throw new ArgumentException($"MaxGradientNorm must be a finite positive number, not {norm}.", nameof(MaxGradientNorm));
             ArgumentNullException.ThrowIfNull(TensorParallel, nameof(TensorParallel));
-            // The global norm would need each replicated parameter (norms, row-parallel biases) counted once over the tensor-parallel
-            // ranks and each slice once: not built, so refused rather than clipped by a wrong norm.
-            if (MaxGradientNorm is not null && TensorParallel.Size > 1)
+            // The global norm needs each replicated parameter counted once over the tensor-parallel ranks and each slice once: without
+            // the copies of each parameter it would be wrong, so it is refused rather than clipped by a wrong norm. ZeRO 3 steps flat
+            // partitions that mix sliced and replicated parameters, which one count per parameter cannot describe.
+            if (MaxGradientNorm is not null && TensorParallel.Size > 1 && (TensorParallelCopies is null || ZeroStage == 3))
                 throw new ArgumentException(
-                    $"MaxGradientNorm with {TensorParallel.Size} tensor-parallel ranks is not supported yet: the global norm over the ranks' slices " +
-                    "and replicated parameters is not computed. Leave MaxGradientNorm unset under tensor parallelism.", nameof(MaxGradientNorm));
+                    $"MaxGradientNorm with {TensorParallel.Size} tensor-parallel ranks needs " + (ZeroStage == 3
+                        ? "ZeRO stage 0, 1 or 2: ZeRO 3's flat partitions mix sliced and replicated parameters, whose global norm is not computed yet. "
+                        : "TensorParallelCopies (TensorParallelState.CopiesOf(model, degree); the generated CreateTraining sets it), so that each slice and each replicated parameter counts once in the global norm. ") +
+                    "Leave MaxGradientNorm unset otherwise.", nameof(MaxGradientNorm));
         }
     }
 }

@@ -58,11 +58,15 @@ namespace ModelGen.Optimizers
 
         /// <summary>
         /// The sum of squares of every (unscaled) gradient over all ranks: each rank adds its own partition, then the group sums.
-        /// One value serves both the overflow check (inf/NaN anywhere makes it non-finite) and the clipping norm.
+        /// Under tensor parallelism with <see cref="OptimizerSettings.TensorParallelCopies"/>, each parameter's squares are divided
+        /// by the ranks holding the same values and the tensor-parallel ranks sum too, so every slice and every replicated tensor
+        /// counts once and all ranks get the same norm. One value serves both the overflow check (inf/NaN anywhere makes it
+        /// non-finite) and the clipping norm.
         /// </summary>
         private double SquaredNorm(double inverseScale)
         {
             using var scope = NewDisposeScope();
+            var copies = Settings.TensorParallel.Size > 1 ? Settings.TensorParallelCopies : null;
             Tensor? total = null;
             foreach (var slot in _slots) {
                 var gradient = GradientOf(slot, UsesModelGradient(slot));
@@ -71,12 +75,16 @@ namespace ModelGen.Optimizers
                 // A per-parameter scalar: no parameter-sized temporary (vector_norm reduces in one pass).
                 var norm = linalg.vector_norm(gradient, 2).to(ScalarType.Float64, CPU);
                 var square = norm * norm;
+                if (copies is not null)
+                    square = square / Math.Max(1, copies(slot.Model));
                 total = total is null ? square : total.add_(square);
             }
             total ??= zeros(1, ScalarType.Float64);
             var value = total.reshape(1);
             if (NormGroup.Size > 1)
                 NormGroup.AllReduce(value, ReduceOp.Sum);
+            if (copies is not null)
+                Settings.TensorParallel.AllReduce(value, ReduceOp.Sum);
             return value.item<double>() * inverseScale * inverseScale;
         }
 

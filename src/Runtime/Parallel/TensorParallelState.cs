@@ -14,6 +14,23 @@ namespace ModelGen.Parallel
     /// </summary>
     public static class TensorParallelState
     {
+        /// <summary>
+        /// How many of the <paramref name="degree"/> tensor-parallel ranks hold the same values as each parameter of
+        /// <paramref name="model"/>, for <see cref="Optimizers.OptimizerSettings.TensorParallelCopies"/>: a slice's replicas (1, or
+        /// the ranks sharing a key/value head), <paramref name="degree"/> for a parameter held whole by every rank.
+        /// </summary>
+        /// <param name="model">A model built from tensor-parallel modules.</param>
+        /// <param name="degree">The tensor-parallel degree.</param>
+        public static Func<TorchSharp.Modules.Parameter, int> CopiesOf(nn.Module model, int degree)
+        {
+            ArgumentNullException.ThrowIfNull(model);
+            var specs = Specs(model);
+            var copies = new Dictionary<TorchSharp.Modules.Parameter, int>(ReferenceEqualityComparer.Instance);
+            foreach (var (name, parameter) in model.named_parameters())
+                copies[parameter] = specs.TryGetValue(name, out var spec) ? spec.Replicas : degree;
+            return parameter => copies.TryGetValue(parameter, out var count) ? count : degree;
+        }
+
         /// <summary>The shard spec of every sharded parameter of <paramref name="model"/>, by its full state_dict name.</summary>
         /// <param name="model">A model built from tensor-parallel modules.</param>
         /// <returns>Sharded parameters only; the others are whole on every rank.</returns>

@@ -137,7 +137,7 @@ namespace ModelGen.Quantization
         /// does, and rows must be a multiple of 32 elements) and the spans over its buffers (at most 2^31 − 1 elements).
         /// </summary>
         public static bool Fits(QuantKind kind, long inFeatures, long outFeatures, int groupSize) =>
-            inFeatures * outFeatures <= int.MaxValue && inFeatures % 32 == 0 && (kind == QuantKind.Int8 || groupSize % 32 == 0);
+            Memory.PrefillTile.Fits(kind, inFeatures, outFeatures, groupSize); // one rule for the runtime and the memory model
 
         // NF4's sixteen levels rounded to bf16, held in fp32 (as Dequantize's bf16 decode table holds them).
         private static readonly Lazy<float[]> Nf4Levels = new(() =>

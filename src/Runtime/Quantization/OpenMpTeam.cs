@@ -26,7 +26,11 @@ namespace ModelGen.Quantization
         private static readonly delegate* unmanaged<delegate* unmanaged<IntPtr, void>, IntPtr, uint, uint, void> s_parallel = Find();
 
         /// <summary>Whether loops can run on libtorch's OpenMP team here.</summary>
-        public static bool Available => s_parallel != null && !ForceThreadPool;
+        public static bool Available => s_parallel != null && !ForceThreadPool && !s_turnedOff;
+
+        // MODELGEN_OPENMP_TEAM=0 turns the team off for the process (the thread-pool form everywhere), for an A/B or a runtime whose
+        // OpenMP entry point misbehaves.
+        private static readonly bool s_turnedOff = Environment.GetEnvironmentVariable("MODELGEN_OPENMP_TEAM") == "0";
 
         /// <summary>Tests and benchmarks set this to run the thread-pool form on a machine where the team is available.</summary>
         internal static bool ForceThreadPool { get; set; }

@@ -26,22 +26,53 @@ namespace ModelGen.Quantization
         /// faster (the kernel's time grows with the rows, the tiles' dequantization does not; measured in
         /// docs/benchmarks-quantization.md).
         /// </summary>
-        public const long Int8KernelMaxRowsBesideTiles = 16;
+        public const long Int8KernelMaxRowsBesideTiles = Memory.PrefillTile.Int8KernelMaxRows;
 
         /// <summary>In bf16 with the prefill tiles, the Int4 kernel's limit (as <see cref="Int8KernelMaxRowsBesideTiles"/>).</summary>
-        public const long Int4KernelMaxRowsBesideTiles = 16;
+        public const long Int4KernelMaxRowsBesideTiles = Memory.PrefillTile.Int4KernelMaxRows;
 
         /// <summary>In bf16 with the prefill tiles, the NF4 kernel's limit: at 8 rows the tiles were already faster.</summary>
-        public const long Nf4KernelMaxRowsBesideTiles = 4;
+        public const long Nf4KernelMaxRowsBesideTiles = Memory.PrefillTile.Nf4KernelMaxRows;
 
         // Elements of one dequantized row tile: about 1 Mi, a few MB in any compute dtype, so the transient stays in cache-sized pieces.
         private const long TileElements = 1 << 20;
 
         // Elements of one bf16 prefill tile (16 MiB). Measured (docs/benchmarks-quantization.md): 2048-row tiles of a 4096² weight
-        // beat 256- to 1024-row ones, because each tile is one hand-over between .NET's threads and libtorch's; a whole 32 MiB weight
-        // was 2–3× slower (a fresh allocation that large is a new mapping, page-faulted on every call). Still at most the
-        // dequantized weight the memory model counts for a quantized layer.
-        private const long PrefillTileElements = 1 << 23;
+        // beat 256- to 1024-row ones; a whole 32 MiB weight was 2–3× slower (a second buffer that large is a new mapping,
+        // page-faulted on every call). The memory model holds the same figure (PrefillTile).
+        private const long PrefillTileElements = Memory.PrefillTile.MaxElements;
+
+        // The calling thread's prefill tile (flat bf16), kept while its calls keep using tiles: allocated per call, the 16 MiB buffer
+        // was mapped afresh and page-faulted on every call whenever the thread's malloc arena returned it to the system on free
+        // (4,101 faults and +4–5 ms a 256-token call, on some threads and not others; docs/benchmarks-quantization.md). Freed by the
+        // thread's first quantized call that takes no tile (a decode step), or by ReleasePrefillTile; the memory model holds it
+        // through the prefill pass (PrefillTile, Phases.Inference).
+        [ThreadStatic]
+        private static Tensor? t_prefillTile;
+
+        /// <summary>
+        /// Frees the calling thread's bf16 prefill tile (at most 16 MiB), which quantized layers keep between consecutive prefill
+        /// calls on the CPU; the next prefill call allocates it again. A decode step frees it by itself.
+        /// </summary>
+        public static void ReleasePrefillTile()
+        {
+            t_prefillTile?.Dispose();
+            t_prefillTile = null;
+        }
+
+        /// <summary>Elements of the calling thread's kept prefill tile (0 when none is held), for tests.</summary>
+        internal static long HeldPrefillTileElements => t_prefillTile?.numel() ?? 0;
+
+        /// <summary>The calling thread's tile, at least <paramref name="elements"/> bf16 elements on <paramref name="device"/>.</summary>
+        private static Tensor PrefillTileOf(long elements, Device device)
+        {
+            if (t_prefillTile is { } kept && kept.numel() >= elements && kept.device_type == device.type && kept.device_index == device.index)
+                return kept;
+            ReleasePrefillTile(); // before the larger one is allocated: never two at once
+            using var noScope = NewDisposeScope();
+            t_prefillTile = empty(new[] { elements }, ScalarType.BFloat16, device).DetachFromDisposeScope();
+            return t_prefillTile;
+        }
 
         private Tensor? _int4Packed;
         private Tensor? _int4ScalesAndZeros;
@@ -104,6 +135,9 @@ namespace ModelGen.Quantization
                 && Bf16TileDequantizer.Fits(Kind, in_features, out_features, GroupSize);
             bool kernel = cpu && x.dtype is ScalarType.BFloat16 or ScalarType.Float32 && !(tiles && ForcePrefillTiles);
 
+            if (!(tiles && !KernelTakes(kernel, m)))
+                ReleasePrefillTile(); // this call takes no tile: a prefill is over (the memory model frees it here too)
+
             Tensor y;
             if (kernel && Kind == QuantKind.Int8 && m <= (tiles ? Int8KernelMaxRowsBesideTiles : Int8KernelMaxRows))
                 y = QuantizedKernels.Int8WeightMatmul(rows.contiguous(), buffers[0], buffers[1].to(x.dtype));
@@ -132,6 +166,14 @@ namespace ModelGen.Quantization
             shape[^1] = out_features;
             return y.view(shape).MoveToOuterDisposeScope();
         }
+
+        /// <summary>Whether the chain in <see cref="InferenceLinear"/> sends <paramref name="m"/> rows to a kernel (its conditions, in its order).</summary>
+        private bool KernelTakes(bool kernel, long m) => kernel && Kind switch
+        {
+            QuantKind.Int8 => m <= Int8KernelMaxRowsBesideTiles,
+            QuantKind.Int4 => m <= Int4KernelMaxRowsBesideTiles && Int4KernelFits(),
+            _ => m <= Nf4KernelMaxRowsBesideTiles && Nf4MatmulKernel.Fits(in_features, GroupSize),
+        };
 
         // The CPU kernel tiles K by 16 × innerKTiles (2, 4 or 8) and N by 16 (aten/src/ATen/native/cpu/int4mm_kernel.cpp).
         private bool Int4KernelFits() => in_features % 32 == 0 && out_features % 16 == 0;
@@ -176,7 +218,7 @@ namespace ModelGen.Quantization
         private Tensor Bf16TiledLinear(Tensor rows, Tensor[] buffers, Tensor? bias)
         {
             long tile = Math.Min(out_features, Math.Max(1, PrefillTileElements / in_features));
-            using var weight = empty(new[] { tile, in_features }, ScalarType.BFloat16, rows.device);
+            using var weight = PrefillTileOf(tile * in_features, rows.device).narrow(0, 0, tile * in_features).view(tile, in_features);
             var y = empty(new[] { rows.shape[0], out_features }, ScalarType.BFloat16, rows.device);
             bool scaleAfter = Kind == QuantKind.Int8;
             if (bias is not null && !scaleAfter)

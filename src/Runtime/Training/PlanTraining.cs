@@ -78,6 +78,8 @@ namespace ModelGen.Training
                 {
                     DataParallel = Grid.DataParallel, ZeroStage = plan.ZeroStage == 3 && !zeroThree ? 0 : plan.ZeroStage, OffloadToHost = plan.OffloadOptimizer,
                     TensorParallel = Grid.TensorParallel,
+                    // Each slice and each replicated parameter counts once in a clipped norm (ZeRO 3's partitions excepted: refused).
+                    TensorParallelCopies = plan.TensorParallel > 1 && !zeroThree ? Parallel.TensorParallelState.CopiesOf(Model, plan.TensorParallel) : null,
                 };
                 // ZeRO 1/2 reduce the gradients inside the optimizer step; plain data parallelism averages them with DDP's buckets.
                 if (plan.ZeroStage == 0 && plan.DataParallel > 1)
