@@ -78,14 +78,18 @@ mg_require_idle after
 for variant in $variants; do
   DOTNET_JitStdOutFile="$work/$variant.jit" DOTNET_JitDisasmSummary=1 dotnet "$sdk_csc.dll" @"$work/$variant.rsp" >/dev/null 2>&1 || true
   printf '%s' "$(grep -c 'JIT compiled' "$work/$variant.jit" || true)" > "$work/$variant.jitted"
+  # First compiles (Tier0, Instrumented Tier0, FullOpts) are the same from run to run; the rest are re-compiles of hot methods
+  # at tier 1 (ReadyToRun code included) on a background thread, whose number depends on timing and load.
+  printf '%s' "$(grep -cE 'JIT compiled .* \[(Instrumented )?Tier0|JIT compiled .* \[FullOpts|JIT compiled .* \[Tier-0 switched' "$work/$variant.jit" || true)" > "$work/$variant.first"
 done
 printf '%s\n' "$reported"
 median() { awk '{ print $1 + $2 }' "$1" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 with=$(median "$work/with.cpu")
 without=$(median "$work/without.cpu")
-awk -v w="$with" -v wo="$without" -v n="$runs" -v jw="$(cat "$work/with.jitted")" -v jwo="$(cat "$work/without.jitted")" 'BEGIN {
+awk -v w="$with" -v wo="$without" -v n="$runs" -v jw="$(cat "$work/with.jitted")" -v jwo="$(cat "$work/without.jitted")" \
+    -v fw="$(cat "$work/with.first")" -v fwo="$(cat "$work/without.first")" 'BEGIN {
   printf "Compiler CPU time (user+sys, median of %d): with ModelGen %.3f s, without (generated files as sources) %.3f s\n", n, w, wo
-  printf "ModelGen adds %.3f s: %.1f %% of the compile (methods JIT-compiled: %d with, %d without)\n", w - wo, 100 * (w - wo) / w, jw, jwo }'
+  printf "ModelGen adds %.3f s: %.1f %% of the compile (methods JIT-compiled: %d with, %d without; first compiles %d with, %d without, the rest tier-1 re-compiles)\n", w - wo, 100 * (w - wo) / w, jw, jwo, fw, fwo }'
 if [ -f "$work/il.cpu" ]; then
   il=$(median "$work/il.cpu")
   awk -v w="$il" -v wo="$without" -v ji="$(cat "$work/il.jitted")" 'BEGIN {

@@ -54,9 +54,9 @@ namespace ModelGen.Analyzers.Budgets
             if (estimate is null)
                 throw new ArgumentNullException(nameof(estimate));
             var single = scenario with { TensorParallel = 1, DataParallel = 1, ZeroStage = 0 };
-            var layouts = new List<(int Devices, Spread Spread, long Peak)>
+            var layouts = new List<Layout>
             {
-                (1, Spread.Single, estimate(model, single).PeakBytes),
+                new(1, Spread.Single, estimate(model, single).PeakBytes),
             };
             // Tensor parallelism only where the generated constructor splits every [Shard] block (TensorParallelSupport).
             var sharded = TensorParallelSupport.Splits(model);
@@ -65,9 +65,9 @@ namespace ModelGen.Analyzers.Budgets
             {
                 var tensorParallel = single with { TensorParallel = devices };
                 if (sharded && !SpecChecks.CheckSharding(model, tensorParallel).Any(f => f.Id is "MG0201" or "MG0208" or "MG0209" or "MG0212"))
-                    layouts.Add((devices, Spread.TensorParallel, estimate(model, tensorParallel).PeakBytes));
+                    layouts.Add(new(devices, Spread.TensorParallel, estimate(model, tensorParallel).PeakBytes));
                 if (scenario.Workload == Workload.Training && zero3)
-                    layouts.Add((devices, Spread.Zero3, estimate(model, single with { DataParallel = devices, ZeroStage = 3 }).PeakBytes));
+                    layouts.Add(new(devices, Spread.Zero3, estimate(model, single with { DataParallel = devices, ZeroStage = 3 }).PeakBytes));
             }
 
             var fits = new List<CardFit>();
@@ -115,6 +115,24 @@ namespace ModelGen.Analyzers.Budgets
                 _ => "",
             };
             return $"{fit.Devices}× {fit.Card.Name} ({spread}{price})";
+        }
+
+        /// <summary>One way to run the model on a card: devices, how they share it, the peak per device. A class, not a tuple:
+        /// a list of a struct is compiled just in time in every compiler process (docs/benchmarks-analyzers.md).</summary>
+        private sealed class Layout
+        {
+            public Layout(int devices, Spread spread, long peak)
+            {
+                Devices = devices;
+                Spread = spread;
+                Peak = peak;
+            }
+
+            public int Devices { get; }
+
+            public Spread Spread { get; }
+
+            public long Peak { get; }
         }
     }
 }

@@ -73,10 +73,11 @@ namespace ModelGen.Generators.Emit
         /// An enum value of a ModelGen enum: <c>global::ModelGen.DType.BFloat16</c> when defined, else a cast of its number, so an
         /// out-of-range value that slipped past the checks still compiles (and fails loudly at run time, not in the compiler).
         /// </summary>
-        public static string Enum<TEnum>(TEnum value) where TEnum : struct, Enum
+        public static string Enum(Enum value)
         {
-            var type = "global::ModelGen." + typeof(TEnum).Name;
-            return System.Enum.IsDefined(typeof(TEnum), value)
+            // Not generic: an instantiation per enum type would be compiled just in time in every compiler process.
+            var type = "global::ModelGen." + value.GetType().Name;
+            return System.Enum.IsDefined(value.GetType(), value)
                 ? type + "." + value
                 : $"(({type})({Convert.ToInt64(value, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture)}))";
         }

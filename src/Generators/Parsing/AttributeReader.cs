@@ -63,13 +63,17 @@ namespace ModelGen.Parsing
             return null;
         }
 
-        /// <summary>Enum arguments arrive as their underlying int.</summary>
-        public static TEnum NamedEnum<TEnum>(AttributeData attribute, string name, TEnum fallback) where TEnum : struct
+        /// <summary>
+        /// An enum argument, which arrives as its underlying int; the caller casts it to the enum (all of ModelGen's enums are
+        /// int-based). Not generic: an instantiation per enum type would be compiled just in time in every compiler process
+        /// (docs/benchmarks-analyzers.md).
+        /// </summary>
+        public static int NamedEnum(AttributeData attribute, string name, int fallback)
         {
             foreach (var pair in attribute.NamedArguments)
             {
                 if (pair.Key == name && pair.Value.Value is int value)
-                    return (TEnum)(object)value;
+                    return value;
             }
             return fallback;
         }

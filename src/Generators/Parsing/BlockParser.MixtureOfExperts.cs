@@ -20,7 +20,7 @@ namespace ModelGen.Parsing
                 else if (pair.Key == "TopK")
                     return null; // reported by ReadDim
             }
-            var activation = AttributeReader.NamedEnum(attribute, "Activation", FeedForwardActivation.SwiGlu);
+            var activation = (FeedForwardActivation)AttributeReader.NamedEnum(attribute, "Activation", (int)FeedForwardActivation.SwiGlu);
             if (!System.Enum.IsDefined(typeof(FeedForwardActivation), activation))
             {
                 _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, LocationInfo.From(location), _property,

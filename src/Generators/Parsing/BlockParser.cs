@@ -117,7 +117,7 @@ namespace ModelGen.Parsing
                 Frozen = AttributeReader.Find(property, KnownNames.FrozenAttribute) is not null,
                 TiedTo = AttributeReader.Find(property, KnownNames.TiedToAttribute) is { } tie ? AttributeReader.Argument(tie, 0).Value as string : null,
                 PropertyType = property.Type.ToDisplayString(TypeFormat),
-                PropertyModifiers = syntax is null ? "" : string.Join(" ", syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text)),
+                PropertyModifiers = syntax is null ? "" : string.Join(" ", ModifierText.Of(syntax.Modifiers, withoutPartial: true)),
             };
         }
 
@@ -141,7 +141,7 @@ namespace ModelGen.Parsing
                 {
                     var count = ReadDim(AttributeReader.Argument(attribute, 0), location);
                     var width = ReadDim(AttributeReader.Argument(attribute, 1), location);
-                    var role = AttributeReader.NamedEnum(attribute, "Role", EmbeddingRole.Tokens);
+                    var role = (EmbeddingRole)AttributeReader.NamedEnum(attribute, "Role", (int)EmbeddingRole.Tokens);
                     if (!System.Enum.IsDefined(typeof(EmbeddingRole), role))
                     {
                         _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, LocationInfo.From(location), _property, $"{(int)role} is not an EmbeddingRole value"));
@@ -190,7 +190,7 @@ namespace ModelGen.Parsing
                 {
                     var hidden = ReadDim(AttributeReader.Argument(attribute, 0), location);
                     var inner = ReadDim(AttributeReader.Argument(attribute, 1), location);
-                    var activation = AttributeReader.NamedEnum(attribute, "Activation", FeedForwardActivation.Gelu);
+                    var activation = (FeedForwardActivation)AttributeReader.NamedEnum(attribute, "Activation", (int)FeedForwardActivation.Gelu);
                     if (!System.Enum.IsDefined(typeof(FeedForwardActivation), activation))
                     {
                         _diagnostics.Add(DiagnosticInfo.Create(Descriptors.BadArgument, LocationInfo.From(location), _property,

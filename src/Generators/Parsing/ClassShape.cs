@@ -11,7 +11,7 @@ namespace ModelGen.Parsing
         /// <summary>True when every declaration of <paramref name="type"/> says <c>partial</c>.</summary>
         public static bool IsPartial(INamedTypeSymbol type) =>
             type.DeclaringSyntaxReferences.Length > 0
-            && type.DeclaringSyntaxReferences.All(r => r.GetSyntax() is TypeDeclarationSyntax t && t.Modifiers.Any(m => m.IsKind(SyntaxKind.PartialKeyword)));
+            && type.DeclaringSyntaxReferences.All(r => r.GetSyntax() is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword));
 
         /// <summary>Why <paramref name="type"/> cannot be a generated module (it is partial), or null when it can.</summary>
         public static string? Problem(INamedTypeSymbol type)

@@ -19,7 +19,7 @@ namespace ModelGen.Parsing
         private readonly INamedTypeSymbol _config;
         private readonly Compilation _compilation;
         private readonly CancellationToken _cancellationToken;
-        private readonly Dictionary<string, long?> _values = new();
+        private readonly Dictionary<string, Evaluated> _values = new();
         private readonly HashSet<string> _evaluating = new();
         private readonly HashSet<string> _overflowed = new();
         private int _depth;
@@ -28,9 +28,9 @@ namespace ModelGen.Parsing
         /// Top-level values per config type per compilation, shared by every reader: each layer class gets its own reader, and
         /// without sharing each one bound (and ran nullable analysis on) the config's initializers again — once per class.
         /// </summary>
-        private static readonly ConditionalWeakTable<Compilation, ConcurrentDictionary<ISymbol, ConcurrentDictionary<string, (long? Value, bool Overflowed)>>> Shared = new();
+        private static readonly ConditionalWeakTable<Compilation, ConcurrentDictionary<ISymbol, ConcurrentDictionary<string, Evaluated>>> Shared = new();
 
-        private readonly ConcurrentDictionary<string, (long? Value, bool Overflowed)> _shared;
+        private readonly ConcurrentDictionary<string, Evaluated> _shared;
 
         /// <summary>
         /// How deep evaluation may nest (member references plus parenthesised or right-nested operands). A chain of additions
@@ -45,8 +45,8 @@ namespace ModelGen.Parsing
             _config = config;
             _compilation = compilation;
             _cancellationToken = cancellationToken;
-            _shared = Shared.GetValue(compilation, static _ => new ConcurrentDictionary<ISymbol, ConcurrentDictionary<string, (long?, bool)>>(SymbolEqualityComparer.Default))
-                .GetOrAdd(config, static _ => new ConcurrentDictionary<string, (long?, bool)>());
+            _shared = Shared.GetValue(compilation, static _ => new ConcurrentDictionary<ISymbol, ConcurrentDictionary<string, Evaluated>>(SymbolEqualityComparer.Default))
+                .GetOrAdd(config, static _ => new ConcurrentDictionary<string, Evaluated>());
         }
 
         /// <summary>The config type.</summary>
@@ -97,7 +97,7 @@ namespace ModelGen.Parsing
         public long? Value(string member)
         {
             if (_values.TryGetValue(member, out var known))
-                return known;
+                return known.Value;
             // Only a call from outside (depth 0) reads or writes the shared values, so a value cut short by a cycle or by the depth
             // limit inside one evaluation is never handed to another.
             var topLevel = _depth == 0;
@@ -105,7 +105,7 @@ namespace ModelGen.Parsing
             {
                 if (shared.Overflowed)
                     _overflowed.Add(member);
-                _values[member] = shared.Value;
+                _values[member] = shared;
                 return shared.Value;
             }
             if (!_evaluating.Add(member) || _depth >= MaxDepth)
@@ -126,9 +126,10 @@ namespace ModelGen.Parsing
                 _depth--;
                 _evaluating.Remove(member);
             }
-            _values[member] = value;
+            var evaluated = new Evaluated(value, _overflowed.Contains(member));
+            _values[member] = evaluated;
             if (topLevel)
-                _shared.TryAdd(member, (value, _overflowed.Contains(member)));
+                _shared.TryAdd(member, evaluated);
             return value;
         }
 
@@ -285,5 +286,23 @@ namespace ModelGen.Parsing
             sbyte b => b,
             _ => null,
         };
+
+        /// <summary>
+        /// A member's value and whether evaluating it overflowed. A class, not a tuple: dictionaries of a struct value need their
+        /// code compiled just in time in every compiler process, while dictionaries of classes share precompiled code
+        /// (docs/benchmarks-analyzers.md).
+        /// </summary>
+        private sealed class Evaluated
+        {
+            public Evaluated(long? value, bool overflowed)
+            {
+                Value = value;
+                Overflowed = overflowed;
+            }
+
+            public long? Value { get; }
+
+            public bool Overflowed { get; }
+        }
     }
 }

@@ -61,7 +61,10 @@ namespace ModelGen.Parsing
             var low = new Dictionary<INamedTypeSymbol, int>(SymbolEqualityComparer.Default);
             var onStack = new HashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
             var stack = new Stack<INamedTypeSymbol>();
-            var work = new Stack<(INamedTypeSymbol Node, IEnumerator<INamedTypeSymbol> Children)>();
+            // The depth-first walk's frames: a node and the children still to visit, in two stacks pushed and popped together
+            // (a stack of tuples would be a struct instantiation compiled just in time in every compiler process).
+            var work = new Stack<INamedTypeSymbol>();
+            var workChildren = new Stack<IEnumerator<INamedTypeSymbol>>();
             var selfEdges = new HashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
             var next = 0;
 
@@ -73,13 +76,15 @@ namespace ModelGen.Parsing
                 var children = Children(node).ToList();
                 if (children.Any(c => SymbolEqualityComparer.Default.Equals(c, node)))
                     selfEdges.Add(node);
-                work.Push((node, children.GetEnumerator()));
+                work.Push(node);
+                workChildren.Push(children.GetEnumerator());
             }
 
             Enter(start);
             while (work.Count > 0)
             {
-                var (node, children) = work.Peek();
+                var node = work.Peek();
+                var children = workChildren.Peek();
                 if (children.MoveNext())
                 {
                     var child = children.Current;
@@ -92,9 +97,10 @@ namespace ModelGen.Parsing
                     continue;
                 }
                 work.Pop();
+                workChildren.Pop();
                 if (work.Count > 0)
                 {
-                    var parent = work.Peek().Node;
+                    var parent = work.Peek();
                     low[parent] = System.Math.Min(low[parent], low[node]);
                 }
                 if (low[node] != index[node])

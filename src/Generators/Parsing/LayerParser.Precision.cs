@@ -20,7 +20,7 @@ namespace ModelGen.Parsing
                 || AttributeReader.Argument(attribute, 0).Value is not int storage
                 || !attribute.NamedArguments.Any(a => a.Key == "Compute" && a.Value.Value is int))
                 return null;
-            var compute = AttributeReader.NamedEnum(attribute, "Compute", (DType)storage);
+            var compute = (DType)AttributeReader.NamedEnum(attribute, "Compute", storage);
             return compute == (DType)storage ? null : compute;
         }
 

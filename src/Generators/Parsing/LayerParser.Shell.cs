@@ -118,12 +118,12 @@ namespace ModelGen.Parsing
             if (property.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is not PropertyDeclarationSyntax syntax
                 || syntax.AccessorList is null)
                 return null;
-            var modifiers = syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text);
+            var modifiers = ModifierText.Of(syntax.Modifiers, withoutPartial: true);
             var refKind = property.ReturnsByRefReadonly ? "ref readonly " : property.ReturnsByRef ? "ref " : "";
             var header = string.Join(" ", modifiers.Concat(new[] { "partial" })) + " " + refKind
                 + property.Type.ToDisplayString(TypeFormat) + " " + Literals.Identifier(property.Name);
             var accessors = syntax.AccessorList.Accessors
-                .Select(a => string.Join(" ", a.Modifiers.Select(m => m.Text).Concat(new[] { a.Keyword.Text })).Trim())
+                .Select(a => string.Join(" ", ModifierText.Of(a.Modifiers, withoutPartial: false).Concat(new[] { a.Keyword.Text })).Trim())
                 .ToEquatableArray();
             return new ShellProperty(header, accessors);
         }

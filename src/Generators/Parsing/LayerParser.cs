@@ -191,10 +191,10 @@ namespace ModelGen.Parsing
         public static ScenarioSpec ReadBudget(AttributeData attribute) =>
             new(
                 Gigabytes: AttributeReader.Argument(attribute, 0).Value is double gb ? gb : 0,
-                Workload: AttributeReader.NamedEnum(attribute, "Workload", Workload.Training),
+                Workload: (Workload)AttributeReader.NamedEnum(attribute, "Workload", (int)Workload.Training),
                 SequenceLength: AttributeReader.Named(attribute, "SequenceLength", 2048),
                 Batch: AttributeReader.Named(attribute, "Batch", 1),
-                Optimizer: AttributeReader.NamedEnum(attribute, "Optimizer", Optimizer.AdamW))
+                Optimizer: (Optimizer)AttributeReader.NamedEnum(attribute, "Optimizer", (int)Optimizer.AdamW))
             {
                 Gpu = AttributeReader.NamedString(attribute, "Gpu"),
                 TensorParallel = AttributeReader.Named(attribute, "TensorParallel", 1),

@@ -7,9 +7,10 @@ namespace ModelGen.Parsing.ForwardAnalysis
     /// <summary>
     /// What a block call does to a tensor, from its declaration: the last dimension it expects and the one it returns, whether it
     /// reads token ids, whether its memory model already counts its input as saved (so an op saving the same tensor adds nothing),
-    /// and whether its output is split across tensor-parallel ranks.
+    /// and whether its output is split across tensor-parallel ranks. A class: the walker's dictionaries of shapes then run the
+    /// runtime's shared precompiled code instead of code compiled just in time in every compiler process (docs/benchmarks-analyzers.md).
     /// </summary>
-    internal readonly record struct BlockShape(SymbolicDim In, SymbolicDim Out, bool ReadsIds, bool SavesInput, bool ShardedOutput)
+    internal sealed record BlockShape(SymbolicDim In, SymbolicDim Out, bool ReadsIds, bool SavesInput, bool ShardedOutput)
     {
         // Deeper nesting than this is a cycle (the memory model reports it); widths then stay unknown.
         private const int MaxDepth = 64;

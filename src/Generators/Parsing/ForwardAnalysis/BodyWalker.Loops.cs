@@ -162,7 +162,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             var text = loop.ToString();
             var end = text.IndexOf(')');
             var header = end > 0 ? text.Substring(0, end + 1) : text;
-            return System.Text.RegularExpressions.Regex.Replace(header, @"\s+", " ");
+            return ShapeText.OneSpace(header);
         }
 
         private static Location HeaderLocation(SyntaxNode loop)

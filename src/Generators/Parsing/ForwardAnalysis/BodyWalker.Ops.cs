@@ -134,7 +134,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
                         else
                         {
                             shape = new TensorShape(dims.Select((d, i) => axes.Contains(i) ? (keep ? SymbolicDim.Literal(1) : (SymbolicDim?)null) : d)
-                                .Where(d => d is not null).Select(d => d!.Value).ToList());
+                                .Where(d => d is not null).Select(d => d!).ToList());
                         }
                     }
                     var output = Derived(x, shape, call + " output");

@@ -183,7 +183,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
         {
             var record = Record(call, operation);
             var parts = arguments.Count > 0 ? arguments[0].OfType<TensorValue>().ToList() : new List<TensorValue>();
-            var axisArgument = arguments.Count > 1 ? arguments[1].FirstOrDefault() as SymbolicDim? : SymbolicDim.Literal(0);
+            var axisArgument = arguments.Count > 1 ? arguments[1].FirstOrDefault() as SymbolicDim : SymbolicDim.Literal(0);
             var shape = TensorShape.Unknown;
             if (parts.Count > 0 && axisArgument is { IsInteger: true } index && parts.All(p => p.Shape.Dims is not null))
             {

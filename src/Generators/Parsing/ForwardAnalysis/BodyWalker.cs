@@ -104,7 +104,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
             var shape = tensor.Shape.Elements.Known ? tensor.Shape : _fallback;
             var elements = shape.Elements;
             // Names say the shape in the config's words only: DescribeModel(config) may run with other sizes than the defaults.
-            var text = System.Text.RegularExpressions.Regex.Replace(shape.ToString(), @" \(\d+\)", "")
+            var text = ShapeText.WithoutValues(shape.ToString())
                 + (tensor.Shape.Elements.Known ? "" : " (shape not followed: the layer's widest activation)");
             return new ForwardTensor(name + " " + text, new EquatableArray<Dim>(elements.Factors), new EquatableArray<Dim>(elements.Divisors),
                 elements.Batch, elements.Sequence, tensor.Element, tensor.Sharded);

@@ -1,6 +1,5 @@
-using System.Collections.Generic;
+using System;
 using System.Globalization;
-using System.Linq;
 using ModelGen.Specs;
 
 namespace ModelGen.Parsing.ForwardAnalysis
@@ -10,12 +9,15 @@ namespace ModelGen.Parsing.ForwardAnalysis
     /// where <see cref="Value"/> is the product of config sizes at their compile-time values (and literals). Two dimensions are the
     /// same when all three agree, so Hidden (4096) and Ffn (14336) differ, while two config members of equal value cannot be told
     /// apart (no false error). An unknown dimension matches anything.
+    /// A class, not a struct, and its sizes in arrays: the lists and LINQ the walker runs over dimensions then use the runtime's
+    /// shared, precompiled code for reference types instead of code compiled just in time in every compiler process
+    /// (docs/benchmarks-analyzers.md). Immutable; nothing compares two of them by equality, only by <see cref="SameAs"/>.
     /// </summary>
-    internal readonly struct SymbolicDim
+    internal sealed class SymbolicDim
     {
         private static readonly Dim[] None = new Dim[0];
 
-        private SymbolicDim(long value, int batch, int sequence, string text, IReadOnlyList<Dim>? factors = null, IReadOnlyList<Dim>? divisors = null)
+        private SymbolicDim(long value, int batch, int sequence, string text, Dim[]? factors = null, Dim[]? divisors = null)
         {
             Value = value;
             Batch = batch;
@@ -26,10 +28,10 @@ namespace ModelGen.Parsing.ForwardAnalysis
         }
 
         /// <summary>The config sizes and literals whose product (over <see cref="Divisors"/>) is <see cref="Value"/>.</summary>
-        public IReadOnlyList<Dim> Factors { get; }
+        public Dim[] Factors { get; }
 
         /// <summary>The sizes <see cref="Factors"/> are divided by.</summary>
-        public IReadOnlyList<Dim> Divisors { get; }
+        public Dim[] Divisors { get; }
 
         /// <summary>The constant factor; <see cref="long.MinValue"/> when unknown. As an integer argument (a dimension index, a reshape's -1) any value.</summary>
         public long Value { get; }
@@ -85,7 +87,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
                 return this;
             var value = Value > long.MaxValue / other.Value ? 0 : Value * other.Value;
             return value <= 0 ? Unknown : Reduced(value, Batch + other.Batch, Sequence + other.Sequence, Text + "·" + other.Text,
-                Factors.Concat(other.Factors), Divisors.Concat(other.Divisors));
+                Factors, other.Factors, Divisors, other.Divisors);
         }
 
         /// <summary>The quotient, when it divides exactly (else unknown).</summary>
@@ -98,23 +100,49 @@ namespace ModelGen.Parsing.ForwardAnalysis
             if (SameAs(other))
                 return Literal(1);
             return Reduced(Value / other.Value, Batch - other.Batch, Sequence - other.Sequence, Text + "/" + other.Text,
-                Factors.Concat(other.Divisors), Divisors.Concat(other.Factors));
+                Factors, other.Divisors, Divisors, other.Factors);
         }
 
-        /// <summary>Cancels sizes that appear above and below the line, so Heads·(Hidden/Heads) is just Hidden.</summary>
-        private static SymbolicDim Reduced(long value, int batch, int sequence, string text, IEnumerable<Dim> factors, IEnumerable<Dim> divisors)
+        /// <summary>Cancels sizes that appear above and below the line, so Heads·(Hidden/Heads) is just Hidden: the factors are
+        /// <paramref name="factors"/> then <paramref name="moreFactors"/>, the divisors <paramref name="divisors"/> then
+        /// <paramref name="moreDivisors"/>; each divisor cancels the first equal factor left, in that order.</summary>
+        private static SymbolicDim Reduced(long value, int batch, int sequence, string text, Dim[] factors, Dim[] moreFactors, Dim[] divisors, Dim[] moreDivisors)
         {
-            var up = factors.ToList();
-            var down = new List<Dim>();
-            foreach (var divisor in divisors)
+            var up = new Dim[factors.Length + moreFactors.Length];
+            Array.Copy(factors, up, factors.Length);
+            Array.Copy(moreFactors, 0, up, factors.Length, moreFactors.Length);
+            var upCount = up.Length;
+            var down = new Dim[divisors.Length + moreDivisors.Length];
+            var downCount = 0;
+            for (var d = 0; d < down.Length; d++)
             {
-                var index = up.IndexOf(divisor);
+                var divisor = d < divisors.Length ? divisors[d] : moreDivisors[d - divisors.Length];
+                var index = -1;
+                for (var u = 0; u < upCount && index < 0; u++)
+                {
+                    if (up[u].Equals(divisor))
+                        index = u;
+                }
                 if (index >= 0)
-                    up.RemoveAt(index);
+                {
+                    Array.Copy(up, index + 1, up, index, upCount - index - 1);
+                    upCount--;
+                }
                 else
-                    down.Add(divisor);
+                {
+                    down[downCount++] = divisor;
+                }
             }
-            return new SymbolicDim(value, batch, sequence, text, up, down);
+            return new SymbolicDim(value, batch, sequence, text, Trimmed(up, upCount), Trimmed(down, downCount));
+        }
+
+        private static Dim[] Trimmed(Dim[] dims, int count)
+        {
+            if (count == dims.Length)
+                return dims;
+            var trimmed = new Dim[count];
+            Array.Copy(dims, trimmed, count);
+            return trimmed;
         }
 
         /// <inheritdoc />
