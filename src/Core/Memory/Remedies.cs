@@ -152,7 +152,7 @@ namespace ModelGen.Memory
         /// ties by name. Loops and a sort rather than GroupBy/OrderByDescending over a double key: those generic instantiations
         /// would be compiled just in time in every compiler process (docs/benchmarks-analyzers.md).
         /// </summary>
-        private static IEnumerable<string> LargestLayerTypes(IReadOnlyList<LayerMemory> layers)
+        internal static IEnumerable<string> LargestLayerTypes(IReadOnlyList<LayerMemory> layers)
         {
             var scores = new Dictionary<string, LayerTypeScore>();
             var types = new List<LayerTypeScore>();
