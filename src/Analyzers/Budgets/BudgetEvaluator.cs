@@ -121,8 +121,19 @@ namespace ModelGen.Analyzers.Budgets
                 var list = string.Join("; ", fitting.Select(r => $"{r.Description}: {Breakdown.Gigabytes(r.PeakBytes)} GB"));
                 return new BudgetFinding(Descriptors.BudgetRemedies.Id, new[] { name, seq, budget, list }, properties);
             }
-            var best = remedies.OrderByDescending(r => r.SavingBytes).Take(LargestSavingsShown)
-                .Select(r => $"{r.Description} saves {Breakdown.Gigabytes(r.SavingBytes)} GB").ToList();
+            // The largest savings first, equal ones in the remedies' order: a stable insertion, not OrderByDescending over a long
+            // key (a generic instantiation over a value type, compiled afresh in every compiler process).
+            var bySaving = new List<Remedy>();
+            foreach (var remedy in remedies)
+            {
+                var at = bySaving.Count;
+                while (at > 0 && bySaving[at - 1].SavingBytes < remedy.SavingBytes)
+                    at--;
+                bySaving.Insert(at, remedy);
+            }
+            var best = new List<string>();
+            for (var i = 0; i < bySaving.Count && i < LargestSavingsShown; i++)
+                best.Add($"{bySaving[i].Description} saves {Breakdown.Gigabytes(bySaving[i].SavingBytes)} GB");
             var text = best.Count == 0 ? "no change ModelGen knows lowers the peak" : string.Join("; ", best);
             return new BudgetFinding(Descriptors.NoSingleRemedy.Id, new[] { name, seq, budget, text }, properties);
         }

@@ -94,14 +94,14 @@ namespace ModelGen.Analyzers.Checks
         }
 
         /// <summary>The sizes a sharded block divides across tensor-parallel ranks.</summary>
-        private static IEnumerable<(string Label, Dim Size)> SplitSizes(BlockSpec block) => (block, block.Shard) switch
+        private static (string Label, Dim Size)[] SplitSizes(BlockSpec block) => (block, block.Shard) switch
         {
             (LinearSpec l, ShardStyle.Column) => new[] { ("Out", l.Out) },
             (LinearSpec l, ShardStyle.Row) => new[] { ("In", l.In) },
             (EmbeddingSpec e, ShardStyle.Vocab) => new[] { ("Count", e.Count) },
             (AttentionSpec a, ShardStyle.Column) => new[] { ("Heads", a.Heads), ("KvHeads", a.KvHeads) },
             (FeedForwardSpec f, ShardStyle.Column) => new[] { ("Inner", f.Inner) },
-            _ => System.Array.Empty<(string, Dim)>(),
+            _ => NoSizes, // an array, as Sizes (SpecChecks.Layers.cs) says why
         };
     }
 }

@@ -12,7 +12,8 @@ namespace ModelGen.Memory
     /// <param name="ElementBytes">Bytes per element of the tensor's dtype (gradients use it).</param>
     /// <param name="Trainable">Receives a gradient (not frozen, not quantized).</param>
     /// <param name="DequantizedBytes">For a quantized weight, the bytes of the dense weight rebuilt at each use; else 0.</param>
-    internal readonly record struct ParameterTensor(string Name, long Elements, long RankElements, long StoredBytes, int ElementBytes, bool Trainable, long DequantizedBytes);
+    /// <remarks>A class, not a struct: lists of it over a struct would be compiled just in time in every compiler process.</remarks>
+    internal sealed record ParameterTensor(string Name, long Elements, long RankElements, long StoredBytes, int ElementBytes, bool Trainable, long DequantizedBytes);
 
     /// <summary>
     /// The parameters each block kind registers, mirroring the modules the generator creates: TorchSharp <c>Linear</c>,

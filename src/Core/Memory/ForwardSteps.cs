@@ -14,7 +14,8 @@ namespace ModelGen.Memory
     internal static class ForwardSteps
     {
         /// <summary>One entry of the walk: the block at <paramref name="Block"/> (again, when <paramref name="Repeat"/>), or an op.</summary>
-        internal readonly record struct Entry(int Block, bool Repeat, ForwardOp? Op, long Times = 1);
+        /// <remarks>A class, not a struct: a list of a struct is compiled just in time in every compiler process.</remarks>
+        internal sealed record Entry(int Block, bool Repeat, ForwardOp? Op, long Times = 1);
 
         // Per layer spec (by reference: specs are immutable), computed once: the remedy search and the catalog fit estimate a
         // hundred variants of one model, each sharing all but one layer spec with the declared model, and a model that leaves

@@ -20,12 +20,14 @@ namespace ModelGen.Memory
             var layers = new Dictionary<string, LayerSpec>();
             foreach (var layer in model.Layers)
                 layers[layer.FullName] = layer;
-            var memo = new Dictionary<(string, DType), long>();
+            // Keyed by text, not by a (name, precision) tuple: a dictionary over a tuple is compiled just in time in every compiler process.
+            var memo = new Dictionary<string, long>();
             var visiting = new HashSet<string>();
 
             long Visit(LayerSpec layer, DType precision)
             {
-                if (memo.TryGetValue((layer.FullName, precision), out var known))
+                var key = layer.FullName + "|" + ((int)precision).ToString(System.Globalization.CultureInfo.InvariantCulture); // '|' is in no type name
+                if (memo.TryGetValue(key, out var known))
                     return known;
                 if (!visiting.Add(layer.FullName))
                     return 0; // a cycle: ModelWalk reports it with the path
@@ -59,7 +61,7 @@ namespace ModelGen.Memory
                     walks?.KeepLargestOwnTensor(layer, precision, ranks, ownLargest);
                 largest = Math.Max(largest, own ?? ownLargest);
                 visiting.Remove(layer.FullName);
-                memo[(layer.FullName, precision)] = largest;
+                memo[key] = largest;
                 return largest;
             }
 

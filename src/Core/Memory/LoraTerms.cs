@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Specs;
@@ -32,12 +33,12 @@ namespace ModelGen.Memory
             new[] { model.Root }.Concat(model.Layers).Any(l => l.Lora is not null || l.Blocks.Any(b => b.Lora is not null));
 
         /// <summary>The Linear projections an adapter can attach to, with their PEFT names and full (unsharded) sizes.</summary>
-        public static IEnumerable<(string Name, long In, long Out)> Projections(BlockSpec block)
+        public static IEnumerable<Projection> Projections(BlockSpec block)
         {
             switch (block)
             {
                 case LinearSpec linear:
-                    yield return (linear.StateName, linear.In.Value, linear.Out.Value);
+                    yield return new Projection(linear.StateName, linear.In.Value, linear.Out.Value);
                     break;
                 case AttentionSpec attention:
                 {
@@ -45,33 +46,41 @@ namespace ModelGen.Memory
                     var headDim = hidden / attention.Heads.Value;
                     var q = attention.Heads.Value * headDim;
                     var kv = attention.KvHeads.Value * headDim;
-                    yield return ("q_proj", hidden, q);
-                    yield return ("k_proj", hidden, kv);
-                    yield return ("v_proj", hidden, kv);
-                    yield return ("o_proj", q, hidden);
+                    yield return new Projection("q_proj", hidden, q);
+                    yield return new Projection("k_proj", hidden, kv);
+                    yield return new Projection("v_proj", hidden, kv);
+                    yield return new Projection("o_proj", q, hidden);
                     break;
                 }
                 case CrossAttentionSpec or RelativeAttentionSpec: // docs/encoder-decoder.md: four hidden × hidden projections
                 {
                     var hidden = block is CrossAttentionSpec cross ? cross.Hidden.Value : ((RelativeAttentionSpec)block).Hidden.Value;
                     foreach (var projection in new[] { "q_proj", "k_proj", "v_proj", "o_proj" })
-                        yield return (projection, hidden, hidden);
+                        yield return new Projection(projection, hidden, hidden);
                     break;
                 }
                 case FeedForwardSpec feedForward:
                     if (feedForward.Gated)
-                        yield return ("gate_proj", feedForward.Hidden.Value, feedForward.Inner.Value);
-                    yield return ("up_proj", feedForward.Hidden.Value, feedForward.Inner.Value);
-                    yield return ("down_proj", feedForward.Inner.Value, feedForward.Hidden.Value);
+                        yield return new Projection("gate_proj", feedForward.Hidden.Value, feedForward.Inner.Value);
+                    yield return new Projection("up_proj", feedForward.Hidden.Value, feedForward.Inner.Value);
+                    yield return new Projection("down_proj", feedForward.Inner.Value, feedForward.Hidden.Value);
                     break;
             }
         }
 
         /// <summary>The projections of <paramref name="block"/> that <paramref name="lora"/> adapts (LoraOptions' suffix match; no targets = every Linear).</summary>
-        public static List<(string Name, long In, long Out)> Adapted(BlockSpec block, LoraSpec? lora) =>
-            lora is null
-                ? new List<(string, long, long)>()
-                : Projections(block).Where(p => lora.Targets.Count == 0 || lora.Targets.Contains(p.Name)).ToList();
+        public static List<Projection> Adapted(BlockSpec block, LoraSpec? lora)
+        {
+            var adapted = new List<Projection>();
+            if (lora is null)
+                return adapted;
+            foreach (var p in Projections(block))
+            {
+                if (lora.Targets.Count == 0 || lora.Targets.Contains(p.Name))
+                    adapted.Add(p);
+            }
+            return adapted;
+        }
 
         /// <summary>
         /// The block's tensors in a LoRA model: base tensors frozen, plus A <c>[r, in]</c> and B <c>[out, r]</c> per adapted projection,
@@ -110,7 +119,7 @@ namespace ModelGen.Memory
             // A quantized base saves no input, so A keeps its own: one tensor for the adapters that read the same input (q, k, v).
             if (pass.Training && scope is { Dropout: 0 } && block.Quant is not null && block is LinearSpec or AttentionSpec or FeedForwardSpec)
             {
-                foreach (var (input, width) in QuantizedProjections.Inputs(block, adapted.Select(p => p.Name)))
+                foreach (var (input, width) in QuantizedProjections.Inputs(block, adapted))
                     list.Add(new Created(block.Name, input + " (saved by lora_A)", tokens * width * d, true, true));
             }
             foreach (var (name, inFeatures, _) in adapted)
@@ -129,9 +138,16 @@ namespace ModelGen.Memory
             if (adapted.Count > 0)
             {
                 // Projections run one after another: the largest adapter's A output, update and sum are live at once.
-                list.Add(new Created(block.Name, "lora forward (A output, update, sum)", adapted.Max(p => (tokens * scope!.Rank * d) + (2 * tokens * p.Out * d)), false, false));
+                var live = long.MinValue;
+                foreach (var p in adapted)
+                    live = Math.Max(live, (tokens * scope!.Rank * d) + (2 * tokens * p.Out * d));
+                list.Add(new Created(block.Name, "lora forward (A output, update, sum)", live, false, false));
             }
             return list;
         }
     }
+
+    /// <summary>A Linear projection an adapter can attach to: its PEFT name and full (unsharded) input and output features.</summary>
+    /// <remarks>A class, not a value tuple: LINQ and lists over a tuple are compiled just in time in every compiler process.</remarks>
+    internal sealed record Projection(string Name, long In, long Out);
 }

@@ -61,7 +61,9 @@ namespace ModelGen.Memory
     /// <summary>One named part of a memory breakdown.</summary>
     /// <param name="Name">One of <see cref="MemoryTerms"/>' names.</param>
     /// <param name="Bytes">Its size in bytes.</param>
-    public readonly record struct MemoryTerm(string Name, long Bytes);
+    /// <remarks>A class, not a struct: the analyzers build lists of it inside the compiler, where a generic collection over a struct is compiled
+    /// just in time in every compiler process (docs/benchmarks-analyzers.md); a record class keeps the value equality.</remarks>
+    public sealed record MemoryTerm(string Name, long Bytes);
 
     /// <summary>The peak of one phase and its breakdown (same term order as <see cref="MemoryEstimate.Terms"/>).</summary>
     /// <param name="Phase">One of <see cref="MemoryPhases"/>' names.</param>
@@ -73,7 +75,8 @@ namespace ModelGen.Memory
     /// <param name="Block">The block property name (e.g. <c>Attn</c>).</param>
     /// <param name="Tensor">What it is, e.g. <c>softmax output (fp32)</c>.</param>
     /// <param name="Bytes">Bytes per layer instance, per rank.</param>
-    public readonly record struct SavedTensor(string Block, string Tensor, long Bytes);
+    /// <remarks>A class, not a struct, for the reason <see cref="MemoryTerm"/> gives.</remarks>
+    public sealed record SavedTensor(string Block, string Tensor, long Bytes);
 
     /// <summary>Memory of one use of a user layer: one entry per property path (a stack's repeats share one entry).</summary>
     /// <param name="Path">Where it is used, e.g. <c>Llama.Blocks</c>; the root model's path is its class name.</param>

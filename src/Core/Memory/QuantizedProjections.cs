@@ -1,5 +1,5 @@
+using System;
 using System.Collections.Generic;
-using System.Linq;
 using ModelGen.Quantization;
 using ModelGen.Specs;
 
@@ -28,8 +28,19 @@ namespace ModelGen.Memory
         /// The dequantized weight of the largest projection, in the compute dtype (<paramref name="d"/> bytes per element): the
         /// projections run one after another and each frees its weight before returning, so one such weight is live at a time.
         /// </summary>
-        public static long DequantizedWeightBytes(BlockSpec block, int d) =>
-            LoraTerms.Projections(block).Select(p => p.In * p.Out * d).DefaultIfEmpty(0).Max();
+        public static long DequantizedWeightBytes(BlockSpec block, int d)
+        {
+            // Loops rather than LINQ over the projections: fewer generic instantiations compiled in the compiler process.
+            var any = false;
+            var largest = 0L;
+            foreach (var p in LoraTerms.Projections(block))
+            {
+                var bytes = p.In * p.Out * d;
+                largest = any ? Math.Max(largest, bytes) : bytes;
+                any = true;
+            }
+            return largest;
+        }
 
         /// <summary>
         /// The input each projection reads, as a key shared by the projections that read the same tensor: Attention's q/k/v read
@@ -44,11 +55,30 @@ namespace ModelGen.Memory
         };
 
         /// <summary>Elements per token of the tensor <see cref="InputOf"/> names.</summary>
-        public static long InputWidth(BlockSpec block, string projection) =>
-            LoraTerms.Projections(block).Where(p => p.Name == projection).Select(p => p.In).DefaultIfEmpty(0).First();
+        public static long InputWidth(BlockSpec block, string projection)
+        {
+            foreach (var p in LoraTerms.Projections(block))
+            {
+                if (p.Name == projection)
+                    return p.In;
+            }
+            return 0;
+        }
 
         /// <summary>The distinct inputs of <paramref name="projections"/> with their widths (q, k and v adapters share one).</summary>
-        public static IEnumerable<(string Input, long Width)> Inputs(BlockSpec block, IEnumerable<string> projections) =>
-            projections.Select(p => (Input: InputOf(block, p), Width: InputWidth(block, p))).GroupBy(i => i.Input).Select(g => g.First());
+        public static List<ProjectionInput> Inputs(BlockSpec block, IEnumerable<Projection> projections)
+        {
+            var inputs = new List<ProjectionInput>();
+            foreach (var p in projections)
+            {
+                var input = InputOf(block, p.Name);
+                if (!inputs.Exists(i => i.Input == input)) // the first projection of each input gives its width, in first-seen order
+                    inputs.Add(new ProjectionInput(input, InputWidth(block, p.Name)));
+            }
+            return inputs;
+        }
     }
+
+    /// <summary>A tensor one or more projections read, with its elements per token (a class: see <see cref="Projection"/>).</summary>
+    internal sealed record ProjectionInput(string Input, long Width);
 }

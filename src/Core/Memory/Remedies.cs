@@ -46,13 +46,7 @@ namespace ModelGen.Memory
                 throw new ArgumentNullException(nameof(estimate));
             var current = estimate(model, scenario);
             var before = current.PeakBytes;
-            var tried = new HashSet<string>(
-                current.Layers.GroupBy(l => l.LayerType)
-                    .OrderByDescending(g => g.Sum(l => (double)l.Count * (l.WeightBytes + l.ActivationBytes)))
-                    .ThenBy(g => g.Key, StringComparer.Ordinal)
-                    .Take(LayersTried)
-                    .Select(g => g.Key),
-                StringComparer.Ordinal) { model.Root.Name };
+            var tried = new HashSet<string>(LargestLayerTypes(current.Layers), StringComparer.Ordinal) { model.Root.Name };
             var found = new List<Remedy>();
             foreach (var (kind, layer, block, degree, text, newModel, newScenario) in Candidates(model, scenario, tried))
             {
@@ -152,5 +146,44 @@ namespace ModelGen.Memory
             model.Root.FullName == old.FullName
                 ? model with { Root = replacement }
                 : model with { Layers = model.Layers.Select(l => l.FullName == old.FullName ? replacement : l).ToEquatableArray() };
+
+        /// <summary>
+        /// The <see cref="LayersTried"/> layer types holding the most memory (weights and kept activations over all their uses),
+        /// ties by name. Loops and a sort rather than GroupBy/OrderByDescending over a double key: those generic instantiations
+        /// would be compiled just in time in every compiler process (docs/benchmarks-analyzers.md).
+        /// </summary>
+        internal static IEnumerable<string> LargestLayerTypes(IReadOnlyList<LayerMemory> layers)
+        {
+            var scores = new Dictionary<string, LayerTypeScore>();
+            var types = new List<LayerTypeScore>();
+            foreach (var layer in layers)
+            {
+                if (!scores.TryGetValue(layer.LayerType, out var score))
+                {
+                    score = new LayerTypeScore(layer.LayerType);
+                    scores.Add(layer.LayerType, score);
+                    types.Add(score);
+                }
+                score.Bytes += (double)layer.Count * (layer.WeightBytes + layer.ActivationBytes); // summed in the walk's order
+            }
+            types.Sort((a, b) =>
+            {
+                var larger = b.Bytes.CompareTo(a.Bytes);
+                return larger != 0 ? larger : string.CompareOrdinal(a.Type, b.Type); // names are distinct: a total order
+            });
+            var largest = new List<string>();
+            for (var i = 0; i < types.Count && i < LayersTried; i++)
+                largest.Add(types[i].Type);
+            return largest;
+        }
+
+        private sealed class LayerTypeScore
+        {
+            public LayerTypeScore(string type) => Type = type;
+
+            public string Type { get; }
+
+            public double Bytes { get; set; }
+        }
     }
 }

@@ -49,9 +49,23 @@ namespace ModelGen.Memory
             }
             var root = Visit(model.Root);
             var updated = model.Layers.Select(l => changed.TryGetValue(l.FullName, out var c) ? c : l).ToList();
-            if (ReferenceEquals(root, model.Root) && updated.Zip(model.Layers, ReferenceEquals).All(same => same))
+            if (ReferenceEquals(root, model.Root) && SameLayers(updated, model.Layers))
                 return model;
             return model with { Root = root, Layers = updated.ToEquatableArray() };
+        }
+
+        // A loop rather than Zip: Zip's iterator over a bool result is compiled just in time in every compiler process.
+        private static bool SameLayers(List<LayerSpec> updated, EquatableArray<LayerSpec> layers)
+        {
+            var i = 0;
+            foreach (var layer in layers)
+            {
+                if (i >= updated.Count)
+                    break;
+                if (!ReferenceEquals(updated[i++], layer))
+                    return false;
+            }
+            return true;
         }
     }
 }

@@ -33,7 +33,14 @@ namespace ModelGen.Generators.Emit
             $"new {Memory}ForwardTensor({Literals.String(t.Name)}, {Dims(t.Factors)}, {Dims(t.Divisors)}, {t.BatchPower}, {t.SequencePower}, "
             + $"{Memory}ForwardElement.{t.Element}, {Literals.Bool(t.Sharded)})";
 
-        private static string Dims(EquatableArray<Dim> dims) => Array("Dim", dims.Select(Dim), Specs);
+        private static string Dims(EquatableArray<Dim> dims)
+        {
+            // A loop rather than Select over Dim, a struct: LINQ's iterator over it would be compiled just in time in the compiler.
+            var items = new List<string>(dims.Count);
+            for (var i = 0; i < dims.Count; i++)
+                items.Add(Dim(dims[i]));
+            return Array("Dim", items, Specs);
+        }
 
         private static string Dim(Dim dim) => dim.Member is null
             ? $"{Specs}Dim.Literal({Literals.Long(dim.Value)})"
