@@ -29,7 +29,7 @@ namespace ModelGen.Analyzers
             Descriptors.ShardNotDivisible, Descriptors.BadParallelDegree, Descriptors.BadZeroStage, Descriptors.ZeroWithoutDataParallel,
             Descriptors.TensorParallelWithoutShards, Descriptors.BudgetContradictsPlan, Descriptors.NonFiniteBudget, Descriptors.SizeOverflow,
             Descriptors.ShardedTypeCannotHold, Descriptors.SequenceParallelUnsupported, Descriptors.SequenceBeyondPositions,
-            Descriptors.SequenceShardsUneven, Descriptors.SequenceParallelDecoding, Descriptors.QuantizedSliceUneven);
+            Descriptors.SequenceShardsUneven, Descriptors.SequenceParallelDecoding, Descriptors.QuantizedSliceUneven, Descriptors.AdaptedSliceUnsupported);
 
         private static readonly string KnownCards = string.Join(", ", GpuCatalog.All.Select(g => g.Name));
 

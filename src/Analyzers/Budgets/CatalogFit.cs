@@ -64,7 +64,7 @@ namespace ModelGen.Analyzers.Budgets
             foreach (var devices in DeviceCounts.Where(d => d > 1))
             {
                 var tensorParallel = single with { TensorParallel = devices };
-                if (sharded && !SpecChecks.CheckSharding(model, tensorParallel).Any(f => f.Id is "MG0201" or "MG0208" or "MG0209" or "MG0212"))
+                if (sharded && !SpecChecks.CheckSharding(model, tensorParallel).Any(f => f.Id is "MG0201" or "MG0208" or "MG0209" or "MG0212" or "MG0213"))
                     layouts.Add(new(devices, Spread.TensorParallel, estimate(model, tensorParallel).PeakBytes));
                 if (scenario.Workload == Workload.Training && zero3)
                     layouts.Add(new(devices, Spread.Zero3, estimate(model, single with { DataParallel = devices, ZeroStage = 3 }).PeakBytes));

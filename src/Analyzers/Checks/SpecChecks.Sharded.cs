@@ -12,7 +12,7 @@ namespace ModelGen.Analyzers.Checks
         /// What the generated constructor would refuse for the scenario's tensor-parallel degree and sequence parallelism (the
         /// same rules it is emitted from, <see cref="TensorParallelSupport"/>): MG0208 for a sharded block declared with a type its
         /// tensor-parallel module is not, MG0209 for a block that cannot run on sequence shards, MG0212 for a quantized row-parallel slice
-        /// that leaves partial quantization groups on a rank. A block reported once, and not
+        /// that leaves partial quantization groups on a rank, MG0213 for a [LoRA] target that is a tensor-parallel projection. A block reported once, and not
         /// at all when MG0201 already says it cannot split at this degree (<paramref name="uneven"/>).
         /// </summary>
         public static IEnumerable<SpecFinding> CheckShardedConstruction(ModelSpec model, ScenarioSpec scenario, ISet<(string Layer, string Block)> uneven) =>
@@ -23,6 +23,7 @@ namespace ModelGen.Analyzers.Checks
                     {
                         TensorParallelRefusal.SequenceShards => Descriptors.SequenceParallelUnsupported,
                         TensorParallelRefusal.QuantizedSlice => Descriptors.QuantizedSliceUneven,
+                        TensorParallelRefusal.AdaptedSlice => Descriptors.AdaptedSliceUnsupported,
                         _ => Descriptors.ShardedTypeCannotHold,
                     },
                     null, null, scenario.TensorParallel, p.Layer.Name, p.Block.Name, p.Reason))

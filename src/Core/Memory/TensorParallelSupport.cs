@@ -8,7 +8,7 @@ namespace ModelGen.Memory
     /// <summary>
     /// What the generated constructor builds for each block of a layer that takes tensor-parallel options, and what it refuses,
     /// in one place: the generator emits from these rules (a refusal becomes a start-up exception) and the analyzers report the
-    /// same refusals at compile time (MG0208, MG0209, MG0212), so a plan that builds is a plan the analyzers accepted (docs/tensor-parallel.md).
+    /// same refusals at compile time (MG0208, MG0209, MG0212, MG0213), so a plan that builds is a plan the analyzers accepted (docs/tensor-parallel.md).
     /// </summary>
     public static class TensorParallelSupport
     {
@@ -113,6 +113,29 @@ namespace ModelGen.Memory
         }
 
         /// <summary>
+        /// Why a sharded block cannot carry the model's LoRA adapters at <paramref name="degree"/>, or null: LoRA attaches to
+        /// TorchSharp's <c>Linear</c> and <c>QuantizedLinear</c>, not to the column- and row-parallel projections a sharded block is built
+        /// from, so a <c>[LoRA]</c> target among a sharded block's projections would find no layer to adapt (the runtime refuses it at
+        /// start-up). Conservative: any <c>[LoRA]</c> of the model whose targets name one of the block's projections.
+        /// </summary>
+        public static string? AdaptedSliceProblem(ModelSpec model, BlockSpec block, LayerSpec layer, int degree)
+        {
+            if (degree <= 1 || !IsSharded(block, layer) || block is EmbeddingSpec)
+                return null;
+            foreach (var scope in new[] { model.Root }.Concat(model.Layers))
+            {
+                if (scope.Lora is not { } lora)
+                    continue;
+                foreach (var projection in LoraTerms.Projections(block))
+                    foreach (var target in lora.Targets)
+                        if (target == projection.Name)
+                            return $"[LoRA] on '{scope.Name}' targets {projection.Name}, which is a tensor-parallel slice here, and LoRA adapters attach only to whole " +
+                                "Linear or QuantizedLinear layers; train the adapters at TensorParallel = 1 (QLoRA keeps a large model on one device), or leave the sharded projections out of the targets";
+            }
+            return null;
+        }
+
+        /// <summary>
         /// Every refusal of the generated constructor for <paramref name="scenario"/>: (layer, block, reason, refusal kind). Empty at degree 1.
         /// </summary>
         public static IEnumerable<(LayerSpec Layer, BlockSpec Block, string Reason, TensorParallelRefusal Refusal)> Problems(ModelSpec model, ScenarioSpec scenario)
@@ -127,6 +150,8 @@ namespace ModelGen.Memory
                         yield return (layer, block, type, TensorParallelRefusal.DeclaredType);
                     else if (QuantizedSliceProblem(block, layer, scenario.TensorParallel) is { } slice)
                         yield return (layer, block, slice, TensorParallelRefusal.QuantizedSlice);
+                    else if (AdaptedSliceProblem(model, block, layer, scenario.TensorParallel) is { } adapted)
+                        yield return (layer, block, adapted, TensorParallelRefusal.AdaptedSlice);
                     else if (scenario.SequenceParallel && layer.TakesTensorParallel && SequenceProblem(block, layer) is { } sequence)
                         yield return (layer, block, sequence, TensorParallelRefusal.SequenceShards);
                 }
@@ -169,5 +194,7 @@ namespace ModelGen.Memory
         SequenceShards,
         /// <summary>A quantized row-parallel slice leaves partial quantization groups on a rank (MG0212).</summary>
         QuantizedSlice,
+        /// <summary>A <c>[LoRA]</c> target is one of a sharded block's tensor-parallel projections (MG0213).</summary>
+        AdaptedSlice,
     }
 }

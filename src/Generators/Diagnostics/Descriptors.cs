@@ -348,6 +348,13 @@ namespace ModelGen.Diagnostics
             Sharding, DiagnosticSeverity.Error,
             "Each rank quantizes only its slice of a sharded projection (QuantizedParallelLinear); a row-parallel slice (a row-parallel Linear, an Attention's o_proj, a FeedForward's down_proj) holds in/t input features, and int4 groups and NF4 blocks run along the input features, so the group size must divide in/t; the generated constructor refuses the degree otherwise.");
 
+        /// <summary>MG0213: a [LoRA] target that is a tensor-parallel projection at the scenario's degree.</summary>
+        public static readonly DiagnosticDescriptor AdaptedSliceUnsupported = Add(
+            "MG0213", "LoRA adapters do not attach to tensor-parallel projections",
+            "With TensorParallel = {0}, '{1}.{2}' cannot carry LoRA adapters: {3}",
+            Sharding, DiagnosticSeverity.Error,
+            "LoRA attaches to whole Linear and QuantizedLinear layers; a sharded Attention, FeedForward or Linear is built from column- and row-parallel slices, which have no adapter form yet, so the generated model would refuse the [LoRA] scope at start-up. The remedies and card fits never propose such a degree.");
+
         /// <summary>MG0301: [Quantize] on a block that cannot be quantized.</summary>
         public static readonly DiagnosticDescriptor QuantizeNotSupported = Add(
             "MG0301", "Block cannot be quantized",

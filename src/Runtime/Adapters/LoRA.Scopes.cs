@@ -22,6 +22,7 @@ namespace ModelGen.Adapters
         /// <returns>The new adapters with their paths relative to <paramref name="layer"/>.</returns>
         /// <exception cref="ArgumentException">Invalid options, the layer is already a scope, or no layer of this scope matches
         /// (the message lists the scope's Linear paths).</exception>
+        /// <exception cref="NotSupportedException">A target is a tensor-parallel projection (no adapter form yet; MG0213).</exception>
         public static IReadOnlyList<(string Path, LoraAdapter Adapter)> ApplyScope(nn.Module layer, LoraOptions options)
         {
             ArgumentNullException.ThrowIfNull(layer);
@@ -43,6 +44,11 @@ namespace ModelGen.Adapters
                     inner.Add(path); // a nearer [LoRA]: its layers are its own
                     continue;
                 }
+                if (module is Parallel.ITensorParallelModule && options.IsTarget(path))
+                    throw new NotSupportedException(
+                        $"[LoRA] target '{path}' is a tensor-parallel slice ({module.GetType().Name}): LoRA adapters attach only to whole Linear or " +
+                        "QuantizedLinear layers. Train the adapters at TensorParallel = 1, or leave the sharded projections out of the targets " +
+                        "(MG0213 reports this at compile time).");
                 if (module is not (Linear or QuantizedLinear))
                     continue;
                 if (path.EndsWith(".lora_A", StringComparison.Ordinal) || path.EndsWith(".lora_B", StringComparison.Ordinal))
