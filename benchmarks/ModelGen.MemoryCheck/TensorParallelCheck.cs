@@ -63,18 +63,7 @@ internal static class TensorParallelCheck
         var scenario = new ScenarioSpec(0, Workload.Training, seq, batch, Optimizer.AdamW) { TensorParallel = world.Size, SequenceParallel = sequenceParallel };
         var estimate = MemoryModel.Estimate(TensorParallelProbe.DescribeModel(config), scenario, DeviceProfile.Cpu);
         var options = new TensorParallelOptions(world, sequenceParallel, seed: 1) { VocabParallelLogits = true };
-
-        Train(new TensorParallelProbe(config, tensorParallel: options), options, config.Vocab, batch, seq, 1, false);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var baseline = ResidentMemory.Current;
-        ResidentMemory.ResetPeak();
-        var model = new TensorParallelProbe(config, tensorParallel: options);
-        if (trace && world.Rank == 0)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  model built              rss {(ResidentMemory.Current - baseline) / (double)(1 << 20),8:F1}  peak {(ResidentMemory.Peak - baseline) / (double)(1 << 20),8:F1} MiB (parameters {model.parameters().Sum(p => p.numel() * p.element_size()) / (double)(1 << 20):F1} MiB)"));
-        Train(model, options, config.Vocab, batch, seq, steps, trace && world.Rank == 0);
-        var measured = ResidentMemory.Peak - baseline;
+        var measured = Measure(() => new TensorParallelProbe(config, tensorParallel: options), options, config, batch, seq, steps, trace && world.Rank == 0);
 
         const double MiB = 1 << 20;
         if (trace && world.Rank == 0)
@@ -86,6 +75,29 @@ internal static class TensorParallelCheck
             $"| {mode} rank {world.Rank} | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
     }
 
+    /// <summary>
+    /// One rank's peak resident bytes above its baseline while a fresh model trains <paramref name="steps"/> steps: a throwaway
+    /// model trains one step first (warm-up), then the baseline is taken, the measured model built (<paramref name="built"/> sees
+    /// it) and trained. Shared by the tensor-parallel probes (tp2, tp2-sp, tp2-quantized).
+    /// </summary>
+    internal static long Measure(Func<nn.Module<Tensor, Tensor>> build, TensorParallelOptions options, ProbeConfig config, int batch, int seq, int steps,
+        bool trace, Action<nn.Module<Tensor, Tensor>>? built = null)
+    {
+        Train(build(), options, config.Vocab, batch, seq, 1, false);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var baseline = ResidentMemory.Current;
+        ResidentMemory.ResetPeak();
+        var model = build();
+        if (trace)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  model built              rss {(ResidentMemory.Current - baseline) / (double)(1 << 20),8:F1}  peak {(ResidentMemory.Peak - baseline) / (double)(1 << 20),8:F1} MiB (parameters {model.parameters().Sum(p => p.numel() * p.element_size()) / (double)(1 << 20):F1} MiB)"));
+        built?.Invoke(model);
+        Train(model, options, config.Vocab, batch, seq, steps, trace);
+        return ResidentMemory.Peak - baseline;
+    }
+
+    // Trains the rank's trainable parameters (a quantized probe's slices are frozen) on the vocab-parallel loss, then disposes the model.
     private static void Train(nn.Module<Tensor, Tensor> model, TensorParallelOptions options, int vocab, int batch, int seq, int steps, bool trace)
     {
         var origin = ResidentMemory.Current;
@@ -99,7 +111,7 @@ internal static class TensorParallelCheck
             ResidentMemory.ResetPeak();
         }
         manual_seed(0); // the same tokens on every rank of the group
-        using var optimizer = new Optimizers.AdamW(model.parameters(), learningRate: 1e-4);
+        using var optimizer = new Optimizers.AdamW(model.parameters().Where(p => p.requires_grad), learningRate: 1e-4);
         var start = options.Rank * (vocab / options.Degree);
         for (var step = 0; step < steps; step++)
         {

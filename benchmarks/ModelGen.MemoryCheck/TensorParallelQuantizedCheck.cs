@@ -66,56 +66,15 @@ internal static class TensorParallelQuantizedCheck
         var estimate = MemoryModel.Estimate(QuantizedParallelProbe.DescribeModel(config), scenario, DeviceProfile.Cpu);
         var options = new TensorParallelOptions(world, seed: 1) { VocabParallelLogits = true };
 
-        Train(new QuantizedParallelProbe(config, tensorParallel: options), options, config.Vocab, batch, seq, 1, false);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var baseline = ResidentMemory.Current;
-        ResidentMemory.ResetPeak();
-        var model = new QuantizedParallelProbe(config, tensorParallel: options);
-        if (trace && world.Rank == 0)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  model built              rss {(ResidentMemory.Current - baseline) / (double)(1 << 20),8:F1}  peak {(ResidentMemory.Peak - baseline) / (double)(1 << 20),8:F1} MiB"));
-        var stored = model.parameters().Sum(p => p.numel() * p.element_size()) + model.buffers().Sum(b => b.numel() * b.element_size());
+        long stored = 0;
+        var measured = TensorParallelCheck.Measure(() => new QuantizedParallelProbe(config, tensorParallel: options), options, config, batch, seq, steps,
+            trace && world.Rank == 0, model => stored = model.parameters().Sum(p => p.numel() * p.element_size()) + model.buffers().Sum(b => b.numel() * b.element_size()));
         var weights = estimate.Terms.Single(t => t.Name == MemoryTerms.Weights).Bytes;
-        Train(model, options, config.Vocab, batch, seq, steps, trace && world.Rank == 0);
-        var measured = ResidentMemory.Peak - baseline;
 
         const double MiB = 1 << 20;
         var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F1}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {Mode} rank {world.Rank} | {estimate.PeakBytes / MiB:F1} | {measured / MiB:F1} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
         Console.Error.WriteLine($"{Mode} rank {world.Rank}: stored parameters and quantized buffers {stored} B, estimated weights term {weights} B");
-    }
-
-    private static void Train(nn.Module<Tensor, Tensor> model, TensorParallelOptions options, int vocab, int batch, int seq, int steps, bool trace)
-    {
-        var origin = ResidentMemory.Current;
-        void Mark(string what)
-        {
-            if (!trace)
-                return;
-            const double MiB = 1 << 20;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {what,-24} rss {(ResidentMemory.Current - origin) / MiB,8:F1}  peak {(ResidentMemory.Peak - origin) / MiB,8:F1} MiB"));
-            ResidentMemory.ResetPeak();
-        }
-        manual_seed(0); // the same tokens on every rank of the group
-        using var optimizer = new Optimizers.AdamW(model.parameters().Where(p => p.requires_grad), learningRate: 1e-4);
-        var start = options.Rank * (vocab / options.Degree);
-        for (var step = 0; step < steps; step++)
-        {
-            using var scope = NewDisposeScope();
-            var tokens = randint(0, vocab, new long[] { batch, seq + 1 });
-            Mark($"step {step} start");
-            var logits = model.call(tokens[.., ..seq]);
-            Mark("forward");
-            var loss = VocabParallelCrossEntropy.Loss(logits, tokens[.., 1..], start, options.Group).mean();
-            Mark("loss");
-            BackwardFailures.Backward(loss);
-            Mark("backward");
-            optimizer.Step();
-            Mark("optimizer step");
-        }
-        model.Dispose();
     }
 }
