@@ -135,16 +135,18 @@ namespace ModelGen.Quantization
                 && Bf16TileDequantizer.Fits(Kind, in_features, out_features, GroupSize);
             bool kernel = cpu && x.dtype is ScalarType.BFloat16 or ScalarType.Float32 && !(tiles && ForcePrefillTiles);
 
-            if (!(tiles && !KernelTakes(kernel, m)))
+            bool takenByKernel = kernel && KernelTakes(m, tiles);
+            if (!tiles || takenByKernel)
                 ReleasePrefillTile(); // this call takes no tile: a prefill is over (the memory model frees it here too)
 
             Tensor y;
-            if (kernel && Kind == QuantKind.Int8 && m <= (tiles ? Int8KernelMaxRowsBesideTiles : Int8KernelMaxRows))
-                y = QuantizedKernels.Int8WeightMatmul(rows.contiguous(), buffers[0], buffers[1].to(x.dtype));
-            else if (kernel && Kind == QuantKind.Int4 && m <= (tiles ? Int4KernelMaxRowsBesideTiles : Int4KernelMaxRows) && Int4KernelFits())
-                y = Int4KernelMatmul(rows.contiguous(), buffers);
-            else if (kernel && Kind == QuantKind.NF4 && m <= (tiles ? Nf4KernelMaxRowsBesideTiles : Nf4KernelMaxRows) && Nf4MatmulKernel.Fits(in_features, GroupSize))
-                y = Nf4MatmulKernel.Matmul(rows, buffers[0], buffers[1..], out_features, GroupSize, x.dtype); // codes and absmax read in place
+            if (takenByKernel)
+                y = Kind switch
+                {
+                    QuantKind.Int8 => QuantizedKernels.Int8WeightMatmul(rows.contiguous(), buffers[0], buffers[1].to(x.dtype)),
+                    QuantKind.Int4 => Int4KernelMatmul(rows.contiguous(), buffers),
+                    _ => Nf4MatmulKernel.Matmul(rows, buffers[0], buffers[1..], out_features, GroupSize, x.dtype), // codes and absmax read in place
+                };
             else if (tiles)
             {
                 y = Bf16TiledLinear(rows.contiguous(), buffers, bias);
@@ -167,12 +169,16 @@ namespace ModelGen.Quantization
             return y.view(shape).MoveToOuterDisposeScope();
         }
 
-        /// <summary>Whether the chain in <see cref="InferenceLinear"/> sends <paramref name="m"/> rows to a kernel (its conditions, in its order).</summary>
-        private bool KernelTakes(bool kernel, long m) => kernel && Kind switch
+        /// <summary>
+        /// Whether <paramref name="m"/> rows go to this format's kernel rather than a dequantizing path: below the kernel's row limit,
+        /// the lower one where the bf16 prefill tiles are the alternative (<paramref name="tiles"/>), and where the kernel takes the shape.
+        /// </summary>
+        private bool KernelTakes(long m, bool tiles) => Kind switch
         {
-            QuantKind.Int8 => m <= Int8KernelMaxRowsBesideTiles,
-            QuantKind.Int4 => m <= Int4KernelMaxRowsBesideTiles && Int4KernelFits(),
-            _ => m <= Nf4KernelMaxRowsBesideTiles && Nf4MatmulKernel.Fits(in_features, GroupSize),
+            QuantKind.Int8 => m <= (tiles ? Int8KernelMaxRowsBesideTiles : Int8KernelMaxRows),
+            QuantKind.Int4 => m <= (tiles ? Int4KernelMaxRowsBesideTiles : Int4KernelMaxRows) && Int4KernelFits(),
+            QuantKind.NF4 => m <= (tiles ? Nf4KernelMaxRowsBesideTiles : Nf4KernelMaxRows) && Nf4MatmulKernel.Fits(in_features, GroupSize),
+            _ => false,
         };
 
         // The CPU kernel tiles K by 16 × innerKTiles (2, 4 or 8) and N by 16 (aten/src/ATen/native/cpu/int4mm_kernel.cpp).
