@@ -35,12 +35,16 @@ namespace ModelGen.Memory
         public static bool Fits(QuantKind kind, long inFeatures, long outFeatures, int groupSize) =>
             inFeatures * outFeatures <= int.MaxValue && inFeatures % 32 == 0 && (kind == QuantKind.Int8 || groupSize % 32 == 0);
 
-        /// <summary>Whether a call of <paramref name="rows"/> rows (tokens × batch) goes through the tile rather than a kernel.</summary>
-        public static bool UsesTile(QuantKind kind, long rows) => rows > kind switch
+        /// <summary>
+        /// Whether a call of <paramref name="rows"/> rows (tokens × batch) of a tile-shaped projection goes through the tile rather
+        /// than a kernel: above the kernel's row limit, or at any rows where the kernel does not take the shape (libtorch's int4
+        /// kernel tiles the outputs by 16; the NF4 kernel needs whole blocks per row).
+        /// </summary>
+        public static bool UsesTile(QuantKind kind, long rows, long inFeatures, long outFeatures, int groupSize) => kind switch
         {
-            QuantKind.Int8 => Int8KernelMaxRows,
-            QuantKind.Int4 => Int4KernelMaxRows,
-            _ => Nf4KernelMaxRows,
+            QuantKind.Int8 => rows > Int8KernelMaxRows,
+            QuantKind.Int4 => rows > Int4KernelMaxRows || outFeatures % 16 != 0,
+            _ => rows > Nf4KernelMaxRows || inFeatures % groupSize != 0,
         };
 
         /// <summary>
@@ -51,7 +55,7 @@ namespace ModelGen.Memory
         internal static long Bytes(BlockSpec block, DType dtype, Pass pass)
         {
             if (block.Quant is not { } quant || quant.Kind == QuantKind.None || pass.Device.Kind != DeviceKind.Cpu || pass.Training
-                || dtype != DType.BFloat16 || !UsesTile(quant.Kind, pass.Tokens))
+                || dtype != DType.BFloat16)
                 return 0;
             var ranks = block.Shard == ShardStyle.None ? 1 : pass.Ranks;
             long largest = 0;
@@ -61,7 +65,9 @@ namespace ModelGen.Memory
                 var row = name is "o_proj" or "down_proj" || (block is LinearSpec && block.Shard == ShardStyle.Row);
                 var rankIn = row ? Sizes.Share(inFeatures, ranks) : inFeatures;
                 var rankOut = row ? outFeatures : Sizes.Share(outFeatures, ranks);
-                if (Fits(quant.Kind, rankIn, rankOut, quant.GroupSize))
+                var group = quant.GroupSize > 0 ? quant.GroupSize // the kind's default otherwise (Int8's one scale per row needs none)
+                    : quant.Kind == QuantKind.Int4 ? QuantLayout.Int4DefaultGroupSize : quant.Kind == QuantKind.NF4 ? QuantLayout.NF4DefaultBlockSize : 1;
+                if (Fits(quant.Kind, rankIn, rankOut, group) && UsesTile(quant.Kind, pass.Tokens, rankIn, rankOut, group))
                     largest = Math.Max(largest, Elements(rankIn, rankOut) * Sizes.Of(DType.BFloat16));
             }
             return largest;
