@@ -13,7 +13,7 @@ namespace ModelGen.Benchmarks;
 /// The formats of <see cref="QuantizationBenchmarks"/> timed in one process, interleaved call by call (bf16, int8, int8 without its byte
 /// tables, the thread-pool forms, int4, nf4, nf4-dq, then again, in a new order each round), so that a machine whose load changes during the run slows every format alike: each round's time is
 /// divided by the same round's bf16 time, and the median of those ratios is printed. For a quick relative figure on a shared
-/// machine (<c>quant-compare [tokens…] [--rounds N] [--threads N] [--parts]</c>, the last for <see cref="QuantizationParts"/>); the absolute table still comes from BenchmarkDotNet
+/// machine (<c>quant-compare [tokens…] [--rounds N] [--threads N] [--formats a,b] [--repeat K] [--setups N] [--thread-per-setup] [--parts]</c>, the last for <see cref="QuantizationParts"/>); the absolute table still comes from BenchmarkDotNet
 /// on an idle machine.
 /// </summary>
 internal static class QuantizationComparison
@@ -45,8 +45,6 @@ internal static class QuantizationComparison
                 setups = int.Parse(args[++i], CultureInfo.InvariantCulture);
             else if (args[i] == "--thread-per-setup")
                 threadPerSetup = true;
-            else if (args[i] == "--high-priority")
-                System.Diagnostics.Process.GetCurrentProcess().PriorityClass = System.Diagnostics.ProcessPriorityClass.High;
             else if (args[i] == "--parts")
                 parts = true;
             else if (args[i] == "--threads" && i + 1 < args.Length)
