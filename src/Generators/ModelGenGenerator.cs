@@ -69,6 +69,8 @@ namespace ModelGen.Generators
                 return null;
             // Through the compilation's parse cache: a model's Forward analysis parses each sublayer it calls for its shape, and the
             // [Layer] pipeline would otherwise parse each of those classes a second time in the same compilation.
+            // Recorded so that the analyzers, given this compilation plus the generated files, read the same parse (GeneratorInput).
+            GeneratorInput.Record(context.SemanticModel.Compilation);
             var parse = ParseCache.Parse(type, context.SemanticModel.Compilation, cancellationToken);
             var unit = parse.Spec is not null || parse.Shell is not null
                 ? new GenerationUnit(parse.HintName, parse.Spec, parse.FieldNames, parse.MemberAccessibility, parse.Shell, parse.AdaptersBelow)

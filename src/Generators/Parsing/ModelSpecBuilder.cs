@@ -16,6 +16,7 @@ namespace ModelGen.Parsing
         /// </summary>
         public static ModelSpec? Build(INamedTypeSymbol model, Compilation compilation, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
         {
+            GeneratorInput.Map(ref model, ref compilation); // every layer then comes from the same compilation as the model
             var root = ParseCache.Parse(model, compilation, cancellationToken);
             diagnostics.AddRange(root.Diagnostics);
             if (root.Spec is null)

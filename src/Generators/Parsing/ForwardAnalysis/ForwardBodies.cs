@@ -53,6 +53,7 @@ namespace ModelGen.Parsing.ForwardAnalysis
         /// <summary>The analysis of <paramref name="type"/>'s Forward (parsed as <paramref name="spec"/>); null without a Forward body in source.</summary>
         public static ForwardBodyAnalysis? Analyze(INamedTypeSymbol type, LayerSpec spec, Compilation compilation, CancellationToken cancellationToken)
         {
+            GeneratorInput.Map(ref type, ref compilation); // the body as the generator bound it (and the generated code describes)
             var results = PerCompilation.GetValue(compilation, static _ => new ConcurrentDictionary<INamedTypeSymbol, ForwardBodyAnalysis?>(SymbolEqualityComparer.Default));
             if (results.TryGetValue(type, out var known))
                 return known;
