@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
+using System.Threading;
 using Microsoft.CodeAnalysis;
 
 namespace ModelGen.Parsing
@@ -25,10 +26,13 @@ namespace ModelGen.Parsing
         private static readonly ConditionalWeakTable<SyntaxTree, Compilation> ByLastTree = new();
         private static readonly object Gate = new();
         private static readonly ConditionalWeakTable<Compilation, Lineage> Found = new();
+        private static WeakReference<Compilation>? _lastRecorded;
 
         /// <summary>Records <paramref name="input"/> as a compilation the generator parses (called by the generator).</summary>
         public static void Record(Compilation input)
         {
+            if (Volatile.Read(ref _lastRecorded) is { } recent && recent.TryGetTarget(out var recentInput) && ReferenceEquals(recentInput, input))
+                return; // the generator parses many classes of one compilation
             SyntaxTree? last = null;
             foreach (var tree in input.SyntaxTrees)
                 last = tree;
@@ -36,14 +40,13 @@ namespace ModelGen.Parsing
                 return;
             lock (Gate)
             {
-                if (ByLastTree.TryGetValue(last, out var known))
+                if (!ByLastTree.TryGetValue(last, out var known) || !ReferenceEquals(known, input))
                 {
-                    if (ReferenceEquals(known, input))
-                        return;
                     ByLastTree.Remove(last);
+                    ByLastTree.Add(last, input);
                 }
-                ByLastTree.Add(last, input);
             }
+            Volatile.Write(ref _lastRecorded, new WeakReference<Compilation>(input));
         }
 
         /// <summary>
