@@ -29,18 +29,7 @@ namespace ModelGen.Analyzers.ForwardAnalysis
         {
             context.EnableConcurrentExecution();
             context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.RegisterCompilationStartAction(static start =>
-            {
-                var model = start.Compilation.GetTypeByMetadataName(KnownNames.ModelAttribute);
-                var layer = start.Compilation.GetTypeByMetadataName(KnownNames.LayerAttribute);
-                if (model is null && layer is null)
-                    return; // the runtime is not referenced: nothing to check
-                start.RegisterSymbolAction(symbolContext =>
-                {
-                    if (symbolContext.Symbol is INamedTypeSymbol type && SymbolLocations.HasAttribute(type, model, layer))
-                        Analyze(symbolContext, type);
-                }, SymbolKind.NamedType);
-            });
+            LayerClassActions.Register(context, Analyze);
         }
 
         private static void Analyze(SymbolAnalysisContext context, INamedTypeSymbol type)
