@@ -101,14 +101,14 @@ namespace ModelGen.Parsing
             if (index != end + 1 || input.AssemblyName != analyzed.AssemblyName || !input.Options.Equals(analyzed.Options))
                 return false;
             var references = new List<MetadataReference>(input.References);
-            var index2 = 0;
+            var matched = 0;
             foreach (var reference in analyzed.References)
             {
-                if (index2 >= references.Count || !ReferenceEquals(reference, references[index2]))
+                if (matched >= references.Count || !ReferenceEquals(reference, references[matched]))
                     return false;
-                index2++;
+                matched++;
             }
-            return index2 == references.Count;
+            return matched == references.Count;
         }
 
         // Every tree after the input's last one is a generator's output (<base>/<generator assembly>/<generator type>/<hint name>, the
