@@ -102,11 +102,8 @@ internal static class MoeCheck
         var spread = "";
         void Mark(string what)
         {
-            if (!trace)
-                return;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {what,-24} rss {(ResidentMemory.Current - origin) / (double)(1 << 20),8:F1}  peak {(ResidentMemory.Peak - origin) / (double)(1 << 20),8:F1} MiB"));
-            ResidentMemory.ResetPeak();
+            if (trace)
+                CheckRow.Trace(what, origin);
         }
         for (var step = 0; step < steps; step++)
         {

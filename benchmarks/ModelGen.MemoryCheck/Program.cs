@@ -174,12 +174,8 @@ static void Step(nn.Module<Tensor, Tensor> model, int vocab, int batch, int seq,
     var origin = ResidentMemory.Current;
     void Mark(string what)
     {
-        if (!trace)
-            return;
-        const double MiB = 1 << 20;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {what,-24} rss {(ResidentMemory.Current - origin) / MiB,8:F1}  peak {(ResidentMemory.Peak - origin) / MiB,8:F1} MiB"));
-        ResidentMemory.ResetPeak();
+        if (trace)
+            CheckRow.Trace(what, origin);
     }
     Mark("model");
     torch.manual_seed(0);

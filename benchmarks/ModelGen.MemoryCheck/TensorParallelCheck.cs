@@ -70,9 +70,7 @@ internal static class TensorParallelCheck
             foreach (var phase in estimate.Phases)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  predicted {phase.Phase,-14} {phase.PeakBytes / MiB,8:F1} MiB: {string.Join(", ", phase.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F1}"))}"));
-        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F0}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {mode} rank {world.Rank} | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+        Console.WriteLine(CheckRow.Format($"{mode} rank {world.Rank}", estimate, measured, decimals: 0));
     }
 
     /// <summary>
@@ -83,18 +81,16 @@ internal static class TensorParallelCheck
     internal static long Measure(Func<nn.Module<Tensor, Tensor>> build, TensorParallelOptions options, ProbeConfig config, int batch, int seq, int steps,
         bool trace, Action<nn.Module<Tensor, Tensor>>? built = null)
     {
-        Train(build(), options, config.Vocab, batch, seq, 1, false);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var baseline = ResidentMemory.Current;
-        ResidentMemory.ResetPeak();
-        var model = build();
-        if (trace)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  model built              rss {(ResidentMemory.Current - baseline) / (double)(1 << 20),8:F1}  peak {(ResidentMemory.Peak - baseline) / (double)(1 << 20),8:F1} MiB (parameters {model.parameters().Sum(p => p.numel() * p.element_size()) / (double)(1 << 20):F1} MiB)"));
-        built?.Invoke(model);
-        Train(model, options, config.Vocab, batch, seq, steps, trace);
-        return ResidentMemory.Peak - baseline;
+        return CheckRow.PeakAbove(() => Train(build(), options, config.Vocab, batch, seq, 1, false), () =>
+        {
+            var origin = ResidentMemory.Current;
+            var model = build();
+            if (trace)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  model built              rss {(ResidentMemory.Current - origin) / (double)(1 << 20),8:F1}  peak {(ResidentMemory.Peak - origin) / (double)(1 << 20),8:F1} MiB (parameters {model.parameters().Sum(p => p.numel() * p.element_size()) / (double)(1 << 20):F1} MiB)"));
+            built?.Invoke(model);
+            Train(model, options, config.Vocab, batch, seq, steps, trace);
+        });
     }
 
     // Trains the rank's trainable parameters (a quantized probe's slices are frozen) on the vocab-parallel loss, then disposes the model.
@@ -103,12 +99,8 @@ internal static class TensorParallelCheck
         var origin = ResidentMemory.Current;
         void Mark(string what)
         {
-            if (!trace)
-                return;
-            const double MiB = 1 << 20;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {what,-24} rss {(ResidentMemory.Current - origin) / MiB,8:F1}  peak {(ResidentMemory.Peak - origin) / MiB,8:F1} MiB"));
-            ResidentMemory.ResetPeak();
+            if (trace)
+                CheckRow.Trace(what, origin);
         }
         manual_seed(0); // the same tokens on every rank of the group
         using var optimizer = new Optimizers.AdamW(model.parameters().Where(p => p.requires_grad), learningRate: 1e-4);

@@ -121,10 +121,7 @@ internal static class TensorParallelPlanCheck
             }
         }
         var measured = CheckRow.PeakAbove(() => Fit(1), () => Fit(steps));
-        const double MiB = 1 << 20;
-        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F0}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {WholeMode} | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+        Console.WriteLine(CheckRow.Format(WholeMode, estimate, measured, decimals: 0));
     }
 
     public static void Run(string mode, int seq, int batch, int steps)
@@ -138,26 +135,18 @@ internal static class TensorParallelPlanCheck
         var scenario = new ScenarioSpec(0, Workload.Training, seq, batch, Optimizer.AdamW) { TensorParallel = world.Size, GatheredLogits = gathered };
         var estimate = MemoryModel.Estimate(spec, scenario, DeviceProfile.Cpu);
 
-        // As the other rows: a full-size warm-up run with throwaway instances, then the baseline.
-        Train(world, mode, config, seq, batch, 1);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        world.Barrier();
-        var baseline = ResidentMemory.Current;
-        ResidentMemory.ResetPeak();
-        Train(world, mode, config, seq, batch, steps, baseline);
-        var measured = ResidentMemory.Peak - baseline;
+        // As the other rows: a full-size warm-up run with throwaway instances, then the baseline once every rank has warmed up.
+        var measured = CheckRow.PeakAbove(() => Train(world, mode, config, seq, batch, 1), () => Train(world, mode, config, seq, batch, steps), world.Barrier);
 
         const double MiB = 1 << 20;
-        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F0}"));
-        if (gathered)
-            terms += string.Create(CultureInfo.InvariantCulture,
-                $"; without GatheredLogits {MemoryModel.Estimate(spec, scenario with { GatheredLogits = false }, DeviceProfile.Cpu).PeakBytes / MiB:F0}");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {mode} rank {world.Rank} | {estimate.PeakBytes / MiB:F0} | {measured / MiB:F0} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+        var note = gathered
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"; without GatheredLogits {MemoryModel.Estimate(spec, scenario with { GatheredLogits = false }, DeviceProfile.Cpu).PeakBytes / MiB:F0}")
+            : "";
+        Console.WriteLine(CheckRow.Format($"{mode} rank {world.Rank}", estimate, measured, decimals: 0, note));
     }
 
-    private static void Train(ProcessGroup world, string mode, ProbeConfig config, int seq, int batch, int steps, long baseline = 0)
+    private static void Train(ProcessGroup world, string mode, ProbeConfig config, int seq, int batch, int steps)
     {
         var vocab = config.Vocab;
         static Optimizers.TrainingOptimizer Adam(System.Collections.Generic.IEnumerable<TorchSharp.Modules.Parameter> parameters, Optimizers.OptimizerSettings settings) =>
@@ -172,15 +161,11 @@ internal static class TensorParallelPlanCheck
         // A second argument "trace": rank 0 prints the resident set above the baseline (and the peak since the last line) after set-up
         // and each step; the row's measured peak is then rank 1's alone.
         var trace = Environment.GetCommandLineArgs().Contains("trace") && world.Rank == 0 && steps > 1;
-        var origin = baseline;
+        var origin = ResidentMemory.Current; // the baseline, read just before
         void Mark(string what)
         {
-            if (!trace)
-                return;
-            const double MiB = 1 << 20;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {what,-24} rss {(ResidentMemory.Current - origin) / MiB,8:F1}  peak {(ResidentMemory.Peak - origin) / MiB,8:F1} MiB"));
-            ResidentMemory.ResetPeak();
+            if (trace)
+                CheckRow.Trace(what, origin);
         }
         Mark("set-up");
         manual_seed(0); // the same tokens on every rank of the group

@@ -71,10 +71,7 @@ internal static class TensorParallelQuantizedCheck
             trace && world.Rank == 0, model => stored = model.parameters().Sum(p => p.numel() * p.element_size()) + model.buffers().Sum(b => b.numel() * b.element_size()));
         var weights = estimate.Terms.Single(t => t.Name == MemoryTerms.Weights).Bytes;
 
-        const double MiB = 1 << 20;
-        var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F1}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {Mode} rank {world.Rank} | {estimate.PeakBytes / MiB:F1} | {measured / MiB:F1} | {(double)measured / estimate.PeakBytes:F3} | {estimate.PeakPhase} | {terms} |"));
+        Console.WriteLine(CheckRow.Format($"{Mode} rank {world.Rank}", estimate, measured));
         Console.Error.WriteLine($"{Mode} rank {world.Rank}: stored parameters and quantized buffers {stored} B, estimated weights term {weights} B");
     }
 }

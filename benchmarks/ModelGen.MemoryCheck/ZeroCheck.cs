@@ -60,14 +60,7 @@ internal static class ZeroCheck
             : estimate.Phases.MaxBy(p => p.PeakBytes + (p.Phase == MemoryPhases.OptimizerStep ? host : host - hostStepOnly))!.Phase;
 
         // As the single-process rows: a full-size warm-up run with throwaway instances, then the baseline.
-        Train(world, plan, probe, config, seq, batch, 1);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        world.Barrier();
-        var baseline = ResidentMemory.Current;
-        ResidentMemory.ResetPeak();
-        Train(world, plan, probe, config, seq, batch, steps);
-        var measured = ResidentMemory.Peak - baseline;
+        var measured = CheckRow.PeakAbove(() => Train(world, plan, probe, config, seq, batch, 1), () => Train(world, plan, probe, config, seq, batch, steps), world.Barrier);
 
         const double MiB = 1 << 20;
         var terms = string.Join(", ", estimate.Terms.Where(t => t.Bytes > 0).Select(t => $"{t.Name} {t.Bytes / MiB:F0}"))
@@ -89,12 +82,8 @@ internal static class ZeroCheck
         var origin = ResidentMemory.Current;
         void Mark(string what)
         {
-            if (!trace)
-                return;
-            const double MiB = 1 << 20;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {what,-24} rss {(ResidentMemory.Current - origin) / MiB,8:F1}  peak {(ResidentMemory.Peak - origin) / MiB,8:F1} MiB"));
-            ResidentMemory.ResetPeak();
+            if (trace)
+                CheckRow.Trace(what, origin);
         }
         using var training = new PlanTraining(plan, world,
             _ => probe == "plain" ? new PlainProbe(config) : new CheckpointedProbe(config),
