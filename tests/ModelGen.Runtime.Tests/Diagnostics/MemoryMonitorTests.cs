@@ -24,13 +24,21 @@ public sealed class MemoryMonitorTests
         // Warm up the allocation path so first-call costs do not count in the measurement.
         using (ones(1024)) { }
 
-        var (baseline, peak, above) = MemoryMonitor.Measure(() => {
-            using var filled = ones(TensorBytes / sizeof(float));
-        });
-
-        Assert.True(baseline > 0);
-        Assert.Equal(peak - baseline, above);
-        Assert.InRange(above, (long)(TensorBytes * 0.97), (long)(TensorBytes * 1.03));
+        // The reading is process-wide: memory another thread returns to the OS during the step (the GC decommitting what the
+        // collection before the baseline freed) lowers it, which failed once in CI (195 of 256 MiB). Such a release only ever lowers
+        // it, so the closest of up to three attempts is the tensor's own cost; a monitor that misreads fails all three.
+        var (lower, upper) = ((long)(TensorBytes * 0.97), (long)(TensorBytes * 1.03));
+        long above = 0;
+        for (var attempt = 0; attempt < 3 && (above < lower || above > upper); attempt++)
+        {
+            var (baseline, peak, measured) = MemoryMonitor.Measure(() => {
+                using var filled = ones(TensorBytes / sizeof(float));
+            });
+            Assert.True(baseline > 0);
+            Assert.Equal(peak - baseline, measured);
+            above = measured;
+        }
+        Assert.InRange(above, lower, upper);
     }
 
     [Fact]
